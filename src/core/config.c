@@ -1,0 +1,159 @@
+/* config.c - see config.h. */
+#include "config.h"
+#include "dotenv.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v ? v : def;
+}
+
+static int get_int(const char *name, int def, int min, int max, int *out, char *err, size_t n)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || x < min || x > max) {
+        snprintf(err, n, "%s=\"%s\" is invalid: expected an integer from %d to %d", name, v, min,
+                 max);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+static int get_str(const char *name, const char *def, char *out, size_t outlen, char *err,
+                   size_t n)
+{
+    const char *v = env_or(name, def);
+    if (strlen(v) >= outlen) {
+        snprintf(err, n, "%s is too long (max %zu characters)", name, outlen - 1);
+        return -1;
+    }
+    snprintf(out, outlen, "%s", v);
+    return 0;
+}
+
+static int valid_id(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!(*s == '-' || *s == '_' || *s == '.' || (*s >= 'a' && *s <= 'z') ||
+              (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+            return 0;
+    return 1;
+}
+
+static int parse_zones(config_t *cfg, const char *v, char *err, size_t n)
+{
+    cfg->n_assigned_zones = 0;
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p) break;
+        const char *s = p;
+        while (*p && *p != ',')
+            p++;
+        const char *e = p;
+        while (e > s && e[-1] == ' ')
+            e--;
+        size_t len = (size_t)(e - s);
+        if (cfg->n_assigned_zones == CONFIG_MAX_ZONES || len > CONFIG_ID_MAX) {
+            snprintf(err, n, "ASSIGNED_ZONES: too many zones or a zone id too long");
+            return -1;
+        }
+        char *dst = cfg->assigned_zones[cfg->n_assigned_zones++];
+        memcpy(dst, s, len);
+        dst[len] = '\0';
+        if (!valid_id(dst)) {
+            snprintf(err, n, "ASSIGNED_ZONES: \"%s\" is not a valid zone id", dst);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    if (env_path) {
+        int line = 0;
+        if (dotenv_load(env_path, &line) < 0) {
+            snprintf(err, n, "%s: line %d is not KEY=value", env_path, line);
+            return -1;
+        }
+    }
+    if (get_str("SERVER_ID", "server-1", cfg->server_id, sizeof(cfg->server_id), err, n) < 0)
+        return -1;
+    if (!valid_id(cfg->server_id)) {
+        snprintf(err, n, "SERVER_ID=\"%s\" is invalid: use letters, digits, '-', '_', '.'",
+                 cfg->server_id);
+        return -1;
+    }
+    if (get_str("BIND_ADDRESS", "0.0.0.0", cfg->bind_address, sizeof(cfg->bind_address), err,
+                n) < 0)
+        return -1;
+    if (get_int("GATEWAY_PORT", 3100, 1, 65535, &cfg->gateway_port, err, n) < 0) return -1;
+    if (get_int("ZONE_HTTP_PORT", 3200, 0, 65535, &cfg->zone_http_port, err, n) < 0) return -1;
+    if (get_str("REDIS_URL", "redis://localhost:6379", cfg->redis_url, sizeof(cfg->redis_url),
+                err, n) < 0)
+        return -1;
+    if (strncmp(cfg->redis_url, "redis://", 8) != 0) {
+        snprintf(err, n, "REDIS_URL=\"%s\" is invalid: expected redis://host:port",
+                 cfg->redis_url);
+        return -1;
+    }
+    if (get_str("DATABASE_URL", "sqlite:data/wod.db", cfg->database_url,
+                sizeof(cfg->database_url), err, n) < 0)
+        return -1;
+    if (strncmp(cfg->database_url, "sqlite:", 7) != 0 &&
+        strncmp(cfg->database_url, "postgres://", 11) != 0 &&
+        strncmp(cfg->database_url, "postgresql://", 13) != 0) {
+        snprintf(err, n, "DATABASE_URL=\"%s\" is invalid: expected sqlite:PATH or postgres://...",
+                 cfg->database_url);
+        return -1;
+    }
+    if (get_int("TICK_RATE", 20, 1, 200, &cfg->tick_rate, err, n) < 0) return -1;
+    if (parse_zones(cfg, env_or("ASSIGNED_ZONES", ""), err, n) < 0) return -1;
+    if (get_int("ZONE_STANDBY", 0, 0, 1, &cfg->zone_standby, err, n) < 0) return -1;
+    if (get_int("ROSTER_MAX_ENTITIES", 64, 1, 1000, &cfg->roster_max_entities, err, n) < 0)
+        return -1;
+    if (get_int("MAX_CHARACTERS", 5, 1, 100, &cfg->max_characters, err, n) < 0) return -1;
+    if (get_int("TOKEN_TTL_HOURS", 720, 1, 87600, &cfg->token_ttl_hours, err, n) < 0) return -1;
+    if (get_int("SAVE_INTERVAL_MS", 3000, 100, 600000, &cfg->save_interval_ms, err, n) < 0)
+        return -1;
+    log_level_t lvl;
+    const char *ls = env_or("LOG_LEVEL", "info");
+    if (log_level_parse(ls, &lvl) < 0) {
+        snprintf(err, n, "LOG_LEVEL=\"%s\" is invalid: expected debug, info, warn or error", ls);
+        return -1;
+    }
+    cfg->log_level = (int)lvl;
+    const char *lf = env_or("LOG_FORMAT", "text");
+    if (strcmp(lf, "text") != 0 && strcmp(lf, "json") != 0) {
+        snprintf(err, n, "LOG_FORMAT=\"%s\" is invalid: expected text or json", lf);
+        return -1;
+    }
+    cfg->log_json = strcmp(lf, "json") == 0;
+    return 0;
+}
+
+int config_assigns_zone(const config_t *cfg, const char *zone_id)
+{
+    if (cfg->n_assigned_zones == 0) return 1;
+    for (int i = 0; i < cfg->n_assigned_zones; i++)
+        if (strcmp(cfg->assigned_zones[i], zone_id) == 0) return 1;
+    return 0;
+}

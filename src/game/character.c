@@ -1,0 +1,124 @@
+/* character.c - see character.h. Formulas follow the original server
+ * (PROTOCOL-REFERENCE "World rules"); the ones it does not state are
+ * ours and documented in docs/PROTOCOL.md. */
+#include "character.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_STAT 10
+
+void character_derive(const character_t *c, character_derived_t *d)
+{
+    d->max_hp = 100 + c->vitality * 10 + c->level * 5;
+    d->max_stamina = 100 + c->vitality * 5 + c->agility * 5;
+    d->max_mana = 50 + c->intelligence * 10 + c->wisdom * 5;
+    d->attack_rating = 10 + c->strength * 2;
+    d->defense_rating = 10 + c->agility * 2;
+    d->magic_attack = 10 + c->intelligence * 2;
+    d->magic_defense = 10 + c->wisdom * 2;
+    d->base_speed = 5.0 + c->agility * 0.1;
+}
+
+void character_init(character_t *c, int64_t account_id, const char *name,
+                    const char *description, const char *zone_id, double x, double y, double z)
+{
+    memset(c, 0, sizeof(*c));
+    c->account_id = account_id;
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    snprintf(c->description, sizeof(c->description), "%s", description ? description : "");
+    snprintf(c->zone_id, sizeof(c->zone_id), "%s", zone_id);
+    c->level = 1;
+    c->x = x;
+    c->y = y;
+    c->z = z;
+    c->strength = c->vitality = c->dexterity = DEFAULT_STAT;
+    c->agility = c->intelligence = c->wisdom = DEFAULT_STAT;
+    character_derived_t d;
+    character_derive(c, &d);
+    c->hp = d.max_hp;
+    c->stamina = d.max_stamina;
+    c->mana = d.max_mana;
+}
+
+int character_name_check(const char *name, const char **reason)
+{
+    size_t n = strlen(name);
+    if (n < CHAR_NAME_MIN || n > CHAR_NAME_MAX) {
+        *reason = "name must be 3 to 20 characters";
+        return -1;
+    }
+    if (!isalpha((unsigned char)name[0])) {
+        *reason = "name must start with a letter";
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!(isalnum(c) || c == ' ' || c == '-' || c == '\'')) {
+            *reason = "name may contain only letters, digits, spaces, '-' and '''";
+            return -1;
+        }
+        if (c == ' ' && (i + 1 == n || name[i + 1] == ' ')) {
+            *reason = "name may not end with a space or contain double spaces";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void pool_json(buf_t *b, const char *key, int cur, int max)
+{
+    buf_printf(b, ",\"%s\":{\"current\":%d,\"max\":%d}", key, cur, max);
+}
+
+void character_json(buf_t *b, const character_t *c, double current_speed)
+{
+    character_derived_t d;
+    character_derive(c, &d);
+    buf_printf(b, "{\"id\":\"%lld\",\"name\":", (long long)c->id);
+    buf_json_str(b, c->name);
+    buf_puts(b, ",\"description\":");
+    buf_json_str(b, c->description);
+    buf_printf(b, ",\"level\":%d,\"experience\":%lld,\"position\":{\"x\":", c->level,
+               (long long)c->experience);
+    buf_json_num(b, c->x);
+    buf_puts(b, ",\"y\":");
+    buf_json_num(b, c->y);
+    buf_puts(b, ",\"z\":");
+    buf_json_num(b, c->z);
+    buf_puts(b, "},\"heading\":");
+    buf_json_num(b, c->heading);
+    buf_puts(b, ",\"rotation\":{\"x\":0,\"y\":");
+    buf_json_num(b, c->heading);
+    buf_puts(b, ",\"z\":0},\"currentSpeed\":");
+    buf_json_num(b, current_speed);
+    buf_printf(b,
+               ",\"coreStats\":{\"strength\":%d,\"vitality\":%d,\"dexterity\":%d,\"agility\":%d,"
+               "\"intelligence\":%d,\"wisdom\":%d}",
+               c->strength, c->vitality, c->dexterity, c->agility, c->intelligence, c->wisdom);
+    buf_printf(b,
+               ",\"derivedStats\":{\"maxHp\":%d,\"maxStamina\":%d,\"maxMana\":%d,"
+               "\"attackRating\":%d,\"defenseRating\":%d,\"magicAttack\":%d,\"magicDefense\":%d,"
+               "\"baseSpeed\":",
+               d.max_hp, d.max_stamina, d.max_mana, d.attack_rating, d.defense_rating,
+               d.magic_attack, d.magic_defense);
+    buf_json_num(b, d.base_speed);
+    buf_putc(b, '}');
+    pool_json(b, "health", c->hp, d.max_hp);
+    pool_json(b, "stamina", c->stamina, d.max_stamina);
+    pool_json(b, "mana", c->mana, d.max_mana);
+    buf_puts(b, ",\"zoneId\":");
+    buf_json_str(b, c->zone_id);
+    buf_putc(b, '}');
+}
+
+void character_summary_json(buf_t *b, const character_t *c)
+{
+    buf_printf(b, "{\"id\":\"%lld\",\"name\":", (long long)c->id);
+    buf_json_str(b, c->name);
+    buf_printf(b, ",\"level\":%d,\"lastPlayed\":%lld,\"location\":", c->level,
+               (long long)c->last_played);
+    buf_json_str(b, c->zone_id);
+    buf_putc(b, '}');
+}

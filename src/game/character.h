@@ -1,0 +1,58 @@
+/* character.h - a player character: persistent fields, derived stats and
+ * the protocol's JSON shape for it.
+ *
+ * character_t is a plain value (no pointers) so it can be copied across
+ * threads, stored, and carried whole in a bus record. */
+#ifndef WOD_CHARACTER_H
+#define WOD_CHARACTER_H
+
+#include "../core/buf.h"
+
+#include <stdint.h>
+
+#define CHAR_NAME_MIN 3
+#define CHAR_NAME_MAX 20
+#define CHAR_DESC_MAX 255
+#define ZONE_ID_MAX   47
+
+typedef struct character_s {
+    int64_t id;
+    int64_t account_id;
+    char name[CHAR_NAME_MAX + 1];
+    char description[CHAR_DESC_MAX + 1];
+    int level;
+    int64_t experience;
+    char zone_id[ZONE_ID_MAX + 1];
+    double x, y, z;  /* feet, zone-local; y is up */
+    double heading;  /* degrees, 0 = north, 90 = east */
+    int strength, vitality, dexterity, agility, intelligence, wisdom;
+    int hp, stamina, mana; /* current values */
+    int64_t last_played;   /* wall ms */
+} character_t;
+
+typedef struct character_derived_s {
+    int max_hp, max_stamina, max_mana;
+    int attack_rating, defense_rating, magic_attack, magic_defense;
+    double base_speed; /* ft/s at walk */
+} character_derived_t;
+
+/* The reference's formulas (maxHp = 100 + vitality*10 + level*5, ...). */
+void character_derive(const character_t *c, character_derived_t *d);
+
+/* Fills a level-1 character with default stats, full pools, at the given
+ * zone's spawn point. id is left 0 (the store assigns it). */
+void character_init(character_t *c, int64_t account_id, const char *name,
+                    const char *description, const char *zone_id, double x, double y, double z);
+
+/* Validates a new character name: CHAR_NAME_MIN..CHAR_NAME_MAX characters,
+ * letters first, then letters, digits, spaces, '-' or '\''; no double
+ * spaces, no trailing space. Returns 0 or -1 with a reason. */
+int character_name_check(const char *name, const char **reason);
+
+/* Appends the full protocol character object (world_entry.character). */
+void character_json(buf_t *b, const character_t *c, double current_speed);
+
+/* Appends the short form used in auth_success.characters. */
+void character_summary_json(buf_t *b, const character_t *c);
+
+#endif

@@ -1,0 +1,296 @@
+/* msg.c - see msg.h. One function per message type: each checks the
+ * payload's fields and types and fills the typed struct. */
+#include "msg.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const char **code;
+    char *err;
+    size_t errlen;
+} ctx_t;
+
+static int fail(ctx_t *c, const char *code, const char *fmt, const char *a)
+{
+    *c->code = code;
+    snprintf(c->err, c->errlen, fmt, a);
+    return -1;
+}
+
+/* Copies a required (or optional, when out is pre-zeroed) string field. */
+static int get_str(ctx_t *c, json_t *obj, const char *key, int required, char *out, size_t cap)
+{
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+    if (!v || json_is_null(v)) {
+        if (required) return fail(c, MSG_ERR_PAYLOAD, "missing field '%s'", key);
+        return 0;
+    }
+    if (!json_is_string(v)) return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be a string", key);
+    if (json_string_length(v) >= cap) return fail(c, MSG_ERR_PAYLOAD, "field '%s' is too long", key);
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return fail(c, MSG_ERR_PAYLOAD, "field '%s' contains a NUL character", key);
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static int get_num(ctx_t *c, json_t *obj, const char *key, int required, double *out)
+{
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+    if (!v || json_is_null(v)) {
+        if (required) return fail(c, MSG_ERR_PAYLOAD, "missing field '%s'", key);
+        return 1;
+    }
+    if (!json_is_number(v)) return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be a number", key);
+    double d = json_number_value(v);
+    if (!isfinite(d)) return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be finite", key);
+    *out = d;
+    return 0;
+}
+
+/* Index of `s` in the NULL-terminated names list, or -1. */
+static int lookup(const char *s, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
+static int get_enum(ctx_t *c, json_t *obj, const char *key, int required, const char *const *names,
+                    int *out)
+{
+    char tmp[32] = "";
+    if (get_str(c, obj, key, required, tmp, sizeof(tmp)) < 0) return -1;
+    if (!tmp[0] && !required) return 1;
+    int i = lookup(tmp, names);
+    if (i < 0) return fail(c, MSG_ERR_PAYLOAD, "field '%s' has an unsupported value", key);
+    *out = i;
+    return 0;
+}
+
+static const char *const client_types[] = {"text", "2d", "3d", "vr", NULL};
+static const char *const auth_methods[] = {"guest", "credentials", "token", NULL};
+static const char *const speeds[] = {"stop", "walk", "jog", "run", NULL};
+static const char *const move_methods[] = {"heading", "compass", "position", NULL};
+static const char *const compass[] = {"N", "NE", "E", "SE", "S", "SW", "W", "NW", NULL};
+static const char *const channels[] = {"say",     "shout", "emote", "cfh",
+                                       "whisper", "party", "world", NULL};
+static const char *const actions[] = {"talk", "trade", "attack", "use", "examine", NULL};
+
+const char *msg_chat_channel_name(chat_channel_t ch)
+{
+    return channels[ch];
+}
+
+static int dec_handshake(ctx_t *c, json_t *p, msg_handshake_t *m)
+{
+    int kind = CLIENT_TEXT;
+    if (get_str(c, p, "protocolVersion", 1, m->protocol_version, sizeof(m->protocol_version)) < 0)
+        return -1;
+    if (get_enum(c, p, "clientType", 0, client_types, &kind) < 0) return -1;
+    m->client_type = (client_kind_t)kind;
+    if (get_str(c, p, "clientVersion", 0, m->client_version, sizeof(m->client_version)) < 0)
+        return -1;
+    json_t *caps = json_object_get(p, "capabilities");
+    if (caps && !json_is_null(caps)) {
+        if (!json_is_object(caps))
+            return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be an object", "capabilities");
+        double rate = 0;
+        if (get_num(c, caps, "maxUpdateRate", 0, &rate) < 0) return -1;
+        if (rate < 0) return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be >= 0", "maxUpdateRate");
+        m->max_update_rate = rate;
+    }
+    return 0;
+}
+
+static int dec_auth(ctx_t *c, json_t *p, msg_auth_t *m)
+{
+    int method;
+    if (get_enum(c, p, "method", 1, auth_methods, &method) < 0) return -1;
+    m->method = (auth_method_t)method;
+    switch (m->method) {
+    case AUTH_GUEST:
+        return get_str(c, p, "guestName", 0, m->guest_name, sizeof(m->guest_name));
+    case AUTH_CREDENTIALS: {
+        if (get_str(c, p, "username", 1, m->username, sizeof(m->username)) < 0) return -1;
+        if (get_str(c, p, "password", 1, m->password, sizeof(m->password)) < 0) return -1;
+        json_t *reg = json_object_get(p, "register");
+        if (reg && !json_is_boolean(reg))
+            return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be a boolean", "register");
+        m->register_account = reg && json_is_true(reg);
+        return 0;
+    }
+    case AUTH_TOKEN:
+        return get_str(c, p, "token", 1, m->token, sizeof(m->token));
+    }
+    return -1;
+}
+
+static int dec_create(ctx_t *c, json_t *p, msg_character_create_t *m)
+{
+    if (get_str(c, p, "name", 1, m->name, sizeof(m->name)) < 0) {
+        if (strstr(c->err, "too long")) *c->code = "INVALID_NAME";
+        return -1;
+    }
+    json_t *app = json_object_get(p, "appearance");
+    if (app && !json_is_null(app)) {
+        if (!json_is_object(app))
+            return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be an object", "appearance");
+        if (get_str(c, app, "description", 0, m->description, sizeof(m->description)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int dec_select(ctx_t *c, json_t *p, msg_character_select_t *m)
+{
+    json_t *v = json_object_get(p, "characterId");
+    if (json_is_integer(v)) {
+        m->character_id = (int64_t)json_integer_value(v);
+        return 0;
+    }
+    if (json_is_string(v)) {
+        char *end;
+        long long id = strtoll(json_string_value(v), &end, 10);
+        if (*end == '\0' && end != json_string_value(v)) {
+            m->character_id = id;
+            return 0;
+        }
+    }
+    return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be a character id", "characterId");
+}
+
+static int dec_move(ctx_t *c, json_t *p, msg_move_t *m)
+{
+    int method, speed = SPEED_WALK;
+    if (get_enum(c, p, "method", 1, move_methods, &method) < 0) return -1;
+    m->method = (move_method_t)method;
+    int r = get_enum(c, p, "speed", 0, speeds, &speed);
+    if (r < 0) return -1;
+    m->has_speed = r == 0;
+    m->speed = (move_speed_t)speed;
+    if (m->method == MOVE_HEADING) {
+        if (get_num(c, p, "heading", 1, &m->heading) < 0) return -1;
+        if (m->heading < 0 || m->heading > 360)
+            return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be 0..360", "heading");
+    } else if (m->method == MOVE_COMPASS) {
+        int dir;
+        if (get_enum(c, p, "compass", 1, compass, &dir) < 0) return -1;
+        m->heading = dir * 45.0;
+    } else {
+        json_t *pos = json_object_get(p, "position");
+        if (!json_is_object(pos))
+            return fail(c, MSG_ERR_PAYLOAD, "missing object field '%s'", "position");
+        if (get_num(c, pos, "x", 1, &m->x) < 0 || get_num(c, pos, "z", 1, &m->z) < 0) return -1;
+        m->y = 0;
+        if (get_num(c, pos, "y", 0, &m->y) < 0) return -1;
+    }
+    return 0;
+}
+
+static int utf8_chars(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static int dec_chat(ctx_t *c, json_t *p, msg_chat_t *m)
+{
+    int ch;
+    if (get_enum(c, p, "channel", 1, channels, &ch) < 0) return -1;
+    m->channel = (chat_channel_t)ch;
+    if (get_str(c, p, "message", 1, m->message, sizeof(m->message)) < 0) {
+        if (strstr(c->err, "too long")) *c->code = "MESSAGE_TOO_LONG";
+        return -1;
+    }
+    if (utf8_chars(m->message) > MSG_CHAT_MAX)
+        return fail(c, "MESSAGE_TOO_LONG", "chat messages are limited to %s characters", "500");
+    if (!m->message[0]) return fail(c, MSG_ERR_PAYLOAD, "field '%s' is empty", "message");
+    if (get_str(c, p, "target", m->channel == CHAT_WHISPER, m->target, sizeof(m->target)) < 0)
+        return -1;
+    return 0;
+}
+
+static int dec_interact(ctx_t *c, json_t *p, msg_interact_t *m)
+{
+    int a;
+    if (get_str(c, p, "targetId", 1, m->target_id, sizeof(m->target_id)) < 0) return -1;
+    if (get_enum(c, p, "action", 1, actions, &a) < 0) return -1;
+    m->action = (interact_action_t)a;
+    return 0;
+}
+
+static int dec_combat(ctx_t *c, json_t *p, msg_combat_t *m)
+{
+    if (get_str(c, p, "abilityId", 1, m->ability_id, sizeof(m->ability_id)) < 0) return -1;
+    return get_str(c, p, "targetId", 1, m->target_id, sizeof(m->target_id));
+}
+
+static const char *const type_names[] = {"",      "handshake",     "auth",     "character_create",
+                                         "character_select", "move",   "chat", "interact",
+                                         "combat_action",    "ping",   "disconnect", NULL};
+
+int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code, char *err,
+               size_t errlen)
+{
+    ctx_t c = {code, err, errlen};
+    memset(out, 0, sizeof(*out));
+    int t = lookup(type, type_names);
+    if (t <= 0) return fail(&c, MSG_ERR_TYPE, "unknown message type '%.40s'", type);
+    out->type = (msg_type_t)t;
+    if (payload && json_is_null(payload)) payload = NULL;
+    if (payload && !json_is_object(payload))
+        return fail(&c, MSG_ERR_PAYLOAD, "payload of '%s' must be an object", type);
+    json_t *empty = NULL;
+    if (!payload) payload = empty = json_object();
+    double ts = 0;
+    int rc = get_num(&c, payload, "timestamp", 0, &ts) < 0 ? -1 : 0;
+    out->timestamp = ts;
+    if (rc == 0) {
+        switch (out->type) {
+        case MSG_HANDSHAKE: rc = dec_handshake(&c, payload, &out->u.handshake); break;
+        case MSG_AUTH: rc = dec_auth(&c, payload, &out->u.auth); break;
+        case MSG_CHARACTER_CREATE: rc = dec_create(&c, payload, &out->u.create); break;
+        case MSG_CHARACTER_SELECT: rc = dec_select(&c, payload, &out->u.select); break;
+        case MSG_MOVE: rc = dec_move(&c, payload, &out->u.move); break;
+        case MSG_CHAT: rc = dec_chat(&c, payload, &out->u.chat); break;
+        case MSG_INTERACT: rc = dec_interact(&c, payload, &out->u.interact); break;
+        case MSG_COMBAT_ACTION: rc = dec_combat(&c, payload, &out->u.combat); break;
+        case MSG_PING: out->u.ping.timestamp = ts; break;
+        case MSG_DISCONNECT:
+            rc = get_str(&c, payload, "reason", 0, out->u.disconnect.reason,
+                         sizeof(out->u.disconnect.reason));
+            break;
+        }
+    }
+    json_decref(empty);
+    return rc;
+}
+
+int msg_decode_native(const char *data, size_t len, msg_t *out, const char **code, char *err,
+                      size_t errlen)
+{
+    ctx_t c = {code, err, errlen};
+    json_error_t je;
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        *code = MSG_ERR_PARSE;
+        snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column,
+                 je.text);
+        return -1;
+    }
+    int rc;
+    json_t *type = json_object_get(root, "type");
+    if (!json_is_object(root))
+        rc = fail(&c, MSG_ERR_PAYLOAD, "a message must be a JSON object%s", "");
+    else if (!json_is_string(type))
+        rc = fail(&c, MSG_ERR_PAYLOAD, "missing string field '%s'", "type");
+    else
+        rc = msg_decode(json_string_value(type), json_object_get(root, "payload"), out, code, err,
+                        errlen);
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,99 @@
+/* sim.h - the game simulation of one zone: entities, movement, the
+ * spatial grid, proximity rosters, local chat, NPCs.
+ *
+ * A zsim_t knows nothing about sockets, buses or databases. The zone
+ * server (zone/server.c) feeds it typed commands and receives its output
+ * through zsim_hooks_t: protocol messages for players, players that
+ * walked over a border, shouts that carry into a neighbouring zone.
+ * Players are named by an opaque 64-bit `ref` chosen by the caller.
+ * All calls happen on the loop thread. */
+#ifndef WOD_ZONE_SIM_H
+#define WOD_ZONE_SIM_H
+
+#include "../game/character.h"
+#include "../game/zonedef.h"
+#include "../proto/msg.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct zsim_s zsim_t;
+
+/* A shout that reaches over a border, in world coordinates. */
+typedef struct zsim_shout_s {
+    int64_t sender_id;
+    char sender_name[CHAR_NAME_MAX + 1];
+    char sender_type[16];   /* "player" or "npc" */
+    chat_channel_t channel; /* CHAT_SHOUT (others may follow) */
+    double wx, wy, wz;      /* sender's world position */
+    char content[MSG_CHAT_MAX * 4 + 1];
+} zsim_shout_t;
+
+typedef struct zsim_hooks_s {
+    void *ud;
+    /* One protocol message for one player: `type` and its payload as a
+     * complete JSON value (len bytes, not NUL-terminated necessarily). */
+    void (*send)(void *ud, uint64_t ref, const char *type, const char *payload, size_t len);
+    /* The player walked over a border into `to_zone`; the sim already
+     * removed it. `state` has zone_id = to_zone and zone-local position
+     * in the new zone. The caller hands it to that zone. */
+    void (*crossed)(void *ud, uint64_t ref, const character_t *state, const char *to_zone);
+    /* A shout from this zone reaches into adjacent zone `to_zone`. */
+    void (*shout_out)(void *ud, const char *to_zone, const zsim_shout_t *s);
+} zsim_hooks_t;
+
+typedef struct zsim_config_s {
+    int tick_rate;           /* ticks per second */
+    int roster_max_entities; /* nearest N listed per roster channel */
+} zsim_config_t;
+
+typedef struct zsim_tick_stats_s {
+    double avg_ms, p99_ms, max_ms; /* over the last minute */
+    uint64_t ticks;
+} zsim_tick_stats_t;
+
+/* `def` is copied. `world`/`n_world` describe every zone (for borders,
+ * exits and adjacency) and are copied too. */
+zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
+                 const zsim_config_t *cfg, const zsim_hooks_t *hooks);
+void zsim_free(zsim_t *sim);
+const zonedef_t *zsim_def(const zsim_t *sim);
+
+/* Adds a player. entry=1 (login): sends world_entry then a full
+ * proximity_roster. entry=0 (walked in over a border): sends a
+ * state_update with `zone`, then a full proximity_roster. A position
+ * outside the zone is moved to the spawn point. max_update_rate (Hz,
+ * 0 = tick rate) caps how often roster deltas go to this player. Returns
+ * 0, or -1 if `ref` is already in the zone. */
+int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double max_update_rate,
+                      int entry);
+/* Removes a player; others see it leave. Copies its final state to *out
+ * (if not NULL). Returns -1 if unknown. */
+int zsim_player_leave(zsim_t *sim, uint64_t ref, character_t *out);
+/* Current state of a player, or NULL. */
+const character_t *zsim_player(const zsim_t *sim, uint64_t ref);
+/* ref of the player with this character id, or 0. */
+uint64_t zsim_find_character(const zsim_t *sim, int64_t character_id);
+
+/* Commands. Errors go to the player as `error` messages via hooks.send;
+ * the return is 0 or -1 for the caller's metrics only. */
+int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m);
+int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m); /* say/shout/emote/cfh */
+int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m);
+int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m);
+/* A shout from a neighbouring zone, heard by players in range. */
+void zsim_remote_shout(zsim_t *sim, const zsim_shout_t *s);
+
+/* Advances the zone by one tick: movement, borders, NPCs, roster deltas. */
+void zsim_tick(zsim_t *sim, double now_ms);
+
+/* Copies up to `max` players whose persistent state changed since the
+ * last call into out[]; returns how many. Clears their dirty flag. */
+size_t zsim_collect_dirty(zsim_t *sim, character_t *out, size_t max);
+/* Copies every player's state (for shutdown). Returns how many (<= max). */
+size_t zsim_collect_all(zsim_t *sim, character_t *out, size_t max);
+
+size_t zsim_player_count(const zsim_t *sim);
+void zsim_tick_stats(const zsim_t *sim, zsim_tick_stats_t *out);
+
+#endif
