@@ -6,6 +6,7 @@
 #define WOD_ALLOC_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 void *wod_malloc(size_t size);
 void *wod_calloc(size_t n, size_t size);

@@ -1,0 +1,103 @@
+/* envelope.h - the binary frame format carried on the bus.
+ *
+ * A frame is a 2-byte header ('W', version) followed by records until the
+ * end. Every record starts with a u8 kind; integers are little-endian,
+ * strings are u16 length + bytes, blobs u32 length + bytes. One frame
+ * batches many records: a zone server sends one frame per gateway per
+ * tick, a gateway one frame per zone per loop iteration. The format is
+ * specified in docs/PROTOCOL.md ("Bus envelope"); `wod-server bus-tail`
+ * prints frames as text. */
+#ifndef WOD_ENVELOPE_H
+#define WOD_ENVELOPE_H
+
+#include "../core/buf.h"
+#include "../game/character.h"
+#include "../proto/msg.h"
+#include "../zone/sim.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENV_MAGIC   'W'
+#define ENV_VERSION 1
+#define ENV_GW_MAX  63
+
+typedef enum {
+    /* gateway -> zone:{id}:input */
+    ENV_ENTER = 1, /* a player enters the world (or a zone, on transfer) */
+    ENV_LEAVE,     /* a player leaves (logout, disconnect) */
+    ENV_MOVE,
+    ENV_CHAT,
+    ENV_INTERACT,
+    ENV_COMBAT,
+    /* zone -> zone:{id}:input */
+    ENV_SHOUT, /* a shout reaching over a border */
+    /* zone -> gateway:{id}:output */
+    ENV_DELIVER, /* one protocol message for one client, forwarded verbatim */
+    ENV_ROUTE,   /* the client's character is now in another zone */
+    ENV_KICK,    /* close the client with an error */
+    /* gateway -> gateway:output (every gateway) */
+    ENV_BROADCAST, /* to every client in the world (world chat) */
+    ENV_WHISPER,   /* to the client playing a named character */
+    ENV_KIND_MAX
+} env_kind_t;
+
+/* Where a client lives: which gateway, which connection on it. */
+typedef struct env_client_s {
+    char gateway[ENV_GW_MAX + 1];
+    uint64_t conn; /* gateway connection id {slot, generation} */
+} env_client_t;
+
+/* One decoded record. Pointers (type, payload) point into the frame. */
+typedef struct env_rec_s {
+    env_kind_t kind;
+    env_client_t client;  /* ENTER..COMBAT, KICK(conn only), DELIVER(conn), ROUTE(conn) */
+    int64_t character_id; /* LEAVE..COMBAT, ROUTE */
+    union {
+        struct {
+            character_t ch;
+            double max_update_rate;
+            int entry; /* 1 = login (world_entry), 0 = border transfer */
+        } enter;
+        msg_move_t move;
+        msg_chat_t chat;
+        msg_interact_t interact;
+        msg_combat_t combat;
+        zsim_shout_t shout;
+        struct {
+            char zone[ZONE_ID_MAX + 1];
+        } route;
+        struct {
+            char code[32];
+            char message[128];
+        } kick;
+        struct {
+            char target[CHAR_NAME_MAX + 1]; /* WHISPER only */
+        } whisper;
+    } u;
+    const char *type; /* DELIVER, BROADCAST, WHISPER, not NUL-terminated */
+    size_t type_len;
+    const char *payload; /* JSON bytes */
+    size_t payload_len;
+} env_rec_t;
+
+/* Starts a frame in an empty buffer. */
+void env_begin(buf_t *b);
+/* Appends one record. Fields not used by rec->kind are ignored. */
+void env_put(buf_t *b, const env_rec_t *rec);
+/* Fast path for DELIVER: no env_rec_t needed. */
+void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len);
+
+typedef struct env_reader_s {
+    const uint8_t *p, *end;
+} env_reader_t;
+
+/* Checks the header. Returns 0 or -1 (not a frame). */
+int env_reader_init(env_reader_t *r, const char *data, size_t len);
+/* Decodes the next record: 1 = got one, 0 = end of frame, -1 = malformed
+ * (the rest of the frame is unusable). */
+int env_next(env_reader_t *r, env_rec_t *rec);
+
+const char *env_kind_name(env_kind_t k);
+
+#endif

@@ -1,0 +1,52 @@
+/* registry.h - the shared registry of the seed: which server hosts which
+ * zone, where each player is, which servers are alive.
+ *
+ * Keys (Redis implementation, docs/PROTOCOL.md "Registry"):
+ *   zone:assignment:{zoneId}      -> serverId (claimed with SET NX)
+ *   player:location:{characterId} -> JSON {zone, zoneServer, gateway}
+ *   server:heartbeat:{serverId}   -> JSON {type, zones, players, tickMs, address}, TTL 15 s
+ * registry_local.c keeps the same data in memory for `wod-server all`.
+ * Calls are asynchronous; callbacks run on the loop. */
+#ifndef WOD_REGISTRY_H
+#define WOD_REGISTRY_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define REGISTRY_HEARTBEAT_TTL_S   15
+#define REGISTRY_HEARTBEAT_EVERY_MS 5000
+
+typedef struct registry_s registry_t;
+
+/* won=1 when server_id now owns the zone (new claim or already ours);
+ * owner names the current owner (NULL on error). */
+typedef void (*registry_claim_cb)(void *ud, const char *zone, int won, const char *owner);
+/* result is borrowed for the call: list_servers gives {serverId: heartbeat
+ * object}, list_zones {zoneId: serverId}; NULL on error. */
+typedef void (*registry_json_cb)(void *ud, json_t *result);
+
+typedef struct registry_ops_s {
+    int (*claim_zone)(registry_t *r, const char *zone, registry_claim_cb cb, void *ud);
+    /* Deletes the assignment only if this server holds it. */
+    int (*release_zone)(registry_t *r, const char *zone);
+    /* Writes server:heartbeat:{server_id} = value with the 15 s TTL. */
+    int (*heartbeat)(registry_t *r, const char *value_json);
+    /* value NULL deletes the location. */
+    int (*player_location)(registry_t *r, int64_t character_id, const char *value_json);
+    int (*list_servers)(registry_t *r, registry_json_cb cb, void *ud);
+    int (*list_zones)(registry_t *r, registry_json_cb cb, void *ud);
+    void (*close)(registry_t *r);
+} registry_ops_t;
+
+struct registry_s {
+    const registry_ops_t *ops;
+    char server_id[64];
+};
+
+/* In-process registry shared by the roles of `wod-server all`. */
+registry_t *registry_local_new(uv_loop_t *loop, const char *server_id);
+/* Redis registry on its own command connection (reconnects with backoff). */
+registry_t *registry_redis_new(uv_loop_t *loop, const char *url, const char *server_id);
+
+#endif

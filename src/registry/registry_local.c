@@ -1,0 +1,92 @@
+/* registry_local.c - in-memory registry for `wod-server all` (see
+ * registry.h). One process, one server: claims always succeed unless the
+ * zone is already held, heartbeats never expire while the process lives.
+ * Callbacks run synchronously: the caller never holds state across them. */
+#include "registry.h"
+#include "../core/alloc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct local_registry_s {
+    registry_t base;
+    json_t *zones;     /* zoneId -> serverId */
+    json_t *servers;   /* serverId -> heartbeat object */
+    json_t *locations; /* characterId -> location object */
+} local_registry_t;
+
+#define LR(r) ((local_registry_t *)(r))
+
+static int lr_claim(registry_t *r, const char *zone, registry_claim_cb cb, void *ud)
+{
+    json_t *owner = json_object_get(LR(r)->zones, zone);
+    if (!owner) {
+        json_object_set_new(LR(r)->zones, zone, json_string(r->server_id));
+        owner = json_object_get(LR(r)->zones, zone);
+    }
+    const char *o = json_string_value(owner);
+    cb(ud, zone, strcmp(o, r->server_id) == 0, o);
+    return 0;
+}
+
+static int lr_release(registry_t *r, const char *zone)
+{
+    json_t *owner = json_object_get(LR(r)->zones, zone);
+    if (owner && strcmp(json_string_value(owner), r->server_id) == 0)
+        json_object_del(LR(r)->zones, zone);
+    return 0;
+}
+
+static int lr_heartbeat(registry_t *r, const char *value)
+{
+    json_t *v = json_loads(value, 0, NULL);
+    if (!v) return -1;
+    json_object_set_new(LR(r)->servers, r->server_id, v);
+    return 0;
+}
+
+static int lr_location(registry_t *r, int64_t id, const char *value)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "%lld", (long long)id);
+    if (!value) return json_object_del(LR(r)->locations, key), 0;
+    json_t *v = json_loads(value, 0, NULL);
+    if (!v) return -1;
+    json_object_set_new(LR(r)->locations, key, v);
+    return 0;
+}
+
+static int lr_list_servers(registry_t *r, registry_json_cb cb, void *ud)
+{
+    cb(ud, LR(r)->servers);
+    return 0;
+}
+
+static int lr_list_zones(registry_t *r, registry_json_cb cb, void *ud)
+{
+    cb(ud, LR(r)->zones);
+    return 0;
+}
+
+static void lr_close(registry_t *r)
+{
+    json_decref(LR(r)->zones);
+    json_decref(LR(r)->servers);
+    json_decref(LR(r)->locations);
+    free(r);
+}
+
+static const registry_ops_t local_ops = {lr_claim,        lr_release,     lr_heartbeat, lr_location,
+                                         lr_list_servers, lr_list_zones, lr_close};
+
+registry_t *registry_local_new(uv_loop_t *loop, const char *server_id)
+{
+    (void)loop;
+    local_registry_t *r = wod_calloc(1, sizeof(*r));
+    r->base.ops = &local_ops;
+    snprintf(r->base.server_id, sizeof(r->base.server_id), "%s", server_id);
+    r->zones = json_object();
+    r->servers = json_object();
+    r->locations = json_object();
+    return &r->base;
+}

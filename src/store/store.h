@@ -1,0 +1,78 @@
+/* store.h - persistent storage: accounts, tokens, characters, zones.
+ *
+ * One interface, two implementations chosen at start-up from
+ * DATABASE_URL: store_sqlite.c (embedded default) and store_pg.c.
+ * The operations are synchronous and thread-safe; the loop never calls
+ * them directly but through store_async(), which runs them on libuv's
+ * worker pool so a query never stalls a tick (docs/ARCHITECTURE.md). */
+#ifndef WOD_STORE_H
+#define WOD_STORE_H
+
+#include "../game/character.h"
+#include "../game/zonedef.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define STORE_OK           0
+#define STORE_ERR          (-1) /* I/O or database failure (logged) */
+#define STORE_ERR_NOTFOUND (-2)
+#define STORE_ERR_EXISTS   (-3) /* unique constraint: username, character name */
+
+#define STORE_SELECTOR_HEX 32 /* token selector: 16 random bytes as hex */
+#define STORE_HASH_HEX     64 /* sha-256 as hex */
+#define STORE_PWHASH_MAX   128
+
+typedef struct store_s store_t;
+
+typedef struct store_ops_s {
+    /* Applies pending migrations (schema + seed zones). */
+    int (*migrate)(store_t *s);
+    /* *out is malloc'd (caller frees), *n zones. */
+    int (*zones_load)(store_t *s, zonedef_t **out, int *n);
+    /* username/pwhash NULL for a guest account. */
+    int (*account_create)(store_t *s, const char *username, const char *pwhash,
+                          const char *display_name, int64_t *id);
+    int (*account_find)(store_t *s, const char *username, int64_t *id, char *pwhash, size_t cap);
+    int (*token_put)(store_t *s, const char *selector, const char *verifier_hash,
+                     int64_t account_id, int64_t expires_ms);
+    /* Returns the stored verifier hash; the caller compares in constant time. */
+    int (*token_get)(store_t *s, const char *selector, int64_t now_ms, int64_t *account_id,
+                     char verifier_hash[STORE_HASH_HEX + 1]);
+    int (*characters_list)(store_t *s, int64_t account_id, character_t *out, int max, int *n);
+    /* Inserts c and sets c->id. STORE_ERR_EXISTS when the name is taken. */
+    int (*character_create)(store_t *s, character_t *c);
+    int (*character_get)(store_t *s, int64_t id, character_t *out);
+    /* Saves the changing fields of n characters in one transaction. */
+    int (*characters_save)(store_t *s, const character_t *c, int n);
+    /* Zone snapshot for failover: opaque text (JSON), or NOTFOUND. */
+    int (*snapshot_put)(store_t *s, const char *zone_id, const char *data, size_t len);
+    int (*snapshot_get)(store_t *s, const char *zone_id, char **data, size_t *len);
+    void (*close)(store_t *s);
+} store_ops_t;
+
+struct store_s {
+    const store_ops_t *ops;
+    const char *kind; /* "sqlite" or "postgres" */
+};
+
+/* Opens the store named by `url` (sqlite:PATH or postgres://...). */
+int store_open(const char *url, store_t **out);
+store_t *store_sqlite_open(const char *path);
+store_t *store_pg_open(const char *url);
+
+typedef void (*store_work_fn)(store_t *s, void *arg); /* on a worker thread */
+typedef void (*store_done_fn)(void *arg);             /* back on the loop */
+
+/* Runs work(s, arg) off the loop, then done(arg) on it. Returns 0, or a
+ * negative uv error (then neither callback runs). */
+int store_async(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done, void *arg);
+/* Number of store_async calls whose done has not run yet. */
+int store_pending(void);
+
+/* Migration scripts for a dialect ("sqlite" or "postgres"), generated at
+ * build time from src/store/migrations/. NULL-terminated, in order. */
+extern const char *const *store_migrations(const char *dialect);
+
+#endif

@@ -1,0 +1,410 @@
+/* store_sqlite.c - the embedded store: one SQLite database in WAL mode.
+ *
+ * The connection is opened in serialized (FULLMUTEX) mode, so worker
+ * threads from store_async() may use it concurrently; SQLite serializes
+ * them. Writes are short transactions; WAL keeps readers unblocked. */
+#include "store.h"
+#include "../core/alloc.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct sqlite_store_s {
+    store_t base;
+    sqlite3 *db;
+} sqlite_store_t;
+
+#define DB(s) (((sqlite_store_t *)(s))->db)
+
+static int db_error(sqlite3 *db, const char *what)
+{
+    log_error("store", "sqlite %s: %s", what, sqlite3_errmsg(db));
+    return STORE_ERR;
+}
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        db_error(db, "prepare");
+        return NULL;
+    }
+    return st;
+}
+
+static void copy_text(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+static int sq_migrate(store_t *s)
+{
+    sqlite3 *db = DB(s);
+    char *err = NULL;
+    if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER)", NULL,
+                     NULL, &err) != SQLITE_OK) {
+        log_error("store", "sqlite migrations table: %s", err);
+        sqlite3_free(err);
+        return STORE_ERR;
+    }
+    sqlite3_stmt *st = prepare(db, "SELECT COUNT(*) FROM schema_migrations");
+    if (!st) return STORE_ERR;
+    int applied = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    const char *const *m = store_migrations("sqlite");
+    for (int i = 0; m[i]; i++) {
+        if (i < applied) continue;
+        char sql[128];
+        snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES (%d)", i + 1);
+        if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, m[i], NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
+            log_error("store", "sqlite migration %d failed: %s", i + 1, err ? err : "?");
+            sqlite3_free(err);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return STORE_ERR;
+        }
+        log_info("store", "applied migration %d", i + 1);
+    }
+    return STORE_OK;
+}
+
+static int sq_zones_load(store_t *s, zonedef_t **out, int *n)
+{
+    sqlite3_stmt *st = prepare(DB(s), "SELECT id, name, description, rating, weather, "
+                                      "time_of_day, lighting, origin_x, origin_z, size_x, size_y, "
+                                      "size_z, spawn_x, spawn_y, spawn_z FROM zones ORDER BY id");
+    if (!st) return STORE_ERR;
+    int cap = 16, cnt = 0, rc;
+    zonedef_t *zs = wod_calloc((size_t)cap, sizeof(*zs));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap *= 2;
+            zs = wod_realloc(zs, (size_t)cap * sizeof(*zs));
+        }
+        zonedef_t *z = &zs[cnt++];
+        memset(z, 0, sizeof(*z));
+        copy_text(st, 0, z->id, sizeof(z->id));
+        copy_text(st, 1, z->name, sizeof(z->name));
+        copy_text(st, 2, z->description, sizeof(z->description));
+        copy_text(st, 3, z->rating, sizeof(z->rating));
+        copy_text(st, 4, z->weather, sizeof(z->weather));
+        copy_text(st, 5, z->time_of_day, sizeof(z->time_of_day));
+        copy_text(st, 6, z->lighting, sizeof(z->lighting));
+        double *f[] = {&z->origin_x, &z->origin_z, &z->size_x, &z->size_y,
+                       &z->size_z,   &z->spawn_x,  &z->spawn_y, &z->spawn_z};
+        for (int i = 0; i < 8; i++)
+            *f[i] = sqlite3_column_double(st, 7 + i);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(zs);
+        return db_error(DB(s), "zones_load");
+    }
+    *out = zs;
+    *n = cnt;
+    return STORE_OK;
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT) return STORE_ERR_EXISTS;
+    if (rc != SQLITE_DONE) return db_error(db, what);
+    return STORE_OK;
+}
+
+static int sq_account_create(store_t *s, const char *username, const char *pwhash,
+                             const char *display_name, int64_t *id)
+{
+    sqlite3 *db = DB(s);
+    sqlite3_stmt *st = prepare(db, "INSERT INTO accounts (username, password_hash, display_name, "
+                                   "created_at) VALUES (?, ?, ?, ?) RETURNING id");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, pwhash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, display_name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)clock_wall_ms());
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT) return STORE_ERR_EXISTS;
+    if (rc != SQLITE_ROW) return db_error(db, "account_create");
+    return STORE_OK;
+}
+
+static int sq_account_find(store_t *s, const char *username, int64_t *id, char *pwhash,
+                           size_t cap)
+{
+    sqlite3_stmt *st =
+        prepare(DB(s), "SELECT id, password_hash FROM accounts WHERE username = ?");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st), ret = STORE_ERR_NOTFOUND;
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        copy_text(st, 1, pwhash, cap);
+        ret = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        ret = db_error(DB(s), "account_find");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int sq_token_put(store_t *s, const char *selector, const char *verifier_hash,
+                        int64_t account_id, int64_t expires_ms)
+{
+    sqlite3_stmt *st = prepare(DB(s), "INSERT INTO tokens VALUES (?, ?, ?, ?)");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_text(st, 1, selector, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, account_id);
+    sqlite3_bind_text(st, 3, verifier_hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, expires_ms);
+    return step_done(DB(s), st, "token_put");
+}
+
+static int sq_token_get(store_t *s, const char *selector, int64_t now_ms, int64_t *account_id,
+                        char verifier_hash[STORE_HASH_HEX + 1])
+{
+    sqlite3_stmt *st = prepare(DB(s), "SELECT account_id, verifier_hash FROM tokens "
+                                      "WHERE selector = ? AND expires_at > ?");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_text(st, 1, selector, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, now_ms);
+    int rc = sqlite3_step(st), ret = STORE_ERR_NOTFOUND;
+    if (rc == SQLITE_ROW) {
+        *account_id = sqlite3_column_int64(st, 0);
+        copy_text(st, 1, verifier_hash, STORE_HASH_HEX + 1);
+        ret = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        ret = db_error(DB(s), "token_get");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+#define CHAR_COLS                                                                                  \
+    "id, account_id, name, description, level, experience, zone_id, x, y, z, heading, strength, "  \
+    "vitality, dexterity, agility, intelligence, wisdom, hp, stamina, mana, last_played"
+
+static void read_character(sqlite3_stmt *st, character_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = sqlite3_column_int64(st, 0);
+    c->account_id = sqlite3_column_int64(st, 1);
+    copy_text(st, 2, c->name, sizeof(c->name));
+    copy_text(st, 3, c->description, sizeof(c->description));
+    c->level = sqlite3_column_int(st, 4);
+    c->experience = sqlite3_column_int64(st, 5);
+    copy_text(st, 6, c->zone_id, sizeof(c->zone_id));
+    c->x = sqlite3_column_double(st, 7);
+    c->y = sqlite3_column_double(st, 8);
+    c->z = sqlite3_column_double(st, 9);
+    c->heading = sqlite3_column_double(st, 10);
+    int *stats[] = {&c->strength,     &c->vitality, &c->dexterity, &c->agility,
+                    &c->intelligence, &c->wisdom,   &c->hp,        &c->stamina,
+                    &c->mana};
+    for (int i = 0; i < 9; i++)
+        *stats[i] = sqlite3_column_int(st, 11 + i);
+    c->last_played = sqlite3_column_int64(st, 20);
+}
+
+static int sq_characters_list(store_t *s, int64_t account_id, character_t *out, int max, int *n)
+{
+    sqlite3_stmt *st =
+        prepare(DB(s), "SELECT " CHAR_COLS " FROM characters WHERE account_id = ? ORDER BY id");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_int64(st, 1, account_id);
+    int rc, cnt = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (cnt < max) read_character(st, &out[cnt++]);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return db_error(DB(s), "characters_list");
+    *n = cnt;
+    return STORE_OK;
+}
+
+static void lower(const char *in, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < cap; i++)
+        out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
+    out[i] = '\0';
+}
+
+static int sq_character_create(store_t *s, character_t *c)
+{
+    sqlite3 *db = DB(s);
+    sqlite3_stmt *st = prepare(
+        db, "INSERT INTO characters (account_id, name, name_key, description, level, experience, "
+            "zone_id, x, y, z, heading, strength, vitality, dexterity, agility, intelligence, "
+            "wisdom, hp, stamina, mana, last_played) VALUES "
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
+    if (!st) return STORE_ERR;
+    char key[CHAR_NAME_MAX + 1];
+    lower(c->name, key, sizeof(key));
+    sqlite3_bind_int64(st, 1, c->account_id);
+    sqlite3_bind_text(st, 2, c->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, c->description, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 5, c->level);
+    sqlite3_bind_int64(st, 6, c->experience);
+    sqlite3_bind_text(st, 7, c->zone_id, -1, SQLITE_TRANSIENT);
+    double f[] = {c->x, c->y, c->z, c->heading};
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_double(st, 8 + i, f[i]);
+    int v[] = {c->strength,     c->vitality, c->dexterity, c->agility, c->intelligence,
+               c->wisdom,       c->hp,       c->stamina,   c->mana};
+    for (int i = 0; i < 9; i++)
+        sqlite3_bind_int(st, 12 + i, v[i]);
+    sqlite3_bind_int64(st, 21, c->last_played);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) c->id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT) return STORE_ERR_EXISTS;
+    if (rc != SQLITE_ROW) return db_error(db, "character_create");
+    return STORE_OK;
+}
+
+static int sq_character_get(store_t *s, int64_t id, character_t *out)
+{
+    sqlite3_stmt *st = prepare(DB(s), "SELECT " CHAR_COLS " FROM characters WHERE id = ?");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st), ret = STORE_ERR_NOTFOUND;
+    if (rc == SQLITE_ROW) {
+        read_character(st, out);
+        ret = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        ret = db_error(DB(s), "character_get");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int sq_characters_save(store_t *s, const character_t *cs, int n)
+{
+    sqlite3 *db = DB(s);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(db, "begin");
+    sqlite3_stmt *st = prepare(db, "UPDATE characters SET zone_id=?, x=?, y=?, z=?, heading=?, "
+                                   "level=?, experience=?, hp=?, stamina=?, mana=?, "
+                                   "last_played=? WHERE id=?");
+    int ret = st ? STORE_OK : STORE_ERR;
+    for (int i = 0; st && i < n; i++) {
+        const character_t *c = &cs[i];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, c->zone_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(st, 2, c->x);
+        sqlite3_bind_double(st, 3, c->y);
+        sqlite3_bind_double(st, 4, c->z);
+        sqlite3_bind_double(st, 5, c->heading);
+        sqlite3_bind_int(st, 6, c->level);
+        sqlite3_bind_int64(st, 7, c->experience);
+        sqlite3_bind_int(st, 8, c->hp);
+        sqlite3_bind_int(st, 9, c->stamina);
+        sqlite3_bind_int(st, 10, c->mana);
+        sqlite3_bind_int64(st, 11, c->last_played);
+        sqlite3_bind_int64(st, 12, c->id);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            ret = db_error(db, "characters_save");
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_exec(db, ret == STORE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(db, "commit");
+    return ret;
+}
+
+static int sq_snapshot_put(store_t *s, const char *zone_id, const char *data, size_t len)
+{
+    sqlite3_stmt *st = prepare(DB(s), "INSERT OR REPLACE INTO zone_snapshots VALUES (?, ?, ?)");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_text(st, 1, zone_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, data, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)clock_wall_ms());
+    return step_done(DB(s), st, "snapshot_put");
+}
+
+static int sq_snapshot_get(store_t *s, const char *zone_id, char **data, size_t *len)
+{
+    sqlite3_stmt *st = prepare(DB(s), "SELECT data FROM zone_snapshots WHERE zone_id = ?");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_text(st, 1, zone_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st), ret = STORE_ERR_NOTFOUND;
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        *data = wod_strndup((const char *)sqlite3_column_text(st, 0), *len);
+        ret = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        ret = db_error(DB(s), "snapshot_get");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static void sq_close(store_t *s)
+{
+    sqlite3_close(DB(s));
+    free(s);
+}
+
+static const store_ops_t sqlite_ops = {
+    .migrate = sq_migrate,
+    .zones_load = sq_zones_load,
+    .account_create = sq_account_create,
+    .account_find = sq_account_find,
+    .token_put = sq_token_put,
+    .token_get = sq_token_get,
+    .characters_list = sq_characters_list,
+    .character_create = sq_character_create,
+    .character_get = sq_character_get,
+    .characters_save = sq_characters_save,
+    .snapshot_put = sq_snapshot_put,
+    .snapshot_get = sq_snapshot_get,
+    .close = sq_close,
+};
+
+/* Creates the parent directory of `path` if missing (data/ on first run). */
+static void make_parent_dir(const char *path)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return;
+    *slash = '\0';
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        log_warn("store", "cannot create %s: %s", dir, strerror(errno));
+}
+
+store_t *store_sqlite_open(const char *path)
+{
+    make_parent_dir(path);
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        log_error("store", "cannot open sqlite database %s: %s", path,
+                  db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+                 NULL, NULL, NULL);
+    sqlite_store_t *s = wod_calloc(1, sizeof(*s));
+    s->base.ops = &sqlite_ops;
+    s->base.kind = "sqlite";
+    s->db = db;
+    log_info("store", "sqlite database %s", path);
+    return &s->base;
+}

@@ -1,0 +1,290 @@
+// sio.test.mjs - a stock socket.io-client@4 (transports: ['websocket']) against
+// a real `wod-server all`, the way the original server's clients connect.
+//
+// Run: cd tests/e2e/node && npm ci && node --test
+// The server binary comes from WOD_SERVER_BIN (default: <repo>/build/wod-server).
+// The test starts its own server on a free port with a throwaway SQLite
+// database and short Engine.IO ping timers, and kills it by PID at the end.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { io } from 'socket.io-client';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SERVER_BIN = process.env.WOD_SERVER_BIN || path.resolve(here, '../../../build/wod-server');
+const PING_INTERVAL_MS = 1000;
+const PING_TIMEOUT_MS = 1000;
+const EVENT_TIMEOUT_MS = 5000;
+
+let server = null; // ChildProcess
+let serverLog = '';
+let tmpDir = null;
+let baseUrl = null;
+const sockets = [];
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address();
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForHealth(url, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    let lastErr = null;
+    while (Date.now() < deadline) {
+        if (server.exitCode !== null || server.signalCode !== null)
+            throw new Error(`wod-server exited (${server.exitCode ?? server.signalCode}):\n${serverLog}`);
+        try {
+            const res = await fetch(`${url}/health`);
+            if (res.ok) return;
+            lastErr = new Error(`GET /health -> ${res.status}`);
+        } catch (err) {
+            lastErr = err;
+        }
+        await sleep(100);
+    }
+    throw new Error(`wod-server did not answer /health within ${timeoutMs} ms: ${lastErr}\n${serverLog}`);
+}
+
+before(async () => {
+    assert.ok(fs.existsSync(SERVER_BIN), `server binary not found: ${SERVER_BIN} (set WOD_SERVER_BIN)`);
+    tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-sio-'));
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    server = spawn(SERVER_BIN, ['all'], {
+        cwd: tmpDir,
+        env: {
+            ...process.env,
+            GATEWAY_PORT: String(port),
+            DATABASE_URL: `sqlite:${path.join(tmpDir, 'wod.db')}`,
+            LOG_LEVEL: 'warn',
+            SIO_PING_INTERVAL_MS: String(PING_INTERVAL_MS),
+            SIO_PING_TIMEOUT_MS: String(PING_TIMEOUT_MS),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk) => {
+        serverLog += chunk.toString();
+        if (serverLog.length > 64 * 1024) serverLog = serverLog.slice(-64 * 1024);
+    };
+    server.stdout.on('data', keep);
+    server.stderr.on('data', keep);
+    await waitForHealth(baseUrl, 10000);
+});
+
+after(async () => {
+    for (const s of sockets) s.disconnect();
+    if (server && server.exitCode === null && server.signalCode === null) {
+        const exited = new Promise((r) => server.once('exit', r));
+        process.kill(server.pid, 'SIGTERM');
+        const timer = setTimeout(() => {
+            if (server.exitCode === null && server.signalCode === null) process.kill(server.pid, 'SIGKILL');
+        }, 5000);
+        await exited;
+        clearTimeout(timer);
+    }
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+});
+
+// A new Socket.IO connection on the default namespace, websocket only, no reconnects.
+function connect(nsp = '/') {
+    const socket = io(baseUrl + (nsp === '/' ? '' : nsp), {
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+        timeout: EVENT_TIMEOUT_MS,
+    });
+    sockets.push(socket);
+    return socket;
+}
+
+// Resolves with the first `event` whose payload satisfies `match`.
+function nextEvent(socket, event, match = () => true, timeoutMs = EVENT_TIMEOUT_MS) {
+    return new Promise((resolve, reject) => {
+        const onEvent = (payload) => {
+            if (!match(payload)) return;
+            cleanup();
+            resolve(payload);
+        };
+        const timer = setTimeout(() => {
+            cleanup();
+            reject(new Error(`no '${event}' event within ${timeoutMs} ms\n--- server log ---\n${serverLog}`));
+        }, timeoutMs);
+        const cleanup = () => {
+            clearTimeout(timer);
+            socket.off(event, onEvent);
+        };
+        socket.on(event, onEvent);
+    });
+}
+
+function connected(socket) {
+    if (socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('connect_error', (err) => reject(new Error(`connect_error: ${err.message}`)));
+    });
+}
+
+function uniqueName(prefix) {
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    const tail = Array.from(randomBytes(8), (b) => letters[b % 26]).join('');
+    return (prefix + tail).slice(0, 20);
+}
+
+// handshake -> auth (guest) -> character_create -> world_entry + proximity_roster.
+async function enterWorld(socket, name) {
+    await connected(socket);
+
+    const ack = nextEvent(socket, 'handshake_ack');
+    socket.emit('handshake', {
+        protocolVersion: '1.0.0',
+        clientType: 'text',
+        clientVersion: '1.0',
+        capabilities: { graphics: false, audio: false, input: ['keyboard'], maxUpdateRate: 10 },
+    });
+    const handshakeAck = await ack;
+
+    const authOk = nextEvent(socket, 'auth_success');
+    socket.emit('auth', { method: 'guest', guestName: name.slice(0, 12) });
+    const auth = await authOk;
+
+    const entry = nextEvent(socket, 'world_entry');
+    const roster = nextEvent(socket, 'proximity_roster');
+    socket.emit('character_create', { name, appearance: { description: 'x' } });
+    const worldEntry = await entry;
+    const proximityRoster = await roster;
+    return { handshakeAck, auth, worldEntry, proximityRoster };
+}
+
+test('polling transport is refused with the Engine.IO "Transport unknown" error', async () => {
+    const res = await fetch(`${baseUrl}/socket.io/?EIO=4&transport=polling`);
+    assert.equal(res.status, 400);
+    const body = await res.json();
+    assert.deepEqual(body, { code: 0, message: 'Transport unknown' });
+});
+
+test('handshake, guest auth, character_create, world_entry, roster, ping', async () => {
+    const socket = connect();
+    const name = uniqueName('Sio');
+    const { handshakeAck, auth, worldEntry, proximityRoster } = await enterWorld(socket, name);
+
+    assert.equal(handshakeAck.compatible, true);
+    assert.equal(typeof handshakeAck.sessionId, 'string');
+    assert.equal(typeof handshakeAck.serverVersion, 'string');
+
+    assert.equal(typeof auth.token, 'string');
+    assert.ok(auth.token.length > 0);
+    assert.ok(Array.isArray(auth.characters));
+
+    assert.equal(worldEntry.zone.id, 'zone-crossroads');
+    assert.equal(worldEntry.character.name, name);
+    assert.ok(Array.isArray(worldEntry.entities));
+    assert.ok(Array.isArray(worldEntry.exits));
+
+    assert.equal(typeof proximityRoster.channels, 'object');
+    for (const ch of ['touch', 'say', 'shout', 'emote', 'see', 'hear', 'cfh'])
+        assert.equal(typeof proximityRoster.channels[ch]?.count, 'number', `roster channel ${ch}`);
+
+    const timestamp = Date.now();
+    const pong = nextEvent(socket, 'pong');
+    socket.emit('ping', { timestamp });
+    const p = await pong;
+    assert.equal(p.clientTimestamp, timestamp);
+    assert.equal(typeof p.serverTimestamp, 'number');
+
+    socket.disconnect();
+});
+
+test('an event sent with an acknowledgement callback is acknowledged', async () => {
+    const socket = connect();
+    await connected(socket);
+    // 42<id>["ping",{...}] must be answered by 43<id>[...]; emitWithAck rejects
+    // on timeout. What the ack carries is the server's choice, so only its
+    // arrival (and the normal reply) is checked.
+    const pong = nextEvent(socket, 'pong');
+    await socket.timeout(EVENT_TIMEOUT_MS).emitWithAck('ping', { timestamp: 7 });
+    assert.equal((await pong).clientTimestamp, 7);
+    socket.disconnect();
+});
+
+test('two Socket.IO clients in the same zone hear each other', async () => {
+    const a = connect();
+    const b = connect();
+    await enterWorld(a, uniqueName('Alice'));
+    const bEntry = await enterWorld(b, uniqueName('Bob'));
+    assert.equal(bEntry.worldEntry.zone.id, 'zone-crossroads');
+
+    const heard = nextEvent(b, 'communication', (m) => m.content === 'hello');
+    a.emit('chat', { channel: 'say', message: 'hello', timestamp: Date.now() });
+    const msg = await heard;
+    assert.equal(msg.channel, 'say');
+    assert.equal(msg.content, 'hello');
+    assert.equal(typeof msg.senderName, 'string');
+
+    a.disconnect();
+    b.disconnect();
+});
+
+test('an idle client stays connected past pingInterval + pingTimeout', async () => {
+    const socket = connect();
+    await connected(socket);
+    let pings = 0;
+    let dropped = null;
+    socket.io.engine.on('ping', () => pings++);
+    socket.on('disconnect', (reason) => (dropped = reason));
+
+    await sleep(PING_INTERVAL_MS + PING_TIMEOUT_MS + 1000);
+
+    assert.equal(dropped, null, `disconnected: ${dropped}`);
+    assert.equal(socket.connected, true);
+    assert.ok(pings >= 2, `expected the server to ping at least twice in 3 s, got ${pings}`);
+
+    // Still usable after the idle period.
+    const pong = nextEvent(socket, 'pong');
+    socket.emit('ping', { timestamp: 1 });
+    assert.equal((await pong).clientTimestamp, 1);
+    socket.disconnect();
+});
+
+test('a client that stops answering pings is disconnected by the server', async (t) => {
+    const socket = connect();
+    await connected(socket);
+    const engine = socket.io.engine;
+    // engine.io-client answers pings from a private method; drop its pongs.
+    if (typeof engine._sendPacket !== 'function') {
+        t.skip('engine.io-client internals changed; cannot suppress pongs');
+        return;
+    }
+    const send = engine._sendPacket.bind(engine);
+    engine._sendPacket = (type, ...rest) => (type === 'pong' ? undefined : send(type, ...rest));
+
+    const reason = await nextEvent(socket, 'disconnect', () => true, PING_INTERVAL_MS + PING_TIMEOUT_MS + 3000);
+    // 'ping timeout' would mean the server stopped pinging rather than closing us.
+    assert.ok(['transport close', 'io server disconnect'].includes(reason), `disconnect reason: ${reason}`);
+});
+
+test('a namespace other than "/" gets a connect error, not a hang', async () => {
+    const socket = connect('/admin');
+    const err = await new Promise((resolve, reject) => {
+        socket.once('connect', () => reject(new Error('connected to /admin')));
+        socket.once('connect_error', resolve);
+        setTimeout(() => reject(new Error('no connect_error for /admin')), EVENT_TIMEOUT_MS);
+    });
+    assert.equal(typeof err.message, 'string');
+    assert.ok(err.message.length > 0);
+    socket.disconnect();
+});
