@@ -185,7 +185,19 @@ void sio_encode_connect(buf_t *b, const char *sid)
 
 void sio_encode_connect_error(buf_t *b, const char *message)
 {
-    buf_puts(b, "44{\"message\":");
+    sio_encode_connect_error_nsp(b, NULL, message);
+}
+
+void sio_encode_connect_error_nsp(buf_t *b, const char *nsp, const char *message)
+{
+    buf_puts(b, "44");
+    /* The namespace is echoed raw, as on the wire: callers pass what
+     * sio_parse() accepted (no ',' and no control characters). */
+    if (nsp && strcmp(nsp, "/") != 0) {
+        buf_puts(b, nsp);
+        buf_putc(b, ',');
+    }
+    buf_puts(b, "{\"message\":");
     buf_json_str(b, message);
     buf_putc(b, '}');
 }

@@ -78,8 +78,12 @@ void sio_encode_open(buf_t *b, const char *sid, int ping_interval_ms, int ping_t
                      int max_payload);
 /* 40{"sid":"..."} - namespace "/" connected. */
 void sio_encode_connect(buf_t *b, const char *sid);
-/* 44{"message":"..."} - namespace connection refused. */
+/* 44{"message":"..."} - connection to namespace "/" refused. */
 void sio_encode_connect_error(buf_t *b, const char *message);
+/* 44<nsp>,{"message":"..."} - connection to namespace nsp refused. The reply
+ * must name the namespace the client asked for, or its socket for that
+ * namespace never hears the refusal; nsp "/" (or NULL) gives the form above. */
+void sio_encode_connect_error_nsp(buf_t *b, const char *nsp, const char *message);
 /* 42["type",<payload>]: payload_json is copied verbatim (not re-parsed), so it
  * must be one valid JSON value; NULL or len 0 gives 42["type"]. */
 void sio_encode_event(buf_t *b, const char *type, const char *payload_json, size_t len);

@@ -46,7 +46,11 @@ struct registry_s {
 
 /* In-process registry shared by the roles of `wod-server all`. */
 registry_t *registry_local_new(uv_loop_t *loop, const char *server_id);
-/* Redis registry on its own command connection (reconnects with backoff). */
+/* Redis registry on its own command connection (reconnects with backoff).
+ * While it waits to reconnect, calls return -ENOTCONN (no callback). A
+ * call that returned 0 calls back exactly once, with NULL / won=0 on an
+ * error or a dropped connection; close() calls back every call still in
+ * flight (NULL) before it returns. NULL on a malformed url. */
 registry_t *registry_redis_new(uv_loop_t *loop, const char *url, const char *server_id);
 
 #endif

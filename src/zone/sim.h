@@ -45,6 +45,7 @@ typedef struct zsim_hooks_s {
 typedef struct zsim_config_s {
     int tick_rate;           /* ticks per second */
     int roster_max_entities; /* nearest N listed per roster channel */
+    int disable_npcs;        /* 1: spawn no NPCs (tests, benches); 0 = normal */
 } zsim_config_t;
 
 typedef struct zsim_tick_stats_s {

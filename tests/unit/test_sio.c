@@ -356,6 +356,11 @@ static void test_encode(void **state)
     sio_encode_connect_error(&b, "Invalid namespace \"x\"");
     assert_buf(&b, "44{\"message\":\"Invalid namespace \\\"x\\\"\"}");
 
+    sio_encode_connect_error_nsp(&b, "/admin", "Invalid namespace");
+    assert_buf(&b, "44/admin,{\"message\":\"Invalid namespace\"}");
+    sio_encode_connect_error_nsp(&b, "/", "x");
+    assert_buf(&b, "44{\"message\":\"x\"}");
+
     const char *payload = "{\"clientTimestamp\":1,\"serverTimestamp\":2}";
     sio_encode_event(&b, "pong", payload, strlen(payload));
     assert_buf(&b, "42[\"pong\",{\"clientTimestamp\":1,\"serverTimestamp\":2}]");
@@ -413,6 +418,14 @@ static void test_round_trip(void **state)
     sio_encode_connect_error(&b, "nope");
     parse_ok(b.data, &p);
     assert_int_equal(p.sio, SIO_CONNECT_ERROR);
+    sio_packet_clear(&p);
+    buf_reset(&b);
+
+    sio_encode_connect_error_nsp(&b, "/chat", "nope");
+    parse_ok(b.data, &p);
+    assert_int_equal(p.sio, SIO_CONNECT_ERROR);
+    assert_string_equal(p.nsp, "/chat");
+    assert_string_equal(json_string_value(json_object_get(p.data, "message")), "nope");
     sio_packet_clear(&p);
     buf_reset(&b);
 

@@ -1,0 +1,180 @@
+/* api.c - the gateway's HTTP API: /health, /api/info, /api/zones,
+ * /api/servers and /metrics (Prometheus text). Cluster views come from a
+ * cache of the registry refreshed every second, so a request never waits
+ * on Redis. */
+#include "gw.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+
+#include <string.h>
+
+static void dump(buf_t *body, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    buf_puts(body, s ? s : "null");
+    free(s);
+    json_decref(j);
+}
+
+static void on_servers(void *ud, json_t *result)
+{
+    gw_t *gw = ud;
+    if (!result) return;
+    json_decref(gw->servers_cache);
+    gw->servers_cache = json_deep_copy(result);
+}
+
+static void on_zones(void *ud, json_t *result)
+{
+    gw_t *gw = ud;
+    if (!result) return;
+    json_decref(gw->zones_cache);
+    gw->zones_cache = json_deep_copy(result);
+}
+
+static int in_world_count(gw_t *gw)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < gw->n_slots; i++)
+        if (gw->slots[i] && gw->slots[i]->state == ST_IN_WORLD) n++;
+    return n;
+}
+
+void gw_api_refresh(gw_t *gw)
+{
+    static int ticks;
+    if (!gw->role_all && ticks++ % (REGISTRY_HEARTBEAT_EVERY_MS / 1000) == 0) {
+        char hb[256];
+        snprintf(hb, sizeof(hb),
+                 "{\"type\":\"gateway\",\"zones\":[],\"players\":%d,\"connections\":%u,"
+                 "\"address\":\"%s:%d\"}",
+                 in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port);
+        gw->registry->ops->heartbeat(gw->registry, hb);
+    }
+    gw->registry->ops->list_servers(gw->registry, on_servers, gw);
+    gw->registry->ops->list_zones(gw->registry, on_zones, gw);
+}
+
+static json_t *servers_array(gw_t *gw)
+{
+    json_t *arr = json_array();
+    const char *id;
+    json_t *hb;
+    json_object_foreach(gw->servers_cache, id, hb)
+    {
+        json_t *s = json_deep_copy(hb);
+        json_object_set_new(s, "serverId", json_string(id));
+        json_array_append_new(arr, s);
+    }
+    return arr;
+}
+
+static json_t *zones_object(gw_t *gw)
+{
+    json_t *zones = json_object();
+    for (int i = 0; i < gw->n_zones; i++) {
+        const char *id = gw->zones[i].id;
+        json_t *owner = json_object_get(gw->zones_cache, id);
+        json_t *z = json_pack("{s:s, s:o, s:i}", "name", gw->zones[i].name, "server",
+                              owner ? json_copy(owner) : json_null(), "players", 0);
+        /* players and tick times per zone come from the owner's heartbeat */
+        json_t *hb = owner ? json_object_get(gw->servers_cache, json_string_value(owner)) : NULL;
+        json_t *st = hb ? json_object_get(json_object_get(hb, "zoneStats"), id) : NULL;
+        if (st) {
+            json_object_set(z, "players", json_object_get(st, "players"));
+            json_object_set(z, "tickMs", json_object_get(st, "tickMs"));
+        }
+        json_object_set_new(zones, id, z);
+    }
+    return zones;
+}
+
+static void metrics(gw_t *gw, buf_t *b)
+{
+    buf_printf(b,
+               "# HELP wod_gateway_connections Active client WebSocket connections.\n"
+               "# TYPE wod_gateway_connections gauge\nwod_gateway_connections %u\n"
+               "# HELP wod_gateway_players Clients with a character in the world.\n"
+               "# TYPE wod_gateway_players gauge\nwod_gateway_players %d\n"
+               "# TYPE wod_gateway_connections_total counter\nwod_gateway_connections_total %llu\n"
+               "# HELP wod_gateway_messages_in_total Client messages received.\n"
+               "# TYPE wod_gateway_messages_in_total counter\nwod_gateway_messages_in_total %llu\n"
+               "# TYPE wod_gateway_messages_out_total counter\nwod_gateway_messages_out_total %llu\n"
+               "# HELP wod_gateway_routed_total Client messages routed to zones.\n"
+               "# TYPE wod_gateway_routed_total counter\nwod_gateway_routed_total %llu\n"
+               "# TYPE wod_gateway_auth_total counter\n"
+               "wod_gateway_auth_total{result=\"ok\"} %llu\n"
+               "wod_gateway_auth_total{result=\"fail\"} %llu\n",
+               gw->n_conns, in_world_count(gw), gw->connections_total, gw->msgs_in, gw->msgs_out,
+               gw->routed, gw->auth_ok, gw->auth_fail);
+    if (gw->bus)
+        buf_printf(b,
+                   "# TYPE wod_bus_messages_total counter\n"
+                   "wod_bus_messages_total{role=\"gateway\",dir=\"out\"} %llu\n"
+                   "wod_bus_messages_total{role=\"gateway\",dir=\"in\"} %llu\n"
+                   "# TYPE wod_bus_bytes_total counter\n"
+                   "wod_bus_bytes_total{role=\"gateway\",dir=\"out\"} %llu\n"
+                   "wod_bus_bytes_total{role=\"gateway\",dir=\"in\"} %llu\n",
+                   gw->bus->stats.published, gw->bus->stats.received, gw->bus->stats.bytes_out,
+                   gw->bus->stats.bytes_in);
+    buf_printf(b,
+               "# HELP wod_store_query_seconds Store operations run by the gateway.\n"
+               "# TYPE wod_store_query_seconds summary\n"
+               "wod_store_query_seconds_sum{role=\"gateway\"} %.6f\n"
+               "wod_store_query_seconds_count{role=\"gateway\"} %llu\n",
+               gw->store_ms_total / 1000.0, gw->store_ops);
+}
+
+int gw_api_handle(gw_t *gw, const char *path, buf_t *body, const char **type)
+{
+    uint64_t now = clock_wall_ms();
+    if (strcmp(path, "/health") == 0) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}", "status", "ok", "type",
+                              gw->role_all ? "all" : "gateway", "serverId", gw->cfg.server_id,
+                              "timestamp", (json_int_t)now, "uptime",
+                              (json_int_t)((clock_mono_ms() - gw->started_ms) / 1000), "connected",
+                              gw->bus_up);
+        dump(body, j);
+        return 200;
+    }
+    if (strcmp(path, "/api/info") == 0) {
+        json_t *zones = zones_object(gw);
+        json_int_t players = 0;
+        const char *id;
+        json_t *hb;
+        json_object_foreach(gw->servers_cache, id, hb)
+        {
+            const char *t = json_string_value(json_object_get(hb, "type"));
+            if (t && strcmp(t, "gateway") != 0)
+                players += json_integer_value(json_object_get(hb, "players"));
+        }
+        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:i, s:o, s:o}", "serverId",
+                              gw->cfg.server_id, "type", gw->role_all ? "all" : "gateway",
+                              "timestamp", (json_int_t)now, "players", players, "connections",
+                              (int)gw->n_conns, "zones", zones, "servers", servers_array(gw));
+        dump(body, j);
+        return 200;
+    }
+    if (strcmp(path, "/api/zones") == 0) {
+        json_t *arr = json_array();
+        for (int i = 0; i < gw->n_zones; i++) {
+            json_t *owner = json_object_get(gw->zones_cache, gw->zones[i].id);
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "zoneId", gw->zones[i].id,
+                                                 "name", gw->zones[i].name, "serverId",
+                                                 owner ? json_copy(owner) : json_null()));
+        }
+        dump(body, json_pack("{s:o}", "zones", arr));
+        return 200;
+    }
+    if (strcmp(path, "/api/servers") == 0) {
+        dump(body, json_pack("{s:o}", "servers", servers_array(gw)));
+        return 200;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        *type = "text/plain; version=0.0.4";
+        metrics(gw, body);
+        return 200;
+    }
+    dump(body, json_pack("{s:s, s:s}", "error", "not found", "path", path));
+    return 404;
+}

@@ -1,0 +1,164 @@
+/* conn.c - client connections: the id table, the outgoing queue and the
+ * two framings (native JSON on /ws, Socket.IO event packets).
+ *
+ * A connection is named outside this file by its id {generation, slot}
+ * so that a late store reply or bus record for a client that has gone
+ * finds nothing instead of freed memory (STYLE.md, "Errors, ownership"). */
+#include "gw.h"
+#include "../core/alloc.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+#include "../proto/sio.h"
+
+#include <string.h>
+
+gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
+{
+    uint32_t slot;
+    if (gw->n_free) {
+        slot = gw->free_slots[--gw->n_free];
+    } else {
+        if (gw->n_slots == gw->cap_slots) {
+            gw->cap_slots = gw->cap_slots ? gw->cap_slots * 2 : 1024;
+            gw->slots = wod_realloc(gw->slots, gw->cap_slots * sizeof(*gw->slots));
+            gw->gens = wod_realloc(gw->gens, gw->cap_slots * sizeof(*gw->gens));
+            gw->free_slots = wod_realloc(gw->free_slots, gw->cap_slots * sizeof(uint32_t));
+        }
+        slot = gw->n_slots++;
+        gw->gens[slot] = 0;
+    }
+    gw_conn_t *c = wod_calloc(1, sizeof(*c));
+    c->gw = gw;
+    c->wsi = wsi;
+    c->framing = framing;
+    c->id = ((uint64_t)++gw->gens[slot] << 32) | slot;
+    c->chat_tokens = GW_CHAT_BURST;
+    c->chat_refill_at = clock_mono_ms();
+    c->sio_last_pong = c->sio_last_ping = clock_mono_ms();
+    buf_init(&c->rx);
+    gw->slots[slot] = c;
+    gw->n_conns++;
+    gw->connections_total++;
+    return c;
+}
+
+void gw_conn_free(gw_conn_t *c)
+{
+    gw_t *gw = c->gw;
+    uint32_t slot = (uint32_t)(c->id & 0xffffffffu);
+    gw->slots[slot] = NULL;
+    gw->free_slots[gw->n_free++] = slot;
+    gw->n_conns--;
+    for (out_msg_t *m = c->out_head, *n; m; m = n) {
+        n = m->next;
+        free(m);
+    }
+    for (int i = 0; i < c->n_pending; i++)
+        free(c->pending[i]);
+    buf_free(&c->rx);
+    free(c);
+}
+
+gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id)
+{
+    uint32_t slot = (uint32_t)(id & 0xffffffffu);
+    if (slot >= gw->n_slots) return NULL;
+    gw_conn_t *c = gw->slots[slot];
+    return (c && c->id == id) ? c : NULL;
+}
+
+void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len)
+{
+    if (!c->wsi || (c->closing && c->out_head == NULL && c->close_code)) return;
+    if (c->out_bytes + len > GW_MAX_OUT_BYTES) {
+        /* A client that does not read cannot make us hold unbounded memory. */
+        if (!c->closing) {
+            log_warn("gateway", "conn %llx: send queue over %d bytes, closing",
+                     (unsigned long long)c->id, GW_MAX_OUT_BYTES);
+            c->closing = 1;
+            c->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+            snprintf(c->close_reason, sizeof(c->close_reason), "too slow");
+            lws_callback_on_writable(c->wsi);
+        }
+        return;
+    }
+    out_msg_t *m = wod_malloc(sizeof(*m) + LWS_PRE + len);
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->data + LWS_PRE, data, len);
+    if (c->out_tail)
+        c->out_tail->next = m;
+    else
+        c->out_head = m;
+    c->out_tail = m;
+    c->out_bytes += len;
+    c->gw->msgs_out++;
+    lws_callback_on_writable(c->wsi);
+}
+
+void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len)
+{
+    static buf_t frame; /* loop thread only; reused */
+    buf_reset(&frame);
+    if (c->framing == FRAMING_SIO) {
+        if (!c->sio_connected) return;
+        sio_encode_event(&frame, type, payload, len);
+    } else {
+        buf_puts(&frame, "{\"type\":");
+        buf_json_str(&frame, type);
+        buf_puts(&frame, ",\"payload\":");
+        buf_append(&frame, payload, len);
+        buf_printf(&frame, ",\"timestamp\":%llu}", (unsigned long long)clock_wall_ms());
+    }
+    gw_conn_write_raw(c, frame.data, frame.len);
+}
+
+void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity)
+{
+    buf_t b;
+    buf_init(&b);
+    buf_puts(&b, "{\"code\":");
+    buf_json_str(&b, code);
+    buf_puts(&b, ",\"message\":");
+    buf_json_str(&b, message);
+    buf_puts(&b, ",\"severity\":");
+    buf_json_str(&b, severity);
+    buf_putc(&b, '}');
+    gw_conn_send(c, "error", b.data, b.len);
+    buf_free(&b);
+}
+
+void gw_conn_close(gw_conn_t *c, int code, const char *reason)
+{
+    if (c->closing) return;
+    c->closing = 1;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    if (c->wsi) lws_callback_on_writable(c->wsi);
+}
+
+/* One frame per writable callback, as lws requires; ask for another if
+ * more is queued. Returns -1 to have lws close the connection. */
+int gw_conn_on_writable(gw_conn_t *c)
+{
+    out_msg_t *m = c->out_head;
+    if (m && !(c->closing && c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION &&
+               c->out_bytes > GW_MAX_OUT_BYTES / 2)) {
+        int n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        if (n < (int)m->len) return -1;
+        c->out_head = m->next;
+        if (!c->out_head) c->out_tail = NULL;
+        c->out_bytes -= m->len;
+        free(m);
+        if (c->out_head) {
+            lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+    }
+    if (c->closing) {
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,118 @@
+/* gw.h - gateway internals shared by server.c, conn.c, session.c, api.c.
+ * Not included outside src/gateway/. */
+#ifndef WOD_GW_H
+#define WOD_GW_H
+
+#include "gateway.h"
+#include "../core/buf.h"
+#include "../proto/msg.h"
+
+#include <libwebsockets.h>
+#include <stdint.h>
+
+#define GW_MAX_OUT_BYTES  (4 * 1024 * 1024) /* queued for one client before it is cut */
+#define GW_MAX_PENDING    32                /* messages held while an auth/db job runs */
+#define GW_CHAT_BURST     10                /* chat rate limit: burst ... */
+#define GW_CHAT_PER_SEC   2                 /* ... then this many per second */
+#define GW_MAX_BAD_FRAMES 20                /* invalid frames in a row before a close */
+
+typedef enum { FRAMING_NATIVE, FRAMING_SIO } framing_t;
+typedef enum { ST_NEW, ST_HANDSHAKEN, ST_AUTHED, ST_IN_WORLD } conn_state_t;
+
+typedef struct out_msg_s {
+    struct out_msg_s *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE headroom + len bytes */
+} out_msg_t;
+
+typedef struct gw_conn_s {
+    gw_t *gw;
+    struct lws *wsi;
+    uint64_t id; /* generation << 32 | slot; what async work and the bus carry */
+    framing_t framing;
+    conn_state_t state;
+    int sio_connected; /* Socket.IO namespace "/" connected */
+    double sio_last_pong, sio_last_ping;
+    char sid[24];
+    int64_t account_id;
+    char token[MSG_TOKEN_MAX + 1];
+    int64_t character_id;
+    char character_name[CHAR_NAME_MAX + 1];
+    char zone[ZONE_ID_MAX + 1];
+    double max_update_rate;
+    int busy;                         /* an async job (auth, create, select) is running */
+    msg_t *pending[GW_MAX_PENDING];   /* messages received while busy, in order */
+    int n_pending;
+    double chat_tokens, chat_refill_at;
+    int bad_frames;
+    buf_t rx; /* fragments of the message being received */
+    out_msg_t *out_head, *out_tail;
+    size_t out_bytes;
+    int closing; /* close after the queue drains */
+    int close_code;
+    char close_reason[64];
+} gw_conn_t;
+
+typedef struct gw_zone_batch_s gw_zone_batch_t;
+
+struct gw_s {
+    uv_loop_t *loop;
+    config_t cfg;
+    store_t *store;
+    registry_t *registry;
+    bus_t *bus;
+    zonedef_t *zones;
+    int n_zones;
+    int role_all;
+    struct lws_context *lws;
+    uv_timer_t timer; /* 1 s housekeeping: Socket.IO pings, registry cache, heartbeat */
+    uv_prepare_t flush; /* publishes batched zone input before the loop sleeps */
+    int shutting_down;
+    int handles_open;
+    double started_ms;
+    int sio_ping_interval, sio_ping_timeout; /* ms */
+    /* connection table */
+    gw_conn_t **slots;
+    uint32_t *gens;
+    uint32_t n_slots, cap_slots;
+    uint32_t *free_slots;
+    uint32_t n_free;
+    uint32_t n_conns;
+    /* batched input per zone */
+    gw_zone_batch_t *batches;
+    /* registry cache for the HTTP API */
+    json_t *servers_cache, *zones_cache;
+    int bus_up;
+    /* metrics */
+    unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
+    double store_ms_total;
+    unsigned long long store_ops;
+};
+
+/* conn.c */
+gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing);
+void gw_conn_free(gw_conn_t *c);
+gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id);
+/* Queues one raw text frame. */
+void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len);
+/* Queues a protocol message in the connection's framing. */
+void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len);
+void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity);
+/* Sends what is queued, then closes with the reason. */
+void gw_conn_close(gw_conn_t *c, int code, const char *reason);
+int gw_conn_on_writable(gw_conn_t *c);
+
+/* session.c */
+void gw_session_on_frame(gw_conn_t *c, const char *data, size_t len);
+void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
+void gw_session_closed(gw_conn_t *c);
+void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
+void gw_session_flush(gw_t *gw);
+void gw_session_tick(gw_t *gw); /* once a second */
+
+/* api.c */
+/* Builds the response for an HTTP GET; returns the status code. */
+int gw_api_handle(gw_t *gw, const char *path, buf_t *body, const char **content_type);
+void gw_api_refresh(gw_t *gw);
+
+#endif

@@ -1,0 +1,322 @@
+/* server.c - the gateway's libwebsockets server on the process's libuv
+ * loop: HTTP API, WebSocket upgrade on /ws and /socket.io/, and the
+ * 1 s housekeeping timer. Protocol handling is in session.c. */
+#include "gw.h"
+#include "../core/alloc.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+#include "../proto/sio.h"
+
+#include <string.h>
+
+#define HTTP_BODY_MAX (1024 * 1024)
+
+/* Per-wsi user data, zeroed by lws. */
+typedef struct pss_s {
+    gw_conn_t *conn; /* WebSocket connections */
+    framing_t framing;
+    buf_t *http;     /* pending HTTP response (headers written on writable) */
+    int http_status;
+    const char *http_type;
+} pss_t;
+
+static gw_t *gw_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+static void uri_of(struct lws *wsi, char *out, int cap)
+{
+    out[0] = '\0';
+    if (lws_hdr_copy(wsi, out, cap, WSI_TOKEN_GET_URI) < 0) out[0] = '\0';
+}
+
+/* Which WebSocket framing a request path asks for; -1 if none. */
+static int framing_for(struct lws *wsi, const char *uri)
+{
+    if (strcmp(uri, "/ws") == 0 || strcmp(uri, "/ws/") == 0) return FRAMING_NATIVE;
+    if (strcmp(uri, "/socket.io/") == 0 || strcmp(uri, "/socket.io") == 0) {
+        char buf[64];
+        const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
+        if (!eio || strcmp(eio, "4") != 0) return -1;
+        const char *t = lws_get_urlarg_by_name(wsi, "transport=", buf, sizeof(buf));
+        if (!t || strcmp(t, "websocket") != 0) return -1;
+        return FRAMING_SIO;
+    }
+    return -1;
+}
+
+static int http_respond(struct lws *wsi, pss_t *pss)
+{
+    unsigned char hdr[LWS_PRE + 1024];
+    unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+    buf_t *b = pss->http;
+    if (lws_add_http_common_headers(wsi, (unsigned int)pss->http_status, pss->http_type,
+                                    (lws_filepos_t)b->len, &p, end))
+        return -1;
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    buf_t out;
+    buf_init(&out);
+    buf_reserve(&out, LWS_PRE + b->len);
+    out.len = LWS_PRE;
+    buf_append(&out, b->data ? b->data : "", b->len);
+    int n = lws_write(wsi, (unsigned char *)out.data + LWS_PRE, b->len, LWS_WRITE_HTTP_FINAL);
+    buf_free(&out);
+    buf_free(b);
+    free(b);
+    pss->http = NULL;
+    if (n < 0) return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int on_http(struct lws *wsi, pss_t *pss, const char *path)
+{
+    gw_t *gw = gw_of(wsi);
+    char uri[256];
+    uri_of(wsi, uri, sizeof(uri));
+    pss->http = wod_calloc(1, sizeof(buf_t));
+    pss->http_type = "application/json";
+    if (strncmp(path, "/socket.io", 10) == 0) {
+        /* What a Socket.IO server answers for a transport it does not offer. */
+        pss->http_status = 400;
+        buf_puts(pss->http, "{\"code\":0,\"message\":\"Transport unknown\"}");
+    } else {
+        pss->http_status = gw_api_handle(gw, path, pss->http, &pss->http_type);
+    }
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    pss_t *pss = user;
+    gw_t *gw;
+    char uri[256];
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_http(wsi, pss, (const char *)in);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return pss && pss->http ? http_respond(wsi, pss) : 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        gw = gw_of(wsi);
+        uri_of(wsi, uri, sizeof(uri));
+        int f = framing_for(wsi, uri);
+        if (f < 0 || gw->shutting_down) {
+            log_info("gateway", "refusing WebSocket upgrade on %s", uri);
+            return 1;
+        }
+        pss->framing = (framing_t)f;
+        return 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+        gw = gw_of(wsi);
+        pss->conn = gw_conn_new(gw, wsi, pss->framing);
+        log_debug("gateway", "conn %llx: connected (%s)", (unsigned long long)pss->conn->id,
+                  pss->framing == FRAMING_SIO ? "socket.io" : "ws");
+        if (pss->framing == FRAMING_SIO) {
+            gw_conn_t *c = pss->conn;
+            snprintf(c->sid, sizeof(c->sid), "%016llx", (unsigned long long)c->id);
+            buf_t b;
+            buf_init(&b);
+            sio_encode_open(&b, c->sid, gw->sio_ping_interval, gw->sio_ping_timeout,
+                            MSG_MAX_FRAME_BYTES);
+            gw_conn_write_raw(c, b.data, b.len);
+            buf_free(&b);
+        }
+        return 0;
+    case LWS_CALLBACK_RECEIVE: {
+        gw_conn_t *c = pss->conn;
+        if (!c || c->closing) return 0;
+        if (lws_frame_is_binary(wsi)) {
+            gw_conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames not supported");
+            return 0;
+        }
+        if (c->rx.len + len > MSG_MAX_FRAME_BYTES) {
+            log_info("gateway", "conn %llx: frame over %d bytes, closing",
+                     (unsigned long long)c->id, MSG_MAX_FRAME_BYTES);
+            gw_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame too large");
+            return 0;
+        }
+        buf_append(&c->rx, in, len);
+        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
+        gw_session_on_frame(c, c->rx.data ? c->rx.data : "", c->rx.len);
+        /* the session may have closed c, but the struct lives until CLOSED */
+        buf_reset(&c->rx);
+        return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pss->conn ? gw_conn_on_writable(pss->conn) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (pss->conn) {
+            gw_session_closed(pss->conn);
+            gw_conn_free(pss->conn);
+            pss->conn = NULL;
+        }
+        return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (pss && pss->http) {
+            buf_free(pss->http);
+            free(pss->http);
+            pss->http = NULL;
+        }
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static struct lws_protocols protocols[] = {
+    {"wod", callback, sizeof(pss_t), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void on_timer(uv_timer_t *t)
+{
+    gw_t *gw = container_of(t, gw_t, timer);
+    gw_session_tick(gw);
+    gw_api_refresh(gw);
+}
+
+static void on_prepare(uv_prepare_t *p)
+{
+    gw_session_flush(container_of(p, gw_t, flush));
+}
+
+static void lws_log_to_ours(int level, const char *line)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", line);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    if (level & LLL_ERR)
+        log_error("lws", "%s", msg);
+    else
+        log_debug("lws", "%s", msg);
+}
+
+static int env_int(const char *name, int def)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : def;
+}
+
+gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
+{
+    gw_t *gw = wod_calloc(1, sizeof(*gw));
+    gw->loop = loop;
+    gw->cfg = *opt->cfg;
+    gw->store = opt->store;
+    gw->registry = opt->registry;
+    gw->n_zones = opt->n_zones;
+    gw->zones = wod_malloc(sizeof(zonedef_t) * (size_t)(opt->n_zones ? opt->n_zones : 1));
+    memcpy(gw->zones, opt->zones, sizeof(zonedef_t) * (size_t)opt->n_zones);
+    gw->role_all = opt->role_all;
+    gw->started_ms = clock_mono_ms();
+    /* Socket.IO timings; tests shorten them to see pings quickly. */
+    gw->sio_ping_interval = env_int("SIO_PING_INTERVAL_MS", 25000);
+    gw->sio_ping_timeout = env_int("SIO_PING_TIMEOUT_MS", 20000);
+    gw->servers_cache = json_object();
+    gw->zones_cache = json_object();
+
+    lws_set_log_level(LLL_ERR, lws_log_to_ours);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    void *loops[] = {loop};
+    info.port = gw->cfg.gateway_port;
+    info.iface = gw->cfg.bind_address;
+    info.protocols = protocols;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.foreign_loops = loops;
+    info.user = gw;
+    info.ka_time = 0;
+    info.timeout_secs = 30;
+    info.max_http_header_pool = 256;
+    info.fd_limit_per_thread = 0;
+    info.count_threads = 1;
+    info.pt_serv_buf_size = 64 * 1024;
+    gw->lws = lws_create_context(&info);
+    if (!gw->lws) {
+        log_error("gateway", "cannot listen on %s:%d (port in use or not permitted)",
+                  gw->cfg.bind_address, gw->cfg.gateway_port);
+        json_decref(gw->servers_cache);
+        json_decref(gw->zones_cache);
+        free(gw->zones);
+        free(gw);
+        return NULL;
+    }
+    uv_timer_init(loop, &gw->timer);
+    uv_timer_start(&gw->timer, on_timer, 200, 1000);
+    uv_prepare_init(loop, &gw->flush);
+    uv_prepare_start(&gw->flush, on_prepare);
+    log_info("gateway", "listening on %s:%d (HTTP, /ws, /socket.io/)", gw->cfg.bind_address,
+             gw->cfg.gateway_port);
+    return gw;
+}
+
+void gw_attach_bus(gw_t *gw, bus_t *bus)
+{
+    char ch[128];
+    gw->bus = bus;
+    gw->bus_up = 1;
+    snprintf(ch, sizeof(ch), "gateway:%s:output", gw->cfg.server_id);
+    bus_subscribe(bus, ch);
+    bus_subscribe(bus, "gateway:output");
+    gw_api_refresh(gw);
+}
+
+void gw_bus_msg(void *ud, const char *channel, const char *data, size_t len)
+{
+    (void)channel;
+    gw_session_route(ud, data, len);
+}
+
+void gw_bus_state(void *ud, int up)
+{
+    gw_t *gw = ud;
+    gw->bus_up = up;
+    log_warn("gateway", "bus %s", up ? "connected" : "lost");
+}
+
+void gw_begin_shutdown(gw_t *gw)
+{
+    gw->shutting_down = 1;
+    for (uint32_t i = 0; i < gw->n_slots; i++) {
+        gw_conn_t *c = gw->slots[i];
+        if (!c) continue;
+        gw_conn_error(c, "SERVER_SHUTDOWN", "The server is shutting down; your progress is saved.",
+                      "fatal");
+        gw_session_closed(c);
+        gw_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutdown");
+    }
+    gw_session_flush(gw);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    gw_t *gw = h->data;
+    if (--gw->handles_open) return;
+    json_decref(gw->servers_cache);
+    json_decref(gw->zones_cache);
+    free(gw->slots);
+    free(gw->gens);
+    free(gw->free_slots);
+    free(gw->zones);
+    free(gw);
+}
+
+void gw_free(gw_t *gw)
+{
+    lws_context_destroy(gw->lws);
+    gw->handles_open = 2;
+    gw->timer.data = gw;
+    gw->flush.data = gw;
+    uv_close((uv_handle_t *)&gw->timer, handle_closed);
+    uv_close((uv_handle_t *)&gw->flush, handle_closed);
+}

@@ -1,0 +1,700 @@
+/* session.c - the client protocol dispatcher: one code path for both
+ * framings. Handshake, auth and character choice happen here (with the
+ * store, off the loop); world messages are validated and routed to the
+ * zone that holds the player as bus records, batched per zone. */
+#include "gw.h"
+#include "auth.h"
+#include "../bus/envelope.h"
+#include "../core/alloc.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+#include "../proto/sio.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <uthash.h>
+
+#define PROTOCOL_VERSION "1.0.0"
+#define SERVER_VERSION   "wod-server/0.1.0"
+#define MAX_CHARS_LIST   100
+
+struct gw_zone_batch_s {
+    char zone[ZONE_ID_MAX + 1];
+    buf_t frame;
+    int records;
+    UT_hash_handle hh;
+};
+
+static char subject_buf[48];
+static const char *subj(const gw_conn_t *c)
+{
+    snprintf(subject_buf, sizeof(subject_buf), "conn %llx", (unsigned long long)c->id);
+    return subject_buf;
+}
+
+/* ---- routing to zones -------------------------------------------------- */
+
+static buf_t *zone_frame(gw_t *gw, const char *zone)
+{
+    gw_zone_batch_t *b = NULL;
+    HASH_FIND_STR(gw->batches, zone, b);
+    if (!b) {
+        b = wod_calloc(1, sizeof(*b));
+        snprintf(b->zone, sizeof(b->zone), "%s", zone);
+        buf_init(&b->frame);
+        HASH_ADD_STR(gw->batches, zone, b);
+    }
+    if (!b->records) env_begin(&b->frame);
+    b->records++;
+    return &b->frame;
+}
+
+static void route(gw_conn_t *c, env_rec_t *r)
+{
+    snprintf(r->client.gateway, sizeof(r->client.gateway), "%s", c->gw->cfg.server_id);
+    r->client.conn = c->id;
+    r->character_id = c->character_id;
+    env_put(zone_frame(c->gw, c->zone), r);
+    c->gw->routed++;
+}
+
+void gw_session_flush(gw_t *gw)
+{
+    gw_zone_batch_t *b, *tmp;
+    HASH_ITER(hh, gw->batches, b, tmp)
+    {
+        if (!b->records) continue;
+        char ch[96];
+        snprintf(ch, sizeof(ch), "zone:%s:input", b->zone);
+        if (gw->bus && bus_publish(gw->bus, ch, b->frame.data, b->frame.len) < 0)
+            log_warn("gateway", "bus down: dropped %d records for %s", b->records, b->zone);
+        b->records = 0;
+    }
+}
+
+/* ---- small senders ---------------------------------------------------- */
+
+static void send_auth_error(gw_conn_t *c, const char *reason, const char *message, int retry)
+{
+    buf_t b;
+    buf_init(&b);
+    buf_puts(&b, "{\"reason\":");
+    buf_json_str(&b, reason);
+    buf_puts(&b, ",\"message\":");
+    buf_json_str(&b, message);
+    buf_printf(&b, ",\"canRetry\":%s}", retry ? "true" : "false");
+    gw_conn_send(c, "auth_error", b.data, b.len);
+    buf_free(&b);
+    c->gw->auth_fail++;
+}
+
+/* ---- async jobs (auth, character create/select) ------------------------ */
+
+typedef struct job_s {
+    gw_t *gw;
+    uint64_t conn_id;
+    msg_t msg;
+    int64_t account_id;
+    int max_chars;
+    int token_ttl_hours;
+    /* results */
+    const char *err_code; /* NULL = success */
+    char err_msg[160];
+    int is_auth_error;
+    int can_retry;
+    char token[AUTH_TOKEN_LEN + 1];
+    character_t chars[MAX_CHARS_LIST];
+    int n_chars;
+    character_t ch;
+    zonedef_t spawn; /* where new characters start */
+    double started;
+} job_t;
+
+static void job_fail(job_t *j, const char *code, const char *msg)
+{
+    j->err_code = code;
+    snprintf(j->err_msg, sizeof(j->err_msg), "%s", msg);
+}
+
+static int issue_token(store_t *s, job_t *j)
+{
+    char sel[STORE_SELECTOR_HEX + 1], vh[STORE_HASH_HEX + 1];
+    auth_token_new(j->token, sel, vh);
+    int64_t exp = (int64_t)clock_wall_ms() + (int64_t)j->token_ttl_hours * 3600 * 1000;
+    return s->ops->token_put(s, sel, vh, j->account_id, exp);
+}
+
+static void work_auth(store_t *s, void *arg)
+{
+    job_t *j = arg;
+    msg_auth_t *a = &j->msg.u.auth;
+    int rc;
+    j->is_auth_error = 1;
+    j->can_retry = 1;
+    if (a->method == AUTH_GUEST) {
+        const char *name = a->guest_name[0] ? a->guest_name : "Guest";
+        if (s->ops->account_create(s, NULL, NULL, name, &j->account_id) != STORE_OK ||
+            issue_token(s, j) != STORE_OK)
+            return job_fail(j, "SERVER_ERROR", "could not create a guest account; try again");
+    } else if (a->method == AUTH_CREDENTIALS) {
+        const char *why;
+        if (auth_username_check(a->username, &why) < 0) return job_fail(j, "INVALID_USERNAME", why);
+        if (a->register_account) {
+            char hash[STORE_PWHASH_MAX];
+            if (strlen(a->password) < AUTH_PASSWORD_MIN)
+                return job_fail(j, "WEAK_PASSWORD", "password must be at least 8 characters");
+            if (auth_hash_password(a->password, hash) != 0)
+                return job_fail(j, "SERVER_ERROR", "could not hash the password");
+            rc = s->ops->account_create(s, a->username, hash, a->username, &j->account_id);
+            if (rc == STORE_ERR_EXISTS)
+                return job_fail(j, "USERNAME_TAKEN", "that username is already registered");
+            if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the account");
+        } else {
+            char hash[STORE_PWHASH_MAX];
+            rc = s->ops->account_find(s, a->username, &j->account_id, hash, sizeof(hash));
+            if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
+            /* Same answer for unknown user and wrong password. */
+            if (rc == STORE_ERR_NOTFOUND || auth_verify_password(hash, a->password) != 0)
+                return job_fail(j, "INVALID_CREDENTIALS", "wrong username or password");
+        }
+        if (issue_token(s, j) != STORE_OK)
+            return job_fail(j, "SERVER_ERROR", "could not create a session token");
+    } else {
+        char sel[STORE_SELECTOR_HEX + 1], vh[STORE_HASH_HEX + 1], stored[STORE_HASH_HEX + 1];
+        j->can_retry = 0;
+        if (auth_token_parse(a->token, sel, vh) < 0)
+            return job_fail(j, "INVALID_TOKEN", "the token is malformed");
+        rc = s->ops->token_get(s, sel, (int64_t)clock_wall_ms(), &j->account_id, stored);
+        if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
+        if (rc != STORE_OK || !auth_hash_equal(vh, stored))
+            return job_fail(j, "INVALID_TOKEN", "the token is unknown or expired");
+        memcpy(j->token, a->token, AUTH_TOKEN_LEN + 1); /* length checked by parse */
+    }
+    if (s->ops->characters_list(s, j->account_id, j->chars, MAX_CHARS_LIST, &j->n_chars) !=
+        STORE_OK)
+        return job_fail(j, "SERVER_ERROR", "could not list characters");
+    j->is_auth_error = 0;
+}
+
+static void work_create(store_t *s, void *arg)
+{
+    job_t *j = arg;
+    const char *why;
+    if (character_name_check(j->msg.u.create.name, &why) < 0)
+        return job_fail(j, "INVALID_NAME", why);
+    if (s->ops->characters_list(s, j->account_id, j->chars, MAX_CHARS_LIST, &j->n_chars) !=
+        STORE_OK)
+        return job_fail(j, "SERVER_ERROR", "storage unavailable");
+    if (j->n_chars >= j->max_chars)
+        return job_fail(j, "CHARACTER_LIMIT", "this account has the maximum number of characters");
+    character_init(&j->ch, j->account_id, j->msg.u.create.name, j->msg.u.create.description,
+                   j->spawn.id, j->spawn.spawn_x, j->spawn.spawn_y, j->spawn.spawn_z);
+    j->ch.last_played = (int64_t)clock_wall_ms();
+    int rc = s->ops->character_create(s, &j->ch);
+    if (rc == STORE_ERR_EXISTS) return job_fail(j, "NAME_TAKEN", "that name is already taken");
+    if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the character");
+}
+
+static void work_select(store_t *s, void *arg)
+{
+    job_t *j = arg;
+    int rc = s->ops->character_get(s, j->msg.u.select.character_id, &j->ch);
+    if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
+    /* Another account's character is reported as unknown: ids leak nothing. */
+    if (rc != STORE_OK || j->ch.account_id != j->account_id)
+        return job_fail(j, "CHARACTER_NOT_FOUND", "no such character on this account");
+}
+
+static void drain_pending(gw_conn_t *c);
+
+static void enter_world(gw_conn_t *c, character_t *ch)
+{
+    gw_t *gw = c->gw;
+    const zonedef_t *z = NULL;
+    for (int i = 0; i < gw->n_zones; i++)
+        if (strcmp(gw->zones[i].id, ch->zone_id) == 0) z = &gw->zones[i];
+    if (!z && gw->n_zones) {
+        /* The character's zone no longer exists: start over at the first spawn. */
+        z = &gw->zones[0];
+        for (int i = 0; i < gw->n_zones; i++)
+            if (strcmp(gw->zones[i].id, "zone-crossroads") == 0) z = &gw->zones[i];
+        snprintf(ch->zone_id, sizeof(ch->zone_id), "%s", z->id);
+        ch->x = z->spawn_x;
+        ch->y = z->spawn_y;
+        ch->z = z->spawn_z;
+    }
+    /* Same character already playing on this gateway: the newer connection takes over. */
+    for (uint32_t i = 0; i < gw->n_slots; i++) {
+        gw_conn_t *o = gw->slots[i];
+        if (!o || o == c || o->state != ST_IN_WORLD || o->character_id != ch->id) continue;
+        gw_conn_error(o, "CHARACTER_TAKEN_OVER",
+                      "This character was selected from another connection.", "fatal");
+        gw_session_closed(o);
+        gw_conn_close(o, LWS_CLOSE_STATUS_NORMAL, "taken over");
+    }
+    c->character_id = ch->id;
+    snprintf(c->character_name, sizeof(c->character_name), "%s", ch->name);
+    snprintf(c->zone, sizeof(c->zone), "%s", ch->zone_id);
+    c->state = ST_IN_WORLD;
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ENTER;
+    r.u.enter.ch = *ch;
+    r.u.enter.max_update_rate = c->max_update_rate;
+    r.u.enter.entry = 1;
+    route(c, &r);
+    log_info(subj(c), "character %lld '%s' enters %s", (long long)ch->id, ch->name, c->zone);
+}
+
+static void job_done(void *arg)
+{
+    job_t *j = arg;
+    gw_t *gw = j->gw;
+    gw->store_ops++;
+    gw->store_ms_total += clock_mono_ms() - j->started;
+    gw_conn_t *c = gw_conn_find(gw, j->conn_id);
+    if (!c || c->closing) { /* the client left while we worked */
+        free(j);
+        return;
+    }
+    c->busy = 0;
+    if (j->err_code) {
+        if (j->msg.type == MSG_AUTH && j->is_auth_error)
+            send_auth_error(c, j->err_code, j->err_msg, j->can_retry);
+        else
+            gw_conn_error(c, j->err_code, j->err_msg, "error");
+        log_info(subj(c), "%s refused: %s", j->msg.type == MSG_AUTH ? "auth" : "request",
+                 j->err_code);
+    } else if (j->msg.type == MSG_AUTH) {
+        c->state = ST_AUTHED;
+        c->account_id = j->account_id;
+        snprintf(c->token, sizeof(c->token), "%s", j->token);
+        gw->auth_ok++;
+        buf_t b;
+        buf_init(&b);
+        buf_printf(&b, "{\"accountId\":\"%lld\",\"token\":", (long long)j->account_id);
+        buf_json_str(&b, j->token);
+        buf_puts(&b, ",\"characters\":[");
+        for (int i = 0; i < j->n_chars; i++) {
+            if (i) buf_putc(&b, ',');
+            character_summary_json(&b, &j->chars[i]);
+        }
+        buf_printf(&b, "],\"canCreateCharacter\":%s,\"maxCharacters\":%d}",
+                   j->n_chars < gw->cfg.max_characters ? "true" : "false",
+                   gw->cfg.max_characters);
+        gw_conn_send(c, "auth_success", b.data, b.len);
+        buf_free(&b);
+        log_info(subj(c), "account %lld authenticated", (long long)j->account_id);
+    } else {
+        enter_world(c, &j->ch);
+    }
+    free(j);
+    drain_pending(c);
+}
+
+static void start_job(gw_conn_t *c, msg_t *m, store_work_fn work)
+{
+    gw_t *gw = c->gw;
+    job_t *j = wod_calloc(1, sizeof(*j));
+    j->gw = gw;
+    j->conn_id = c->id;
+    j->msg = *m;
+    j->account_id = c->account_id;
+    j->max_chars = gw->cfg.max_characters;
+    j->token_ttl_hours = gw->cfg.token_ttl_hours;
+    j->started = clock_mono_ms();
+    for (int i = 0; i < gw->n_zones; i++)
+        if (strcmp(gw->zones[i].id, "zone-crossroads") == 0 || i == 0) j->spawn = gw->zones[i];
+    if (store_async(gw->store, gw->loop, work, job_done, j) < 0) {
+        free(j);
+        gw_conn_error(c, "SERVER_ERROR", "could not schedule the request", "error");
+        return;
+    }
+    c->busy = 1;
+}
+
+/* ---- in-world messages ----------------------------------------------- */
+
+static void chat_world(gw_conn_t *c, const msg_chat_t *m)
+{
+    gw_t *gw = c->gw;
+    buf_t p, f;
+    buf_init(&p);
+    buf_init(&f);
+    buf_puts(&p, "{\"channel\":");
+    buf_json_str(&p, msg_chat_channel_name(m->channel));
+    buf_printf(&p, ",\"senderId\":\"char-%lld\",\"senderName\":", (long long)c->character_id);
+    buf_json_str(&p, c->character_name);
+    buf_puts(&p, ",\"senderType\":\"player\",\"content\":");
+    buf_json_str(&p, m->message);
+    buf_printf(&p, ",\"distance\":0,\"timestamp\":%llu}", (unsigned long long)clock_wall_ms());
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = m->channel == CHAT_WORLD ? ENV_BROADCAST : ENV_WHISPER;
+    snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", m->target);
+    r.type = "communication";
+    r.type_len = strlen(r.type);
+    r.payload = p.data;
+    r.payload_len = p.len;
+    env_begin(&f);
+    env_put(&f, &r);
+    if (bus_publish(gw->bus, "gateway:output", f.data, f.len) < 0)
+        gw_conn_error(c, "BUS_UNAVAILABLE", "chat could not be delivered; try again", "warning");
+    if (m->channel == CHAT_WHISPER && strcasecmp(m->target, c->character_name) != 0)
+        gw_conn_send(c, "communication", p.data, p.len); /* the sender sees what it whispered */
+    buf_free(&p);
+    buf_free(&f);
+}
+
+static int chat_allowed(gw_conn_t *c)
+{
+    double now = clock_mono_ms();
+    c->chat_tokens += (now - c->chat_refill_at) / 1000.0 * GW_CHAT_PER_SEC;
+    if (c->chat_tokens > GW_CHAT_BURST) c->chat_tokens = GW_CHAT_BURST;
+    c->chat_refill_at = now;
+    if (c->chat_tokens < 1) return 0;
+    c->chat_tokens -= 1;
+    return 1;
+}
+
+static void handle_world(gw_conn_t *c, msg_t *m)
+{
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    switch (m->type) {
+    case MSG_MOVE:
+        r.kind = ENV_MOVE;
+        r.u.move = m->u.move;
+        break;
+    case MSG_CHAT:
+        if (!chat_allowed(c)) {
+            gw_conn_error(c, "RATE_LIMITED", "You are sending chat too fast; message dropped.",
+                          "warning");
+            return;
+        }
+        if (m->u.chat.channel == CHAT_PARTY) {
+            gw_conn_error(c, "NOT_IN_PARTY", "You are not in a party.", "info");
+            return;
+        }
+        if (m->u.chat.channel == CHAT_WORLD || m->u.chat.channel == CHAT_WHISPER) {
+            chat_world(c, &m->u.chat);
+            return;
+        }
+        r.kind = ENV_CHAT;
+        r.u.chat = m->u.chat;
+        break;
+    case MSG_INTERACT:
+        r.kind = ENV_INTERACT;
+        r.u.interact = m->u.interact;
+        break;
+    case MSG_COMBAT_ACTION:
+        r.kind = ENV_COMBAT;
+        r.u.combat = m->u.combat;
+        break;
+    default:
+        return;
+    }
+    route(c, &r);
+}
+
+/* ---- dispatcher ------------------------------------------------------- */
+
+static void handle_handshake(gw_conn_t *c, const msg_handshake_t *h)
+{
+    if (c->state != ST_NEW) {
+        gw_conn_error(c, "ALREADY_HANDSHAKEN", "handshake was already done", "warning");
+        return;
+    }
+    int compatible = strncmp(h->protocol_version, "1.", 2) == 0;
+    c->max_update_rate = h->max_update_rate;
+    buf_t b;
+    buf_init(&b);
+    buf_puts(&b, "{\"protocolVersion\":\"" PROTOCOL_VERSION "\",\"serverVersion\":\"" SERVER_VERSION
+                 "\",\"compatible\":");
+    buf_puts(&b, compatible ? "true" : "false");
+    buf_printf(&b, ",\"sessionId\":\"%016llx\",\"timestamp\":%llu,\"requiresAuth\":true}",
+               (unsigned long long)c->id, (unsigned long long)clock_wall_ms());
+    gw_conn_send(c, "handshake_ack", b.data, b.len);
+    buf_free(&b);
+    if (!compatible) {
+        gw_conn_error(c, "UNSUPPORTED_PROTOCOL",
+                      "this server speaks protocol 1.x; please update your client", "error");
+        return;
+    }
+    c->state = ST_HANDSHAKEN;
+}
+
+static void dispatch(gw_conn_t *c, msg_t *m)
+{
+    switch (m->type) {
+    case MSG_PING: {
+        char p[96];
+        int n = snprintf(p, sizeof(p), "{\"clientTimestamp\":%.0f,\"serverTimestamp\":%llu}",
+                         m->u.ping.timestamp, (unsigned long long)clock_wall_ms());
+        gw_conn_send(c, "pong", p, (size_t)n);
+        return;
+    }
+    case MSG_DISCONNECT:
+        log_info(subj(c), "client disconnects: %s", m->u.disconnect.reason);
+        gw_session_closed(c);
+        gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, "bye");
+        return;
+    case MSG_HANDSHAKE:
+        handle_handshake(c, &m->u.handshake);
+        return;
+    default:
+        break;
+    }
+    if (c->state == ST_NEW) {
+        gw_conn_error(c, "HANDSHAKE_REQUIRED", "send handshake first", "error");
+        return;
+    }
+    switch (m->type) {
+    case MSG_AUTH:
+        if (c->state != ST_HANDSHAKEN) {
+            gw_conn_error(c, "ALREADY_AUTHENTICATED", "this connection is already authenticated",
+                          "warning");
+            return;
+        }
+        start_job(c, m, work_auth);
+        return;
+    case MSG_CHARACTER_CREATE:
+    case MSG_CHARACTER_SELECT:
+        if (c->state == ST_HANDSHAKEN) {
+            gw_conn_error(c, "AUTH_REQUIRED", "authenticate first", "error");
+            return;
+        }
+        if (c->state == ST_IN_WORLD) {
+            gw_conn_error(c, "ALREADY_IN_WORLD", "a character is already in the world",
+                          "warning");
+            return;
+        }
+        start_job(c, m, m->type == MSG_CHARACTER_CREATE ? work_create : work_select);
+        return;
+    default:
+        if (c->state != ST_IN_WORLD) {
+            gw_conn_error(c, c->state == ST_HANDSHAKEN ? "AUTH_REQUIRED" : "NOT_IN_WORLD",
+                          "enter the world first (auth, then character_create or "
+                          "character_select)",
+                          "error");
+            return;
+        }
+        handle_world(c, m);
+    }
+}
+
+void gw_session_on_msg(gw_conn_t *c, msg_t *m)
+{
+    c->gw->msgs_in++;
+    if (c->busy) {
+        if (c->n_pending == GW_MAX_PENDING) {
+            gw_conn_error(c, "BUSY", "too many requests while the previous one runs", "warning");
+            free(m);
+            return;
+        }
+        c->pending[c->n_pending++] = m;
+        return;
+    }
+    dispatch(c, m);
+    free(m);
+}
+
+static void drain_pending(gw_conn_t *c)
+{
+    while (!c->busy && c->n_pending && !c->closing) {
+        msg_t *m = c->pending[0];
+        memmove(c->pending, c->pending + 1, (size_t)(--c->n_pending) * sizeof(msg_t *));
+        dispatch(c, m);
+        free(m);
+    }
+}
+
+static void bad_frame(gw_conn_t *c, const char *code, const char *why)
+{
+    if (++c->bad_frames > GW_MAX_BAD_FRAMES) {
+        log_info(subj(c), "closing after %d invalid frames", c->bad_frames);
+        gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many invalid messages");
+        return;
+    }
+    gw_conn_error(c, code, why, "error");
+}
+
+static void on_sio_frame(gw_conn_t *c, const char *data, size_t len)
+{
+    sio_packet_t p;
+    char err[160];
+    buf_t b;
+    if (sio_parse(data, len, &p, err, sizeof(err)) < 0) {
+        log_info(subj(c), "bad socket.io packet: %s", err);
+        gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "invalid packet");
+        return;
+    }
+    buf_init(&b);
+    switch (p.eio) {
+    case EIO_PONG:
+        c->sio_last_pong = clock_mono_ms();
+        break;
+    case EIO_PING:
+        sio_encode_pong(&b, p.raw, p.raw_len);
+        gw_conn_write_raw(c, b.data, b.len);
+        break;
+    case EIO_CLOSE:
+        gw_session_closed(c);
+        gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, "client closed");
+        break;
+    case EIO_MESSAGE:
+        if (p.sio == SIO_CONNECT) {
+            if (strcmp(p.nsp, "/") != 0) {
+                sio_encode_connect_error_nsp(&b, p.nsp, "Invalid namespace");
+            } else {
+                c->sio_connected = 1;
+                sio_encode_connect(&b, c->sid);
+            }
+            gw_conn_write_raw(c, b.data, b.len);
+        } else if (p.sio == SIO_DISCONNECT) {
+            c->sio_connected = 0;
+            gw_session_closed(c);
+            gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, "namespace disconnect");
+        } else if (p.sio == SIO_EVENT) {
+            const char *name;
+            json_t *payload;
+            if (!c->sio_connected || strcmp(p.nsp, "/") != 0) {
+                gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "event before connect");
+                break;
+            }
+            if (sio_event_args(&p, &name, &payload) < 0) {
+                bad_frame(c, MSG_ERR_PAYLOAD, "an event needs a name");
+                break;
+            }
+            msg_t *m = wod_malloc(sizeof(*m));
+            const char *code;
+            int ok = msg_decode(name, payload, m, &code, err, sizeof(err)) == 0;
+            if (p.ack_id >= 0) {
+                buf_t args;
+                buf_init(&args);
+                if (ok) {
+                    buf_puts(&args, "[{\"ok\":true}]");
+                } else {
+                    buf_puts(&args, "[{\"ok\":false,\"code\":");
+                    buf_json_str(&args, code);
+                    buf_puts(&args, "}]");
+                }
+                sio_encode_ack(&b, p.ack_id, args.data, args.len);
+                gw_conn_write_raw(c, b.data, b.len);
+                buf_free(&args);
+            }
+            if (ok) {
+                c->bad_frames = 0;
+                gw_session_on_msg(c, m);
+            } else {
+                free(m);
+                bad_frame(c, code, err);
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    buf_free(&b);
+    sio_packet_clear(&p);
+}
+
+void gw_session_on_frame(gw_conn_t *c, const char *data, size_t len)
+{
+    if (c->framing == FRAMING_SIO) {
+        on_sio_frame(c, data, len);
+        return;
+    }
+    msg_t *m = wod_malloc(sizeof(*m));
+    const char *code;
+    char err[200];
+    if (msg_decode_native(data, len, m, &code, err, sizeof(err)) < 0) {
+        free(m);
+        bad_frame(c, code, err);
+        return;
+    }
+    c->bad_frames = 0;
+    gw_session_on_msg(c, m);
+}
+
+void gw_session_closed(gw_conn_t *c)
+{
+    if (c->state != ST_IN_WORLD) return;
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_LEAVE;
+    route(c, &r);
+    log_info(subj(c), "character %lld leaves %s", (long long)c->character_id, c->zone);
+    c->state = ST_AUTHED;
+}
+
+/* ---- output from zones and other gateways ------------------------------ */
+
+void gw_session_route(gw_t *gw, const char *data, size_t len)
+{
+    env_reader_t rd;
+    env_rec_t r;
+    int rc;
+    if (env_reader_init(&rd, data, len) < 0) {
+        log_warn("gateway", "dropping a bus frame that is not an envelope (%zu bytes)", len);
+        return;
+    }
+    while ((rc = env_next(&rd, &r)) == 1) {
+        gw_conn_t *c = NULL;
+        char type[64];
+        if (r.type) snprintf(type, sizeof(type), "%.*s", (int)r.type_len, r.type);
+        switch (r.kind) {
+        case ENV_DELIVER:
+            c = gw_conn_find(gw, r.client.conn);
+            if (c && c->state == ST_IN_WORLD) gw_conn_send(c, type, r.payload, r.payload_len);
+            break;
+        case ENV_ROUTE:
+            c = gw_conn_find(gw, r.client.conn);
+            if (c && c->character_id == r.character_id)
+                snprintf(c->zone, sizeof(c->zone), "%s", r.u.route.zone);
+            break;
+        case ENV_KICK:
+            c = gw_conn_find(gw, r.client.conn);
+            if (c) {
+                gw_conn_error(c, r.u.kick.code, r.u.kick.message, "fatal");
+                c->state = ST_AUTHED;
+                gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, r.u.kick.code);
+            }
+            break;
+        case ENV_BROADCAST:
+        case ENV_WHISPER:
+            for (uint32_t i = 0; i < gw->n_slots; i++) {
+                c = gw->slots[i];
+                if (!c || c->state != ST_IN_WORLD) continue;
+                if (r.kind == ENV_WHISPER && strcasecmp(c->character_name, r.u.whisper.target))
+                    continue;
+                gw_conn_send(c, type, r.payload, r.payload_len);
+            }
+            break;
+        default:
+            log_warn("gateway", "unexpected %s record on gateway channel", env_kind_name(r.kind));
+        }
+    }
+    if (rc < 0) log_warn("gateway", "dropping the rest of a malformed bus frame");
+}
+
+/* Once a second: Socket.IO heartbeats. */
+void gw_session_tick(gw_t *gw)
+{
+    double now = clock_mono_ms();
+    for (uint32_t i = 0; i < gw->n_slots; i++) {
+        gw_conn_t *c = gw->slots[i];
+        if (!c || c->framing != FRAMING_SIO || c->closing) continue;
+        if (c->sio_last_ping > c->sio_last_pong &&
+            now - c->sio_last_ping > gw->sio_ping_timeout) {
+            log_info(subj(c), "socket.io ping timeout");
+            gw_session_closed(c);
+            gw_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
+        } else if (now - c->sio_last_ping >= gw->sio_ping_interval &&
+                   c->sio_last_pong >= c->sio_last_ping) {
+            gw_conn_write_raw(c, "2", 1);
+            c->sio_last_ping = now;
+        }
+    }
+}

@@ -1,0 +1,597 @@
+/* roster.c - see roster.h.
+ *
+ * Cost per recomputed viewer: one pass over its grid hits (exact counts,
+ * danger), a quickselect of the nearest `max`, then O(max) work to diff
+ * against the last sent state. No sorting on the delta path and no
+ * allocation beyond the scratch arrays' amortized growth; atan2 is only
+ * evaluated for values that are about to be sent (bearing changes are
+ * detected with a dot product against the last sent direction). */
+#include "roster.h"
+#include "../core/alloc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double roster_channel_range[ROSTER_CHANNELS] = {5, 20, 150, 150, 150, 150, 250};
+const char *const roster_channel_name[ROSTER_CHANNELS] = {"touch", "say",  "shout", "emote",
+                                                          "see",   "hear", "cfh"};
+
+#define NOT_COMPUTED INT16_MIN
+
+struct roster_cand_s {
+    int32_t slot;
+    float d2;
+    float dx, dy, dz, h;
+    int32_t range_t;
+    int16_t bearing_t, elev_t; /* NOT_COMPUTED until needed */
+    uint8_t mask;
+};
+
+enum { UPD_RANGE = 1, UPD_BEARING = 2, UPD_ELEV = 4 };
+
+struct roster_diff_s {
+    int32_t new_i, old_i; /* -1 when absent on that side */
+    uint8_t old_mask, new_mask, upd;
+};
+
+struct roster_mark_s {
+    uint32_t stamp;
+    int32_t idx;
+};
+
+/* ---- number formatting (hot path: no printf) ---- */
+
+void roster_put_u64(buf_t *b, uint64_t v)
+{
+    char tmp[24];
+    int k = 0;
+    do {
+        tmp[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    buf_reserve(b, (size_t)k);
+    while (k)
+        b->data[b->len++] = tmp[--k];
+    b->data[b->len] = '\0';
+}
+
+void roster_put_tenths(buf_t *b, int64_t v)
+{
+    if (v < 0) {
+        buf_putc(b, '-');
+        v = -v;
+    }
+    roster_put_u64(b, (uint64_t)v / 10);
+    if (v % 10) {
+        char f[2] = {'.', (char)('0' + v % 10)};
+        buf_append(b, f, 2);
+    }
+}
+
+void roster_put_id(buf_t *b, int64_t pid)
+{
+    char id[ZENT_ID_MAX + 2];
+    id[0] = '"';
+    size_t n = zent_id_format(pid, id + 1);
+    id[n + 1] = '"';
+    buf_append(b, id, n + 2);
+}
+
+#define PUTS(b, lit) buf_append((b), (lit), sizeof(lit) - 1)
+
+int roster_bearing_t(double dx, double dz)
+{
+    if (dx * dx + dz * dz < 1e-12) return 0;
+    double deg = atan2(dx, dz) * (180.0 / M_PI);
+    int t = (int)lround(deg * 10.0);
+    if (t < 0) t += 3600;
+    if (t >= 3600) t -= 3600;
+    return t;
+}
+
+int roster_elevation_t(double dy, double h)
+{
+    if (dy == 0) return 0;
+    return (int)lround(atan2(dy, h) * (1800.0 / M_PI));
+}
+
+/* ---- lifecycle ---- */
+
+void roster_init(roster_t *r, int max)
+{
+    wod_assert(max >= 1);
+    memset(r, 0, sizeof(*r));
+    r->max = max;
+    r->e = wod_malloc((size_t)max * sizeof(*r->e));
+}
+
+void roster_free(roster_t *r)
+{
+    free(r->e);
+    memset(r, 0, sizeof(*r));
+}
+
+void roster_scratch_init(roster_scratch_t *s, int max)
+{
+    memset(s, 0, sizeof(*s));
+    s->max = max;
+    s->next = wod_malloc((size_t)max * sizeof(*s->next));
+    /* new entries + old entries that vanished */
+    s->diff = wod_malloc((size_t)max * 2 * sizeof(*s->diff));
+}
+
+void roster_scratch_free(roster_scratch_t *s)
+{
+    free(s->cand);
+    free(s->next);
+    free(s->diff);
+    free(s->mark);
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---- selection ---- */
+
+static inline void cswap(roster_cand_t *a, roster_cand_t *b)
+{
+    roster_cand_t t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Reorders c[0..n) so that c[0..k) are the k smallest by d2. */
+static void select_nearest(roster_cand_t *c, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c[mid].d2 < c[lo].d2) cswap(&c[mid], &c[lo]);
+        if (c[hi].d2 < c[lo].d2) cswap(&c[hi], &c[lo]);
+        if (c[hi].d2 < c[mid].d2) cswap(&c[hi], &c[mid]);
+        float pivot = c[mid].d2;
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (c[i].d2 < pivot)
+                i++;
+            while (c[j].d2 > pivot)
+                j--;
+            if (i <= j) {
+                cswap(&c[i], &c[j]);
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        /* now [lo..j] <= pivot <= [i..hi] */
+        if (k - 1 <= j)
+            hi = j;
+        else if (k - 1 >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    float x = ((const roster_cand_t *)a)->d2, y = ((const roster_cand_t *)b)->d2;
+    return (x > y) - (x < y);
+}
+
+static inline int cand_bearing(roster_cand_t *c)
+{
+    if (c->bearing_t == NOT_COMPUTED) c->bearing_t = (int16_t)roster_bearing_t(c->dx, c->dz);
+    return c->bearing_t;
+}
+
+static inline int cand_elev(roster_cand_t *c)
+{
+    if (c->elev_t == NOT_COMPUTED) c->elev_t = (int16_t)roster_elevation_t(c->dy, c->h);
+    return c->elev_t;
+}
+
+/* ---- JSON pieces ---- */
+
+static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
+{
+    PUTS(b, "{\"id\":");
+    roster_put_id(b, e->pid);
+    PUTS(b, ",\"name\":");
+    buf_json_str(b, e->name);
+    if (e->kind == ZENT_NPC)
+        PUTS(b, ",\"type\":\"npc\",\"bearing\":");
+    else
+        PUTS(b, ",\"type\":\"player\",\"bearing\":");
+    roster_put_tenths(b, cand_bearing(c));
+    PUTS(b, ",\"elevation\":");
+    roster_put_tenths(b, cand_elev(c));
+    PUTS(b, ",\"range\":");
+    roster_put_tenths(b, c->range_t);
+    buf_putc(b, '}');
+}
+
+static void put_danger(buf_t *b, int hostiles)
+{
+    PUTS(b, "\"dangerState\":{\"level\":");
+    if (hostiles > 0)
+        PUTS(b, "\"danger\"");
+    else
+        PUTS(b, "\"safe\"");
+    PUTS(b, ",\"hostilesNearby\":");
+    roster_put_u64(b, (uint64_t)hostiles);
+    buf_putc(b, '}');
+}
+
+/* Channel c's members among the new list, nearest first (count <= 3). */
+static int sample_members(roster_cand_t *cand, int k, int c, int out[ROSTER_SAMPLE_MAX])
+{
+    int n = 0;
+    for (int i = 0; i < k && n < ROSTER_SAMPLE_MAX; i++)
+        if (cand[i].mask & (1u << c)) out[n++] = i;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && cand[out[j]].d2 < cand[out[j - 1]].d2; j--) {
+            int t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return n;
+}
+
+static void put_sample(buf_t *b, const zent_t *ents, roster_cand_t *cand, int k, int c)
+{
+    int m[ROSTER_SAMPLE_MAX];
+    int n = sample_members(cand, k, c, m);
+    PUTS(b, "\"sample\":[");
+    for (int i = 0; i < n; i++) {
+        if (i) buf_putc(b, ',');
+        buf_json_str(b, ents[cand[m[i]].slot].name);
+    }
+    buf_putc(b, ']');
+}
+
+/* pid of the most recent speaker among channel c's members, or 0. */
+static int64_t channel_speaker(const zent_t *ents, const roster_cand_t *cand, int k, int c,
+                               uint32_t count, const char **name)
+{
+    if (count > ROSTER_SAMPLE_MAX) return 0;
+    uint32_t best = 0;
+    int64_t pid = 0;
+    for (int i = 0; i < k; i++) {
+        if (!(cand[i].mask & (1u << c))) continue;
+        const zent_t *e = &ents[cand[i].slot];
+        if (e->spoke_seq > best) {
+            best = e->spoke_seq;
+            pid = e->pid;
+            *name = e->name;
+        }
+    }
+    return pid;
+}
+
+static void fill_entry(roster_entry_t *ne, const zent_t *ents, roster_cand_t *c)
+{
+    ne->pid = ents[c->slot].pid;
+    ne->slot = c->slot;
+    ne->range_t = c->range_t;
+    ne->bearing_t = (int16_t)cand_bearing(c);
+    ne->elev_t = (int16_t)cand_elev(c);
+    if (c->h > 1e-4f) {
+        ne->ux = c->dx / c->h;
+        ne->uz = c->dz / c->h;
+    } else {
+        ne->ux = ne->uz = 0;
+    }
+    ne->mask = c->mask;
+}
+
+/* ---- the update ---- */
+
+int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
+                  int32_t viewer, const grid_hit_t *hits, size_t n_hits, int full, uint64_t ts,
+                  buf_t *out)
+{
+    wod_assert(r->max == s->max);
+    if (n_hits > s->cand_cap) {
+        s->cand_cap = n_hits + n_hits / 2 + 16;
+        s->cand = wod_realloc(s->cand, s->cand_cap * sizeof(*s->cand));
+    }
+    if (n_slots > s->mark_cap) {
+        size_t cap = n_slots + n_slots / 2 + 16;
+        s->mark = wod_realloc(s->mark, cap * sizeof(*s->mark));
+        memset(s->mark + s->mark_cap, 0, (cap - s->mark_cap) * sizeof(*s->mark));
+        s->mark_cap = cap;
+    }
+
+    float r2[ROSTER_CHANNELS];
+    for (int c = 0; c < ROSTER_CHANNELS; c++)
+        r2[c] = (float)(roster_channel_range[c] * roster_channel_range[c]);
+    const float danger2 = (float)(ROSTER_DANGER_RANGE * ROSTER_DANGER_RANGE);
+
+    /* 1. exact counts, danger, candidates within the widest channel */
+    uint32_t count[ROSTER_CHANNELS] = {0};
+    int hostiles = 0;
+    size_t nc = 0;
+    roster_cand_t *cand = s->cand;
+    for (size_t i = 0; i < n_hits; i++) {
+        float d2 = hits[i].d2;
+        int32_t id = hits[i].id;
+        if (id == viewer || d2 > r2[RCH_CFH]) continue;
+        count[RCH_CFH]++;
+        if (d2 <= r2[RCH_SEE]) {
+            count[RCH_SHOUT]++;
+            if (d2 <= r2[RCH_SAY]) {
+                count[RCH_SAY]++;
+                count[RCH_TOUCH] += d2 <= r2[RCH_TOUCH];
+            }
+        }
+        if (ents[id].hostile && d2 <= danger2) hostiles++;
+        cand[nc].slot = id;
+        cand[nc].d2 = d2;
+        nc++;
+    }
+    count[RCH_EMOTE] = count[RCH_SEE] = count[RCH_HEAR] = count[RCH_SHOUT];
+
+    /* 2. the nearest `max` */
+    int k = nc > (size_t)r->max ? r->max : (int)nc;
+    if (nc > (size_t)k) select_nearest(cand, nc, (size_t)k);
+    if (full && k > 1) qsort(cand, (size_t)k, sizeof(*cand), cand_cmp);
+    const zent_t *v = &ents[viewer];
+    for (int i = 0; i < k; i++) {
+        roster_cand_t *c = &cand[i];
+        const zent_t *e = &ents[c->slot];
+        double dx = e->x - v->x, dy = e->y - v->y, dz = e->z - v->z;
+        double h2 = dx * dx + dz * dz;
+        c->dx = (float)dx;
+        c->dy = (float)dy;
+        c->dz = (float)dz;
+        c->h = (float)sqrt(h2);
+        c->range_t = (int32_t)lround(sqrt(h2 + dy * dy) * 10.0);
+        c->bearing_t = c->elev_t = NOT_COMPUTED;
+        uint8_t m = 0;
+        for (int ch = 0; ch < ROSTER_CHANNELS; ch++)
+            m |= (uint8_t)((c->d2 <= r2[ch]) << ch);
+        c->mask = m;
+    }
+
+    int64_t speaker[ROSTER_CHANNELS];
+    const char *speaker_name[ROSTER_CHANNELS] = {0};
+    for (int c = 0; c < ROSTER_CHANNELS; c++)
+        speaker[c] = channel_speaker(ents, cand, k, c, count[c], &speaker_name[c]);
+
+    roster_entry_t *next = s->next;
+    int ret = 1;
+
+    if (full) {
+        PUTS(out, "{\"channels\":{");
+        for (int c = 0; c < ROSTER_CHANNELS; c++) {
+            if (c) buf_putc(out, ',');
+            buf_putc(out, '"');
+            buf_puts(out, roster_channel_name[c]);
+            PUTS(out, "\":{\"count\":");
+            roster_put_u64(out, count[c]);
+            PUTS(out, ",\"entities\":[");
+            int first = 1;
+            for (int i = 0; i < k; i++) {
+                if (!(cand[i].mask & (1u << c))) continue;
+                if (!first) buf_putc(out, ',');
+                first = 0;
+                put_entity(out, &ents[cand[i].slot], &cand[i]);
+            }
+            buf_putc(out, ']');
+            if (count[c] <= ROSTER_SAMPLE_MAX) {
+                buf_putc(out, ',');
+                put_sample(out, ents, cand, k, c);
+                if (speaker[c]) {
+                    PUTS(out, ",\"lastSpeaker\":");
+                    buf_json_str(out, speaker_name[c]);
+                }
+            }
+            buf_putc(out, '}');
+        }
+        PUTS(out, "},");
+        put_danger(out, hostiles);
+        PUTS(out, ",\"timestamp\":");
+        roster_put_u64(out, ts);
+        buf_putc(out, '}');
+        for (int i = 0; i < k; i++)
+            fill_entry(&next[i], ents, &cand[i]);
+        goto commit;
+    }
+
+    /* 3. match against the last state by entity slot (+ pid: slots are reused) */
+    if (++s->stamp == 0) {
+        memset(s->mark, 0, s->mark_cap * sizeof(*s->mark));
+        s->stamp = 1;
+    }
+    const roster_entry_t *old = r->e;
+    for (int o = 0; o < r->n; o++) {
+        s->mark[old[o].slot].stamp = s->stamp;
+        s->mark[old[o].slot].idx = o;
+    }
+    roster_diff_t *diff = s->diff;
+    int nd = 0;
+    uint8_t memb_changed = 0;
+    const float cos_eps = (float)cos(ROSTER_BEARING_EPS_DEG * M_PI / 180.0);
+    for (int i = 0; i < k; i++) {
+        roster_cand_t *c = &cand[i];
+        roster_mark_t *m = &s->mark[c->slot];
+        roster_entry_t *ne = &next[i];
+        if (m->stamp != s->stamp || old[m->idx].pid != ents[c->slot].pid) {
+            fill_entry(ne, ents, c);
+            diff[nd++] = (roster_diff_t){i, -1, 0, c->mask, 0};
+            memb_changed |= c->mask;
+            continue;
+        }
+        const roster_entry_t *oe = &old[m->idx];
+        m->stamp = 0; /* matched: not removed */
+        *ne = *oe;
+        ne->slot = c->slot;
+        ne->mask = c->mask;
+        uint8_t upd = 0;
+        int force = (c->mask & ~oe->mask) && (c->mask & oe->mask);
+        int32_t dr = abs(c->range_t - oe->range_t);
+        double eps = ROSTER_RANGE_EPS_REL * oe->range_t;
+        if (eps < ROSTER_RANGE_EPS_FT * 10) eps = ROSTER_RANGE_EPS_FT * 10;
+        if (dr >= eps || (force && dr)) {
+            upd |= UPD_RANGE;
+            ne->range_t = c->range_t;
+        }
+        float ux = 0, uz = 0;
+        if (c->h > 1e-4f) {
+            ux = c->dx / c->h;
+            uz = c->dz / c->h;
+        }
+        float dot = ux * oe->ux + uz * oe->uz;
+        int moved_dir = (ux != 0 || uz != 0 || oe->ux != 0 || oe->uz != 0) && dot < cos_eps;
+        if (moved_dir || (force && dot < 0.99999f)) {
+            int bt = cand_bearing(c);
+            if (moved_dir || bt != oe->bearing_t) {
+                upd |= UPD_BEARING;
+                ne->bearing_t = (int16_t)bt;
+                ne->ux = ux;
+                ne->uz = uz;
+            }
+        }
+        if (c->dy != 0 || oe->elev_t != 0) {
+            int et = cand_elev(c);
+            int de = abs(et - oe->elev_t);
+            if (de >= ROSTER_ELEVATION_EPS_DEG * 10 || (force && de)) {
+                upd |= UPD_ELEV;
+                ne->elev_t = (int16_t)et;
+            }
+        }
+        if (upd || c->mask != oe->mask) {
+            diff[nd++] = (roster_diff_t){i, m->idx, oe->mask, c->mask, upd};
+            memb_changed |= (uint8_t)(c->mask ^ oe->mask);
+        }
+    }
+    for (int o = 0; o < r->n; o++) {
+        if (s->mark[old[o].slot].stamp != s->stamp || s->mark[old[o].slot].idx != o) continue;
+        diff[nd++] = (roster_diff_t){-1, o, old[o].mask, 0, 0};
+        memb_changed |= old[o].mask;
+    }
+
+    int any = nd > 0 || hostiles != r->hostiles;
+    for (int c = 0; c < ROSTER_CHANNELS && !any; c++)
+        any = count[c] != r->count[c] || speaker[c] != r->speaker[c];
+    if (!any) {
+        ret = 0;
+        goto commit;
+    }
+
+    /* 4. the delta; a channel with nothing to say is rolled back */
+    buf_putc(out, '{');
+    size_t channels_at = out->len;
+    PUTS(out, "\"channels\":{");
+    size_t channels_body = out->len;
+    for (int c = 0; c < ROSTER_CHANNELS; c++) {
+        uint8_t bit = (uint8_t)(1u << c);
+        size_t at = out->len;
+        if (at != channels_body) buf_putc(out, ',');
+        buf_putc(out, '"');
+        buf_puts(out, roster_channel_name[c]);
+        PUTS(out, "\":{");
+        size_t body = out->len;
+        int first = 1;
+        for (int d = 0; d < nd; d++) {
+            if (!(diff[d].new_mask & bit) || (diff[d].old_mask & bit)) continue;
+            if (first)
+                PUTS(out, "\"added\":[");
+            else
+                buf_putc(out, ',');
+            first = 0;
+            roster_cand_t *cc = &cand[diff[d].new_i];
+            put_entity(out, &ents[cc->slot], cc);
+        }
+        if (!first) buf_putc(out, ']');
+        first = 1;
+        for (int d = 0; d < nd; d++) {
+            if (!(diff[d].old_mask & bit) || (diff[d].new_mask & bit)) continue;
+            if (first) {
+                if (out->len != body) buf_putc(out, ',');
+                PUTS(out, "\"removed\":[");
+            } else {
+                buf_putc(out, ',');
+            }
+            first = 0;
+            roster_put_id(out, old[diff[d].old_i].pid);
+        }
+        if (!first) buf_putc(out, ']');
+        first = 1;
+        for (int d = 0; d < nd; d++) {
+            if (!diff[d].upd || !(diff[d].old_mask & bit) || !(diff[d].new_mask & bit)) continue;
+            if (first) {
+                if (out->len != body) buf_putc(out, ',');
+                PUTS(out, "\"updated\":[");
+            } else {
+                buf_putc(out, ',');
+            }
+            first = 0;
+            const roster_entry_t *ne = &next[diff[d].new_i];
+            PUTS(out, "{\"id\":");
+            roster_put_id(out, ne->pid);
+            if (diff[d].upd & UPD_BEARING) {
+                PUTS(out, ",\"bearing\":");
+                roster_put_tenths(out, ne->bearing_t);
+            }
+            if (diff[d].upd & UPD_ELEV) {
+                PUTS(out, ",\"elevation\":");
+                roster_put_tenths(out, ne->elev_t);
+            }
+            if (diff[d].upd & UPD_RANGE) {
+                PUTS(out, ",\"range\":");
+                roster_put_tenths(out, ne->range_t);
+            }
+            buf_putc(out, '}');
+        }
+        if (!first) buf_putc(out, ']');
+        if (count[c] != r->count[c]) {
+            if (out->len != body) buf_putc(out, ',');
+            PUTS(out, "\"count\":");
+            roster_put_u64(out, count[c]);
+        }
+        int small = count[c] <= ROSTER_SAMPLE_MAX, was_small = r->count[c] <= ROSTER_SAMPLE_MAX;
+        if (small && ((memb_changed & bit) || !was_small)) {
+            if (out->len != body) buf_putc(out, ',');
+            put_sample(out, ents, cand, k, c);
+        } else if (!small && was_small) {
+            if (out->len != body) buf_putc(out, ',');
+            PUTS(out, "\"sample\":null");
+        }
+        if (speaker[c] != r->speaker[c]) {
+            if (out->len != body) buf_putc(out, ',');
+            PUTS(out, "\"lastSpeaker\":");
+            if (speaker[c])
+                buf_json_str(out, speaker_name[c]);
+            else
+                PUTS(out, "null");
+        }
+        if (out->len == body)
+            out->len = at; /* nothing for this channel */
+        else
+            buf_putc(out, '}');
+    }
+    if (out->len == channels_body) {
+        out->len = channels_at;
+    } else {
+        buf_putc(out, '}');
+    }
+    if (hostiles != r->hostiles) {
+        if (out->len != channels_at) buf_putc(out, ',');
+        put_danger(out, hostiles);
+    }
+    if (out->len != channels_at) buf_putc(out, ',');
+    PUTS(out, "\"timestamp\":");
+    roster_put_u64(out, ts);
+    buf_putc(out, '}');
+
+commit:
+    s->next = r->e;
+    r->e = next;
+    r->n = k;
+    memcpy(r->count, count, sizeof(count));
+    memcpy(r->speaker, speaker, sizeof(speaker));
+    r->hostiles = hostiles;
+    r->has_state = 1;
+    return ret;
+}

@@ -1,0 +1,552 @@
+/* server.c - see server.h. Bus input is decoded into sim calls; sim
+ * output is appended to one frame per gateway and published once per
+ * tick (DESIGN.md "Batching is the scaling lever"). */
+#include "server.h"
+#include "sim.h"
+#include "../bus/envelope.h"
+#include "../core/alloc.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <uthash.h>
+
+#define ZS_MAX_CATCHUP 3     /* ticks run back to back after a stall */
+#define ZS_SAVE_BATCH  4096  /* characters per save job */
+
+typedef struct zs_zone_s {
+    char id[ZONE_ID_MAX + 1];
+    zsim_t *sim;
+    zs_t *zs;
+    UT_hash_handle hh;
+} zs_zone_t;
+
+typedef struct zs_player_s {
+    uint64_t ref;
+    int64_t character_id;
+    env_client_t client;
+    zs_zone_t *zone;
+    UT_hash_handle hh_ref;
+    UT_hash_handle hh_char;
+} zs_player_t;
+
+typedef struct zs_out_s {
+    char gateway[ENV_GW_MAX + 1];
+    buf_t frame;
+    int records;
+    UT_hash_handle hh;
+} zs_out_t;
+
+struct zs_s {
+    uv_loop_t *loop;
+    config_t cfg;
+    store_t *store;
+    registry_t *registry;
+    bus_t *bus;
+    zonedef_t *world;
+    int n_world;
+    int role_all;
+    zs_zone_t *zones;
+    zs_player_t *by_ref, *by_char;
+    zs_out_t *outs;
+    uint64_t next_ref;
+    uv_timer_t tick_timer, save_timer, hb_timer;
+    double step_ms, next_tick;
+    int handles_open;
+    /* metrics */
+    unsigned long long ticks, records_in, bad_frames;
+};
+
+typedef struct save_job_s {
+    int n;
+    character_t chars[];
+} save_job_t;
+
+/* ---- output ----------------------------------------------------------- */
+
+static zs_out_t *out_for(zs_t *zs, const char *gateway)
+{
+    zs_out_t *o = NULL;
+    HASH_FIND_STR(zs->outs, gateway, o);
+    if (!o) {
+        o = wod_calloc(1, sizeof(*o));
+        snprintf(o->gateway, sizeof(o->gateway), "%s", gateway);
+        buf_init(&o->frame);
+        HASH_ADD_STR(zs->outs, gateway, o);
+    }
+    if (!o->records) env_begin(&o->frame);
+    o->records++;
+    return o;
+}
+
+static void flush(zs_t *zs)
+{
+    zs_out_t *o, *tmp;
+    HASH_ITER(hh, zs->outs, o, tmp)
+    {
+        if (!o->records) continue;
+        char ch[96];
+        snprintf(ch, sizeof(ch), "gateway:%s:output", o->gateway);
+        if (zs->bus && bus_publish(zs->bus, ch, o->frame.data, o->frame.len) < 0)
+            log_warn("zone", "bus down: dropped %d records for %s", o->records, o->gateway);
+        o->records = 0;
+    }
+}
+
+static void route_record(zs_t *zs, const zs_player_t *p, const char *zone)
+{
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ROUTE;
+    r.client = p->client;
+    r.character_id = p->character_id;
+    snprintf(r.u.route.zone, sizeof(r.u.route.zone), "%s", zone);
+    env_put(&out_for(zs, p->client.gateway)->frame, &r);
+}
+
+static void set_location(zs_t *zs, const zs_player_t *p, const char *zone)
+{
+    char v[256];
+    snprintf(v, sizeof(v), "{\"zone\":\"%s\",\"zoneServer\":\"%s\",\"gateway\":\"%s\"}", zone,
+             zs->cfg.server_id, p->client.gateway);
+    zs->registry->ops->player_location(zs->registry, p->character_id, v);
+}
+
+/* ---- persistence ------------------------------------------------------ */
+
+static void save_work(store_t *s, void *arg)
+{
+    save_job_t *j = arg;
+    if (s->ops->characters_save(s, j->chars, j->n) != STORE_OK)
+        log_error("zone", "saving %d characters failed; they stay dirty until the next save",
+                  j->n);
+}
+
+static void save_done(void *arg)
+{
+    free(arg);
+}
+
+static void save_async(zs_t *zs, const character_t *chars, int n)
+{
+    if (n <= 0) return;
+    save_job_t *j = wod_malloc(sizeof(*j) + sizeof(character_t) * (size_t)n);
+    j->n = n;
+    memcpy(j->chars, chars, sizeof(character_t) * (size_t)n);
+    if (store_async(zs->store, zs->loop, save_work, save_done, j) < 0) free(j);
+}
+
+static void on_save_timer(uv_timer_t *t)
+{
+    zs_t *zs = container_of(t, zs_t, save_timer);
+    static character_t batch[ZS_SAVE_BATCH];
+    zs_zone_t *z, *tmp;
+    HASH_ITER(hh, zs->zones, z, tmp)
+    {
+        size_t n;
+        while ((n = zsim_collect_dirty(z->sim, batch, ZS_SAVE_BATCH)) > 0) {
+            save_async(zs, batch, (int)n);
+            if (n < ZS_SAVE_BATCH) break;
+        }
+    }
+}
+
+/* ---- players ---------------------------------------------------------- */
+
+static zs_player_t *player_by_char(zs_t *zs, int64_t id)
+{
+    zs_player_t *p = NULL;
+    HASH_FIND(hh_char, zs->by_char, &id, sizeof(id), p);
+    return p;
+}
+
+static void player_drop(zs_t *zs, zs_player_t *p)
+{
+    HASH_DELETE(hh_ref, zs->by_ref, p);
+    HASH_DELETE(hh_char, zs->by_char, p);
+    free(p);
+}
+
+static zs_player_t *player_add(zs_t *zs, const env_client_t *client, int64_t char_id,
+                               zs_zone_t *zone)
+{
+    zs_player_t *p = wod_calloc(1, sizeof(*p));
+    p->ref = ++zs->next_ref;
+    p->character_id = char_id;
+    p->client = *client;
+    p->zone = zone;
+    HASH_ADD(hh_ref, zs->by_ref, ref, sizeof(p->ref), p);
+    HASH_ADD(hh_char, zs->by_char, character_id, sizeof(p->character_id), p);
+    return p;
+}
+
+static zs_zone_t *zone_find(zs_t *zs, const char *id)
+{
+    zs_zone_t *z = NULL;
+    HASH_FIND_STR(zs->zones, id, z);
+    return z;
+}
+
+static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
+{
+    character_t ch = r->u.enter.ch;
+    snprintf(ch.zone_id, sizeof(ch.zone_id), "%s", z->id);
+    zs_player_t *old = player_by_char(zs, ch.id);
+    if (old) {
+        /* Same character again (reconnect, another gateway): replace the
+         * route, never duplicate the entity. */
+        character_t prev;
+        if (zsim_player_leave(old->zone->sim, old->ref, &prev) == 0 && !r->u.enter.entry)
+            ch = prev;
+        player_drop(zs, old);
+    }
+    zs_player_t *p = player_add(zs, &r->client, ch.id, z);
+    if (zsim_player_enter(z->sim, p->ref, &ch, r->u.enter.max_update_rate, r->u.enter.entry) < 0) {
+        player_drop(zs, p);
+        return;
+    }
+    set_location(zs, p, z->id);
+    if (!r->u.enter.entry) route_record(zs, p, z->id);
+}
+
+static void leave(zs_t *zs, const env_rec_t *r)
+{
+    zs_player_t *p = player_by_char(zs, r->character_id);
+    if (!p || p->client.conn != r->client.conn ||
+        strcmp(p->client.gateway, r->client.gateway) != 0)
+        return; /* already replaced by a newer connection */
+    character_t ch;
+    if (zsim_player_leave(p->zone->sim, p->ref, &ch) == 0) {
+        ch.last_played = (int64_t)clock_wall_ms();
+        save_async(zs, &ch, 1);
+    }
+    zs->registry->ops->player_location(zs->registry, p->character_id, NULL);
+    player_drop(zs, p);
+}
+
+/* The player a command names, if the sender still owns its route. */
+static zs_player_t *commander(zs_t *zs, const env_rec_t *r)
+{
+    zs_player_t *p = player_by_char(zs, r->character_id);
+    if (!p || p->client.conn != r->client.conn ||
+        strcmp(p->client.gateway, r->client.gateway) != 0)
+        return NULL;
+    return p;
+}
+
+static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
+{
+    zs_player_t *p;
+    zs->records_in++;
+    switch (r->kind) {
+    case ENV_ENTER: enter(zs, z, r); break;
+    case ENV_LEAVE: leave(zs, r); break;
+    case ENV_MOVE:
+        if ((p = commander(zs, r))) zsim_player_move(p->zone->sim, p->ref, &r->u.move);
+        break;
+    case ENV_CHAT:
+        if ((p = commander(zs, r))) zsim_player_chat(p->zone->sim, p->ref, &r->u.chat);
+        break;
+    case ENV_INTERACT:
+        if ((p = commander(zs, r))) zsim_player_interact(p->zone->sim, p->ref, &r->u.interact);
+        break;
+    case ENV_COMBAT:
+        if ((p = commander(zs, r))) zsim_player_combat(p->zone->sim, p->ref, &r->u.combat);
+        break;
+    case ENV_SHOUT: zsim_remote_shout(z->sim, &r->u.shout); break;
+    default: log_warn("zone", "unexpected %s record on %s input", env_kind_name(r->kind), z->id);
+    }
+}
+
+void zs_bus_msg(void *ud, const char *channel, const char *data, size_t len)
+{
+    zs_t *zs = ud;
+    char id[ZONE_ID_MAX + 1];
+    /* channel is zone:{id}:input */
+    const char *s = channel + 5, *e = strrchr(channel, ':');
+    if (strncmp(channel, "zone:", 5) != 0 || !e || e <= s || (size_t)(e - s) > ZONE_ID_MAX) return;
+    snprintf(id, sizeof(id), "%.*s", (int)(e - s), s);
+    zs_zone_t *z = zone_find(zs, id);
+    if (!z) return;
+    env_reader_t rd;
+    env_rec_t r;
+    int rc;
+    if (env_reader_init(&rd, data, len) < 0) {
+        zs->bad_frames++;
+        log_warn(id, "dropping a bus frame that is not an envelope (%zu bytes)", len);
+        return;
+    }
+    while ((rc = env_next(&rd, &r)) == 1)
+        handle_record(zs, z, &r);
+    if (rc < 0) {
+        zs->bad_frames++;
+        log_warn(id, "dropping the rest of a malformed bus frame");
+    }
+}
+
+void zs_bus_state(void *ud, int up)
+{
+    zs_t *zs = ud;
+    log_warn("zone", "bus %s", up ? "connected" : "lost");
+    (void)zs;
+}
+
+/* ---- sim hooks ---------------------------------------------------------- */
+
+static void hook_send(void *ud, uint64_t ref, const char *type, const char *payload, size_t len)
+{
+    zs_t *zs = ud;
+    zs_player_t *p = NULL;
+    HASH_FIND(hh_ref, zs->by_ref, &ref, sizeof(ref), p);
+    if (!p) return;
+    env_put_deliver(&out_for(zs, p->client.gateway)->frame, p->client.conn, type, payload, len);
+}
+
+static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const char *to_zone)
+{
+    zs_t *zs = ud;
+    zs_player_t *p = NULL;
+    HASH_FIND(hh_ref, zs->by_ref, &ref, sizeof(ref), p);
+    if (!p) return;
+    save_async(zs, state, 1); /* the new zone is where a restart puts them */
+    zs_zone_t *target = zone_find(zs, to_zone);
+    if (target) {
+        p->zone = target;
+        if (zsim_player_enter(target->sim, ref, state, 0, 0) == 0) {
+            route_record(zs, p, to_zone);
+            set_location(zs, p, to_zone);
+            return;
+        }
+    }
+    /* Another server hosts it: hand the player over through the bus. */
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ENTER;
+    r.client = p->client;
+    r.u.enter.ch = *state;
+    r.u.enter.entry = 0;
+    buf_t f;
+    buf_init(&f);
+    env_begin(&f);
+    env_put(&f, &r);
+    char ch[96];
+    snprintf(ch, sizeof(ch), "zone:%s:input", to_zone);
+    if (bus_publish(zs->bus, ch, f.data, f.len) < 0)
+        log_error("zone", "handover of %lld to %s failed: bus down", (long long)state->id,
+                  to_zone);
+    buf_free(&f);
+    route_record(zs, p, to_zone);
+    player_drop(zs, p);
+}
+
+static void hook_shout(void *ud, const char *to_zone, const zsim_shout_t *s)
+{
+    zs_t *zs = ud;
+    zs_zone_t *target = zone_find(zs, to_zone);
+    if (target) {
+        zsim_remote_shout(target->sim, s);
+        return;
+    }
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_SHOUT;
+    r.u.shout = *s;
+    buf_t f;
+    buf_init(&f);
+    env_begin(&f);
+    env_put(&f, &r);
+    char ch[96];
+    snprintf(ch, sizeof(ch), "zone:%s:input", to_zone);
+    bus_publish(zs->bus, ch, f.data, f.len);
+    buf_free(&f);
+}
+
+/* ---- tick and heartbeat ---------------------------------------------- */
+
+static void on_tick(uv_timer_t *t)
+{
+    zs_t *zs = container_of(t, zs_t, tick_timer);
+    double now = clock_mono_ms();
+    int n = 0;
+    while (now >= zs->next_tick && n < ZS_MAX_CATCHUP) {
+        zs_zone_t *z, *tmp;
+        HASH_ITER(hh, zs->zones, z, tmp)
+        zsim_tick(z->sim, zs->next_tick);
+        zs->next_tick += zs->step_ms;
+        zs->ticks++;
+        n++;
+    }
+    if (now >= zs->next_tick) zs->next_tick = now + zs->step_ms; /* too far behind: skip */
+    flush(zs);
+    double wait = zs->next_tick - clock_mono_ms();
+    uv_timer_start(&zs->tick_timer, on_tick, wait > 0 ? (uint64_t)wait : 0, 0);
+}
+
+static void heartbeat(zs_t *zs)
+{
+    json_t *zones = json_array(), *stats = json_object();
+    size_t players = 0;
+    zs_zone_t *z, *tmp;
+    HASH_ITER(hh, zs->zones, z, tmp)
+    {
+        zsim_tick_stats_t st;
+        zsim_tick_stats(z->sim, &st);
+        size_t n = zsim_player_count(z->sim);
+        players += n;
+        json_array_append_new(zones, json_string(z->id));
+        json_object_set_new(stats, z->id,
+                            json_pack("{s:I, s:{s:f, s:f, s:f}}", "players", (json_int_t)n,
+                                      "tickMs", "avg", st.avg_ms, "p99", st.p99_ms, "max",
+                                      st.max_ms));
+    }
+    char addr[96];
+    snprintf(addr, sizeof(addr), "%s:%d", zs->cfg.bind_address,
+             zs->role_all ? zs->cfg.gateway_port : zs->cfg.zone_http_port);
+    json_t *hb = json_pack("{s:s, s:o, s:I, s:o, s:s}", "type", zs->role_all ? "all" : "zone",
+                           "zones", zones, "players", (json_int_t)players, "zoneStats", stats,
+                           "address", addr);
+    char *s = json_dumps(hb, JSON_COMPACT);
+    zs->registry->ops->heartbeat(zs->registry, s);
+    free(s);
+    json_decref(hb);
+}
+
+static void on_hb_timer(uv_timer_t *t)
+{
+    heartbeat(container_of(t, zs_t, hb_timer));
+}
+
+/* ---- zones ------------------------------------------------------------ */
+
+static void on_claim(void *ud, const char *zone, int won, const char *owner)
+{
+    zs_t *zs = ud;
+    if (!won) {
+        if (owner) log_info("zone", "%s is hosted by %s", zone, owner);
+        else log_warn("zone", "could not claim %s (registry unavailable)", zone);
+        return;
+    }
+    if (zone_find(zs, zone)) return;
+    const zonedef_t *def = NULL;
+    for (int i = 0; i < zs->n_world; i++)
+        if (strcmp(zs->world[i].id, zone) == 0) def = &zs->world[i];
+    if (!def) return;
+    zsim_config_t cfg = {.tick_rate = zs->cfg.tick_rate,
+                         .roster_max_entities = zs->cfg.roster_max_entities};
+    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout};
+    zs_zone_t *z = wod_calloc(1, sizeof(*z));
+    snprintf(z->id, sizeof(z->id), "%s", zone);
+    z->zs = zs;
+    z->sim = zsim_new(def, zs->world, zs->n_world, &cfg, &hooks);
+    HASH_ADD_STR(zs->zones, id, z);
+    char ch[96];
+    snprintf(ch, sizeof(ch), "zone:%s:input", zone);
+    bus_subscribe(zs->bus, ch);
+    log_info(zone, "zone loaded (%.0fx%.0f ft)", def->size_x, def->size_z);
+}
+
+zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
+{
+    zs_t *zs = wod_calloc(1, sizeof(*zs));
+    zs->loop = loop;
+    zs->cfg = *opt->cfg;
+    zs->store = opt->store;
+    zs->registry = opt->registry;
+    zs->n_world = opt->n_zones;
+    zs->world = wod_malloc(sizeof(zonedef_t) * (size_t)(opt->n_zones ? opt->n_zones : 1));
+    memcpy(zs->world, opt->zones, sizeof(zonedef_t) * (size_t)opt->n_zones);
+    zs->role_all = opt->role_all;
+    zs->step_ms = 1000.0 / zs->cfg.tick_rate;
+    uv_timer_init(loop, &zs->tick_timer);
+    uv_timer_init(loop, &zs->save_timer);
+    uv_timer_init(loop, &zs->hb_timer);
+    return zs;
+}
+
+void zs_attach_bus(zs_t *zs, bus_t *bus)
+{
+    zs->bus = bus;
+    int claimed_any = 0;
+    for (int i = 0; i < zs->cfg.n_assigned_zones; i++) {
+        int known = 0;
+        for (int k = 0; k < zs->n_world; k++)
+            known |= strcmp(zs->world[k].id, zs->cfg.assigned_zones[i]) == 0;
+        if (!known) log_warn("zone", "ASSIGNED_ZONES names unknown zone %s", zs->cfg.assigned_zones[i]);
+    }
+    if (!zs->cfg.zone_standby) {
+        for (int i = 0; i < zs->n_world; i++) {
+            if (!config_assigns_zone(&zs->cfg, zs->world[i].id)) continue;
+            zs->registry->ops->claim_zone(zs->registry, zs->world[i].id, on_claim, zs);
+            claimed_any = 1;
+        }
+    }
+    if (!claimed_any) log_info("zone", "no zones to claim (standby)");
+    zs->next_tick = clock_mono_ms() + zs->step_ms;
+    uv_timer_start(&zs->tick_timer, on_tick, (uint64_t)zs->step_ms, 0);
+    uv_timer_start(&zs->save_timer, on_save_timer, (uint64_t)zs->cfg.save_interval_ms,
+                   (uint64_t)zs->cfg.save_interval_ms);
+    uint64_t every = zs->role_all ? 1000 : REGISTRY_HEARTBEAT_EVERY_MS;
+    uv_timer_start(&zs->hb_timer, on_hb_timer, 0, every);
+}
+
+void zs_shutdown(zs_t *zs)
+{
+    uv_timer_stop(&zs->tick_timer);
+    uv_timer_stop(&zs->save_timer);
+    uv_timer_stop(&zs->hb_timer);
+    zs_zone_t *z, *tmp;
+    size_t total = 0;
+    HASH_ITER(hh, zs->zones, z, tmp)
+    {
+        size_t n = zsim_player_count(z->sim);
+        if (n) {
+            character_t *all = wod_malloc(sizeof(character_t) * n);
+            n = zsim_collect_all(z->sim, all, n);
+            int64_t now = (int64_t)clock_wall_ms();
+            for (size_t i = 0; i < n; i++)
+                all[i].last_played = now;
+            if (zs->store->ops->characters_save(zs->store, all, (int)n) != STORE_OK)
+                log_error(z->id, "final save of %zu characters failed", n);
+            total += n;
+            free(all);
+        }
+        zs->registry->ops->release_zone(zs->registry, z->id);
+    }
+    flush(zs);
+    log_info("zone", "saved %zu characters, released %u zones", total, HASH_COUNT(zs->zones));
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    zs_t *zs = h->data;
+    if (--zs->handles_open) return;
+    zs_zone_t *z, *tz;
+    HASH_ITER(hh, zs->zones, z, tz)
+    {
+        HASH_DEL(zs->zones, z);
+        zsim_free(z->sim);
+        free(z);
+    }
+    zs_player_t *p, *tp;
+    HASH_ITER(hh_ref, zs->by_ref, p, tp) player_drop(zs, p);
+    zs_out_t *o, *to;
+    HASH_ITER(hh, zs->outs, o, to)
+    {
+        HASH_DEL(zs->outs, o);
+        buf_free(&o->frame);
+        free(o);
+    }
+    free(zs->world);
+    free(zs);
+}
+
+void zs_free(zs_t *zs)
+{
+    zs->handles_open = 3;
+    uv_timer_t *timers[] = {&zs->tick_timer, &zs->save_timer, &zs->hb_timer};
+    for (int i = 0; i < 3; i++) {
+        timers[i]->data = zs;
+        uv_close((uv_handle_t *)timers[i], handle_closed);
+    }
+}

@@ -1,0 +1,913 @@
+/* sim.c - the simulation of one zone (see sim.h).
+ *
+ * Entities (players and NPCs) live in one slot array; the spatial grid
+ * (grid.c) indexes slots by position and answers every range query.
+ * A tick integrates movement, runs NPCs, hands players that walked over
+ * a border to the host, then brings rosters up to date (roster.c).
+ *
+ * Roster dirty tracking: every change of position, presence or speech
+ * stamps the grid cells it touches with the current epoch; a viewer's
+ * roster is recomputed only if a cell within ROSTER_QUERY_RANGE changed
+ * since the epoch of its last computation, and only when its update
+ * interval (min(tick rate, maxUpdateRate)) has elapsed. Changes between
+ * two sends to a client are thereby coalesced into one delta, computed
+ * against exactly what that client was last told.
+ *
+ * Time: game logic runs on sim time (ticks x 1/tick_rate) so it is
+ * deterministic; protocol timestamps are wall-clock ms.
+ *
+ * Chat: the sender is among the recipients of its own say/shout/emote/
+ * cfh (distance 0), which doubles as the client's echo. */
+#include "sim.h"
+#include "../core/alloc.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+#include "entity.h"
+#include "grid.h"
+#include "npc.h"
+#include "roster.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#define ZSIM_CELL_FT        50.0 /* grid cell side */
+#define ZSIM_ENTRY_ENTITIES 256  /* world_entry.entities lists at most the nearest N */
+#define ZSIM_SEE_RANGE      150.0
+#define ZSIM_INTERACT_RANGE 20.0 /* talk/attack/trade/use: say range */
+#define POS_MOVE_MIN_S      1.0  /* a position move may always cover 1 s of running */
+#define POS_MOVE_MAX_S      5.0  /* ...and never more than 5 s of it */
+#define POS_MOVE_SLACK_FT   1.0
+#define STATS_WINDOW_S      60
+
+static const double gait_mult[] = {
+    [SPEED_STOP] = 0.0, [SPEED_WALK] = 1.0, [SPEED_JOG] = 2.0, [SPEED_RUN] = 3.5};
+
+typedef struct zplayer_s {
+    uint64_t ref;
+    int32_t ent; /* entity slot */
+    size_t idx;  /* position in sim->players */
+    character_t ch;
+    character_derived_t d;
+    move_speed_t gait;
+    double speed_fps;        /* current speed, ft/s */
+    double last_pos_move_ms; /* sim time of the last accepted position move */
+    double send_interval_ms; /* 1000 / min(tick rate, maxUpdateRate) */
+    double next_send_ms;     /* sim time the next roster delta may go out */
+    uint32_t roster_epoch;   /* grid epoch the roster was computed at */
+    int persist_dirty;       /* position/heading/zone/hp changed since collect */
+    int crossing;            /* index into sim->world when queued to cross, else -1 */
+    roster_t roster;         /* what the client was last told */
+    UT_hash_handle hh;       /* sim->by_ref */
+} zplayer_t;
+
+struct zsim_s {
+    zonedef_t def;
+    zonedef_t *world; /* owned copy */
+    int n_world;
+    int *adjacent; /* indices into world of zones sharing an edge with def */
+    int n_adjacent;
+    zsim_config_t cfg;
+    zsim_hooks_t hooks;
+    double dt;      /* seconds per tick */
+    double time_ms; /* sim time */
+    uint64_t ticks;
+    uint64_t ts; /* wall ms for protocol timestamps, refreshed per call */
+
+    grid_t grid;
+    zent_t *ents; /* slots; pid 0 = free */
+    size_t n_slots, slots_cap;
+    int32_t *free_slots;
+    size_t n_free;
+
+    zplayer_t **players; /* dense, order irrelevant */
+    size_t n_players, players_cap;
+    zplayer_t *by_ref; /* uthash on ref */
+
+    znpc_t npcs[NPC_MAX_PER_ZONE];
+    int n_npcs;
+    uint32_t speak_seq;
+
+    roster_scratch_t scratch;
+    grid_hits_t hits;
+    buf_t out, tmp;
+    zplayer_t **crossers;
+    size_t n_crossers;
+
+    float *tick_ms; /* ring of the last STATS_WINDOW_S seconds */
+    size_t ring_len, ring_pos, ring_n;
+};
+
+/* ---------- helpers ---------- */
+
+static void send_buf(zsim_t *sim, uint64_t ref, const char *type, const buf_t *b)
+{
+    if (sim->hooks.send) sim->hooks.send(sim->hooks.ud, ref, type, b->data, b->len);
+}
+
+static void send_error(zsim_t *sim, zplayer_t *p, const char *code, const char *message,
+                       const char *severity)
+{
+    buf_t *b = &sim->tmp;
+    buf_reset(b);
+    buf_puts(b, "{\"code\":");
+    buf_json_str(b, code);
+    buf_puts(b, ",\"message\":");
+    buf_json_str(b, message);
+    buf_puts(b, ",\"severity\":");
+    buf_json_str(b, severity);
+    if (strcmp(code, "MOVE_REJECTED") == 0) {
+        buf_puts(b, ",\"position\":{\"x\":");
+        buf_json_num(b, p->ch.x);
+        buf_puts(b, ",\"y\":");
+        buf_json_num(b, p->ch.y);
+        buf_puts(b, ",\"z\":");
+        buf_json_num(b, p->ch.z);
+        buf_putc(b, '}');
+    }
+    buf_puts(b, ",\"timestamp\":");
+    roster_put_u64(b, sim->ts);
+    buf_putc(b, '}');
+    send_buf(sim, p->ref, "error", b);
+}
+
+static zplayer_t *find(const zsim_t *sim, uint64_t ref)
+{
+    zplayer_t *p = NULL;
+    HASH_FIND(hh, sim->by_ref, &ref, sizeof(ref), p);
+    return p;
+}
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int32_t slot_alloc(zsim_t *sim)
+{
+    if (sim->n_free) return sim->free_slots[--sim->n_free];
+    if (sim->n_slots == sim->slots_cap) {
+        sim->slots_cap = sim->slots_cap ? sim->slots_cap * 2 : 64;
+        sim->ents = wod_realloc(sim->ents, sim->slots_cap * sizeof(*sim->ents));
+        sim->free_slots = wod_realloc(sim->free_slots, sim->slots_cap * sizeof(int32_t));
+    }
+    return (int32_t)sim->n_slots++;
+}
+
+static void slot_free(zsim_t *sim, int32_t slot)
+{
+    memset(&sim->ents[slot], 0, sizeof(sim->ents[slot]));
+    sim->free_slots[sim->n_free++] = slot;
+}
+
+static void ent_place(zsim_t *sim, int32_t slot, double x, double y, double z)
+{
+    zent_t *e = &sim->ents[slot];
+    e->x = x;
+    e->y = y;
+    e->z = z;
+    if (e->in_grid)
+        grid_move(&sim->grid, slot, x, y, z);
+    else {
+        grid_insert(&sim->grid, slot, x, y, z);
+        e->in_grid = 1;
+    }
+}
+
+static void ent_unplace(zsim_t *sim, int32_t slot)
+{
+    zent_t *e = &sim->ents[slot];
+    if (!e->in_grid) return;
+    grid_remove(&sim->grid, slot);
+    e->in_grid = 0;
+}
+
+static double normalize_heading(double h)
+{
+    if (!isfinite(h)) return 0;
+    h = fmod(h, 360.0);
+    return h < 0 ? h + 360.0 : h;
+}
+
+/* Hostile NPCs within ROSTER_DANGER_RANGE of a slot. */
+static int hostiles_near(zsim_t *sim, const zent_t *e)
+{
+    sim->hits.n = 0;
+    grid_query(&sim->grid, e->x, e->y, e->z, ROSTER_DANGER_RANGE, &sim->hits);
+    int n = 0;
+    for (size_t i = 0; i < sim->hits.n; i++)
+        n += sim->ents[sim->hits.v[i].id].hostile;
+    return n;
+}
+
+/* Sends the player's roster: full, or a delta if anything changed. */
+static void push_roster(zsim_t *sim, zplayer_t *p, int full)
+{
+    const zent_t *e = &sim->ents[p->ent];
+    sim->hits.n = 0;
+    grid_query(&sim->grid, e->x, e->y, e->z, ROSTER_QUERY_RANGE, &sim->hits);
+    buf_reset(&sim->out);
+    if (roster_update(&p->roster, &sim->scratch, sim->ents, sim->n_slots, p->ent, sim->hits.v,
+                      sim->hits.n, full, sim->ts, &sim->out))
+        send_buf(sim, p->ref, full ? "proximity_roster" : "proximity_roster_delta", &sim->out);
+}
+
+/* ---------- lifecycle ---------- */
+
+zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
+                 const zsim_config_t *cfg, const zsim_hooks_t *hooks)
+{
+    zsim_t *sim = wod_calloc(1, sizeof(*sim));
+    sim->def = *def;
+    sim->cfg = *cfg;
+    if (sim->cfg.tick_rate <= 0) sim->cfg.tick_rate = 20;
+    if (sim->cfg.roster_max_entities <= 0) sim->cfg.roster_max_entities = 64;
+    if (hooks) sim->hooks = *hooks;
+    sim->dt = 1.0 / sim->cfg.tick_rate;
+    if (n_world > 0) {
+        sim->world = wod_malloc((size_t)n_world * sizeof(*world));
+        memcpy(sim->world, world, (size_t)n_world * sizeof(*world));
+        sim->adjacent = wod_malloc((size_t)n_world * sizeof(int));
+        for (int i = 0; i < n_world; i++)
+            if (zonedef_adjacent(&sim->def, &sim->world[i])) sim->adjacent[sim->n_adjacent++] = i;
+    }
+    sim->n_world = n_world;
+    grid_init(&sim->grid, def->size_x, def->size_z, ZSIM_CELL_FT);
+    roster_scratch_init(&sim->scratch, sim->cfg.roster_max_entities);
+    buf_init(&sim->out);
+    buf_init(&sim->tmp);
+    sim->ring_len = (size_t)sim->cfg.tick_rate * STATS_WINDOW_S;
+    sim->tick_ms = wod_calloc(sim->ring_len, sizeof(float));
+    sim->ts = clock_wall_ms();
+
+    if (!cfg->disable_npcs) {
+        sim->n_npcs = npc_spawn_zone(&sim->def, sim->npcs, NPC_MAX_PER_ZONE);
+        for (int i = 0; i < sim->n_npcs; i++) {
+            znpc_t *n = &sim->npcs[i];
+            n->ent = slot_alloc(sim);
+            zent_t *e = &sim->ents[n->ent];
+            memset(e, 0, sizeof(*e));
+            e->pid = -(int64_t)n->index;
+            e->name = n->name;
+            e->description = n->description;
+            e->kind = ZENT_NPC;
+            e->hostile = n->hostile;
+            e->interactive = n->interactive;
+            e->owner = n;
+            ent_place(sim, n->ent, n->x, n->y, n->z);
+        }
+    }
+    return sim;
+}
+
+static void player_destroy(zplayer_t *p)
+{
+    roster_free(&p->roster);
+    free(p);
+}
+
+void zsim_free(zsim_t *sim)
+{
+    if (!sim) return;
+    HASH_CLEAR(hh, sim->by_ref);
+    for (size_t i = 0; i < sim->n_players; i++)
+        player_destroy(sim->players[i]);
+    free(sim->players);
+    free(sim->crossers);
+    free(sim->ents);
+    free(sim->free_slots);
+    free(sim->world);
+    free(sim->adjacent);
+    free(sim->tick_ms);
+    grid_free(&sim->grid);
+    grid_hits_free(&sim->hits);
+    roster_scratch_free(&sim->scratch);
+    buf_free(&sim->out);
+    buf_free(&sim->tmp);
+    free(sim);
+}
+
+const zonedef_t *zsim_def(const zsim_t *sim)
+{
+    return &sim->def;
+}
+
+/* ---------- enter / leave ---------- */
+
+static int cmp_hit(const void *a, const void *b)
+{
+    float x = ((const grid_hit_t *)a)->d2, y = ((const grid_hit_t *)b)->d2;
+    return (x > y) - (x < y);
+}
+
+static void put_entry_entity(buf_t *b, const zent_t *e)
+{
+    buf_puts(b, "{\"id\":");
+    roster_put_id(b, e->pid);
+    buf_puts(b, e->kind == ZENT_NPC ? ",\"type\":\"npc\",\"name\":"
+                                    : ",\"type\":\"player\",\"name\":");
+    buf_json_str(b, e->name);
+    buf_puts(b, ",\"position\":{\"x\":");
+    buf_json_num(b, e->x);
+    buf_puts(b, ",\"y\":");
+    buf_json_num(b, e->y);
+    buf_puts(b, ",\"z\":");
+    buf_json_num(b, e->z);
+    buf_puts(b, "},\"description\":");
+    buf_json_str(b, e->description ? e->description : "");
+    if (e->interactive) buf_puts(b, ",\"interactive\":true");
+    if (e->hostile) buf_puts(b, ",\"hostile\":true");
+    buf_putc(b, '}');
+}
+
+static void send_world_entry(zsim_t *sim, zplayer_t *p)
+{
+    buf_t *b = &sim->out;
+    buf_reset(b);
+    buf_printf(b, "{\"characterId\":\"%lld\"", (long long)p->ch.id); /* as character.id */
+    buf_puts(b, ",\"entityId\":");
+    roster_put_id(b, p->ch.id);
+    buf_puts(b, ",\"timestamp\":");
+    roster_put_u64(b, sim->ts);
+    buf_puts(b, ",\"character\":");
+    character_json(b, &p->ch, p->speed_fps);
+    buf_puts(b, ",\"zone\":");
+    zonedef_json(b, &sim->def);
+    buf_puts(b, ",\"entities\":[");
+    const zent_t *me = &sim->ents[p->ent];
+    sim->hits.n = 0;
+    grid_query(&sim->grid, me->x, me->y, me->z, ZSIM_SEE_RANGE, &sim->hits);
+    qsort(sim->hits.v, sim->hits.n, sizeof(*sim->hits.v), cmp_hit);
+    int listed = 0;
+    for (size_t i = 0; i < sim->hits.n && listed < ZSIM_ENTRY_ENTITIES; i++) {
+        if (sim->hits.v[i].id == p->ent) continue;
+        if (listed++) buf_putc(b, ',');
+        put_entry_entity(b, &sim->ents[sim->hits.v[i].id]);
+    }
+    buf_puts(b, "],\"exits\":[");
+    for (int i = 0; i < sim->n_adjacent; i++) {
+        const zonedef_t *w = &sim->world[sim->adjacent[i]];
+        if (i) buf_putc(b, ',');
+        buf_puts(b, "{\"direction\":");
+        buf_json_str(b, zonedef_direction(&sim->def, w));
+        buf_puts(b, ",\"zoneId\":");
+        buf_json_str(b, w->id);
+        buf_puts(b, ",\"name\":");
+        buf_json_str(b, w->name);
+        buf_puts(b, ",\"description\":");
+        buf_json_str(b, w->description);
+        buf_putc(b, '}');
+    }
+    buf_puts(b, "]}");
+    send_buf(sim, p->ref, "world_entry", b);
+}
+
+static void send_zone_change(zsim_t *sim, zplayer_t *p)
+{
+    buf_t *b = &sim->out;
+    buf_reset(b);
+    buf_puts(b, "{\"timestamp\":");
+    roster_put_u64(b, sim->ts);
+    buf_puts(b, ",\"zone\":");
+    zonedef_json(b, &sim->def);
+    buf_puts(b, ",\"character\":");
+    character_json(b, &p->ch, p->speed_fps);
+    buf_putc(b, '}');
+    send_buf(sim, p->ref, "state_update", b);
+}
+
+int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double max_update_rate,
+                      int entry)
+{
+    if (find(sim, ref)) return -1;
+    sim->ts = clock_wall_ms();
+    zplayer_t *p = wod_calloc(1, sizeof(*p));
+    p->ref = ref;
+    p->ch = *ch;
+    snprintf(p->ch.zone_id, sizeof(p->ch.zone_id), "%s", sim->def.id);
+    if (!isfinite(p->ch.x) || !isfinite(p->ch.z) ||
+        !zonedef_contains_local(&sim->def, p->ch.x, p->ch.z)) {
+        p->ch.x = sim->def.spawn_x;
+        p->ch.y = sim->def.spawn_y;
+        p->ch.z = sim->def.spawn_z;
+    }
+    p->ch.y = isfinite(p->ch.y) ? clampd(p->ch.y, 0, sim->def.size_y) : sim->def.spawn_y;
+    p->ch.heading = normalize_heading(p->ch.heading);
+    character_derive(&p->ch, &p->d);
+    p->gait = SPEED_STOP;
+    p->last_pos_move_ms = sim->time_ms;
+    double rate = max_update_rate;
+    if (!(rate > 0) || rate > sim->cfg.tick_rate) rate = sim->cfg.tick_rate;
+    p->send_interval_ms = 1000.0 / rate;
+    p->persist_dirty = 1;
+    p->crossing = -1;
+    roster_init(&p->roster, sim->cfg.roster_max_entities);
+
+    p->ent = slot_alloc(sim);
+    zent_t *e = &sim->ents[p->ent];
+    memset(e, 0, sizeof(*e));
+    e->pid = p->ch.id > 0 ? p->ch.id : (int64_t)(ref & INT64_MAX);
+    e->name = p->ch.name;
+    e->description = p->ch.description;
+    e->kind = ZENT_PLAYER;
+    e->owner = p;
+    ent_place(sim, p->ent, p->ch.x, p->ch.y, p->ch.z);
+
+    if (sim->n_players == sim->players_cap) {
+        sim->players_cap = sim->players_cap ? sim->players_cap * 2 : 16;
+        sim->players = wod_realloc(sim->players, sim->players_cap * sizeof(*sim->players));
+        sim->crossers = wod_realloc(sim->crossers, sim->players_cap * sizeof(*sim->crossers));
+    }
+    p->idx = sim->n_players;
+    sim->players[sim->n_players++] = p;
+    HASH_ADD(hh, sim->by_ref, ref, sizeof(p->ref), p);
+
+    if (entry)
+        send_world_entry(sim, p);
+    else
+        send_zone_change(sim, p);
+    push_roster(sim, p, 1);
+    /* one epoch back: anything else changing before the next tick is re-checked */
+    p->roster_epoch = sim->grid.epoch - 1;
+    p->next_send_ms = sim->time_ms;
+    return 0;
+}
+
+static void remove_player(zsim_t *sim, zplayer_t *p)
+{
+    ent_unplace(sim, p->ent);
+    slot_free(sim, p->ent);
+    HASH_DEL(sim->by_ref, p);
+    size_t last = sim->n_players - 1;
+    if (p->idx != last) {
+        sim->players[p->idx] = sim->players[last];
+        sim->players[p->idx]->idx = p->idx;
+    }
+    sim->n_players--;
+    player_destroy(p);
+}
+
+int zsim_player_leave(zsim_t *sim, uint64_t ref, character_t *out)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    if (out) *out = p->ch;
+    remove_player(sim, p);
+    return 0;
+}
+
+const character_t *zsim_player(const zsim_t *sim, uint64_t ref)
+{
+    zplayer_t *p = find(sim, ref);
+    return p ? &p->ch : NULL;
+}
+
+uint64_t zsim_find_character(const zsim_t *sim, int64_t character_id)
+{
+    for (size_t i = 0; i < sim->n_players; i++)
+        if (sim->players[i]->ch.id == character_id) return sim->players[i]->ref;
+    return 0;
+}
+
+/* ---------- movement and borders ---------- */
+
+/* Moves a player to a zone-local point. Outside the zone's box the point
+ * either lies in another zone (the player is queued to cross: returns 1)
+ * or is clamped to the box. */
+static int place_player(zsim_t *sim, zplayer_t *p, double x, double y, double z)
+{
+    const zonedef_t *d = &sim->def;
+    y = clampd(y, 0, d->size_y);
+    if (x < 0 || x > d->size_x || z < 0 || z > d->size_z) {
+        int w = zonedef_find_world(sim->world, sim->n_world, d->origin_x + x, d->origin_z + z);
+        if (w >= 0 && strcmp(sim->world[w].id, d->id) != 0) {
+            p->ch.x = x; /* kept for the conversion into the target zone */
+            p->ch.y = y;
+            p->ch.z = z;
+            p->crossing = w;
+            return 1;
+        }
+        x = clampd(x, 0, d->size_x);
+        z = clampd(z, 0, d->size_z);
+    }
+    if (x == p->ch.x && y == p->ch.y && z == p->ch.z) return 0;
+    p->ch.x = x;
+    p->ch.y = y;
+    p->ch.z = z;
+    p->persist_dirty = 1;
+    ent_place(sim, p->ent, x, y, z);
+    return 0;
+}
+
+/* Hands a queued player to the zone it walked into. Frees p. */
+static void cross(zsim_t *sim, zplayer_t *p)
+{
+    const zonedef_t *to = &sim->world[p->crossing];
+    character_t st = p->ch;
+    double wx = sim->def.origin_x + p->ch.x, wz = sim->def.origin_z + p->ch.z;
+    st.x = clampd(wx - to->origin_x, 0, to->size_x);
+    st.z = clampd(wz - to->origin_z, 0, to->size_z);
+    st.y = clampd(st.y, 0, to->size_y);
+    snprintf(st.zone_id, sizeof(st.zone_id), "%s", to->id);
+    uint64_t ref = p->ref;
+    remove_player(sim, p);
+    log_debug(sim->def.id, "player %llu crossed into %s", (unsigned long long)ref, st.zone_id);
+    if (sim->hooks.crossed) sim->hooks.crossed(sim->hooks.ud, ref, &st, st.zone_id);
+}
+
+int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    sim->ts = clock_wall_ms();
+    if (m->method == MOVE_HEADING || m->method == MOVE_COMPASS) {
+        move_speed_t g = m->has_speed ? m->speed : SPEED_WALK;
+        if (g < SPEED_STOP || g > SPEED_RUN) g = SPEED_WALK;
+        double h = normalize_heading(m->heading);
+        if (h != p->ch.heading) p->persist_dirty = 1;
+        p->ch.heading = h;
+        p->gait = g;
+        p->speed_fps = gait_mult[g] * p->d.base_speed;
+        return 0;
+    }
+    /* MOVE_POSITION: the server owns positions; refuse what the legs can't do */
+    double dx = m->x - p->ch.x, dz = m->z - p->ch.z;
+    double dist = sqrt(dx * dx + dz * dz);
+    double elapsed = (sim->time_ms - p->last_pos_move_ms) / 1000.0;
+    double allowed =
+        gait_mult[SPEED_RUN] * p->d.base_speed * clampd(elapsed, POS_MOVE_MIN_S, POS_MOVE_MAX_S) +
+        POS_MOVE_SLACK_FT;
+    if (!isfinite(dist) || !isfinite(m->y) || dist > allowed) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "Moved %.1f ft but could cover at most %.1f ft",
+                 isfinite(dist) ? dist : -1.0, allowed);
+        send_error(sim, p, "MOVE_REJECTED", msg, "warning");
+        return -1;
+    }
+    p->last_pos_move_ms = sim->time_ms;
+    p->gait = SPEED_STOP;
+    p->speed_fps = 0;
+    if (dist > 0.01) {
+        p->ch.heading = normalize_heading(atan2(dx, dz) * 180.0 / M_PI);
+        p->persist_dirty = 1;
+    }
+    if (place_player(sim, p, m->x, m->y, m->z)) cross(sim, p);
+    return 0;
+}
+
+/* ---------- chat ---------- */
+
+static double channel_range(chat_channel_t c)
+{
+    switch (c) {
+    case CHAT_SAY:
+        return roster_channel_range[RCH_SAY];
+    case CHAT_SHOUT:
+        return roster_channel_range[RCH_SHOUT];
+    case CHAT_EMOTE:
+        return roster_channel_range[RCH_EMOTE];
+    case CHAT_CFH:
+        return roster_channel_range[RCH_CFH];
+    default:
+        return -1;
+    }
+}
+
+/* Delivers one `communication` to every player within `range` of the
+ * zone-local point. The payload is built once; only distance changes. */
+static void deliver(zsim_t *sim, chat_channel_t ch, int64_t sender_pid, const char *sender_name,
+                    const char *sender_type, const char *content, double x, double y, double z,
+                    double range)
+{
+    buf_t *b = &sim->out;
+    buf_reset(b);
+    buf_puts(b, "{\"channel\":");
+    buf_json_str(b, msg_chat_channel_name(ch));
+    buf_puts(b, ",\"senderId\":");
+    roster_put_id(b, sender_pid);
+    buf_puts(b, ",\"senderName\":");
+    buf_json_str(b, sender_name);
+    buf_puts(b, ",\"senderType\":");
+    buf_json_str(b, sender_type);
+    buf_puts(b, ",\"content\":");
+    buf_json_str(b, content);
+    buf_puts(b, ",\"distance\":");
+    size_t prefix = b->len;
+    sim->hits.n = 0;
+    grid_query(&sim->grid, x, y, z, range, &sim->hits);
+    for (size_t i = 0; i < sim->hits.n; i++) {
+        const zent_t *e = &sim->ents[sim->hits.v[i].id];
+        if (e->kind != ZENT_PLAYER) continue;
+        b->len = prefix;
+        double dx = e->x - x, dy = e->y - y, dz = e->z - z;
+        roster_put_tenths(b, lround(sqrt(dx * dx + dy * dy + dz * dz) * 10.0));
+        buf_puts(b, ",\"timestamp\":");
+        roster_put_u64(b, sim->ts);
+        buf_putc(b, '}');
+        send_buf(sim, ((const zplayer_t *)e->owner)->ref, "communication", b);
+    }
+}
+
+/* Distance from a world point to a zone's box on the x/z plane. */
+static double dist_to_zone(const zonedef_t *z, double wx, double wz)
+{
+    double cx = clampd(wx, z->origin_x, z->origin_x + z->size_x);
+    double cz = clampd(wz, z->origin_z, z->origin_z + z->size_z);
+    return sqrt((wx - cx) * (wx - cx) + (wz - cz) * (wz - cz));
+}
+
+int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    sim->ts = clock_wall_ms();
+    double range = channel_range(m->channel);
+    if (range < 0) {
+        send_error(sim, p, "INVALID_CHANNEL", "This channel is not local chat", "error");
+        return -1;
+    }
+    if (!m->message[0]) {
+        send_error(sim, p, "EMPTY_MESSAGE", "Message is empty", "warning");
+        return -1;
+    }
+    zent_t *e = &sim->ents[p->ent];
+    if (m->channel == CHAT_CFH && hostiles_near(sim, e) == 0) {
+        send_error(sim, p, "CFH_NOT_IN_DANGER",
+                   "Call for help is only possible while a hostile creature is near", "warning");
+        return -1;
+    }
+    e->spoke_seq = ++sim->speak_seq;
+    grid_touch(&sim->grid, e->x, e->z); /* lastSpeaker may change for its neighbours */
+    deliver(sim, m->channel, e->pid, p->ch.name, "player", m->message, e->x, e->y, e->z, range);
+
+    if (m->channel == CHAT_SHOUT && sim->hooks.shout_out && sim->n_adjacent) {
+        double wx = sim->def.origin_x + e->x, wz = sim->def.origin_z + e->z;
+        zsim_shout_t s;
+        memset(&s, 0, sizeof(s));
+        s.sender_id = p->ch.id;
+        snprintf(s.sender_name, sizeof(s.sender_name), "%s", p->ch.name);
+        snprintf(s.sender_type, sizeof(s.sender_type), "player");
+        s.channel = m->channel;
+        s.wx = wx;
+        s.wy = e->y;
+        s.wz = wz;
+        snprintf(s.content, sizeof(s.content), "%s", m->message);
+        for (int i = 0; i < sim->n_adjacent; i++) {
+            const zonedef_t *w = &sim->world[sim->adjacent[i]];
+            if (dist_to_zone(w, wx, wz) <= range) sim->hooks.shout_out(sim->hooks.ud, w->id, &s);
+        }
+    }
+    return 0;
+}
+
+void zsim_remote_shout(zsim_t *sim, const zsim_shout_t *s)
+{
+    double range = channel_range(s->channel);
+    if (range < 0) return;
+    sim->ts = clock_wall_ms();
+    int64_t pid = strcmp(s->sender_type, "npc") == 0 ? -s->sender_id : s->sender_id;
+    deliver(sim, s->channel, pid, s->sender_name, s->sender_type, s->content,
+            s->wx - sim->def.origin_x, s->wy, s->wz - sim->def.origin_z, range);
+}
+
+/* ---------- interaction and combat ---------- */
+
+static void send_event(zsim_t *sim, zplayer_t *p, const char *event_type, int64_t target_pid,
+                       const char *narrative, const char *extra_json)
+{
+    buf_t *b = &sim->tmp;
+    buf_reset(b);
+    buf_puts(b, "{\"eventType\":");
+    buf_json_str(b, event_type);
+    buf_puts(b, ",\"timestamp\":");
+    roster_put_u64(b, sim->ts);
+    if (target_pid) {
+        buf_puts(b, ",\"targetId\":");
+        roster_put_id(b, target_pid);
+    }
+    if (narrative) {
+        buf_puts(b, ",\"narrative\":");
+        buf_json_str(b, narrative);
+    }
+    if (extra_json) buf_puts(b, extra_json);
+    buf_putc(b, '}');
+    send_buf(sim, p->ref, "event", b);
+}
+
+/* Resolves a protocol target id to a live entity slot, or -1. */
+static int32_t target_slot(zsim_t *sim, const char *target_id)
+{
+    int64_t pid;
+    if (zent_id_parse(target_id, &pid) < 0) return -1;
+    if (pid < 0) {
+        int i = (int)(-pid) - 1;
+        if (i >= sim->n_npcs || !sim->npcs[i].alive) return -1;
+        return sim->npcs[i].ent;
+    }
+    uint64_t ref = zsim_find_character(sim, pid);
+    zplayer_t *t = ref ? find(sim, ref) : NULL;
+    return t ? t->ent : -1;
+}
+
+static double slot_distance(zsim_t *sim, int32_t a, int32_t b)
+{
+    const zent_t *x = &sim->ents[a], *y = &sim->ents[b];
+    double dx = x->x - y->x, dy = x->y - y->y, dz = x->z - y->z;
+    return sqrt(dx * dx + dy * dy + dz * dz);
+}
+
+static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
+{
+    const zent_t *t = &sim->ents[slot];
+    if (t->kind != ZENT_NPC) {
+        send_error(sim, p, "INVALID_TARGET", "Players cannot be attacked here", "warning");
+        return -1;
+    }
+    if (slot_distance(sim, p->ent, slot) > ZSIM_INTERACT_RANGE) {
+        send_error(sim, p, "OUT_OF_RANGE", "Target is too far away", "warning");
+        return -1;
+    }
+    znpc_t *n = t->owner;
+    int64_t pid = t->pid;
+    int damage = p->d.attack_rating; /* the reference: attackRating = 10 + strength*2 */
+    if (damage < 1) damage = 1;
+    int killed = npc_damage(n, damage, sim->time_ms);
+    char narrative[160], extra[256];
+    snprintf(narrative, sizeof(narrative), "You hit %s for %d damage.", n->name, damage);
+    snprintf(extra, sizeof(extra),
+             ",\"attackerId\":\"char-%lld\",\"ability\":\"%.32s\",\"damage\":%d,"
+             "\"targetHp\":%d,\"targetMaxHp\":%d,\"animation\":\"attack\"",
+             (long long)p->ch.id, ability, damage, n->hp, n->max_hp);
+    send_event(sim, p, "combat_hit", pid, narrative, extra);
+    if (killed) {
+        snprintf(narrative, sizeof(narrative), "%s falls and lies still.", n->name);
+        send_event(sim, p, "death", pid, narrative, NULL);
+        ent_unplace(sim, slot); /* others see it leave; respawns later */
+    }
+    return 0;
+}
+
+int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    sim->ts = clock_wall_ms();
+    int32_t slot = target_slot(sim, m->target_id);
+    if (slot < 0 || slot == p->ent) {
+        send_error(sim, p, "TARGET_NOT_FOUND", "No such target here", "warning");
+        return -1;
+    }
+    const zent_t *t = &sim->ents[slot];
+    double d = slot_distance(sim, p->ent, slot);
+    if (m->action == ACT_ATTACK) return attack(sim, p, slot, "attack");
+    if (d > (m->action == ACT_EXAMINE ? ZSIM_SEE_RANGE : ZSIM_INTERACT_RANGE)) {
+        send_error(sim, p, "OUT_OF_RANGE", "Target is too far away", "warning");
+        return -1;
+    }
+    char narrative[512];
+    const znpc_t *n = t->kind == ZENT_NPC ? t->owner : NULL;
+    switch (m->action) {
+    case ACT_EXAMINE:
+        snprintf(narrative, sizeof(narrative), "%s: %s", t->name,
+                 t->description && t->description[0] ? t->description : "Nothing remarkable.");
+        send_event(sim, p, "examine", t->pid, narrative, NULL);
+        break;
+    case ACT_TALK:
+        if (n)
+            snprintf(narrative, sizeof(narrative), "%s", n->talk);
+        else
+            snprintf(narrative, sizeof(narrative), "You greet %s.", t->name);
+        send_event(sim, p, "dialogue", t->pid, narrative, NULL);
+        break;
+    default:
+        snprintf(narrative, sizeof(narrative), "%s has nothing for you right now.", t->name);
+        send_event(sim, p, "interaction", t->pid, narrative, NULL);
+        break;
+    }
+    return 0;
+}
+
+int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    sim->ts = clock_wall_ms();
+    int32_t slot = target_slot(sim, m->target_id);
+    if (slot < 0 || slot == p->ent) {
+        send_error(sim, p, "TARGET_NOT_FOUND", "No such target here", "warning");
+        return -1;
+    }
+    return attack(sim, p, slot, m->ability_id[0] ? m->ability_id : "attack");
+}
+
+/* ---------- tick ---------- */
+
+static void tick_npcs(zsim_t *sim)
+{
+    for (int i = 0; i < sim->n_npcs; i++) {
+        znpc_t *n = &sim->npcs[i];
+        if (npc_respawn_due(n, sim->time_ms)) {
+            npc_respawn(n);
+            ent_place(sim, n->ent, n->x, n->y, n->z);
+            continue;
+        }
+        if (npc_think(n, &sim->def, sim->dt, sim->time_ms))
+            ent_place(sim, n->ent, n->x, n->y, n->z);
+    }
+}
+
+void zsim_tick(zsim_t *sim, double now_ms)
+{
+    (void)now_ms; /* game logic runs on sim time; see the banner */
+    double t0 = clock_mono_ms();
+    sim->ts = clock_wall_ms();
+    sim->ticks++;
+    sim->time_ms += 1000.0 * sim->dt;
+
+    /* 1. movement; crossings are queued so the array stays put while we walk it */
+    sim->n_crossers = 0;
+    for (size_t i = 0; i < sim->n_players; i++) {
+        zplayer_t *p = sim->players[i];
+        if (p->speed_fps <= 0) continue;
+        double step = p->speed_fps * sim->dt, h = p->ch.heading * (M_PI / 180.0);
+        if (place_player(sim, p, p->ch.x + sin(h) * step, p->ch.y, p->ch.z + cos(h) * step))
+            sim->crossers[sim->n_crossers++] = p;
+    }
+    /* 2. NPCs */
+    tick_npcs(sim);
+    /* 3. borders */
+    for (size_t i = 0; i < sim->n_crossers; i++)
+        cross(sim, sim->crossers[i]);
+    /* 4. rosters of players near a change, at each player's own rate */
+    uint32_t epoch = sim->grid.epoch;
+    for (size_t i = 0; i < sim->n_players; i++) {
+        zplayer_t *p = sim->players[i];
+        if (sim->time_ms + 1e-6 < p->next_send_ms) continue;
+        const zent_t *e = &sim->ents[p->ent];
+        if (!grid_changed_since(&sim->grid, e->x, e->z, ROSTER_QUERY_RANGE, p->roster_epoch))
+            continue;
+        push_roster(sim, p, 0);
+        p->roster_epoch = epoch;
+        p->next_send_ms = sim->time_ms + p->send_interval_ms;
+    }
+    sim->grid.epoch++;
+
+    float ms = (float)(clock_mono_ms() - t0);
+    sim->tick_ms[sim->ring_pos] = ms;
+    sim->ring_pos = (sim->ring_pos + 1) % sim->ring_len;
+    if (sim->ring_n < sim->ring_len) sim->ring_n++;
+}
+
+/* ---------- persistence and stats ---------- */
+
+size_t zsim_collect_dirty(zsim_t *sim, character_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sim->n_players && n < max; i++) {
+        zplayer_t *p = sim->players[i];
+        if (!p->persist_dirty) continue;
+        out[n++] = p->ch;
+        p->persist_dirty = 0;
+    }
+    return n;
+}
+
+size_t zsim_collect_all(zsim_t *sim, character_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sim->n_players && n < max; i++)
+        out[n++] = sim->players[i]->ch;
+    return n;
+}
+
+size_t zsim_player_count(const zsim_t *sim)
+{
+    return sim->n_players;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+void zsim_tick_stats(const zsim_t *sim, zsim_tick_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->ticks = sim->ticks;
+    size_t n = sim->ring_n;
+    if (!n) return;
+    float *v = wod_malloc(n * sizeof(float));
+    memcpy(v, sim->tick_ms, n * sizeof(float)); /* the ring's first n slots are its contents */
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    qsort(v, n, sizeof(float), cmp_float);
+    out->avg_ms = sum / (double)n;
+    size_t k = (size_t)ceil(0.99 * (double)n);
+    out->p99_ms = v[k ? k - 1 : 0];
+    out->max_ms = v[n - 1];
+    free(v);
+}

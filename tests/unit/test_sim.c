@@ -1,0 +1,648 @@
+/* test_sim.c - the zone simulation end to end through its public API:
+ * movement math, position checks, chat ranges, borders, shouts into a
+ * neighbouring zone, roster deltas, update-rate coalescing, NPCs. Output
+ * is captured from hooks.send and parsed with jansson. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "zone/sim.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- capture ---- */
+
+typedef struct {
+    uint64_t ref;
+    char type[40];
+    char *payload;
+} cap_t;
+
+static cap_t *caps;
+static size_t n_caps, caps_cap;
+
+typedef struct {
+    uint64_t ref;
+    character_t st;
+    char to[ZONE_ID_MAX + 1];
+} crossed_t;
+
+static crossed_t crossed[16];
+static size_t n_crossed;
+
+static zsim_t *shout_target; /* the sim shouts are forwarded to */
+static int n_shouts_out;
+static char last_shout_zone[ZONE_ID_MAX + 1];
+
+static void on_send(void *ud, uint64_t ref, const char *type, const char *payload, size_t len)
+{
+    (void)ud;
+    if (n_caps == caps_cap) {
+        caps_cap = caps_cap ? caps_cap * 2 : 64;
+        caps = realloc(caps, caps_cap * sizeof(*caps));
+    }
+    cap_t *c = &caps[n_caps++];
+    c->ref = ref;
+    snprintf(c->type, sizeof(c->type), "%s", type);
+    c->payload = malloc(len + 1);
+    memcpy(c->payload, payload, len);
+    c->payload[len] = '\0';
+    json_error_t err;
+    json_t *j = json_loadb(payload, len, 0, &err);
+    if (!j) fail_msg("%s payload is not JSON (%s): %.*s", type, err.text, (int)len, payload);
+    json_decref(j);
+}
+
+static void on_crossed(void *ud, uint64_t ref, const character_t *st, const char *to)
+{
+    (void)ud;
+    crossed_t *c = &crossed[n_crossed++ % 16];
+    c->ref = ref;
+    c->st = *st;
+    snprintf(c->to, sizeof(c->to), "%s", to);
+}
+
+static void on_shout(void *ud, const char *to, const zsim_shout_t *s)
+{
+    (void)ud;
+    n_shouts_out++;
+    snprintf(last_shout_zone, sizeof(last_shout_zone), "%s", to);
+    if (shout_target && strcmp(zsim_def(shout_target)->id, to) == 0)
+        zsim_remote_shout(shout_target, s);
+}
+
+static void clear_caps(void)
+{
+    for (size_t i = 0; i < n_caps; i++)
+        free(caps[i].payload);
+    n_caps = 0;
+}
+
+static size_t count_msgs(uint64_t ref, const char *type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_caps; i++)
+        n += caps[i].ref == ref && strcmp(caps[i].type, type) == 0;
+    return n;
+}
+
+/* Last message of `type` to `ref`, parsed (caller decrefs), or NULL. */
+static json_t *last_msg(uint64_t ref, const char *type)
+{
+    for (size_t i = n_caps; i-- > 0;)
+        if (caps[i].ref == ref && strcmp(caps[i].type, type) == 0)
+            return json_loads(caps[i].payload, 0, NULL);
+    return NULL;
+}
+
+/* ---- world ---- */
+
+static zonedef_t world[3];
+
+static void zone(zonedef_t *z, const char *id, const char *name, double ox, double oz, double sx,
+                 double sy, double sz, double spx, double spz)
+{
+    memset(z, 0, sizeof(*z));
+    snprintf(z->id, sizeof(z->id), "%s", id);
+    snprintf(z->name, sizeof(z->name), "%s", name);
+    snprintf(z->description, sizeof(z->description), "%s, for tests", name);
+    snprintf(z->rating, sizeof(z->rating), "T");
+    snprintf(z->weather, sizeof(z->weather), "clear");
+    snprintf(z->time_of_day, sizeof(z->time_of_day), "night");
+    snprintf(z->lighting, sizeof(z->lighting), "dim");
+    z->origin_x = ox;
+    z->origin_z = oz;
+    z->size_x = sx;
+    z->size_y = sy;
+    z->size_z = sz;
+    z->spawn_x = spx;
+    z->spawn_z = spz;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    zone(&world[0], "zone-crossroads", "The Crossroads", 0, 0, 200, 50, 200, 100, 100);
+    zone(&world[1], "zone-forest", "The Forest", 0, 200, 400, 80, 400, 200, 200);
+    zone(&world[2], "zone-city", "The City", 200, 0, 1000, 200, 1000, 500, 500);
+    clear_caps();
+    n_crossed = 0;
+    n_shouts_out = 0;
+    shout_target = NULL;
+    return 0;
+}
+
+static zsim_t *new_sim(int zone_index, int npcs)
+{
+    zsim_config_t cfg = {.tick_rate = 20, .roster_max_entities = 64, .disable_npcs = !npcs};
+    zsim_hooks_t hooks = {
+        .ud = NULL, .send = on_send, .crossed = on_crossed, .shout_out = on_shout};
+    return zsim_new(&world[zone_index], world, 3, &cfg, &hooks);
+}
+
+static character_t make_char(int64_t id, const char *name, const char *zone_id, double x, double z)
+{
+    character_t c;
+    character_init(&c, id, name, "A test character.", zone_id, x, 0, z);
+    c.id = id;
+    return c;
+}
+
+static void enter(zsim_t *sim, uint64_t ref, const char *name, double x, double z, double rate)
+{
+    character_t c = make_char((int64_t)ref, name, zsim_def(sim)->id, x, z);
+    assert_int_equal(zsim_player_enter(sim, ref, &c, rate, 1), 0);
+}
+
+static void move_heading(zsim_t *sim, uint64_t ref, double heading, int has_speed,
+                         move_speed_t speed)
+{
+    msg_move_t m = {.method = MOVE_HEADING, .has_speed = has_speed, .speed = speed,
+                    .heading = heading};
+    assert_int_equal(zsim_player_move(sim, ref, &m), 0);
+}
+
+static int chat(zsim_t *sim, uint64_t ref, chat_channel_t ch, const char *text)
+{
+    msg_chat_t m;
+    memset(&m, 0, sizeof(m));
+    m.channel = ch;
+    snprintf(m.message, sizeof(m.message), "%s", text);
+    return zsim_player_chat(sim, ref, &m);
+}
+
+static double base_speed(void)
+{
+    character_t c = make_char(1, "Probe", "zone-crossroads", 0, 0);
+    character_derived_t d;
+    character_derive(&c, &d);
+    return d.base_speed;
+}
+
+/* ---- tests ---- */
+
+static void test_heading_run_east(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 0);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    move_heading(sim, 1, 90, 1, SPEED_RUN);
+    zsim_tick(sim, 0);
+    const character_t *c = zsim_player(sim, 1);
+    assert_non_null(c);
+    assert_true(fabs(c->x - (100 + 3.5 * base_speed() / 20.0)) < 1e-9);
+    assert_true(fabs(c->z - 100) < 1e-9);
+    /* heading without speed walks; north is +z */
+    move_heading(sim, 1, 0, 0, SPEED_STOP);
+    double z0 = c->z;
+    zsim_tick(sim, 0);
+    assert_true(fabs(c->z - (z0 + base_speed() / 20.0)) < 1e-9);
+    /* stop stops */
+    move_heading(sim, 1, 0, 1, SPEED_STOP);
+    z0 = c->z;
+    zsim_tick(sim, 0);
+    assert_true(c->z == z0);
+    zsim_free(sim);
+}
+
+static void test_clamped_to_bounds(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 0); /* crossroads: nothing lies west of it */
+    enter(sim, 1, "Alice", 3, 100, 0);
+    move_heading(sim, 1, 270, 1, SPEED_RUN);
+    for (int i = 0; i < 40; i++)
+        zsim_tick(sim, 0);
+    const character_t *c = zsim_player(sim, 1);
+    assert_non_null(c);
+    assert_true(c->x == 0);
+    assert_true(fabs(c->z - 100) < 1e-9);
+    assert_int_equal(n_crossed, 0);
+    zsim_free(sim);
+}
+
+static void test_position_move_checked(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 0);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    msg_move_t m = {.method = MOVE_POSITION, .x = 180, .y = 0, .z = 100};
+    assert_int_equal(zsim_player_move(sim, 1, &m), -1);
+    json_t *e = last_msg(1, "error");
+    assert_non_null(e);
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "MOVE_REJECTED");
+    assert_string_equal(json_string_value(json_object_get(e, "severity")), "warning");
+    json_t *pos = json_object_get(e, "position");
+    assert_true(json_number_value(json_object_get(pos, "x")) == 100);
+    assert_true(json_number_value(json_object_get(pos, "z")) == 100);
+    json_decref(e);
+    assert_true(zsim_player(sim, 1)->x == 100);
+
+    m.x = 110; /* 10 ft: within one second of running */
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    assert_true(zsim_player(sim, 1)->x == 110);
+    /* 3 s later, 3 s of running is fine */
+    double run = 3.5 * base_speed();
+    for (int i = 0; i < 60; i++)
+        zsim_tick(sim, 0);
+    m.x = 110 + run * 2.9;
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    /* but right away again not */
+    m.x += run * 1.5;
+    assert_int_equal(zsim_player_move(sim, 1, &m), -1);
+    zsim_free(sim);
+}
+
+static void test_say_range(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 0);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    enter(sim, 2, "Bobby", 110, 100, 0);
+    enter(sim, 3, "Carol", 130, 100, 0);
+    clear_caps();
+    assert_int_equal(chat(sim, 1, CHAT_SAY, "hello there"), 0);
+    json_t *m = last_msg(2, "communication");
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "channel")), "say");
+    assert_string_equal(json_string_value(json_object_get(m, "senderId")), "char-1");
+    assert_string_equal(json_string_value(json_object_get(m, "senderName")), "Alice");
+    assert_string_equal(json_string_value(json_object_get(m, "senderType")), "player");
+    assert_string_equal(json_string_value(json_object_get(m, "content")), "hello there");
+    assert_true(json_number_value(json_object_get(m, "distance")) == 10);
+    assert_non_null(json_object_get(m, "timestamp"));
+    json_decref(m);
+    assert_int_equal(count_msgs(3, "communication"), 0); /* 30 ft: out of say */
+    assert_int_equal(count_msgs(1, "communication"), 1); /* the sender hears itself */
+    /* emote reaches 150 */
+    assert_int_equal(chat(sim, 1, CHAT_EMOTE, "waves"), 0);
+    assert_int_equal(count_msgs(3, "communication"), 1);
+    /* whisper is not zone chat */
+    assert_int_equal(chat(sim, 1, CHAT_WHISPER, "psst"), -1);
+    json_t *e = last_msg(1, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "INVALID_CHANNEL");
+    json_decref(e);
+    zsim_free(sim);
+}
+
+static void test_shout_range(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(2, 0); /* the city, 1000 ft */
+    enter(sim, 1, "Alice", 500, 500, 0);
+    enter(sim, 2, "Bobby", 600, 500, 0);
+    enter(sim, 3, "Carol", 700, 500, 0);
+    clear_caps();
+    assert_int_equal(chat(sim, 1, CHAT_SHOUT, "HEY"), 0);
+    json_t *m = last_msg(2, "communication");
+    assert_non_null(m);
+    assert_true(json_number_value(json_object_get(m, "distance")) == 100);
+    json_decref(m);
+    assert_int_equal(count_msgs(3, "communication"), 0);
+    assert_int_equal(n_shouts_out, 0); /* 500 ft from every border */
+    zsim_free(sim);
+}
+
+static void test_shout_into_neighbour(void **state)
+{
+    (void)state;
+    zsim_t *city = new_sim(2, 0), *cross = new_sim(0, 0);
+    shout_target = cross;
+    enter(city, 1, "Alice", 50, 100, 0);    /* world (250, 100) */
+    enter(cross, 2, "Bobby", 150, 100, 0);  /* world (150, 100): 100 ft away */
+    enter(cross, 3, "Carol", 20, 100, 0);   /* world (20, 100): 230 ft away */
+    clear_caps();
+    assert_int_equal(chat(city, 1, CHAT_SHOUT, "over the wall"), 0);
+    assert_int_equal(n_shouts_out, 1);
+    assert_string_equal(last_shout_zone, "zone-crossroads");
+    json_t *m = last_msg(2, "communication");
+    assert_non_null(m);
+    assert_true(json_number_value(json_object_get(m, "distance")) == 100);
+    assert_string_equal(json_string_value(json_object_get(m, "senderId")), "char-1");
+    json_decref(m);
+    assert_int_equal(count_msgs(3, "communication"), 0);
+    /* a say does not cross */
+    assert_int_equal(chat(city, 1, CHAT_SAY, "quiet"), 0);
+    assert_int_equal(n_shouts_out, 1);
+    zsim_free(city);
+    zsim_free(cross);
+}
+
+static void test_cross_north_border(void **state)
+{
+    (void)state;
+    zsim_t *cross = new_sim(0, 0), *forest = new_sim(1, 0);
+    enter(cross, 1, "Alice", 100, 195, 0);
+    enter(cross, 2, "Bobby", 100, 185, 0);
+    move_heading(cross, 1, 0, 1, SPEED_RUN);
+    for (int i = 0; i < 40 && n_crossed == 0; i++)
+        zsim_tick(cross, 0);
+    assert_int_equal(n_crossed, 1);
+    assert_int_equal(crossed[0].ref, 1);
+    assert_string_equal(crossed[0].to, "zone-forest");
+    assert_string_equal(crossed[0].st.zone_id, "zone-forest");
+    assert_true(fabs(crossed[0].st.x - 100) < 1e-9);
+    assert_true(crossed[0].st.z >= 0 && crossed[0].st.z < 5);
+    assert_null(zsim_player(cross, 1));
+    assert_int_equal(zsim_player_count(cross), 1);
+    /* Bobby sees Alice leave */
+    zsim_tick(cross, 0);
+    json_t *d = last_msg(2, "proximity_roster_delta");
+    assert_non_null(d);
+    json_t *removed = json_object_get(json_object_get(json_object_get(d, "channels"), "cfh"),
+                                      "removed");
+    assert_true(json_is_array(removed));
+    assert_string_equal(json_string_value(json_array_get(removed, 0)), "char-1");
+    json_decref(d);
+    /* the host hands her to the forest: state_update with the zone, then a full roster */
+    clear_caps();
+    assert_int_equal(zsim_player_enter(forest, 1, &crossed[0].st, 0, 0), 0);
+    assert_int_equal(n_caps, 2);
+    assert_string_equal(caps[0].type, "state_update");
+    assert_string_equal(caps[1].type, "proximity_roster");
+    json_t *su = last_msg(1, "state_update");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(su, "zone"), "id")), "zone-forest");
+    assert_non_null(json_object_get(su, "character"));
+    json_decref(su);
+    assert_true(fabs(zsim_player(forest, 1)->z - crossed[0].st.z) < 1e-9);
+    zsim_free(cross);
+    zsim_free(forest);
+}
+
+static void test_world_entry_and_roster(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 1);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    enter(sim, 2, "Bobby", 100, 110, 0);
+    assert_string_equal(caps[n_caps - 2].type, "world_entry");
+    assert_string_equal(caps[n_caps - 1].type, "proximity_roster");
+    json_t *we = last_msg(2, "world_entry");
+    assert_string_equal(json_string_value(json_object_get(we, "characterId")), "2");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(we, "zone"), "id")), "zone-crossroads");
+    assert_non_null(json_object_get(we, "character"));
+    json_t *ents = json_object_get(we, "entities");
+    int saw_alice = 0, saw_merchant = 0;
+    for (size_t i = 0; i < json_array_size(ents); i++) {
+        json_t *e = json_array_get(ents, i);
+        const char *id = json_string_value(json_object_get(e, "id"));
+        if (strcmp(id, "char-1") == 0) saw_alice = 1;
+        if (strcmp(id, "npc-1") == 0) {
+            saw_merchant = 1;
+            assert_true(json_is_true(json_object_get(e, "interactive")));
+            assert_string_equal(json_string_value(json_object_get(e, "type")), "npc");
+        }
+        assert_non_null(json_object_get(e, "position"));
+    }
+    assert_true(saw_alice && saw_merchant);
+    json_t *exits = json_object_get(we, "exits");
+    assert_int_equal(json_array_size(exits), 2);
+    int north = 0, east = 0;
+    for (size_t i = 0; i < 2; i++) {
+        json_t *x = json_array_get(exits, i);
+        const char *dir = json_string_value(json_object_get(x, "direction"));
+        const char *name = json_string_value(json_object_get(x, "name"));
+        if (!strcmp(dir, "north") && !strcmp(name, "The Forest")) north = 1;
+        if (!strcmp(dir, "east") && !strcmp(name, "The City")) east = 1;
+    }
+    assert_true(north && east);
+    json_decref(we);
+
+    /* Bobby's full roster: Alice 10 ft due south (bearing 180) */
+    json_t *r = last_msg(2, "proximity_roster");
+    json_t *say = json_object_get(json_object_get(r, "channels"), "say");
+    assert_int_equal(json_integer_value(json_object_get(say, "count")), 1);
+    json_t *a = json_array_get(json_object_get(say, "entities"), 0);
+    assert_string_equal(json_string_value(json_object_get(a, "id")), "char-1");
+    assert_string_equal(json_string_value(json_object_get(a, "type")), "player");
+    assert_true(json_number_value(json_object_get(a, "bearing")) == 180);
+    assert_true(json_number_value(json_object_get(a, "range")) == 10);
+    assert_true(json_number_value(json_object_get(a, "elevation")) == 0);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(say, "sample"), 0)),
+                        "Alice");
+    json_t *touch = json_object_get(json_object_get(r, "channels"), "touch");
+    assert_int_equal(json_integer_value(json_object_get(touch, "count")), 0);
+    json_t *danger = json_object_get(r, "dangerState");
+    assert_string_equal(json_string_value(json_object_get(danger, "level")), "safe");
+    json_decref(r);
+
+    /* Alice saw Bobby arrive as a delta with her next tick */
+    clear_caps();
+    zsim_tick(sim, 0);
+    json_t *d = last_msg(1, "proximity_roster_delta");
+    assert_non_null(d);
+    json_t *added = json_object_get(json_object_get(json_object_get(d, "channels"), "say"),
+                                    "added");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(added, 0), "id")),
+                        "char-2");
+    assert_true(json_number_value(json_object_get(json_array_get(added, 0), "bearing")) == 0);
+    json_decref(d);
+    zsim_free(sim);
+}
+
+static void test_idle_player_gets_nothing(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 0);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    enter(sim, 2, "Bobby", 105, 100, 0);
+    zsim_tick(sim, 0); /* Alice learns of Bobby */
+    clear_caps();
+    for (int i = 0; i < 100; i++)
+        zsim_tick(sim, 0);
+    assert_int_equal(n_caps, 0);
+    /* Bobby turns on the spot: still nothing a roster shows */
+    move_heading(sim, 2, 45, 1, SPEED_STOP);
+    zsim_tick(sim, 0);
+    assert_int_equal(n_caps, 0);
+    /* Bobby walks: Alice gets deltas; a far-away player gets nothing */
+    enter(sim, 3, "Carol", 100, 100, 0);
+    zsim_tick(sim, 0);
+    clear_caps();
+    move_heading(sim, 2, 90, 1, SPEED_RUN);
+    for (int i = 0; i < 20; i++)
+        zsim_tick(sim, 0);
+    assert_true(count_msgs(1, "proximity_roster_delta") > 0);
+    assert_int_equal(count_msgs(2, "communication"), 0);
+    zsim_free(sim);
+}
+
+static void test_leaving_player_removed(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 0);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    enter(sim, 2, "Bobby", 103, 100, 0);
+    zsim_tick(sim, 0);
+    clear_caps();
+    character_t out;
+    assert_int_equal(zsim_player_leave(sim, 2, &out), 0);
+    assert_int_equal(out.id, 2);
+    assert_int_equal(zsim_player_leave(sim, 2, NULL), -1);
+    zsim_tick(sim, 0);
+    json_t *d = last_msg(1, "proximity_roster_delta");
+    assert_non_null(d);
+    json_t *touch = json_object_get(json_object_get(d, "channels"), "touch");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(touch, "removed"), 0)),
+                        "char-2");
+    assert_int_equal(json_integer_value(json_object_get(touch, "count")), 0);
+    assert_int_equal(json_array_size(json_object_get(touch, "sample")), 0);
+    json_decref(d);
+    zsim_free(sim);
+}
+
+static void test_update_rate_coalescing(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(2, 0);
+    enter(sim, 1, "Alice", 500, 500, 2); /* 2 Hz client */
+    enter(sim, 2, "Bobby", 500, 500, 0); /* full rate */
+    enter(sim, 3, "Carol", 500, 510, 0);
+    zsim_tick(sim, 0);
+    zsim_tick(sim, 0);
+    clear_caps();
+    move_heading(sim, 3, 90, 1, SPEED_RUN); /* ~19 ft/s past both */
+    for (int i = 0; i < 40; i++)            /* 2 s */
+        zsim_tick(sim, 0);
+    size_t slow = count_msgs(1, "proximity_roster_delta");
+    size_t fast = count_msgs(2, "proximity_roster_delta");
+    assert_true(slow >= 3 && slow <= 5);
+    assert_true(fast > 10);
+    /* the slow client's coalesced view matches the fast one's in the end */
+    move_heading(sim, 3, 0, 1, SPEED_STOP);
+    for (int i = 0; i < 20; i++)
+        zsim_tick(sim, 0);
+    zsim_free(sim);
+}
+
+static void test_cfh_needs_danger_and_combat(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 1);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    assert_int_equal(chat(sim, 1, CHAT_CFH, "help!"), -1);
+    json_t *e = last_msg(1, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "CFH_NOT_IN_DANGER");
+    json_decref(e);
+    /* find a hostile NPC in Alice's world_entry and put Bobby next to it */
+    json_t *we = last_msg(1, "world_entry");
+    json_t *ents = json_object_get(we, "entities");
+    double hx = -1, hz = -1;
+    char hid[32] = "";
+    for (size_t i = 0; i < json_array_size(ents); i++) {
+        json_t *x = json_array_get(ents, i);
+        if (!json_is_true(json_object_get(x, "hostile"))) continue;
+        json_t *pos = json_object_get(x, "position");
+        hx = json_number_value(json_object_get(pos, "x"));
+        hz = json_number_value(json_object_get(pos, "z"));
+        snprintf(hid, sizeof(hid), "%s", json_string_value(json_object_get(x, "id")));
+        break;
+    }
+    json_decref(we);
+    assert_true(hx >= 0 && hid[0]);
+    assert_true(hypot(hx - 100, hz - 100) > 45); /* spawn is safe */
+    enter(sim, 2, "Bobby", hx, hz + 3 <= 200 ? hz + 3 : hz - 3, 0);
+    json_t *r = last_msg(2, "proximity_roster");
+    json_t *danger = json_object_get(r, "dangerState");
+    assert_string_equal(json_string_value(json_object_get(danger, "level")), "danger");
+    assert_true(json_integer_value(json_object_get(danger, "hostilesNearby")) >= 1);
+    json_decref(r);
+    clear_caps();
+    assert_int_equal(chat(sim, 2, CHAT_CFH, "help!"), 0);
+    json_t *m = last_msg(1, "communication"); /* Alice is within 250 ft */
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "channel")), "cfh");
+    json_decref(m);
+
+    /* attack it: damage = attackRating = 10 + strength*2 */
+    const character_t *bob = zsim_player(sim, 2);
+    int rating = 10 + bob->strength * 2;
+    msg_combat_t c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.ability_id, sizeof(c.ability_id), "basic_attack");
+    snprintf(c.target_id, sizeof(c.target_id), "%s", hid);
+    assert_int_equal(zsim_player_combat(sim, 2, &c), 0);
+    json_t *ev = last_msg(2, "event");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "eventType")), "combat_hit");
+    assert_int_equal(json_integer_value(json_object_get(ev, "damage")), rating);
+    json_decref(ev);
+    /* Alice is too far to hit it */
+    assert_int_equal(zsim_player_combat(sim, 1, &c), -1);
+    e = last_msg(1, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "OUT_OF_RANGE");
+    json_decref(e);
+    /* examine the merchant from spawn */
+    msg_interact_t in = {.action = ACT_EXAMINE};
+    snprintf(in.target_id, sizeof(in.target_id), "npc-1");
+    assert_int_equal(zsim_player_interact(sim, 1, &in), 0);
+    ev = last_msg(1, "event");
+    assert_string_equal(json_string_value(json_object_get(ev, "eventType")), "examine");
+    assert_non_null(json_object_get(ev, "narrative"));
+    json_decref(ev);
+    in.action = ACT_TALK;
+    assert_int_equal(zsim_player_interact(sim, 1, &in), 0);
+    snprintf(in.target_id, sizeof(in.target_id), "npc-99");
+    assert_int_equal(zsim_player_interact(sim, 1, &in), -1);
+    zsim_free(sim);
+}
+
+static void test_collect_dirty_and_stats(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 0);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    enter(sim, 2, "Bobby", 50, 50, 0);
+    character_t out[4];
+    assert_int_equal(zsim_collect_dirty(sim, out, 4), 2); /* entering counts */
+    assert_int_equal(zsim_collect_dirty(sim, out, 4), 0);
+    move_heading(sim, 1, 90, 1, SPEED_WALK);
+    zsim_tick(sim, 0);
+    assert_int_equal(zsim_collect_dirty(sim, out, 4), 1);
+    assert_int_equal(out[0].id, 1);
+    assert_true(out[0].x > 100);
+    assert_int_equal(zsim_collect_all(sim, out, 4), 2);
+    assert_int_equal(zsim_find_character(sim, 2), 2);
+    assert_int_equal(zsim_find_character(sim, 9), 0);
+    zsim_tick_stats_t st;
+    zsim_tick_stats(sim, &st);
+    assert_int_equal(st.ticks, 1);
+    assert_true(st.max_ms >= st.p99_ms && st.p99_ms >= 0 && st.avg_ms >= 0);
+    /* an entering player outside the zone lands on spawn */
+    character_t c = make_char(3, "Carol", "zone-crossroads", 900, 900);
+    assert_int_equal(zsim_player_enter(sim, 3, &c, 0, 1), 0);
+    assert_true(zsim_player(sim, 3)->x == 100 && zsim_player(sim, 3)->z == 100);
+    assert_int_equal(zsim_player_enter(sim, 3, &c, 0, 1), -1);
+    zsim_free(sim);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_heading_run_east, setup),
+        cmocka_unit_test_setup(test_clamped_to_bounds, setup),
+        cmocka_unit_test_setup(test_position_move_checked, setup),
+        cmocka_unit_test_setup(test_say_range, setup),
+        cmocka_unit_test_setup(test_shout_range, setup),
+        cmocka_unit_test_setup(test_shout_into_neighbour, setup),
+        cmocka_unit_test_setup(test_cross_north_border, setup),
+        cmocka_unit_test_setup(test_world_entry_and_roster, setup),
+        cmocka_unit_test_setup(test_idle_player_gets_nothing, setup),
+        cmocka_unit_test_setup(test_leaving_player_removed, setup),
+        cmocka_unit_test_setup(test_update_rate_coalescing, setup),
+        cmocka_unit_test_setup(test_cfh_needs_danger_and_combat, setup),
+        cmocka_unit_test_setup(test_collect_dirty_and_stats, setup),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    clear_caps();
+    free(caps);
+    return rc;
+}
