@@ -134,6 +134,7 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
     if (get_int("TOKEN_TTL_HOURS", 720, 1, 87600, &cfg->token_ttl_hours, err, n) < 0) return -1;
     if (get_int("SAVE_INTERVAL_MS", 3000, 100, 600000, &cfg->save_interval_ms, err, n) < 0)
         return -1;
+    if (get_int("NPCS", 1, 0, 1, &cfg->npcs, err, n) < 0) return -1;
     log_level_t lvl;
     const char *ls = env_or("LOG_LEVEL", "info");
     if (log_level_parse(ls, &lvl) < 0) {

@@ -128,6 +128,12 @@ static void metrics(gw_t *gw, buf_t *b)
 int gw_api_handle(gw_t *gw, const char *path, buf_t *body, const char **type)
 {
     uint64_t now = clock_wall_ms();
+    if (strncmp(path, "/api/", 5) == 0) {
+        /* The local registry answers at once; Redis answers refresh the cache
+         * for the next request, this one uses what the cache holds. */
+        gw->registry->ops->list_servers(gw->registry, on_servers, gw);
+        gw->registry->ops->list_zones(gw->registry, on_zones, gw);
+    }
     if (strcmp(path, "/health") == 0) {
         json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}", "status", "ok", "type",
                               gw->role_all ? "all" : "gateway", "serverId", gw->cfg.server_id,

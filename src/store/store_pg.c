@@ -1,10 +1,707 @@
-/* store_pg.c - PostgreSQL store (libpq). */
+/* store_pg.c - the PostgreSQL store (libpq), same interface and schema as
+ * store_sqlite.c (the reference implementation).
+ *
+ * Threads: operations run on libuv worker threads (store_async), up to
+ * four at once, so the store keeps a pool of PG_POOL_SIZE connections
+ * guarded by a mutex and condition variable. An operation takes a free
+ * connection (opening it on first use), runs, and gives it back; a
+ * fifth concurrent caller waits. A PGconn is never used by two threads
+ * at a time, which is all libpq asks. Queries use PQexecParams with text
+ * parameters; no SQL is ever built from values.
+ *
+ * Failures: when a query fails and the connection is broken (server
+ * restart, network cut), the connection is reset (PQreset) and the whole
+ * operation - including a whole transaction - runs once more. A write
+ * whose COMMIT reached the server just before the connection broke may
+ * therefore run twice; every write here is either idempotent (UPDATE,
+ * upsert) or guarded by a unique key, so the repeat turns into
+ * STORE_ERR_EXISTS instead of a duplicate row.
+ *
+ * Migrations take a session advisory lock so a gateway and two zone
+ * servers starting at once against an empty database do not race. */
 #include "store.h"
+#include "../core/alloc.h"
+#include "../core/buf.h"
+#include "../core/clock.h"
 #include "../core/log.h"
 
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PG_POOL_SIZE       4
+#define PG_MIGRATE_LOCK    "727400017" /* pg_advisory_lock key, any constant */
+#define PG_SAVE_BATCH      500         /* characters per UPDATE statement */
+#define PG_UNIQUE_VIOLATED "23505"
+
+typedef struct pg_store_s {
+    store_t base;
+    char *url;
+    pthread_mutex_t mu; /* guards busy[] and conns[] slots */
+    pthread_cond_t cv;  /* signalled when a slot frees */
+    PGconn *conns[PG_POOL_SIZE]; /* NULL until first used */
+    int busy[PG_POOL_SIZE];
+} pg_store_t;
+
+#define PG(s) ((pg_store_t *)(s))
+
+typedef int (*pg_op_fn)(PGconn *c, void *arg);
+
+/* ---- connections */
+
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("store", "postgres: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+static PGconn *pg_connect(const char *url)
+{
+    /* Defaults first; expand_dbname lets the URL override any of them. */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {"5", "wod-server", url, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c) return NULL;
+    PQsetNoticeProcessor(c, on_notice, NULL);
+    if (PQstatus(c) != CONNECTION_OK)
+        log_error("store", "postgres connect: %.*s", (int)strcspn(PQerrorMessage(c), "\n"),
+                  PQerrorMessage(c));
+    return c;
+}
+
+static int acquire(pg_store_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int slot = -1;
+    for (;;) {
+        for (int i = 0; i < PG_POOL_SIZE; i++) {
+            if (s->busy[i]) continue;
+            if (slot < 0 || (!s->conns[slot] && s->conns[i])) slot = i; /* prefer open ones */
+        }
+        if (slot >= 0) break;
+        pthread_cond_wait(&s->cv, &s->mu);
+    }
+    s->busy[slot] = 1;
+    pthread_mutex_unlock(&s->mu);
+    if (!s->conns[slot]) s->conns[slot] = pg_connect(s->url); /* outside the lock: slow */
+    return slot;
+}
+
+static void release(pg_store_t *s, int slot)
+{
+    pthread_mutex_lock(&s->mu);
+    s->busy[slot] = 0;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Runs op on a pooled connection; once more after a reset if the
+ * connection turns out to be broken. */
+static int run(store_t *st, pg_op_fn op, void *arg)
+{
+    pg_store_t *s = PG(st);
+    int slot = acquire(s);
+    PGconn *c = s->conns[slot];
+    int rc = STORE_ERR;
+    if (!c) goto out;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (PQstatus(c) != CONNECTION_OK) {
+            PQreset(c);
+            if (PQstatus(c) != CONNECTION_OK) {
+                log_error("store", "postgres reconnect failed: %.*s",
+                          (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+                continue;
+            }
+            log_info("store", "postgres connection re-established");
+        }
+        rc = op(c, arg);
+        if (rc != STORE_ERR || PQstatus(c) == CONNECTION_OK) break;
+        log_warn("store", "postgres connection lost during a query; retrying once");
+    }
+out:
+    release(s, slot);
+    return rc;
+}
+
+/* ---- query helpers */
+
+static PGresult *exec(PGconn *c, const char *sql, int n, const char *const *vals)
+{
+    return PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+}
+
+/* Checks r (clearing it unless it is wanted): STORE_OK, EXISTS on a unique
+ * violation, or STORE_ERR (logged). */
+static int check(PGconn *c, PGresult *r, ExecStatusType want, const char *what, int keep)
+{
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    int rc = STORE_OK;
+    if (st != want) {
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        if (state && strcmp(state, PG_UNIQUE_VIOLATED) == 0) {
+            rc = STORE_ERR_EXISTS;
+        } else {
+            const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+            log_error("store", "postgres %s: %.*s", what, (int)strcspn(msg, "\n"), msg);
+            rc = STORE_ERR;
+        }
+    }
+    if (!keep || rc != STORE_OK) PQclear(r);
+    return rc;
+}
+
+static int command(PGconn *c, const char *sql, int n, const char *const *vals, const char *what)
+{
+    return check(c, exec(c, sql, n, vals), PGRES_COMMAND_OK, what, 0);
+}
+
+static void copy_col(PGresult *r, int row, int col, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+static int64_t col_i64(PGresult *r, int row, int col)
+{
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static double col_f64(PGresult *r, int row, int col)
+{
+    return strtod(PQgetvalue(r, row, col), NULL);
+}
+
+typedef struct num_s {
+    char s[32];
+} num_t;
+
+static const char *i64s(num_t *n, int64_t v)
+{
+    snprintf(n->s, sizeof(n->s), "%" PRId64, v);
+    return n->s;
+}
+
+static const char *f64s(num_t *n, double v)
+{
+    snprintf(n->s, sizeof(n->s), "%.17g", v);
+    return n->s;
+}
+
+/* ---- migrations */
+
+static int do_migrate(PGconn *c, void *arg)
+{
+    (void)arg;
+    PGresult *r = exec(c, "SELECT pg_advisory_lock(" PG_MIGRATE_LOCK ")", 0, NULL);
+    if (check(c, r, PGRES_TUPLES_OK, "migrate lock", 0) != STORE_OK) return STORE_ERR;
+    int rc = command(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
+                 0, NULL, "migrations table");
+    int applied = 0;
+    if (rc == STORE_OK) {
+        r = exec(c, "SELECT COUNT(*) FROM schema_migrations", 0, NULL);
+        rc = check(c, r, PGRES_TUPLES_OK, "migrations count", 1);
+        if (rc == STORE_OK) {
+            applied = (int)col_i64(r, 0, 0);
+            PQclear(r);
+        }
+    }
+    const char *const *m = store_migrations("postgres");
+    for (int i = applied; rc == STORE_OK && m[i]; i++) {
+        num_t v;
+        const char *vals[] = {i64s(&v, i + 1)};
+        rc = command(c, "BEGIN", 0, NULL, "begin");
+        if (rc == STORE_OK)
+            rc = check(c, PQexec(c, m[i]), PGRES_COMMAND_OK, "migration", 0);
+        if (rc == STORE_OK)
+            rc = command(c, "INSERT INTO schema_migrations VALUES ($1::int)", 1, vals,
+                         "migration record");
+        if (rc == STORE_OK) rc = command(c, "COMMIT", 0, NULL, "commit");
+        if (rc != STORE_OK) {
+            log_error("store", "postgres migration %d failed", i + 1);
+            PQclear(PQexec(c, "ROLLBACK"));
+            rc = STORE_ERR;
+        } else {
+            log_info("store", "applied migration %d", i + 1);
+        }
+    }
+    PQclear(exec(c, "SELECT pg_advisory_unlock(" PG_MIGRATE_LOCK ")", 0, NULL));
+    return rc;
+}
+
+static int pg_migrate(store_t *s)
+{
+    return run(s, do_migrate, NULL);
+}
+
+/* ---- zones */
+
+typedef struct {
+    zonedef_t **out;
+    int *n;
+} zones_args_t;
+
+static int do_zones_load(PGconn *c, void *arg)
+{
+    zones_args_t *a = arg;
+    PGresult *r = exec(c,
+                       "SELECT id, name, description, rating, weather, time_of_day, lighting, "
+                       "origin_x, origin_z, size_x, size_y, size_z, spawn_x, spawn_y, spawn_z "
+                       "FROM zones ORDER BY id",
+                       0, NULL);
+    if (check(c, r, PGRES_TUPLES_OK, "zones_load", 1) != STORE_OK) return STORE_ERR;
+    int n = PQntuples(r);
+    zonedef_t *zs = wod_calloc(n > 0 ? (size_t)n : 1, sizeof(*zs));
+    for (int i = 0; i < n; i++) {
+        zonedef_t *z = &zs[i];
+        copy_col(r, i, 0, z->id, sizeof(z->id));
+        copy_col(r, i, 1, z->name, sizeof(z->name));
+        copy_col(r, i, 2, z->description, sizeof(z->description));
+        copy_col(r, i, 3, z->rating, sizeof(z->rating));
+        copy_col(r, i, 4, z->weather, sizeof(z->weather));
+        copy_col(r, i, 5, z->time_of_day, sizeof(z->time_of_day));
+        copy_col(r, i, 6, z->lighting, sizeof(z->lighting));
+        double *f[] = {&z->origin_x, &z->origin_z, &z->size_x, &z->size_y,
+                       &z->size_z,   &z->spawn_x,  &z->spawn_y, &z->spawn_z};
+        for (int k = 0; k < 8; k++)
+            *f[k] = col_f64(r, i, 7 + k);
+    }
+    PQclear(r);
+    *a->out = zs;
+    *a->n = n;
+    return STORE_OK;
+}
+
+static int pg_zones_load(store_t *s, zonedef_t **out, int *n)
+{
+    zones_args_t a = {out, n};
+    return run(s, do_zones_load, &a);
+}
+
+/* ---- accounts and tokens */
+
+typedef struct {
+    const char *username, *pwhash, *display_name;
+    int64_t *id;
+    char *hash_out;
+    size_t cap;
+} account_args_t;
+
+static int do_account_create(PGconn *c, void *arg)
+{
+    account_args_t *a = arg;
+    num_t now;
+    const char *vals[] = {a->username, a->pwhash, a->display_name,
+                          i64s(&now, (int64_t)clock_wall_ms())};
+    PGresult *r = exec(c,
+                       "INSERT INTO accounts (username, password_hash, display_name, created_at) "
+                       "VALUES ($1, $2, $3, $4::bigint) RETURNING id",
+                       4, vals);
+    int rc = check(c, r, PGRES_TUPLES_OK, "account_create", 1);
+    if (rc != STORE_OK) return rc;
+    *a->id = col_i64(r, 0, 0);
+    PQclear(r);
+    return STORE_OK;
+}
+
+static int pg_account_create(store_t *s, const char *username, const char *pwhash,
+                             const char *display_name, int64_t *id)
+{
+    account_args_t a = {username, pwhash, display_name, id, NULL, 0};
+    return run(s, do_account_create, &a);
+}
+
+static int do_account_find(PGconn *c, void *arg)
+{
+    account_args_t *a = arg;
+    const char *vals[] = {a->username};
+    PGresult *r = exec(c, "SELECT id, password_hash FROM accounts WHERE username = $1", 1, vals);
+    int rc = check(c, r, PGRES_TUPLES_OK, "account_find", 1);
+    if (rc != STORE_OK) return rc;
+    if (PQntuples(r) == 0) {
+        rc = STORE_ERR_NOTFOUND;
+    } else {
+        *a->id = col_i64(r, 0, 0);
+        copy_col(r, 0, 1, a->hash_out, a->cap);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_account_find(store_t *s, const char *username, int64_t *id, char *pwhash,
+                           size_t cap)
+{
+    account_args_t a = {username, NULL, NULL, id, pwhash, cap};
+    return run(s, do_account_find, &a);
+}
+
+typedef struct {
+    const char *selector, *hash;
+    int64_t account_id, ms;
+    int64_t *account_out;
+    char *hash_out;
+} token_args_t;
+
+static int do_token_put(PGconn *c, void *arg)
+{
+    token_args_t *a = arg;
+    num_t acc, exp;
+    const char *vals[] = {a->selector, i64s(&acc, a->account_id), a->hash, i64s(&exp, a->ms)};
+    return command(c,
+                   "INSERT INTO tokens (selector, account_id, verifier_hash, expires_at) "
+                   "VALUES ($1, $2::bigint, $3, $4::bigint)",
+                   4, vals, "token_put");
+}
+
+static int pg_token_put(store_t *s, const char *selector, const char *verifier_hash,
+                        int64_t account_id, int64_t expires_ms)
+{
+    token_args_t a = {selector, verifier_hash, account_id, expires_ms, NULL, NULL};
+    return run(s, do_token_put, &a);
+}
+
+static int do_token_get(PGconn *c, void *arg)
+{
+    token_args_t *a = arg;
+    num_t now;
+    const char *vals[] = {a->selector, i64s(&now, a->ms)};
+    PGresult *r = exec(c,
+                       "SELECT account_id, verifier_hash FROM tokens "
+                       "WHERE selector = $1 AND expires_at > $2::bigint",
+                       2, vals);
+    int rc = check(c, r, PGRES_TUPLES_OK, "token_get", 1);
+    if (rc != STORE_OK) return rc;
+    if (PQntuples(r) == 0) {
+        rc = STORE_ERR_NOTFOUND;
+    } else {
+        *a->account_out = col_i64(r, 0, 0);
+        copy_col(r, 0, 1, a->hash_out, STORE_HASH_HEX + 1);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_token_get(store_t *s, const char *selector, int64_t now_ms, int64_t *account_id,
+                        char verifier_hash[STORE_HASH_HEX + 1])
+{
+    token_args_t a = {selector, NULL, 0, now_ms, account_id, verifier_hash};
+    return run(s, do_token_get, &a);
+}
+
+/* ---- characters */
+
+#define CHAR_COLS                                                                                  \
+    "id, account_id, name, description, level, experience, zone_id, x, y, z, heading, strength, "  \
+    "vitality, dexterity, agility, intelligence, wisdom, hp, stamina, mana, last_played"
+
+static void read_character(PGresult *r, int row, character_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = col_i64(r, row, 0);
+    c->account_id = col_i64(r, row, 1);
+    copy_col(r, row, 2, c->name, sizeof(c->name));
+    copy_col(r, row, 3, c->description, sizeof(c->description));
+    c->level = (int)col_i64(r, row, 4);
+    c->experience = col_i64(r, row, 5);
+    copy_col(r, row, 6, c->zone_id, sizeof(c->zone_id));
+    c->x = col_f64(r, row, 7);
+    c->y = col_f64(r, row, 8);
+    c->z = col_f64(r, row, 9);
+    c->heading = col_f64(r, row, 10);
+    int *stats[] = {&c->strength,     &c->vitality, &c->dexterity, &c->agility,
+                    &c->intelligence, &c->wisdom,   &c->hp,        &c->stamina,
+                    &c->mana};
+    for (int i = 0; i < 9; i++)
+        *stats[i] = (int)col_i64(r, row, 11 + i);
+    c->last_played = col_i64(r, row, 20);
+}
+
+typedef struct {
+    int64_t id;
+    character_t *out;
+    int max, *n;
+} chars_args_t;
+
+static int do_characters_list(PGconn *c, void *arg)
+{
+    chars_args_t *a = arg;
+    num_t id;
+    const char *vals[] = {i64s(&id, a->id)};
+    PGresult *r = exec(c,
+                       "SELECT " CHAR_COLS " FROM characters WHERE account_id = $1::bigint "
+                       "ORDER BY id",
+                       1, vals);
+    if (check(c, r, PGRES_TUPLES_OK, "characters_list", 1) != STORE_OK) return STORE_ERR;
+    int rows = PQntuples(r), cnt = 0;
+    for (int i = 0; i < rows && cnt < a->max; i++)
+        read_character(r, i, &a->out[cnt++]);
+    PQclear(r);
+    *a->n = cnt;
+    return STORE_OK;
+}
+
+static int pg_characters_list(store_t *s, int64_t account_id, character_t *out, int max, int *n)
+{
+    chars_args_t a = {account_id, out, max, n};
+    return run(s, do_characters_list, &a);
+}
+
+/* ASCII lower-case, as store_sqlite.c: names are unique ignoring case. */
+static void lower(const char *in, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < cap; i++)
+        out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
+    out[i] = '\0';
+}
+
+static int do_character_create(PGconn *c, void *arg)
+{
+    character_t *ch = arg;
+    char key[CHAR_NAME_MAX + 1];
+    lower(ch->name, key, sizeof(key));
+    num_t n[17];
+    const char *vals[] = {i64s(&n[0], ch->account_id), ch->name, key, ch->description,
+                          i64s(&n[1], ch->level),      i64s(&n[2], ch->experience),
+                          ch->zone_id,                 f64s(&n[3], ch->x),
+                          f64s(&n[4], ch->y),          f64s(&n[5], ch->z),
+                          f64s(&n[6], ch->heading),    i64s(&n[7], ch->strength),
+                          i64s(&n[8], ch->vitality),   i64s(&n[9], ch->dexterity),
+                          i64s(&n[10], ch->agility),   i64s(&n[11], ch->intelligence),
+                          i64s(&n[12], ch->wisdom),    i64s(&n[13], ch->hp),
+                          i64s(&n[14], ch->stamina),   i64s(&n[15], ch->mana),
+                          i64s(&n[16], ch->last_played)};
+    PGresult *r = exec(c,
+                       "INSERT INTO characters (account_id, name, name_key, description, level, "
+                       "experience, zone_id, x, y, z, heading, strength, vitality, dexterity, "
+                       "agility, intelligence, wisdom, hp, stamina, mana, last_played) VALUES "
+                       "($1::bigint, $2, $3, $4, $5::int, $6::bigint, $7, $8::float8, "
+                       "$9::float8, $10::float8, $11::float8, $12::int, $13::int, $14::int, "
+                       "$15::int, $16::int, $17::int, $18::int, $19::int, $20::int, $21::bigint) "
+                       "RETURNING id",
+                       21, vals);
+    int rc = check(c, r, PGRES_TUPLES_OK, "character_create", 1);
+    if (rc != STORE_OK) return rc;
+    ch->id = col_i64(r, 0, 0);
+    PQclear(r);
+    return STORE_OK;
+}
+
+static int pg_character_create(store_t *s, character_t *c)
+{
+    return run(s, do_character_create, c);
+}
+
+static int do_character_get(PGconn *c, void *arg)
+{
+    chars_args_t *a = arg;
+    num_t id;
+    const char *vals[] = {i64s(&id, a->id)};
+    PGresult *r =
+        exec(c, "SELECT " CHAR_COLS " FROM characters WHERE id = $1::bigint", 1, vals);
+    int rc = check(c, r, PGRES_TUPLES_OK, "character_get", 1);
+    if (rc != STORE_OK) return rc;
+    if (PQntuples(r) == 0)
+        rc = STORE_ERR_NOTFOUND;
+    else
+        read_character(r, 0, a->out);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_character_get(store_t *s, int64_t id, character_t *out)
+{
+    chars_args_t a = {id, out, 1, NULL};
+    return run(s, do_character_get, &a);
+}
+
+typedef struct {
+    const character_t *cs;
+    int n;
+} save_args_t;
+
+/* Appends v to a PostgreSQL array literal, quoted (zone ids are text). */
+static void array_str(buf_t *b, const char *v)
+{
+    buf_putc(b, '"');
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\') buf_putc(b, '\\');
+        buf_putc(b, *v);
+    }
+    buf_putc(b, '"');
+}
+
+/* One UPDATE per PG_SAVE_BATCH characters: the columns travel as arrays
+ * and unnest() turns them back into rows, so saving a busy zone is a few
+ * round trips instead of one per player. */
+static int do_characters_save(PGconn *c, void *arg)
+{
+    save_args_t *a = arg;
+    enum { ID, ZONE, X, Y, Z, HEADING, LEVEL, XP, HP, STAMINA, MANA, PLAYED, NCOL };
+    buf_t cols[NCOL];
+    for (int k = 0; k < NCOL; k++)
+        buf_init(&cols[k]);
+    int rc = command(c, "BEGIN", 0, NULL, "begin");
+    for (int start = 0; rc == STORE_OK && start < a->n; start += PG_SAVE_BATCH) {
+        int end = a->n - start > PG_SAVE_BATCH ? start + PG_SAVE_BATCH : a->n;
+        for (int k = 0; k < NCOL; k++) {
+            buf_reset(&cols[k]);
+            buf_putc(&cols[k], '{');
+        }
+        for (int i = start; i < end; i++) {
+            const character_t *ch = &a->cs[i];
+            const char *sep = i > start ? "," : "";
+            buf_printf(&cols[ID], "%s%" PRId64, sep, ch->id);
+            buf_puts(&cols[ZONE], sep);
+            array_str(&cols[ZONE], ch->zone_id);
+            buf_printf(&cols[X], "%s%.17g", sep, ch->x);
+            buf_printf(&cols[Y], "%s%.17g", sep, ch->y);
+            buf_printf(&cols[Z], "%s%.17g", sep, ch->z);
+            buf_printf(&cols[HEADING], "%s%.17g", sep, ch->heading);
+            buf_printf(&cols[LEVEL], "%s%d", sep, ch->level);
+            buf_printf(&cols[XP], "%s%" PRId64, sep, ch->experience);
+            buf_printf(&cols[HP], "%s%d", sep, ch->hp);
+            buf_printf(&cols[STAMINA], "%s%d", sep, ch->stamina);
+            buf_printf(&cols[MANA], "%s%d", sep, ch->mana);
+            buf_printf(&cols[PLAYED], "%s%" PRId64, sep, ch->last_played);
+        }
+        const char *vals[NCOL];
+        for (int k = 0; k < NCOL; k++) {
+            buf_putc(&cols[k], '}');
+            vals[k] = cols[k].data;
+        }
+        rc = command(c,
+                     "UPDATE characters AS c SET zone_id = v.zone_id, x = v.x, y = v.y, "
+                     "z = v.z, heading = v.heading, level = v.level, experience = v.experience, "
+                     "hp = v.hp, stamina = v.stamina, mana = v.mana, last_played = v.last_played "
+                     "FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::float8[], "
+                     "$5::float8[], $6::float8[], $7::int[], $8::bigint[], $9::int[], "
+                     "$10::int[], $11::int[], $12::bigint[]) AS v(id, zone_id, x, y, z, "
+                     "heading, level, experience, hp, stamina, mana, last_played) "
+                     "WHERE c.id = v.id",
+                     NCOL, vals, "characters_save");
+    }
+    if (rc == STORE_OK) rc = command(c, "COMMIT", 0, NULL, "commit");
+    if (rc != STORE_OK) {
+        PQclear(PQexec(c, "ROLLBACK"));
+        rc = STORE_ERR;
+    }
+    for (int k = 0; k < NCOL; k++)
+        buf_free(&cols[k]);
+    return rc;
+}
+
+static int pg_characters_save(store_t *s, const character_t *c, int n)
+{
+    if (n <= 0) return STORE_OK;
+    save_args_t a = {c, n};
+    return run(s, do_characters_save, &a);
+}
+
+/* ---- zone snapshots */
+
+typedef struct {
+    const char *zone_id;
+    const char *data; /* NUL-terminated copy */
+    char **out;
+    size_t *len;
+} snap_args_t;
+
+static int do_snapshot_put(PGconn *c, void *arg)
+{
+    snap_args_t *a = arg;
+    num_t now;
+    const char *vals[] = {a->zone_id, a->data, i64s(&now, (int64_t)clock_wall_ms())};
+    return command(c,
+                   "INSERT INTO zone_snapshots (zone_id, data, saved_at) "
+                   "VALUES ($1, $2, $3::bigint) ON CONFLICT (zone_id) DO UPDATE "
+                   "SET data = EXCLUDED.data, saved_at = EXCLUDED.saved_at",
+                   3, vals, "snapshot_put");
+}
+
+static int pg_snapshot_put(store_t *s, const char *zone_id, const char *data, size_t len)
+{
+    /* Text parameters are NUL-terminated; the caller's bytes may not be. */
+    char *copy = wod_strndup(data, len);
+    snap_args_t a = {zone_id, copy, NULL, NULL};
+    int rc = run(s, do_snapshot_put, &a);
+    free(copy);
+    return rc;
+}
+
+static int do_snapshot_get(PGconn *c, void *arg)
+{
+    snap_args_t *a = arg;
+    const char *vals[] = {a->zone_id};
+    PGresult *r = exec(c, "SELECT data FROM zone_snapshots WHERE zone_id = $1", 1, vals);
+    int rc = check(c, r, PGRES_TUPLES_OK, "snapshot_get", 1);
+    if (rc != STORE_OK) return rc;
+    if (PQntuples(r) == 0) {
+        rc = STORE_ERR_NOTFOUND;
+    } else {
+        *a->len = (size_t)PQgetlength(r, 0, 0);
+        *a->out = wod_strndup(PQgetvalue(r, 0, 0), *a->len);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_snapshot_get(store_t *s, const char *zone_id, char **data, size_t *len)
+{
+    snap_args_t a = {zone_id, NULL, data, len};
+    return run(s, do_snapshot_get, &a);
+}
+
+/* Caller guarantees no operation is in flight (as for store_sqlite.c). */
+static void pg_close(store_t *st)
+{
+    pg_store_t *s = PG(st);
+    for (int i = 0; i < PG_POOL_SIZE; i++)
+        if (s->conns[i]) PQfinish(s->conns[i]);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->url);
+    free(s);
+}
+
+static const store_ops_t pg_ops = {
+    .migrate = pg_migrate,
+    .zones_load = pg_zones_load,
+    .account_create = pg_account_create,
+    .account_find = pg_account_find,
+    .token_put = pg_token_put,
+    .token_get = pg_token_get,
+    .characters_list = pg_characters_list,
+    .character_create = pg_character_create,
+    .character_get = pg_character_get,
+    .characters_save = pg_characters_save,
+    .snapshot_put = pg_snapshot_put,
+    .snapshot_get = pg_snapshot_get,
+    .close = pg_close,
+};
+
+/* Opens one connection now so a wrong URL or a down server is reported
+ * at start-up; the rest of the pool opens on demand. */
 store_t *store_pg_open(const char *url)
 {
-    (void)url;
-    log_error("store", "PostgreSQL store is not available in this build yet");
-    return NULL;
+    if (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0) {
+        log_error("store", "unsupported DATABASE_URL (want sqlite:PATH or postgres://...)");
+        return NULL;
+    }
+    PGconn *c = pg_connect(url);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        if (c) PQfinish(c);
+        return NULL;
+    }
+    pg_store_t *s = wod_calloc(1, sizeof(*s));
+    s->base.ops = &pg_ops;
+    s->base.kind = "postgres";
+    s->url = wod_strdup(url);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->conns[0] = c;
+    log_info("store", "postgres database %s@%s:%s/%s (pool of %d)", PQuser(c), PQhost(c),
+             PQport(c), PQdb(c), PG_POOL_SIZE);
+    return &s->base;
 }

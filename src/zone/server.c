@@ -433,7 +433,8 @@ static void on_claim(void *ud, const char *zone, int won, const char *owner)
         if (strcmp(zs->world[i].id, zone) == 0) def = &zs->world[i];
     if (!def) return;
     zsim_config_t cfg = {.tick_rate = zs->cfg.tick_rate,
-                         .roster_max_entities = zs->cfg.roster_max_entities};
+                         .roster_max_entities = zs->cfg.roster_max_entities,
+                         .disable_npcs = !zs->cfg.npcs};
     zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout};
     zs_zone_t *z = wod_calloc(1, sizeof(*z));
     snprintf(z->id, sizeof(z->id), "%s", zone);
