@@ -29,6 +29,8 @@ typedef struct zent_s {
     uint8_t interactive;     /* can be talked to */
     uint8_t in_grid;         /* present in the spatial grid */
     void *owner;             /* zplayer_t* or znpc_t* */
+    uint8_t idlen;           /* strlen(idstr) */
+    char idstr[ZENT_ID_MAX]; /* the protocol id, preformatted (see zent_set_id) */
 } zent_t;
 
 /* Writes the protocol id of `pid` into out (>= ZENT_ID_MAX bytes);
@@ -49,6 +51,13 @@ static inline size_t zent_id_format(int64_t pid, char *out)
         out[n++] = tmp[--k];
     out[n] = '\0';
     return n;
+}
+
+/* Sets pid and its preformatted protocol id. */
+static inline void zent_set_id(zent_t *e, int64_t pid)
+{
+    e->pid = pid;
+    e->idlen = (uint8_t)zent_id_format(pid, e->idstr);
 }
 
 /* Parses a protocol id into a pid; returns 0, or -1 if malformed. */

@@ -182,7 +182,7 @@ def test_chat_rate_limit_and_too_fast_move(quiet):
         await asyncio.sleep(3.0)  # let the chat bucket refill
         await a.send("chat", {"channel": "cfh", "message": "help"})
         err = await a.expect("error", pred=lambda p: p["code"].startswith("CFH"))
-        assert "danger" in err["message"].lower()
+        assert err["code"] == "CFH_NOT_IN_DANGER" and "hostile" in err["message"]
         await a.send("ping", {"timestamp": 9})
         await a.expect("pong")
         await a.close()
