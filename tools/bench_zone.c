@@ -42,6 +42,7 @@ static void on_send(void *ud, uint64_t ref, const char *type, const char *payloa
 }
 
 static uint32_t rng = 2463534242u;
+static int hotspot_n = HOTSPOT_N; /* BENCH_HOTSPOT=n overrides, for diagnosis */
 
 static double frand(void)
 {
@@ -101,7 +102,7 @@ static void run(int n_players, double seconds)
         char name[24];
         snprintf(name, sizeof(name), "Bot%d", i);
         double x, z;
-        bots[i].hotspot = i <= HOTSPOT_N;
+        bots[i].hotspot = i <= hotspot_n;
         if (bots[i].hotspot) {
             double a = frand() * 2 * M_PI, r = HOTSPOT_R * sqrt(frand());
             x = ZONE_FT / 2 + sin(a) * r;
@@ -145,10 +146,11 @@ static void run(int n_players, double seconds)
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 10;
+    if (getenv("BENCH_HOTSPOT")) hotspot_n = atoi(getenv("BENCH_HOTSPOT"));
     if (seconds <= 0) seconds = 10;
     printf("zone %gx%g ft, %d Hz, hotspot %d players within %g ft, roster_max_entities 64, "
            "%g s per run\n\n",
-           ZONE_FT, ZONE_FT, TICK_RATE, HOTSPOT_N, HOTSPOT_R, seconds);
+           ZONE_FT, ZONE_FT, TICK_RATE, hotspot_n, HOTSPOT_R, seconds);
     printf("| players | p50 (ms) | p99 (ms) | max (ms) | roster B/pl/s | msgs/pl/s | enter ms |\n");
     printf(
         "|--------:|---------:|---------:|---------:|--------------:|------------:|---------:|\n");

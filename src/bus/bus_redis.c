@@ -140,7 +140,9 @@ static int rb_publish(bus_t *b, const char *channel, const char *data, size_t le
 {
     redis_bus_t *rb = (redis_bus_t *)b;
     redisAsyncContext *ac = redis_conn_ctx(&rb->pub);
-    if (!ac) return -ENOTCONN;
+    /* Not while (re)connecting either: the owner counts the loss now and
+     * resyncs on on_state(1), rather than frames piling up unbounded. */
+    if (!ac || !rb->pub.ready) return -ENOTCONN;
     if (redis_conn_congested(&rb->pub)) return -ENOBUFS;
     if (redisAsyncCommand(ac, on_publish_reply, NULL, "PUBLISH %b %b", channel, strlen(channel),
                           data, len) != REDIS_OK)

@@ -33,6 +33,8 @@ enum { UPD_RANGE = 1, UPD_BEARING = 2, UPD_ELEV = 4 };
 struct roster_diff_s {
     int32_t new_i, old_i; /* -1 when absent on that side */
     uint8_t old_mask, new_mask, upd;
+    uint32_t add_off, add_len; /* its `added` object in s->frag, once built */
+    uint32_t upd_off, upd_len; /* its `updated` object in s->frag, once built */
 };
 
 struct roster_mark_s {
@@ -117,6 +119,8 @@ void roster_scratch_init(roster_scratch_t *s, int max)
     memset(s, 0, sizeof(*s));
     s->max = max;
     s->next = wod_malloc((size_t)max * sizeof(*s->next));
+    s->cand = wod_malloc((size_t)max * sizeof(*s->cand));
+    buf_init(&s->frag);
     /* new entries + old entries that vanished */
     s->diff = wod_malloc((size_t)max * 2 * sizeof(*s->diff));
 }
@@ -124,6 +128,8 @@ void roster_scratch_init(roster_scratch_t *s, int max)
 void roster_scratch_free(roster_scratch_t *s)
 {
     free(s->cand);
+    free(s->near);
+    buf_free(&s->frag);
     free(s->next);
     free(s->diff);
     free(s->mark);
@@ -132,22 +138,22 @@ void roster_scratch_free(roster_scratch_t *s)
 
 /* ---- selection ---- */
 
-static inline void cswap(roster_cand_t *a, roster_cand_t *b)
+static inline void hswap(grid_hit_t *a, grid_hit_t *b)
 {
-    roster_cand_t t = *a;
+    grid_hit_t t = *a;
     *a = *b;
     *b = t;
 }
 
 /* Reorders c[0..n) so that c[0..k) are the k smallest by d2. */
-static void select_nearest(roster_cand_t *c, size_t n, size_t k)
+static void select_nearest(grid_hit_t *c, size_t n, size_t k)
 {
     size_t lo = 0, hi = n - 1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (c[mid].d2 < c[lo].d2) cswap(&c[mid], &c[lo]);
-        if (c[hi].d2 < c[lo].d2) cswap(&c[hi], &c[lo]);
-        if (c[hi].d2 < c[mid].d2) cswap(&c[hi], &c[mid]);
+        if (c[mid].d2 < c[lo].d2) hswap(&c[mid], &c[lo]);
+        if (c[hi].d2 < c[lo].d2) hswap(&c[hi], &c[lo]);
+        if (c[hi].d2 < c[mid].d2) hswap(&c[hi], &c[mid]);
         float pivot = c[mid].d2;
         size_t i = lo, j = hi;
         while (i <= j) {
@@ -156,7 +162,7 @@ static void select_nearest(roster_cand_t *c, size_t n, size_t k)
             while (c[j].d2 > pivot)
                 j--;
             if (i <= j) {
-                cswap(&c[i], &c[j]);
+                hswap(&c[i], &c[j]);
                 i++;
                 if (j == 0) break;
                 j--;
@@ -172,9 +178,9 @@ static void select_nearest(roster_cand_t *c, size_t n, size_t k)
     }
 }
 
-static int cand_cmp(const void *a, const void *b)
+static int hit_cmp(const void *a, const void *b)
 {
-    float x = ((const roster_cand_t *)a)->d2, y = ((const roster_cand_t *)b)->d2;
+    float x = ((const grid_hit_t *)a)->d2, y = ((const grid_hit_t *)b)->d2;
     return (x > y) - (x < y);
 }
 
@@ -194,9 +200,10 @@ static inline int cand_elev(roster_cand_t *c)
 
 static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
 {
-    PUTS(b, "{\"id\":");
-    roster_put_id(b, e->pid);
-    PUTS(b, ",\"name\":");
+    buf_reserve(b, (size_t)e->idlen + 10);
+    PUTS(b, "{\"id\":\"");
+    buf_append(b, e->idstr, e->idlen);
+    PUTS(b, "\",\"name\":");
     buf_json_str(b, e->name);
     if (e->kind == ZENT_NPC)
         PUTS(b, ",\"type\":\"npc\",\"bearing\":");
@@ -286,14 +293,65 @@ static void fill_entry(roster_entry_t *ne, const zent_t *ents, roster_cand_t *c)
 
 /* ---- the update ---- */
 
+/* Appends the `added` object of diff d (built once, copied per channel). */
+static void put_added(buf_t *out, roster_scratch_t *s, roster_diff_t *d, const zent_t *ents)
+{
+    if (!d->add_len) {
+        roster_cand_t *c = &s->cand[d->new_i];
+        d->add_off = (uint32_t)s->frag.len;
+        put_entity(&s->frag, &ents[c->slot], c);
+        d->add_len = (uint32_t)(s->frag.len - d->add_off);
+    }
+    buf_append(out, s->frag.data + d->add_off, d->add_len);
+}
+
+/* Appends the `updated` object of diff d: only the fields that moved. */
+static void put_updated(buf_t *out, roster_scratch_t *s, roster_diff_t *d)
+{
+    if (!d->upd_len) {
+        buf_t *f = &s->frag;
+        const roster_entry_t *ne = &s->next[d->new_i];
+        d->upd_off = (uint32_t)f->len;
+        PUTS(f, "{\"id\":");
+        roster_put_id(f, ne->pid);
+        if (d->upd & UPD_BEARING) {
+            PUTS(f, ",\"bearing\":");
+            roster_put_tenths(f, ne->bearing_t);
+        }
+        if (d->upd & UPD_ELEV) {
+            PUTS(f, ",\"elevation\":");
+            roster_put_tenths(f, ne->elev_t);
+        }
+        if (d->upd & UPD_RANGE) {
+            PUTS(f, ",\"range\":");
+            roster_put_tenths(f, ne->range_t);
+        }
+        buf_putc(f, '}');
+        d->upd_len = (uint32_t)(f->len - d->upd_off);
+    }
+    buf_append(out, s->frag.data + d->upd_off, d->upd_len);
+}
+
+/* Opens a list member: the key on first use, else a comma. */
+static void list_item(buf_t *out, int *first, size_t body, const char *key, size_t keylen)
+{
+    if (*first) {
+        if (out->len != body) buf_putc(out, ',');
+        buf_append(out, key, keylen);
+        *first = 0;
+    } else {
+        buf_putc(out, ',');
+    }
+}
+
 int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
-                  int32_t viewer, const grid_hit_t *hits, size_t n_hits, int full, uint64_t ts,
-                  buf_t *out)
+                  int32_t viewer, const grid_hit_t *hits, size_t n_hits, int hostiles, int full,
+                  uint64_t ts, buf_t *out)
 {
     wod_assert(r->max == s->max);
-    if (n_hits > s->cand_cap) {
-        s->cand_cap = n_hits + n_hits / 2 + 16;
-        s->cand = wod_realloc(s->cand, s->cand_cap * sizeof(*s->cand));
+    if (n_hits > s->near_cap) {
+        s->near_cap = n_hits + n_hits / 2 + 16;
+        s->near = wod_realloc(s->near, s->near_cap * sizeof(*s->near));
     }
     if (n_slots > s->mark_cap) {
         size_t cap = n_slots + n_slots / 2 + 16;
@@ -305,39 +363,32 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
     float r2[ROSTER_CHANNELS];
     for (int c = 0; c < ROSTER_CHANNELS; c++)
         r2[c] = (float)(roster_channel_range[c] * roster_channel_range[c]);
-    const float danger2 = (float)(ROSTER_DANGER_RANGE * ROSTER_DANGER_RANGE);
 
-    /* 1. exact counts, danger, candidates within the widest channel */
+    /* 1. exact counts; candidates within the widest channel */
     uint32_t count[ROSTER_CHANNELS] = {0};
-    int hostiles = 0;
     size_t nc = 0;
-    roster_cand_t *cand = s->cand;
+    grid_hit_t *near = s->near;
     for (size_t i = 0; i < n_hits; i++) {
         float d2 = hits[i].d2;
-        int32_t id = hits[i].id;
-        if (id == viewer || d2 > r2[RCH_CFH]) continue;
+        if (hits[i].id == viewer || d2 > r2[RCH_CFH]) continue;
         count[RCH_CFH]++;
-        if (d2 <= r2[RCH_SEE]) {
-            count[RCH_SHOUT]++;
-            if (d2 <= r2[RCH_SAY]) {
-                count[RCH_SAY]++;
-                count[RCH_TOUCH] += d2 <= r2[RCH_TOUCH];
-            }
-        }
-        if (ents[id].hostile && d2 <= danger2) hostiles++;
-        cand[nc].slot = id;
-        cand[nc].d2 = d2;
-        nc++;
+        count[RCH_SHOUT] += d2 <= r2[RCH_SEE];
+        count[RCH_SAY] += d2 <= r2[RCH_SAY];
+        count[RCH_TOUCH] += d2 <= r2[RCH_TOUCH];
+        near[nc++] = hits[i];
     }
     count[RCH_EMOTE] = count[RCH_SEE] = count[RCH_HEAR] = count[RCH_SHOUT];
 
-    /* 2. the nearest `max` */
+    /* 2. the nearest `max`, with geometry */
     int k = nc > (size_t)r->max ? r->max : (int)nc;
-    if (nc > (size_t)k) select_nearest(cand, nc, (size_t)k);
-    if (full && k > 1) qsort(cand, (size_t)k, sizeof(*cand), cand_cmp);
+    if (nc > (size_t)k) select_nearest(near, nc, (size_t)k);
+    if (full && k > 1) qsort(near, (size_t)k, sizeof(*near), hit_cmp);
+    roster_cand_t *cand = s->cand;
     const zent_t *v = &ents[viewer];
     for (int i = 0; i < k; i++) {
         roster_cand_t *c = &cand[i];
+        c->slot = near[i].id;
+        c->d2 = near[i].d2;
         const zent_t *e = &ents[c->slot];
         double dx = e->x - v->x, dy = e->y - v->y, dz = e->z - v->z;
         double h2 = dx * dx + dz * dz;
@@ -345,11 +396,14 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         c->dy = (float)dy;
         c->dz = (float)dz;
         c->h = (float)sqrt(h2);
-        c->range_t = (int32_t)lround(sqrt(h2 + dy * dy) * 10.0);
+        c->range_t = (int32_t)(sqrt(h2 + dy * dy) * 10.0 + 0.5);
         c->bearing_t = c->elev_t = NOT_COMPUTED;
-        uint8_t m = 0;
-        for (int ch = 0; ch < ROSTER_CHANNELS; ch++)
-            m |= (uint8_t)((c->d2 <= r2[ch]) << ch);
+        uint8_t m = 1u << RCH_CFH;
+        if (c->d2 <= r2[RCH_SEE]) {
+            m |= (1u << RCH_SHOUT) | (1u << RCH_EMOTE) | (1u << RCH_SEE) | (1u << RCH_HEAR);
+            if (c->d2 <= r2[RCH_SAY])
+                m |= (uint8_t)((1u << RCH_SAY) | ((c->d2 <= r2[RCH_TOUCH]) << RCH_TOUCH));
+        }
         c->mask = m;
     }
 
@@ -418,7 +472,7 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         roster_entry_t *ne = &next[i];
         if (m->stamp != s->stamp || old[m->idx].pid != ents[c->slot].pid) {
             fill_entry(ne, ents, c);
-            diff[nd++] = (roster_diff_t){i, -1, 0, c->mask, 0};
+            diff[nd++] = (roster_diff_t){i, -1, 0, c->mask, 0, 0, 0, 0, 0};
             memb_changed |= c->mask;
             continue;
         }
@@ -430,8 +484,8 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         uint8_t upd = 0;
         int force = (c->mask & ~oe->mask) && (c->mask & oe->mask);
         int32_t dr = abs(c->range_t - oe->range_t);
-        double eps = ROSTER_RANGE_EPS_REL * oe->range_t;
-        if (eps < ROSTER_RANGE_EPS_FT * 10) eps = ROSTER_RANGE_EPS_FT * 10;
+        int32_t eps = (int32_t)(ROSTER_RANGE_EPS_REL * oe->range_t);
+        if (eps < (int32_t)(ROSTER_RANGE_EPS_FT * 10)) eps = (int32_t)(ROSTER_RANGE_EPS_FT * 10);
         if (dr >= eps || (force && dr)) {
             upd |= UPD_RANGE;
             ne->range_t = c->range_t;
@@ -461,13 +515,14 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
             }
         }
         if (upd || c->mask != oe->mask) {
-            diff[nd++] = (roster_diff_t){i, m->idx, oe->mask, c->mask, upd};
+            diff[nd++] = (roster_diff_t){i, m->idx, oe->mask, c->mask, upd, 0, 0, 0, 0};
             memb_changed |= (uint8_t)(c->mask ^ oe->mask);
         }
     }
     for (int o = 0; o < r->n; o++) {
-        if (s->mark[old[o].slot].stamp != s->stamp || s->mark[old[o].slot].idx != o) continue;
-        diff[nd++] = (roster_diff_t){-1, o, old[o].mask, 0, 0};
+        const roster_mark_t *m = &s->mark[old[o].slot];
+        if (m->stamp != s->stamp || m->idx != o) continue;
+        diff[nd++] = (roster_diff_t){-1, o, old[o].mask, 0, 0, 0, 0, 0, 0};
         memb_changed |= old[o].mask;
     }
 
@@ -480,6 +535,7 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
     }
 
     /* 4. the delta; a channel with nothing to say is rolled back */
+    buf_reset(&s->frag);
     buf_putc(out, '{');
     size_t channels_at = out->len;
     PUTS(out, "\"channels\":{");
@@ -495,54 +551,22 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         int first = 1;
         for (int d = 0; d < nd; d++) {
             if (!(diff[d].new_mask & bit) || (diff[d].old_mask & bit)) continue;
-            if (first)
-                PUTS(out, "\"added\":[");
-            else
-                buf_putc(out, ',');
-            first = 0;
-            roster_cand_t *cc = &cand[diff[d].new_i];
-            put_entity(out, &ents[cc->slot], cc);
+            list_item(out, &first, body, "\"added\":[", 9);
+            put_added(out, s, &diff[d], ents);
         }
         if (!first) buf_putc(out, ']');
         first = 1;
         for (int d = 0; d < nd; d++) {
             if (!(diff[d].old_mask & bit) || (diff[d].new_mask & bit)) continue;
-            if (first) {
-                if (out->len != body) buf_putc(out, ',');
-                PUTS(out, "\"removed\":[");
-            } else {
-                buf_putc(out, ',');
-            }
-            first = 0;
+            list_item(out, &first, body, "\"removed\":[", 11);
             roster_put_id(out, old[diff[d].old_i].pid);
         }
         if (!first) buf_putc(out, ']');
         first = 1;
         for (int d = 0; d < nd; d++) {
             if (!diff[d].upd || !(diff[d].old_mask & bit) || !(diff[d].new_mask & bit)) continue;
-            if (first) {
-                if (out->len != body) buf_putc(out, ',');
-                PUTS(out, "\"updated\":[");
-            } else {
-                buf_putc(out, ',');
-            }
-            first = 0;
-            const roster_entry_t *ne = &next[diff[d].new_i];
-            PUTS(out, "{\"id\":");
-            roster_put_id(out, ne->pid);
-            if (diff[d].upd & UPD_BEARING) {
-                PUTS(out, ",\"bearing\":");
-                roster_put_tenths(out, ne->bearing_t);
-            }
-            if (diff[d].upd & UPD_ELEV) {
-                PUTS(out, ",\"elevation\":");
-                roster_put_tenths(out, ne->elev_t);
-            }
-            if (diff[d].upd & UPD_RANGE) {
-                PUTS(out, ",\"range\":");
-                roster_put_tenths(out, ne->range_t);
-            }
-            buf_putc(out, '}');
+            list_item(out, &first, body, "\"updated\":[", 11);
+            put_updated(out, s, &diff[d]);
         }
         if (!first) buf_putc(out, ']');
         if (count[c] != r->count[c]) {
@@ -571,11 +595,10 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         else
             buf_putc(out, '}');
     }
-    if (out->len == channels_body) {
+    if (out->len == channels_body)
         out->len = channels_at;
-    } else {
+    else
         buf_putc(out, '}');
-    }
     if (hostiles != r->hostiles) {
         if (out->len != channels_at) buf_putc(out, ',');
         put_danger(out, hostiles);

@@ -74,8 +74,10 @@ typedef struct roster_mark_s roster_mark_t;
 
 /* Reusable working memory shared by all viewers of one sim. */
 typedef struct roster_scratch_s {
-    roster_cand_t *cand;
-    size_t cand_cap;
+    grid_hit_t *near; /* hits within the widest channel */
+    size_t near_cap;
+    roster_cand_t *cand;  /* capacity max: the nearest, with geometry */
+    buf_t frag;           /* added/updated objects, built once, copied per channel */
     roster_entry_t *next; /* capacity max; swapped with a roster's array */
     roster_diff_t *diff;
     roster_mark_t *mark; /* per entity slot */
@@ -92,14 +94,15 @@ void roster_scratch_free(roster_scratch_t *s);
 
 /* Recomputes the roster of entity `viewer` from `hits` (every entity
  * within ROSTER_QUERY_RANGE of it, the viewer itself included or not).
- * n_slots bounds the entity slot numbers. full=1 appends a complete
+ * n_slots bounds the entity slot numbers. `hostiles` is the number of
+ * hostile NPCs within ROSTER_DANGER_RANGE (dangerState). full=1 appends a complete
  * proximity_roster payload to `out` and returns 1. full=0 appends a
  * proximity_roster_delta payload against the last state and returns 1,
  * or returns 0 and appends nothing when the client could not notice a
  * difference. The new state becomes the last state either way. */
 int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
-                  int32_t viewer, const grid_hit_t *hits, size_t n_hits, int full, uint64_t ts,
-                  buf_t *out);
+                  int32_t viewer, const grid_hit_t *hits, size_t n_hits, int hostiles, int full,
+                  uint64_t ts, buf_t *out);
 
 /* Appends v/10 as a JSON number (12.3, -4, 0.5). */
 void roster_put_tenths(buf_t *b, int64_t v);

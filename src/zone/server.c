@@ -12,8 +12,8 @@
 #include <string.h>
 #include <uthash.h>
 
-#define ZS_MAX_CATCHUP 3     /* ticks run back to back after a stall */
-#define ZS_SAVE_BATCH  4096  /* characters per save job */
+#define ZS_MAX_CATCHUP 3    /* ticks run back to back after a stall */
+#define ZS_SAVE_BATCH  4096 /* characters per save job */
 
 typedef struct zs_zone_s {
     char id[ZONE_ID_MAX + 1];
@@ -119,8 +119,7 @@ static void save_work(store_t *s, void *arg)
 {
     save_job_t *j = arg;
     if (s->ops->characters_save(s, j->chars, j->n) != STORE_OK)
-        log_error("zone", "saving %d characters failed; they stay dirty until the next save",
-                  j->n);
+        log_error("zone", "saving %d characters failed; they stay dirty until the next save", j->n);
 }
 
 static void save_done(void *arg)
@@ -197,8 +196,7 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         /* Same character again (reconnect, another gateway): replace the
          * route, never duplicate the entity. */
         character_t prev;
-        if (zsim_player_leave(old->zone->sim, old->ref, &prev) == 0 && !r->u.enter.entry)
-            ch = prev;
+        if (zsim_player_leave(old->zone->sim, old->ref, &prev) == 0 && !r->u.enter.entry) ch = prev;
         player_drop(zs, old);
     }
     zs_player_t *p = player_add(zs, &r->client, ch.id, z);
@@ -213,8 +211,7 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
 static void leave(zs_t *zs, const env_rec_t *r)
 {
     zs_player_t *p = player_by_char(zs, r->character_id);
-    if (!p || p->client.conn != r->client.conn ||
-        strcmp(p->client.gateway, r->client.gateway) != 0)
+    if (!p || p->client.conn != r->client.conn || strcmp(p->client.gateway, r->client.gateway) != 0)
         return; /* already replaced by a newer connection */
     character_t ch;
     if (zsim_player_leave(p->zone->sim, p->ref, &ch) == 0) {
@@ -229,8 +226,7 @@ static void leave(zs_t *zs, const env_rec_t *r)
 static zs_player_t *commander(zs_t *zs, const env_rec_t *r)
 {
     zs_player_t *p = player_by_char(zs, r->character_id);
-    if (!p || p->client.conn != r->client.conn ||
-        strcmp(p->client.gateway, r->client.gateway) != 0)
+    if (!p || p->client.conn != r->client.conn || strcmp(p->client.gateway, r->client.gateway) != 0)
         return NULL;
     return p;
 }
@@ -240,8 +236,12 @@ static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     zs_player_t *p;
     zs->records_in++;
     switch (r->kind) {
-    case ENV_ENTER: enter(zs, z, r); break;
-    case ENV_LEAVE: leave(zs, r); break;
+    case ENV_ENTER:
+        enter(zs, z, r);
+        break;
+    case ENV_LEAVE:
+        leave(zs, r);
+        break;
     case ENV_MOVE:
         if ((p = commander(zs, r))) zsim_player_move(p->zone->sim, p->ref, &r->u.move);
         break;
@@ -254,8 +254,11 @@ static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     case ENV_COMBAT:
         if ((p = commander(zs, r))) zsim_player_combat(p->zone->sim, p->ref, &r->u.combat);
         break;
-    case ENV_SHOUT: zsim_remote_shout(z->sim, &r->u.shout); break;
-    default: log_warn("zone", "unexpected %s record on %s input", env_kind_name(r->kind), z->id);
+    case ENV_SHOUT:
+        zsim_remote_shout(z->sim, &r->u.shout);
+        break;
+    default:
+        log_warn("zone", "unexpected %s record on %s input", env_kind_name(r->kind), z->id);
     }
 }
 
@@ -333,8 +336,7 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     char ch[96];
     snprintf(ch, sizeof(ch), "zone:%s:input", to_zone);
     if (bus_publish(zs->bus, ch, f.data, f.len) < 0)
-        log_error("zone", "handover of %lld to %s failed: bus down", (long long)state->id,
-                  to_zone);
+        log_error("zone", "handover of %lld to %s failed: bus down", (long long)state->id, to_zone);
     buf_free(&f);
     route_record(zs, p, to_zone);
     player_drop(zs, p);
@@ -403,9 +405,9 @@ static void heartbeat(zs_t *zs)
     char addr[96];
     snprintf(addr, sizeof(addr), "%s:%d", zs->cfg.bind_address,
              zs->role_all ? zs->cfg.gateway_port : zs->cfg.zone_http_port);
-    json_t *hb = json_pack("{s:s, s:o, s:I, s:o, s:s}", "type", zs->role_all ? "all" : "zone",
-                           "zones", zones, "players", (json_int_t)players, "zoneStats", stats,
-                           "address", addr);
+    json_t *hb =
+        json_pack("{s:s, s:o, s:I, s:o, s:s}", "type", zs->role_all ? "all" : "zone", "zones",
+                  zones, "players", (json_int_t)players, "zoneStats", stats, "address", addr);
     char *s = json_dumps(hb, JSON_COMPACT);
     zs->registry->ops->heartbeat(zs->registry, s);
     free(s);
@@ -423,8 +425,10 @@ static void on_claim(void *ud, const char *zone, int won, const char *owner)
 {
     zs_t *zs = ud;
     if (!won) {
-        if (owner) log_info("zone", "%s is hosted by %s", zone, owner);
-        else log_warn("zone", "could not claim %s (registry unavailable)", zone);
+        if (owner)
+            log_info("zone", "%s is hosted by %s", zone, owner);
+        else
+            log_warn("zone", "could not claim %s (registry unavailable)", zone);
         return;
     }
     if (zone_find(zs, zone)) return;
@@ -473,7 +477,8 @@ void zs_attach_bus(zs_t *zs, bus_t *bus)
         int known = 0;
         for (int k = 0; k < zs->n_world; k++)
             known |= strcmp(zs->world[k].id, zs->cfg.assigned_zones[i]) == 0;
-        if (!known) log_warn("zone", "ASSIGNED_ZONES names unknown zone %s", zs->cfg.assigned_zones[i]);
+        if (!known)
+            log_warn("zone", "ASSIGNED_ZONES names unknown zone %s", zs->cfg.assigned_zones[i]);
     }
     if (!zs->cfg.zone_standby) {
         for (int i = 0; i < zs->n_world; i++) {

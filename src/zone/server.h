@@ -17,8 +17,8 @@ typedef struct zs_s zs_t;
 
 typedef struct zs_options_s {
     const config_t *cfg;
-    store_t *store;       /* borrowed */
-    registry_t *registry; /* borrowed */
+    store_t *store;         /* borrowed */
+    registry_t *registry;   /* borrowed */
     const zonedef_t *zones; /* the whole world; copied */
     int n_zones;
     int role_all; /* heartbeat says type "all" and refreshes every second */

@@ -191,14 +191,18 @@ static double normalize_heading(double h)
     return h < 0 ? h + 360.0 : h;
 }
 
-/* Hostile NPCs within ROSTER_DANGER_RANGE of a slot. */
-static int hostiles_near(zsim_t *sim, const zent_t *e)
+/* Hostile NPCs within ROSTER_DANGER_RANGE of an entity. NPCs are few
+ * per zone, so a scan beats a grid query (and keeps the roster pass from
+ * touching every neighbour's entity record). */
+static int hostiles_near(const zsim_t *sim, const zent_t *e)
 {
-    sim->hits.n = 0;
-    grid_query(&sim->grid, e->x, e->y, e->z, ROSTER_DANGER_RANGE, &sim->hits);
     int n = 0;
-    for (size_t i = 0; i < sim->hits.n; i++)
-        n += sim->ents[sim->hits.v[i].id].hostile;
+    for (int i = 0; i < sim->n_npcs; i++) {
+        const znpc_t *npc = &sim->npcs[i];
+        if (!npc->hostile || !npc->alive) continue;
+        double dx = npc->x - e->x, dy = npc->y - e->y, dz = npc->z - e->z;
+        n += dx * dx + dy * dy + dz * dz <= ROSTER_DANGER_RANGE * ROSTER_DANGER_RANGE;
+    }
     return n;
 }
 
@@ -210,7 +214,7 @@ static void push_roster(zsim_t *sim, zplayer_t *p, int full)
     grid_query(&sim->grid, e->x, e->y, e->z, ROSTER_QUERY_RANGE, &sim->hits);
     buf_reset(&sim->out);
     if (roster_update(&p->roster, &sim->scratch, sim->ents, sim->n_slots, p->ent, sim->hits.v,
-                      sim->hits.n, full, sim->ts, &sim->out))
+                      sim->hits.n, hostiles_near(sim, e), full, sim->ts, &sim->out))
         send_buf(sim, p->ref, full ? "proximity_roster" : "proximity_roster_delta", &sim->out);
 }
 
@@ -249,7 +253,7 @@ zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
             n->ent = slot_alloc(sim);
             zent_t *e = &sim->ents[n->ent];
             memset(e, 0, sizeof(*e));
-            e->pid = -(int64_t)n->index;
+            zent_set_id(e, -(int64_t)n->index);
             e->name = n->name;
             e->description = n->description;
             e->kind = ZENT_NPC;
@@ -408,7 +412,7 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
     p->ent = slot_alloc(sim);
     zent_t *e = &sim->ents[p->ent];
     memset(e, 0, sizeof(*e));
-    e->pid = p->ch.id > 0 ? p->ch.id : (int64_t)(ref & INT64_MAX);
+    zent_set_id(e, p->ch.id > 0 ? p->ch.id : (int64_t)(ref & INT64_MAX));
     e->name = p->ch.name;
     e->description = p->ch.description;
     e->kind = ZENT_PLAYER;

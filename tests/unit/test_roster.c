@@ -68,7 +68,7 @@ static grid_hit_t hits[MAX_SLOTS];
 
 static void put(int slot, double x, double y, double z)
 {
-    ents[slot].pid = slot;
+    zent_set_id(&ents[slot], slot);
     ents[slot].name = names[slot];
     ents[slot].kind = ZENT_PLAYER;
     ents[slot].x = x;
@@ -90,12 +90,14 @@ static size_t all_hits(void)
 }
 
 /* Runs an update; returns the parsed payload or NULL when nothing was sent. */
+static int hostiles; /* dangerState input */
+
 static json_t *run(roster_t *r, roster_scratch_t *s, int full)
 {
     buf_t b;
     buf_init(&b);
     size_t n = all_hits();
-    int rc = roster_update(r, s, ents, MAX_SLOTS, 0, hits, n, full, 1000, &b);
+    int rc = roster_update(r, s, ents, MAX_SLOTS, 0, hits, n, hostiles, full, 1000, &b);
     json_t *j = NULL;
     if (rc) {
         json_error_t err;
@@ -117,6 +119,7 @@ static void test_full_and_deltas(void **state)
 {
     (void)state;
     memset(ents, 0, sizeof(ents));
+    hostiles = 0;
     roster_t r;
     roster_scratch_t s;
     roster_init(&r, 64);
@@ -214,9 +217,10 @@ static void test_full_and_deltas(void **state)
 
     /* a hostile NPC close by: dangerState changes */
     put(4, 0, 0, -20);
-    ents[4].pid = -1;
+    zent_set_id(&ents[4], -1);
     ents[4].kind = ZENT_NPC;
     ents[4].hostile = 1;
+    hostiles = 1;
     j = run(&r, &s, 0);
     json_t *ds = json_object_get(j, "dangerState");
     assert_string_equal(json_string_value(json_object_get(ds, "level")), "danger");
@@ -234,6 +238,7 @@ static void test_nearest_cap(void **state)
 {
     (void)state;
     memset(ents, 0, sizeof(ents));
+    hostiles = 0;
     roster_t r;
     roster_scratch_t s;
     roster_init(&r, 3);

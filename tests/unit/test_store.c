@@ -21,10 +21,10 @@
 
 typedef struct fixture_s {
     store_t *s;
-    int64_t account;   /* created by test_accounts */
-    int64_t char_id;   /* created by test_characters */
-    char dir[64];      /* sqlite temp dir */
-    char schema[64];   /* postgres schema */
+    int64_t account; /* created by test_accounts */
+    int64_t char_id; /* created by test_characters */
+    char dir[64];    /* sqlite temp dir */
+    char schema[64]; /* postgres schema */
 } fixture_t;
 
 static fixture_t sqlite_fx, pg_fx;
@@ -69,8 +69,7 @@ static void test_accounts(void **state)
     store_t *s = fx->s;
     int64_t id = 0, found = 0, guest = 0;
     char hash[STORE_PWHASH_MAX];
-    assert_int_equal(s->ops->account_create(s, "alice", "$argon2id$fake", "Alice", &id),
-                     STORE_OK);
+    assert_int_equal(s->ops->account_create(s, "alice", "$argon2id$fake", "Alice", &id), STORE_OK);
     assert_true(id > 0);
     assert_int_equal(s->ops->account_find(s, "alice", &found, hash, sizeof(hash)), STORE_OK);
     assert_int_equal(found, id);
@@ -290,7 +289,7 @@ static int pg_admin(const char *sql)
 static int pg_setup(void **state)
 {
     const char *url = getenv("WOD_TEST_PG_URL");
-    char sql[128], full[512];
+    char sql[256], full[512];
     snprintf(pg_fx.schema, sizeof(pg_fx.schema), "wod_test_%d", (int)getpid());
     snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", pg_fx.schema,
              pg_fx.schema);

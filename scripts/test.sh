@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The test command (`make test`): installs what is missing, then runs the
+# unit tests (cmocka under ctest) and the end-to-end tests (pytest, node)
+# on a normal build, then once more on an ASan+UBSan build, then a short
+# smoke run of every libFuzzer target. Redis and PostgreSQL are started on
+# loopback in a throwaway directory and stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=$(nproc)
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+PY=/usr/bin/python3
+
+bash scripts/deps.sh
+
+SERVICES_DIR=$(mktemp -d /tmp/wod-test-services.XXXXXX)
+cleanup() { bash scripts/services.sh stop "$SERVICES_DIR" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+REDIS_PORT=$($PY -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+PG_PORT=$($PY -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+bash scripts/services.sh redis "$REDIS_PORT" "$SERVICES_DIR" >/dev/null
+export WOD_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+export WOD_TEST_PG_URL=$(bash scripts/services.sh postgres "$PG_PORT" "$SERVICES_DIR" | tail -n 1)
+echo "test services: $WOD_TEST_REDIS_URL $WOD_TEST_PG_URL"
+
+if [ -f tests/e2e/node/package-lock.json ]; then
+  (cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+suite() {
+  local dir=$1; shift
+  echo "=== build $dir ($*)"
+  cmake -S . -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS"
+  echo "=== unit tests ($dir)"
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS")
+  echo "=== end-to-end tests ($dir)"
+  WOD_SERVER_BIN="$ROOT/$dir/wod-server" $PY -m pytest -q -p no:cacheprovider tests/e2e
+  if [ -d tests/e2e/node/node_modules ]; then
+    (cd tests/e2e/node && WOD_SERVER_BIN="$ROOT/$dir/wod-server" node --test)
+  fi
+}
+
+suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+  suite build-san -DWOD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+
+echo "=== fuzz smoke (${FUZZ_SECONDS}s per target)"
+CC=clang cmake -S . -B build-fuzz -DWOD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j "$JOBS"
+bash scripts/fuzz.sh build-fuzz "$FUZZ_SECONDS"
+echo "all tests passed"
