@@ -59,7 +59,7 @@ static void on_grace(uv_timer_t *t)
         uv_timer_start(&app->grace, on_grace, 100, 0);
         return;
     }
-    if (app->gw) gw_free(app->gw);
+    if (app->gw) gw_stop(app->gw);
     if (app->zs) zs_free(app->zs);
     if (app->gw_bus) bus_close(app->gw_bus);
     if (app->zs_bus) bus_close(app->zs_bus);
@@ -68,7 +68,6 @@ static void on_grace(uv_timer_t *t)
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->grace, NULL);
-    app->gw = NULL;
     app->zs = NULL;
 }
 
@@ -139,22 +138,20 @@ int main(int argc, char **argv)
         if (!app.registry) return 1;
     }
     if (app.role != ROLE_ZONE) {
-        gw_options_t go = {&app.cfg, app.store, app.registry, zones, n_zones,
-                           app.role == ROLE_ALL};
+        gw_options_t go = {&app.cfg, app.store, app.registry, zones, n_zones, app.role == ROLE_ALL};
         app.gw = gw_new(app.loop, &go);
         if (!app.gw) return 1;
-        app.gw_bus = app.hub ? bus_local_new(app.hub, gw_bus_msg, gw_bus_state, app.gw)
-                             : bus_redis_new(app.loop, app.cfg.redis_url, gw_bus_msg,
-                                             gw_bus_state, app.gw);
+        app.gw_bus =
+            app.hub ? bus_local_new(app.hub, gw_bus_msg, gw_bus_state, app.gw)
+                    : bus_redis_new(app.loop, app.cfg.redis_url, gw_bus_msg, gw_bus_state, app.gw);
         gw_attach_bus(app.gw, app.gw_bus);
     }
     if (app.role != ROLE_GATEWAY) {
-        zs_options_t zo = {&app.cfg, app.store, app.registry, zones, n_zones,
-                           app.role == ROLE_ALL};
+        zs_options_t zo = {&app.cfg, app.store, app.registry, zones, n_zones, app.role == ROLE_ALL};
         app.zs = zs_new(app.loop, &zo);
-        app.zs_bus = app.hub ? bus_local_new(app.hub, zs_bus_msg, zs_bus_state, app.zs)
-                             : bus_redis_new(app.loop, app.cfg.redis_url, zs_bus_msg,
-                                             zs_bus_state, app.zs);
+        app.zs_bus =
+            app.hub ? bus_local_new(app.hub, zs_bus_msg, zs_bus_state, app.zs)
+                    : bus_redis_new(app.loop, app.cfg.redis_url, zs_bus_msg, zs_bus_state, app.zs);
         zs_attach_bus(app.zs, app.zs_bus);
     }
     free(zones);
@@ -177,6 +174,7 @@ int main(int argc, char **argv)
     uv_run(app.loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&deadline, NULL);
     uv_run(app.loop, UV_RUN_NOWAIT);
+    if (app.gw) gw_free(app.gw);
     app.store->ops->close(app.store);
     uv_loop_close(app.loop);
     log_info("main", "stopped");

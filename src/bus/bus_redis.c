@@ -80,8 +80,7 @@ static int send_subscribe(redis_bus_t *rb, const char *cmd, const char *channel)
     redisAsyncContext *ac = redis_conn_ctx(&rb->sub);
     if (!ac || !rb->sub.ready) return 0; /* done on (re)connect */
     /* hiredis keeps this callback per channel and calls it for every message. */
-    if (redisAsyncCommand(ac, on_sub_reply, rb, "%s %b", cmd, channel, strlen(channel)) !=
-        REDIS_OK)
+    if (redisAsyncCommand(ac, on_sub_reply, rb, "%s %b", cmd, channel, strlen(channel)) != REDIS_OK)
         return -ENOTCONN;
     return 0;
 }
@@ -133,7 +132,8 @@ static void on_publish_reply(redisAsyncContext *ac, void *r, void *priv)
     redisReply *reply = r;
     (void)ac;
     (void)priv;
-    if (reply && reply->type == REDIS_REPLY_ERROR) log_warn("bus", "PUBLISH failed: %s", reply->str);
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        log_warn("bus", "PUBLISH failed: %s", reply->str);
 }
 
 static int rb_publish(bus_t *b, const char *channel, const char *data, size_t len)
@@ -157,7 +157,8 @@ static void conn_closed(redis_conn_t *c)
     redis_bus_t *rb = c->owner;
     if (--rb->open_conns > 0) return;
     chan_t *ch, *tmp;
-    HASH_ITER(hh, rb->chans, ch, tmp) {
+    HASH_ITER(hh, rb->chans, ch, tmp)
+    {
         HASH_DEL(rb->chans, ch);
         free(ch->name);
         free(ch);

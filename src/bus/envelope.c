@@ -37,8 +37,8 @@ static void put_character(buf_t *b, const character_t *c)
     put_f64(b, c->y);
     put_f64(b, c->z);
     put_f64(b, c->heading);
-    const int v[] = {c->strength,     c->vitality, c->dexterity, c->agility, c->intelligence,
-                     c->wisdom,       c->hp,       c->stamina,   c->mana};
+    const int v[] = {c->strength, c->vitality, c->dexterity, c->agility, c->intelligence,
+                     c->wisdom,   c->hp,       c->stamina,   c->mana};
     for (int i = 0; i < 9; i++)
         buf_put_u32(b, (uint32_t)v[i]);
     buf_put_u64(b, (uint64_t)c->last_played);
@@ -217,8 +217,8 @@ static void get_character(env_reader_t *r, character_t *c)
     c->y = get_f64(r);
     c->z = get_f64(r);
     c->heading = get_f64(r);
-    int *v[] = {&c->strength,     &c->vitality, &c->dexterity, &c->agility, &c->intelligence,
-                &c->wisdom,       &c->hp,       &c->stamina,   &c->mana};
+    int *v[] = {&c->strength, &c->vitality, &c->dexterity, &c->agility, &c->intelligence,
+                &c->wisdom,   &c->hp,       &c->stamina,   &c->mana};
     for (int i = 0; i < 9; i++)
         *v[i] = (int)(int32_t)get_uint(r, 4);
     c->last_played = (int64_t)get_uint(r, 8);
@@ -330,8 +330,8 @@ int env_next(env_reader_t *r, env_rec_t *rec)
 
 const char *env_kind_name(env_kind_t k)
 {
-    static const char *const names[] = {"?",       "ENTER",   "LEAVE", "MOVE",    "CHAT",
-                                        "INTERACT", "COMBAT", "SHOUT", "DELIVER", "ROUTE",
+    static const char *const names[] = {"?",        "ENTER",     "LEAVE",  "MOVE",    "CHAT",
+                                        "INTERACT", "COMBAT",    "SHOUT",  "DELIVER", "ROUTE",
                                         "KICK",     "BROADCAST", "WHISPER"};
     return (k > 0 && k < ENV_KIND_MAX) ? names[k] : "?";
 }

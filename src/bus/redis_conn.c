@@ -8,7 +8,13 @@
  * - redisAsyncFree() must not be called from inside a hiredis callback,
  *   so our own teardowns (timeout, close) run from the uv timer.
  * - the libuv adapter closes its uv_poll_t itself and frees its own
- *   memory in the close callback; it never touches our structures. */
+ *   memory in the close callback; it never touches our structures.
+ * - but the 0.14.1 adapter ignores a poll callback with status < 0, and
+ *   libuv reports POLLERR exactly that way (UV_EBADF, handle stopped): a
+ *   refused connect or a reset connection would hang unnoticed. So after
+ *   attaching we swap in our own add/del hooks whose poll callback hands
+ *   an error to hiredis as readiness, and hiredis's read/connect check
+ *   then finds the socket error (as later hiredis versions do). */
 #include "redis_conn.h"
 #include "../core/alloc.h"
 #include "../core/log.h"
@@ -154,6 +160,50 @@ static void on_ping(redisAsyncContext *ac, void *r, void *priv)
     if (c->on_event) c->on_event(c, 1);
 }
 
+/* Like the adapter's redisLibuvPoll, but an error status is passed on. */
+static void poll_cb(uv_poll_t *handle, int status, int events)
+{
+    redisLibuvEvents *p = handle->data;
+    int ev = status < 0 ? p->events : events;
+    /* p outlives the context (freed in the handle's close callback), and
+     * the adapter's cleanup clears p->context when hiredis frees it. */
+    if (p->context && (ev & UV_READABLE)) redisAsyncHandleRead(p->context);
+    if (p->context && (ev & UV_WRITABLE)) redisAsyncHandleWrite(p->context);
+}
+
+static void set_events(redisLibuvEvents *p, int events)
+{
+    p->events = events;
+    if (events)
+        uv_poll_start(&p->handle, events, poll_cb);
+    else
+        uv_poll_stop(&p->handle);
+}
+
+static void add_read(void *priv)
+{
+    redisLibuvEvents *p = priv;
+    set_events(p, p->events | UV_READABLE);
+}
+
+static void del_read(void *priv)
+{
+    redisLibuvEvents *p = priv;
+    set_events(p, p->events & ~UV_READABLE);
+}
+
+static void add_write(void *priv)
+{
+    redisLibuvEvents *p = priv;
+    set_events(p, p->events | UV_WRITABLE);
+}
+
+static void del_write(void *priv)
+{
+    redisLibuvEvents *p = priv;
+    set_events(p, p->events & ~UV_WRITABLE);
+}
+
 static void attempt(redis_conn_t *c)
 {
     if (c->closing || c->ac) return;
@@ -175,6 +225,10 @@ static void attempt(redis_conn_t *c)
         lost(c, "cannot attach to the event loop");
         return;
     }
+    ac->ev.addRead = add_read; /* see the banner: error-aware poll callback */
+    ac->ev.delRead = del_read;
+    ac->ev.addWrite = add_write;
+    ac->ev.delWrite = del_write;
     ac->data = c;
     redisEnableKeepAlive(&ac->c); /* notice a dead peer on an idle connection */
     redisAsyncSetConnectCallback(ac, on_connect);

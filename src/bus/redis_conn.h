@@ -24,10 +24,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define REDIS_CONN_BACKOFF_MIN_MS  100
-#define REDIS_CONN_BACKOFF_MAX_MS  5000
-#define REDIS_CONN_TIMEOUT_MS      5000               /* connect + AUTH/SELECT/PING */
-#define REDIS_CONN_MAX_OUTPUT      (64 * 1024 * 1024) /* unsent bytes before refusing */
+#define REDIS_CONN_BACKOFF_MIN_MS 100
+#define REDIS_CONN_BACKOFF_MAX_MS 5000
+#define REDIS_CONN_TIMEOUT_MS     5000               /* connect + AUTH/SELECT/PING */
+#define REDIS_CONN_MAX_OUTPUT     (64 * 1024 * 1024) /* unsent bytes before refusing */
 
 /* A parsed redis://[[user]:password@]host[:port][/db] URL. */
 typedef struct redis_url_s {
@@ -51,13 +51,13 @@ typedef void (*redis_conn_closed_cb)(redis_conn_t *c);
 struct redis_conn_s {
     uv_loop_t *loop;
     redis_url_t url;
-    char name[32];              /* for logs: "bus-sub", "registry", ... */
-    redisAsyncContext *ac;      /* live context (connecting or ready), else NULL */
-    uv_timer_t timer;           /* reconnect backoff, connect timeout, deferred close */
-    uint64_t backoff_ms;        /* delay before the next attempt */
-    unsigned failures;          /* attempts since the last ready connection */
-    int ready;                  /* PING answered on the current context */
-    int closing;                /* redis_conn_close() called */
+    char name[32];         /* for logs: "bus-sub", "registry", ... */
+    redisAsyncContext *ac; /* live context (connecting or ready), else NULL */
+    uv_timer_t timer;      /* reconnect backoff, connect timeout, deferred close */
+    uint64_t backoff_ms;   /* delay before the next attempt */
+    unsigned failures;     /* attempts since the last ready connection */
+    int ready;             /* PING answered on the current context */
+    int closing;           /* redis_conn_close() called */
     redis_conn_event_cb on_event;
     redis_conn_closed_cb on_closed;
     void *owner; /* for the owner's callbacks */

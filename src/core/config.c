@@ -33,8 +33,7 @@ static int get_int(const char *name, int def, int min, int max, int *out, char *
     return 0;
 }
 
-static int get_str(const char *name, const char *def, char *out, size_t outlen, char *err,
-                   size_t n)
+static int get_str(const char *name, const char *def, char *out, size_t outlen, char *err, size_t n)
 {
     const char *v = env_or(name, def);
     if (strlen(v) >= outlen) {
@@ -102,21 +101,20 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
                  cfg->server_id);
         return -1;
     }
-    if (get_str("BIND_ADDRESS", "0.0.0.0", cfg->bind_address, sizeof(cfg->bind_address), err,
-                n) < 0)
+    if (get_str("BIND_ADDRESS", "0.0.0.0", cfg->bind_address, sizeof(cfg->bind_address), err, n) <
+        0)
         return -1;
     if (get_int("GATEWAY_PORT", 3100, 1, 65535, &cfg->gateway_port, err, n) < 0) return -1;
     if (get_int("ZONE_HTTP_PORT", 3200, 0, 65535, &cfg->zone_http_port, err, n) < 0) return -1;
-    if (get_str("REDIS_URL", "redis://localhost:6379", cfg->redis_url, sizeof(cfg->redis_url),
-                err, n) < 0)
+    if (get_str("REDIS_URL", "redis://localhost:6379", cfg->redis_url, sizeof(cfg->redis_url), err,
+                n) < 0)
         return -1;
     if (strncmp(cfg->redis_url, "redis://", 8) != 0) {
-        snprintf(err, n, "REDIS_URL=\"%s\" is invalid: expected redis://host:port",
-                 cfg->redis_url);
+        snprintf(err, n, "REDIS_URL=\"%s\" is invalid: expected redis://host:port", cfg->redis_url);
         return -1;
     }
-    if (get_str("DATABASE_URL", "sqlite:data/wod.db", cfg->database_url,
-                sizeof(cfg->database_url), err, n) < 0)
+    if (get_str("DATABASE_URL", "sqlite:data/wod.db", cfg->database_url, sizeof(cfg->database_url),
+                err, n) < 0)
         return -1;
     if (strncmp(cfg->database_url, "sqlite:", 7) != 0 &&
         strncmp(cfg->database_url, "postgres://", 11) != 0 &&

@@ -13,23 +13,23 @@
 #define CONFIG_ID_MAX    63
 
 typedef struct config_s {
-    char server_id[CONFIG_ID_MAX + 1]; /* SERVER_ID */
-    char bind_address[64];             /* BIND_ADDRESS */
-    int gateway_port;                  /* GATEWAY_PORT */
-    int zone_http_port;                /* ZONE_HTTP_PORT */
-    char redis_url[256];               /* REDIS_URL */
-    char database_url[512];            /* DATABASE_URL */
-    int tick_rate;                     /* TICK_RATE, ticks per second */
+    char server_id[CONFIG_ID_MAX + 1];                        /* SERVER_ID */
+    char bind_address[64];                                    /* BIND_ADDRESS */
+    int gateway_port;                                         /* GATEWAY_PORT */
+    int zone_http_port;                                       /* ZONE_HTTP_PORT */
+    char redis_url[256];                                      /* REDIS_URL */
+    char database_url[512];                                   /* DATABASE_URL */
+    int tick_rate;                                            /* TICK_RATE, ticks per second */
     char assigned_zones[CONFIG_MAX_ZONES][CONFIG_ID_MAX + 1]; /* ASSIGNED_ZONES */
-    int n_assigned_zones;              /* 0 = every unclaimed zone */
-    int zone_standby;                  /* ZONE_STANDBY */
-    int roster_max_entities;           /* ROSTER_MAX_ENTITIES */
-    int max_characters;                /* MAX_CHARACTERS per account */
-    int token_ttl_hours;               /* TOKEN_TTL_HOURS */
-    int log_level;                     /* LOG_LEVEL (log_level_t) */
-    int log_json;                      /* LOG_FORMAT=json */
-    int save_interval_ms;              /* SAVE_INTERVAL_MS */
-    int npcs;                          /* NPCS: 0 spawns no NPCs (quiet test worlds) */
+    int n_assigned_zones;                                     /* 0 = every unclaimed zone */
+    int zone_standby;                                         /* ZONE_STANDBY */
+    int roster_max_entities;                                  /* ROSTER_MAX_ENTITIES */
+    int max_characters;                                       /* MAX_CHARACTERS per account */
+    int token_ttl_hours;                                      /* TOKEN_TTL_HOURS */
+    int log_level;                                            /* LOG_LEVEL (log_level_t) */
+    int log_json;                                             /* LOG_FORMAT=json */
+    int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
+    int npcs; /* NPCS: 0 spawns no NPCs (quiet test worlds) */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.

@@ -21,8 +21,8 @@ void character_derive(const character_t *c, character_derived_t *d)
     d->base_speed = 5.0 + c->agility * 0.1;
 }
 
-void character_init(character_t *c, int64_t account_id, const char *name,
-                    const char *description, const char *zone_id, double x, double y, double z)
+void character_init(character_t *c, int64_t account_id, const char *name, const char *description,
+                    const char *zone_id, double x, double y, double z)
 {
     memset(c, 0, sizeof(*c));
     c->account_id = account_id;

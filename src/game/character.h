@@ -23,8 +23,8 @@ typedef struct character_s {
     int level;
     int64_t experience;
     char zone_id[ZONE_ID_MAX + 1];
-    double x, y, z;  /* feet, zone-local; y is up */
-    double heading;  /* degrees, 0 = north, 90 = east */
+    double x, y, z; /* feet, zone-local; y is up */
+    double heading; /* degrees, 0 = north, 90 = east */
     int strength, vitality, dexterity, agility, intelligence, wisdom;
     int hp, stamina, mana; /* current values */
     int64_t last_played;   /* wall ms */
@@ -41,8 +41,8 @@ void character_derive(const character_t *c, character_derived_t *d);
 
 /* Fills a level-1 character with default stats, full pools, at the given
  * zone's spawn point. id is left 0 (the store assigns it). */
-void character_init(character_t *c, int64_t account_id, const char *name,
-                    const char *description, const char *zone_id, double x, double y, double z);
+void character_init(character_t *c, int64_t account_id, const char *name, const char *description,
+                    const char *zone_id, double x, double y, double z);
 
 /* Validates a new character name: CHAR_NAME_MIN..CHAR_NAME_MAX characters,
  * letters first, then letters, digits, spaces, '-' or '\''; no double

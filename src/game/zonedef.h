@@ -10,15 +10,15 @@
 
 #include "character.h"
 
-#define ZONE_NAME_MAX 63
-#define ZONE_DESC_MAX 255
+#define ZONE_NAME_MAX  63
+#define ZONE_DESC_MAX  255
 #define ZONE_MAX_EXITS 8
 
 typedef struct zonedef_s {
     char id[ZONE_ID_MAX + 1];
     char name[ZONE_NAME_MAX + 1];
     char description[ZONE_DESC_MAX + 1];
-    char rating[4];          /* content rating: T, M or AO */
+    char rating[4]; /* content rating: T, M or AO */
     char weather[16];
     char time_of_day[16];
     char lighting[16];

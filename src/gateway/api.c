@@ -91,22 +91,23 @@ static json_t *zones_object(gw_t *gw)
 
 static void metrics(gw_t *gw, buf_t *b)
 {
-    buf_printf(b,
-               "# HELP wod_gateway_connections Active client WebSocket connections.\n"
-               "# TYPE wod_gateway_connections gauge\nwod_gateway_connections %u\n"
-               "# HELP wod_gateway_players Clients with a character in the world.\n"
-               "# TYPE wod_gateway_players gauge\nwod_gateway_players %d\n"
-               "# TYPE wod_gateway_connections_total counter\nwod_gateway_connections_total %llu\n"
-               "# HELP wod_gateway_messages_in_total Client messages received.\n"
-               "# TYPE wod_gateway_messages_in_total counter\nwod_gateway_messages_in_total %llu\n"
-               "# TYPE wod_gateway_messages_out_total counter\nwod_gateway_messages_out_total %llu\n"
-               "# HELP wod_gateway_routed_total Client messages routed to zones.\n"
-               "# TYPE wod_gateway_routed_total counter\nwod_gateway_routed_total %llu\n"
-               "# TYPE wod_gateway_auth_total counter\n"
-               "wod_gateway_auth_total{result=\"ok\"} %llu\n"
-               "wod_gateway_auth_total{result=\"fail\"} %llu\n",
-               gw->n_conns, in_world_count(gw), gw->connections_total, gw->msgs_in, gw->msgs_out,
-               gw->routed, gw->auth_ok, gw->auth_fail);
+    buf_printf(
+        b,
+        "# HELP wod_gateway_connections Active client WebSocket connections.\n"
+        "# TYPE wod_gateway_connections gauge\nwod_gateway_connections %u\n"
+        "# HELP wod_gateway_players Clients with a character in the world.\n"
+        "# TYPE wod_gateway_players gauge\nwod_gateway_players %d\n"
+        "# TYPE wod_gateway_connections_total counter\nwod_gateway_connections_total %llu\n"
+        "# HELP wod_gateway_messages_in_total Client messages received.\n"
+        "# TYPE wod_gateway_messages_in_total counter\nwod_gateway_messages_in_total %llu\n"
+        "# TYPE wod_gateway_messages_out_total counter\nwod_gateway_messages_out_total %llu\n"
+        "# HELP wod_gateway_routed_total Client messages routed to zones.\n"
+        "# TYPE wod_gateway_routed_total counter\nwod_gateway_routed_total %llu\n"
+        "# TYPE wod_gateway_auth_total counter\n"
+        "wod_gateway_auth_total{result=\"ok\"} %llu\n"
+        "wod_gateway_auth_total{result=\"fail\"} %llu\n",
+        gw->n_conns, in_world_count(gw), gw->connections_total, gw->msgs_in, gw->msgs_out,
+        gw->routed, gw->auth_ok, gw->auth_fail);
     if (gw->bus)
         buf_printf(b,
                    "# TYPE wod_bus_messages_total counter\n"
@@ -154,10 +155,10 @@ int gw_api_handle(gw_t *gw, const char *path, buf_t *body, const char **type)
             if (t && strcmp(t, "gateway") != 0)
                 players += json_integer_value(json_object_get(hb, "players"));
         }
-        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:i, s:o, s:o}", "serverId",
-                              gw->cfg.server_id, "type", gw->role_all ? "all" : "gateway",
-                              "timestamp", (json_int_t)now, "players", players, "connections",
-                              (int)gw->n_conns, "zones", zones, "servers", servers_array(gw));
+        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:i, s:o, s:o}", "serverId", gw->cfg.server_id,
+                              "type", gw->role_all ? "all" : "gateway", "timestamp",
+                              (json_int_t)now, "players", players, "connections", (int)gw->n_conns,
+                              "zones", zones, "servers", servers_array(gw));
         dump(body, j);
         return 200;
     }

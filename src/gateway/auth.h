@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define AUTH_TOKEN_LEN   (STORE_SELECTOR_HEX + 1 + 64) /* selector.verifier */
+#define AUTH_TOKEN_LEN    (STORE_SELECTOR_HEX + 1 + 64) /* selector.verifier */
 #define AUTH_USERNAME_MIN 3
 #define AUTH_PASSWORD_MIN 8
 

@@ -38,7 +38,10 @@ void gw_bus_state(void *ud, int up);
  * server is shutting down, take their characters out of the world (their
  * zones save them). */
 void gw_begin_shutdown(gw_t *gw);
-/* Step 2: close the listener and free everything once handles closed. */
+/* Step 2: close the listener and the gateway's handles (the loop must run
+ * afterwards so they finish closing). */
+void gw_stop(gw_t *gw);
+/* Step 3, after the loop has returned: frees everything. */
 void gw_free(gw_t *gw);
 
 #endif

@@ -8,6 +8,7 @@
 #include "../proto/msg.h"
 
 #include <libwebsockets.h>
+#include <uthash.h>
 #include <stdint.h>
 
 #define GW_MAX_OUT_BYTES  (4 * 1024 * 1024) /* queued for one client before it is cut */
@@ -40,8 +41,8 @@ typedef struct gw_conn_s {
     char character_name[CHAR_NAME_MAX + 1];
     char zone[ZONE_ID_MAX + 1];
     double max_update_rate;
-    int busy;                         /* an async job (auth, create, select) is running */
-    msg_t *pending[GW_MAX_PENDING];   /* messages received while busy, in order */
+    int busy;                       /* an async job (auth, create, select) is running */
+    msg_t *pending[GW_MAX_PENDING]; /* messages received while busy, in order */
     int n_pending;
     double chat_tokens, chat_refill_at;
     int bad_frames;
@@ -53,7 +54,13 @@ typedef struct gw_conn_s {
     char close_reason[64];
 } gw_conn_t;
 
-typedef struct gw_zone_batch_s gw_zone_batch_t;
+/* Client input for one zone, published once per loop iteration. */
+typedef struct gw_zone_batch_s {
+    char zone[ZONE_ID_MAX + 1];
+    buf_t frame;
+    int records;
+    UT_hash_handle hh;
+} gw_zone_batch_t;
 
 struct gw_s {
     uv_loop_t *loop;
@@ -65,7 +72,7 @@ struct gw_s {
     int n_zones;
     int role_all;
     struct lws_context *lws;
-    uv_timer_t timer; /* 1 s housekeeping: Socket.IO pings, registry cache, heartbeat */
+    uv_timer_t timer;   /* 1 s housekeeping: Socket.IO pings, registry cache, heartbeat */
     uv_prepare_t flush; /* publishes batched zone input before the loop sleeps */
     int shutting_down;
     int handles_open;

@@ -15,7 +15,7 @@
 typedef struct pss_s {
     gw_conn_t *conn; /* WebSocket connections */
     framing_t framing;
-    buf_t *http;     /* pending HTTP response (headers written on writable) */
+    buf_t *http; /* pending HTTP response (headers written on writable) */
     int http_status;
     const char *http_type;
 } pss_t;
@@ -232,7 +232,8 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
     info.port = gw->cfg.gateway_port;
     info.iface = gw->cfg.bind_address;
     info.protocols = protocols;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.options =
+        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     info.foreign_loops = loops;
     info.user = gw;
     info.ka_time = 0;
@@ -301,22 +302,38 @@ void gw_begin_shutdown(gw_t *gw)
 static void handle_closed(uv_handle_t *h)
 {
     gw_t *gw = h->data;
-    if (--gw->handles_open) return;
-    json_decref(gw->servers_cache);
-    json_decref(gw->zones_cache);
-    free(gw->slots);
-    free(gw->gens);
-    free(gw->free_slots);
-    free(gw->zones);
-    free(gw);
+    gw->handles_open--;
 }
 
-void gw_free(gw_t *gw)
+void gw_stop(gw_t *gw)
 {
+    /* With a foreign libuv loop lws tears down in two steps: this call
+     * starts closing its handles, the loop completes them, and the second
+     * lws_context_destroy() in gw_free() releases the rest. */
     lws_context_destroy(gw->lws);
     gw->handles_open = 2;
     gw->timer.data = gw;
     gw->flush.data = gw;
     uv_close((uv_handle_t *)&gw->timer, handle_closed);
     uv_close((uv_handle_t *)&gw->flush, handle_closed);
+}
+
+void gw_free(gw_t *gw)
+{
+    wod_assert(gw->handles_open == 0);
+    lws_context_destroy(gw->lws);
+    json_decref(gw->servers_cache);
+    json_decref(gw->zones_cache);
+    gw_zone_batch_t *b, *tmp;
+    HASH_ITER(hh, gw->batches, b, tmp)
+    {
+        HASH_DEL(gw->batches, b);
+        buf_free(&b->frame);
+        free(b);
+    }
+    free(gw->slots);
+    free(gw->gens);
+    free(gw->free_slots);
+    free(gw->zones);
+    free(gw);
 }

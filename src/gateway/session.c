@@ -19,13 +19,6 @@
 #define SERVER_VERSION   "wod-server/0.1.0"
 #define MAX_CHARS_LIST   100
 
-struct gw_zone_batch_s {
-    char zone[ZONE_ID_MAX + 1];
-    buf_t frame;
-    int records;
-    UT_hash_handle hh;
-};
-
 static char subject_buf[48];
 static const char *subj(const gw_conn_t *c)
 {
@@ -281,8 +274,7 @@ static void job_done(void *arg)
             character_summary_json(&b, &j->chars[i]);
         }
         buf_printf(&b, "],\"canCreateCharacter\":%s,\"maxCharacters\":%d}",
-                   j->n_chars < gw->cfg.max_characters ? "true" : "false",
-                   gw->cfg.max_characters);
+                   j->n_chars < gw->cfg.max_characters ? "true" : "false", gw->cfg.max_characters);
         gw_conn_send(c, "auth_success", b.data, b.len);
         buf_free(&b);
         log_info(subj(c), "account %lld authenticated", (long long)j->account_id);
@@ -466,8 +458,7 @@ static void dispatch(gw_conn_t *c, msg_t *m)
             return;
         }
         if (c->state == ST_IN_WORLD) {
-            gw_conn_error(c, "ALREADY_IN_WORLD", "a character is already in the world",
-                          "warning");
+            gw_conn_error(c, "ALREADY_IN_WORLD", "a character is already in the world", "warning");
             return;
         }
         start_job(c, m, m->type == MSG_CHARACTER_CREATE ? work_create : work_select);
@@ -686,8 +677,7 @@ void gw_session_tick(gw_t *gw)
     for (uint32_t i = 0; i < gw->n_slots; i++) {
         gw_conn_t *c = gw->slots[i];
         if (!c || c->framing != FRAMING_SIO || c->closing) continue;
-        if (c->sio_last_ping > c->sio_last_pong &&
-            now - c->sio_last_ping > gw->sio_ping_timeout) {
+        if (c->sio_last_ping > c->sio_last_pong && now - c->sio_last_ping > gw->sio_ping_timeout) {
             log_info(subj(c), "socket.io ping timeout");
             gw_session_closed(c);
             gw_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");

@@ -28,7 +28,8 @@ static int get_str(ctx_t *c, json_t *obj, const char *key, int required, char *o
         return 0;
     }
     if (!json_is_string(v)) return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be a string", key);
-    if (json_string_length(v) >= cap) return fail(c, MSG_ERR_PAYLOAD, "field '%s' is too long", key);
+    if (json_string_length(v) >= cap)
+        return fail(c, MSG_ERR_PAYLOAD, "field '%s' is too long", key);
     if (strlen(json_string_value(v)) != json_string_length(v))
         return fail(c, MSG_ERR_PAYLOAD, "field '%s' contains a NUL character", key);
     memcpy(out, json_string_value(v), json_string_length(v) + 1);
@@ -229,9 +230,10 @@ static int dec_combat(ctx_t *c, json_t *p, msg_combat_t *m)
     return get_str(c, p, "targetId", 1, m->target_id, sizeof(m->target_id));
 }
 
-static const char *const type_names[] = {"",      "handshake",     "auth",     "character_create",
-                                         "character_select", "move",   "chat", "interact",
-                                         "combat_action",    "ping",   "disconnect", NULL};
+static const char *const type_names[] = {
+    "",           "handshake", "auth",     "character_create", "character_select",
+    "move",       "chat",      "interact", "combat_action",    "ping",
+    "disconnect", NULL};
 
 int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code, char *err,
                size_t errlen)
@@ -251,15 +253,33 @@ int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code,
     out->timestamp = ts;
     if (rc == 0) {
         switch (out->type) {
-        case MSG_HANDSHAKE: rc = dec_handshake(&c, payload, &out->u.handshake); break;
-        case MSG_AUTH: rc = dec_auth(&c, payload, &out->u.auth); break;
-        case MSG_CHARACTER_CREATE: rc = dec_create(&c, payload, &out->u.create); break;
-        case MSG_CHARACTER_SELECT: rc = dec_select(&c, payload, &out->u.select); break;
-        case MSG_MOVE: rc = dec_move(&c, payload, &out->u.move); break;
-        case MSG_CHAT: rc = dec_chat(&c, payload, &out->u.chat); break;
-        case MSG_INTERACT: rc = dec_interact(&c, payload, &out->u.interact); break;
-        case MSG_COMBAT_ACTION: rc = dec_combat(&c, payload, &out->u.combat); break;
-        case MSG_PING: out->u.ping.timestamp = ts; break;
+        case MSG_HANDSHAKE:
+            rc = dec_handshake(&c, payload, &out->u.handshake);
+            break;
+        case MSG_AUTH:
+            rc = dec_auth(&c, payload, &out->u.auth);
+            break;
+        case MSG_CHARACTER_CREATE:
+            rc = dec_create(&c, payload, &out->u.create);
+            break;
+        case MSG_CHARACTER_SELECT:
+            rc = dec_select(&c, payload, &out->u.select);
+            break;
+        case MSG_MOVE:
+            rc = dec_move(&c, payload, &out->u.move);
+            break;
+        case MSG_CHAT:
+            rc = dec_chat(&c, payload, &out->u.chat);
+            break;
+        case MSG_INTERACT:
+            rc = dec_interact(&c, payload, &out->u.interact);
+            break;
+        case MSG_COMBAT_ACTION:
+            rc = dec_combat(&c, payload, &out->u.combat);
+            break;
+        case MSG_PING:
+            out->u.ping.timestamp = ts;
+            break;
         case MSG_DISCONNECT:
             rc = get_str(&c, payload, "reason", 0, out->u.disconnect.reason,
                          sizeof(out->u.disconnect.reason));
@@ -278,8 +298,7 @@ int msg_decode_native(const char *data, size_t len, msg_t *out, const char **cod
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         *code = MSG_ERR_PARSE;
-        snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column,
-                 je.text);
+        snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
         return -1;
     }
     int rc;

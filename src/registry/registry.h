@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define REGISTRY_HEARTBEAT_TTL_S   15
+#define REGISTRY_HEARTBEAT_TTL_S    15
 #define REGISTRY_HEARTBEAT_EVERY_MS 5000
 
 typedef struct registry_s registry_t;

@@ -76,7 +76,7 @@ static void lr_close(registry_t *r)
     free(r);
 }
 
-static const registry_ops_t local_ops = {lr_claim,        lr_release,     lr_heartbeat, lr_location,
+static const registry_ops_t local_ops = {lr_claim,        lr_release,    lr_heartbeat, lr_location,
                                          lr_list_servers, lr_list_zones, lr_close};
 
 registry_t *registry_local_new(uv_loop_t *loop, const char *server_id)

@@ -19,12 +19,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KEY_MAX            192
-#define CLAIM_ATTEMPTS     3   /* SET NX lost, then the GET found no owner: try again */
-#define SCAN_COUNT         "200"
-#define PREFIX_ZONE        "zone:assignment:"
-#define PREFIX_HEARTBEAT   "server:heartbeat:"
-#define PREFIX_LOCATION    "player:location:"
+#define KEY_MAX          192
+#define CLAIM_ATTEMPTS   3 /* SET NX lost, then the GET found no owner: try again */
+#define SCAN_COUNT       "200"
+#define PREFIX_ZONE      "zone:assignment:"
+#define PREFIX_HEARTBEAT "server:heartbeat:"
+#define PREFIX_LOCATION  "player:location:"
 
 /* Deletes KEYS[1] only while it still names us (ARGV[1]). */
 #define RELEASE_SCRIPT                                                                             \
@@ -361,8 +361,7 @@ static int start_list(redis_registry_t *rr, req_kind_t kind, registry_json_cb cb
     char pattern[64];
     snprintf(pattern, sizeof(pattern), "%s*", list_prefix(q));
     const char *argv[] = {"SCAN", "0", "MATCH", pattern, "COUNT", SCAN_COUNT};
-    if (redisAsyncCommandArgv(redis_conn_ctx(&rr->conn), on_scan, q, 6, argv, NULL) !=
-        REDIS_OK) {
+    if (redisAsyncCommandArgv(redis_conn_ctx(&rr->conn), on_scan, q, 6, argv, NULL) != REDIS_OK) {
         req_free(q);
         return -ENOTCONN;
     }

@@ -40,8 +40,8 @@
 typedef struct pg_store_s {
     store_t base;
     char *url;
-    pthread_mutex_t mu; /* guards busy[] and conns[] slots */
-    pthread_cond_t cv;  /* signalled when a slot frees */
+    pthread_mutex_t mu;          /* guards busy[] and conns[] slots */
+    pthread_cond_t cv;           /* signalled when a slot frees */
     PGconn *conns[PG_POOL_SIZE]; /* NULL until first used */
     int busy[PG_POOL_SIZE];
 } pg_store_t;
@@ -196,8 +196,9 @@ static int do_migrate(PGconn *c, void *arg)
     (void)arg;
     PGresult *r = exec(c, "SELECT pg_advisory_lock(" PG_MIGRATE_LOCK ")", 0, NULL);
     if (check(c, r, PGRES_TUPLES_OK, "migrate lock", 0) != STORE_OK) return STORE_ERR;
-    int rc = command(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
-                 0, NULL, "migrations table");
+    int rc =
+        command(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)", 0,
+                NULL, "migrations table");
     int applied = 0;
     if (rc == STORE_OK) {
         r = exec(c, "SELECT COUNT(*) FROM schema_migrations", 0, NULL);
@@ -212,8 +213,7 @@ static int do_migrate(PGconn *c, void *arg)
         num_t v;
         const char *vals[] = {i64s(&v, i + 1)};
         rc = command(c, "BEGIN", 0, NULL, "begin");
-        if (rc == STORE_OK)
-            rc = check(c, PQexec(c, m[i]), PGRES_COMMAND_OK, "migration", 0);
+        if (rc == STORE_OK) rc = check(c, PQexec(c, m[i]), PGRES_COMMAND_OK, "migration", 0);
         if (rc == STORE_OK)
             rc = command(c, "INSERT INTO schema_migrations VALUES ($1::int)", 1, vals,
                          "migration record");
@@ -262,7 +262,7 @@ static int do_zones_load(PGconn *c, void *arg)
         copy_col(r, i, 4, z->weather, sizeof(z->weather));
         copy_col(r, i, 5, z->time_of_day, sizeof(z->time_of_day));
         copy_col(r, i, 6, z->lighting, sizeof(z->lighting));
-        double *f[] = {&z->origin_x, &z->origin_z, &z->size_x, &z->size_y,
+        double *f[] = {&z->origin_x, &z->origin_z, &z->size_x,  &z->size_y,
                        &z->size_z,   &z->spawn_x,  &z->spawn_y, &z->spawn_z};
         for (int k = 0; k < 8; k++)
             *f[k] = col_f64(r, i, 7 + k);
@@ -329,8 +329,7 @@ static int do_account_find(PGconn *c, void *arg)
     return rc;
 }
 
-static int pg_account_find(store_t *s, const char *username, int64_t *id, char *pwhash,
-                           size_t cap)
+static int pg_account_find(store_t *s, const char *username, int64_t *id, char *pwhash, size_t cap)
 {
     account_args_t a = {username, NULL, NULL, id, pwhash, cap};
     return run(s, do_account_find, &a);
@@ -409,9 +408,8 @@ static void read_character(PGresult *r, int row, character_t *c)
     c->y = col_f64(r, row, 8);
     c->z = col_f64(r, row, 9);
     c->heading = col_f64(r, row, 10);
-    int *stats[] = {&c->strength,     &c->vitality, &c->dexterity, &c->agility,
-                    &c->intelligence, &c->wisdom,   &c->hp,        &c->stamina,
-                    &c->mana};
+    int *stats[] = {&c->strength, &c->vitality, &c->dexterity, &c->agility, &c->intelligence,
+                    &c->wisdom,   &c->hp,       &c->stamina,   &c->mana};
     for (int i = 0; i < 9; i++)
         *stats[i] = (int)col_i64(r, row, 11 + i);
     c->last_played = col_i64(r, row, 20);
@@ -462,15 +460,26 @@ static int do_character_create(PGconn *c, void *arg)
     char key[CHAR_NAME_MAX + 1];
     lower(ch->name, key, sizeof(key));
     num_t n[17];
-    const char *vals[] = {i64s(&n[0], ch->account_id), ch->name, key, ch->description,
-                          i64s(&n[1], ch->level),      i64s(&n[2], ch->experience),
-                          ch->zone_id,                 f64s(&n[3], ch->x),
-                          f64s(&n[4], ch->y),          f64s(&n[5], ch->z),
-                          f64s(&n[6], ch->heading),    i64s(&n[7], ch->strength),
-                          i64s(&n[8], ch->vitality),   i64s(&n[9], ch->dexterity),
-                          i64s(&n[10], ch->agility),   i64s(&n[11], ch->intelligence),
-                          i64s(&n[12], ch->wisdom),    i64s(&n[13], ch->hp),
-                          i64s(&n[14], ch->stamina),   i64s(&n[15], ch->mana),
+    const char *vals[] = {i64s(&n[0], ch->account_id),
+                          ch->name,
+                          key,
+                          ch->description,
+                          i64s(&n[1], ch->level),
+                          i64s(&n[2], ch->experience),
+                          ch->zone_id,
+                          f64s(&n[3], ch->x),
+                          f64s(&n[4], ch->y),
+                          f64s(&n[5], ch->z),
+                          f64s(&n[6], ch->heading),
+                          i64s(&n[7], ch->strength),
+                          i64s(&n[8], ch->vitality),
+                          i64s(&n[9], ch->dexterity),
+                          i64s(&n[10], ch->agility),
+                          i64s(&n[11], ch->intelligence),
+                          i64s(&n[12], ch->wisdom),
+                          i64s(&n[13], ch->hp),
+                          i64s(&n[14], ch->stamina),
+                          i64s(&n[15], ch->mana),
                           i64s(&n[16], ch->last_played)};
     PGresult *r = exec(c,
                        "INSERT INTO characters (account_id, name, name_key, description, level, "
@@ -498,8 +507,7 @@ static int do_character_get(PGconn *c, void *arg)
     chars_args_t *a = arg;
     num_t id;
     const char *vals[] = {i64s(&id, a->id)};
-    PGresult *r =
-        exec(c, "SELECT " CHAR_COLS " FROM characters WHERE id = $1::bigint", 1, vals);
+    PGresult *r = exec(c, "SELECT " CHAR_COLS " FROM characters WHERE id = $1::bigint", 1, vals);
     int rc = check(c, r, PGRES_TUPLES_OK, "character_get", 1);
     if (rc != STORE_OK) return rc;
     if (PQntuples(r) == 0)
@@ -701,7 +709,7 @@ store_t *store_pg_open(const char *url)
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->conns[0] = c;
-    log_info("store", "postgres database %s@%s:%s/%s (pool of %d)", PQuser(c), PQhost(c),
-             PQport(c), PQdb(c), PG_POOL_SIZE);
+    log_info("store", "postgres database %s@%s:%s/%s (pool of %d)", PQuser(c), PQhost(c), PQport(c),
+             PQdb(c), PG_POOL_SIZE);
     return &s->base;
 }

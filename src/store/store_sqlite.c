@@ -98,7 +98,7 @@ static int sq_zones_load(store_t *s, zonedef_t **out, int *n)
         copy_text(st, 4, z->weather, sizeof(z->weather));
         copy_text(st, 5, z->time_of_day, sizeof(z->time_of_day));
         copy_text(st, 6, z->lighting, sizeof(z->lighting));
-        double *f[] = {&z->origin_x, &z->origin_z, &z->size_x, &z->size_y,
+        double *f[] = {&z->origin_x, &z->origin_z, &z->size_x,  &z->size_y,
                        &z->size_z,   &z->spawn_x,  &z->spawn_y, &z->spawn_z};
         for (int i = 0; i < 8; i++)
             *f[i] = sqlite3_column_double(st, 7 + i);
@@ -141,11 +141,9 @@ static int sq_account_create(store_t *s, const char *username, const char *pwhas
     return STORE_OK;
 }
 
-static int sq_account_find(store_t *s, const char *username, int64_t *id, char *pwhash,
-                           size_t cap)
+static int sq_account_find(store_t *s, const char *username, int64_t *id, char *pwhash, size_t cap)
 {
-    sqlite3_stmt *st =
-        prepare(DB(s), "SELECT id, password_hash FROM accounts WHERE username = ?");
+    sqlite3_stmt *st = prepare(DB(s), "SELECT id, password_hash FROM accounts WHERE username = ?");
     if (!st) return STORE_ERR;
     sqlite3_bind_text(st, 1, username, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st), ret = STORE_ERR_NOTFOUND;
@@ -210,9 +208,8 @@ static void read_character(sqlite3_stmt *st, character_t *c)
     c->y = sqlite3_column_double(st, 8);
     c->z = sqlite3_column_double(st, 9);
     c->heading = sqlite3_column_double(st, 10);
-    int *stats[] = {&c->strength,     &c->vitality, &c->dexterity, &c->agility,
-                    &c->intelligence, &c->wisdom,   &c->hp,        &c->stamina,
-                    &c->mana};
+    int *stats[] = {&c->strength, &c->vitality, &c->dexterity, &c->agility, &c->intelligence,
+                    &c->wisdom,   &c->hp,       &c->stamina,   &c->mana};
     for (int i = 0; i < 9; i++)
         *stats[i] = sqlite3_column_int(st, 11 + i);
     c->last_played = sqlite3_column_int64(st, 20);
@@ -262,8 +259,8 @@ static int sq_character_create(store_t *s, character_t *c)
     double f[] = {c->x, c->y, c->z, c->heading};
     for (int i = 0; i < 4; i++)
         sqlite3_bind_double(st, 8 + i, f[i]);
-    int v[] = {c->strength,     c->vitality, c->dexterity, c->agility, c->intelligence,
-               c->wisdom,       c->hp,       c->stamina,   c->mana};
+    int v[] = {c->strength, c->vitality, c->dexterity, c->agility, c->intelligence,
+               c->wisdom,   c->hp,       c->stamina,   c->mana};
     for (int i = 0; i < 9; i++)
         sqlite3_bind_int(st, 12 + i, v[i]);
     sqlite3_bind_int64(st, 21, c->last_played);

@@ -130,11 +130,17 @@ int grid_contains(const grid_t *g, int32_t id)
 
 void grid_query(const grid_t *g, double x, double y, double z, double r, grid_hits_t *out)
 {
-    int x0 = cell_x(g, x - r), x1 = cell_x(g, x + r);
     int z0 = cell_z(g, z - r), z1 = cell_z(g, z + r);
     float fx = (float)x, fy = (float)y, fz = (float)z, r2 = (float)(r * r);
     for (int cz = z0; cz <= z1; cz++) {
         const grid_cell_t *row = &g->cells[cz * g->nx];
+        /* only the cells of this row the circle reaches (border rows and
+         * columns are unbounded: they hold clamped outside positions) */
+        double lo = cz == 0 ? -INFINITY : cz * g->cell_size;
+        double hi = cz == g->nz - 1 ? INFINITY : (cz + 1) * g->cell_size;
+        double dz = z < lo ? lo - z : z > hi ? z - hi : 0;
+        double half = sqrt(r * r - dz * dz > 0 ? r * r - dz * dz : 0);
+        int x0 = cell_x(g, x - half), x1 = cell_x(g, x + half);
         for (int cx = x0; cx <= x1; cx++) {
             const grid_cell_t *c = &row[cx];
             if (c->n == 0) continue;
@@ -151,8 +157,7 @@ void grid_query(const grid_t *g, double x, double y, double z, double r, grid_hi
                 const grid_item_t *it = &c->items[i];
                 float dx = it->x - fx, dy = it->y - fy, dz = it->z - fz;
                 float d2 = dx * dx + dy * dy + dz * dz;
-                o[k].id = it->id;
-                o[k].d2 = d2;
+                o[k] = (grid_hit_t){it->id, d2, dx, dy, dz};
                 k += d2 <= r2; /* branch-free append */
             }
             out->n += k;

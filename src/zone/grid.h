@@ -43,10 +43,12 @@ typedef struct grid_s {
     size_t count;        /* items in the grid */
 } grid_t;
 
-/* One query result: an id and its squared 3D distance to the centre. */
+/* One query result: an id, its squared 3D distance to the centre and
+ * its offset from the centre (item - centre). */
 typedef struct grid_hit_s {
     int32_t id;
     float d2;
+    float dx, dy, dz;
 } grid_hit_t;
 
 /* A growable result vector the caller owns and reuses across queries. */

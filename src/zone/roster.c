@@ -42,6 +42,23 @@ struct roster_mark_s {
     int32_t idx;
 };
 
+/* Inline append: with a constant n the memcpy compiles to a few moves.
+ * Leaves the NUL terminator to the caller's last buf_putc/buf_append. */
+static inline void put_raw(buf_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) buf_reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+static inline void putc_raw(buf_t *b, char c)
+{
+    if (b->len + 2 > b->cap) buf_reserve(b, 1);
+    b->data[b->len++] = c;
+}
+
+#define PUTS(b, lit) put_raw((b), (lit), sizeof(lit) - 1)
+
 /* ---- number formatting (hot path: no printf) ---- */
 
 void roster_put_u64(buf_t *b, uint64_t v)
@@ -67,7 +84,8 @@ void roster_put_tenths(buf_t *b, int64_t v)
     roster_put_u64(b, (uint64_t)v / 10);
     if (v % 10) {
         char f[2] = {'.', (char)('0' + v % 10)};
-        buf_append(b, f, 2);
+        put_raw(b, f, 2);
+        b->data[b->len] = '\0';
     }
 }
 
@@ -79,8 +97,6 @@ void roster_put_id(buf_t *b, int64_t pid)
     id[n + 1] = '"';
     buf_append(b, id, n + 2);
 }
-
-#define PUTS(b, lit) buf_append((b), (lit), sizeof(lit) - 1)
 
 int roster_bearing_t(double dx, double dz)
 {
@@ -129,6 +145,7 @@ void roster_scratch_free(roster_scratch_t *s)
 {
     free(s->cand);
     free(s->near);
+    free(s->tmp);
     buf_free(&s->frag);
     free(s->next);
     free(s->diff);
@@ -178,6 +195,47 @@ static void select_nearest(grid_hit_t *c, size_t n, size_t k)
     }
 }
 
+/* Appends a copy of bytes already in the buffer (which may move). */
+static void append_self(buf_t *b, size_t off, size_t len)
+{
+    buf_reserve(b, len);
+    memcpy(b->data + b->len, b->data + off, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+#define SELECT_BINS 64
+
+/* Moves the k nearest of c[0..n) (all with d2 <= max_d2) to the front.
+ * A histogram over d2 finds the bin holding the k-th nearest; everything
+ * in nearer bins is taken whole, and only that one bin is quickselected.
+ * Two branch-light passes instead of a branchy quickselect over all. */
+static void take_nearest(grid_hit_t *c, size_t n, size_t k, float max_d2, grid_hit_t *tmp)
+{
+    uint32_t hist[SELECT_BINS] = {0};
+    float scale = (float)SELECT_BINS / max_d2;
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)(c[i].d2 * scale);
+        hist[b < SELECT_BINS ? b : SELECT_BINS - 1]++;
+    }
+    size_t below = 0;
+    int edge = 0;
+    while (below + hist[edge] < k)
+        below += hist[edge++];
+    /* c[0..below) <- bins < edge; tmp <- bin edge */
+    size_t front = 0, nt = 0;
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)(c[i].d2 * scale);
+        if (b >= SELECT_BINS) b = SELECT_BINS - 1;
+        if (b < edge)
+            c[front++] = c[i]; /* front <= i: never overwrites an unread item */
+        else if (b == edge)
+            tmp[nt++] = c[i];
+    }
+    if (nt > k - below) select_nearest(tmp, nt, k - below);
+    memcpy(c + below, tmp, (k - below) * sizeof(*c));
+}
+
 static int hit_cmp(const void *a, const void *b)
 {
     float x = ((const grid_hit_t *)a)->d2, y = ((const grid_hit_t *)b)->d2;
@@ -202,7 +260,7 @@ static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
 {
     buf_reserve(b, (size_t)e->idlen + 10);
     PUTS(b, "{\"id\":\"");
-    buf_append(b, e->idstr, e->idlen);
+    put_raw(b, e->idstr, e->idlen);
     PUTS(b, "\",\"name\":");
     buf_json_str(b, e->name);
     if (e->kind == ZENT_NPC)
@@ -214,7 +272,7 @@ static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
     roster_put_tenths(b, cand_elev(c));
     PUTS(b, ",\"range\":");
     roster_put_tenths(b, c->range_t);
-    buf_putc(b, '}');
+    putc_raw(b, '}');
 }
 
 static void put_danger(buf_t *b, int hostiles)
@@ -226,7 +284,7 @@ static void put_danger(buf_t *b, int hostiles)
         PUTS(b, "\"safe\"");
     PUTS(b, ",\"hostilesNearby\":");
     roster_put_u64(b, (uint64_t)hostiles);
-    buf_putc(b, '}');
+    putc_raw(b, '}');
 }
 
 /* Channel c's members among the new list, nearest first (count <= 3). */
@@ -250,10 +308,10 @@ static void put_sample(buf_t *b, const zent_t *ents, roster_cand_t *cand, int k,
     int n = sample_members(cand, k, c, m);
     PUTS(b, "\"sample\":[");
     for (int i = 0; i < n; i++) {
-        if (i) buf_putc(b, ',');
+        if (i) putc_raw(b, ',');
         buf_json_str(b, ents[cand[m[i]].slot].name);
     }
-    buf_putc(b, ']');
+    putc_raw(b, ']');
 }
 
 /* pid of the most recent speaker among channel c's members, or 0. */
@@ -302,7 +360,7 @@ static void put_added(buf_t *out, roster_scratch_t *s, roster_diff_t *d, const z
         put_entity(&s->frag, &ents[c->slot], c);
         d->add_len = (uint32_t)(s->frag.len - d->add_off);
     }
-    buf_append(out, s->frag.data + d->add_off, d->add_len);
+    put_raw(out, s->frag.data + d->add_off, d->add_len);
 }
 
 /* Appends the `updated` object of diff d: only the fields that moved. */
@@ -326,21 +384,21 @@ static void put_updated(buf_t *out, roster_scratch_t *s, roster_diff_t *d)
             PUTS(f, ",\"range\":");
             roster_put_tenths(f, ne->range_t);
         }
-        buf_putc(f, '}');
+        putc_raw(f, '}');
         d->upd_len = (uint32_t)(f->len - d->upd_off);
     }
-    buf_append(out, s->frag.data + d->upd_off, d->upd_len);
+    put_raw(out, s->frag.data + d->upd_off, d->upd_len);
 }
 
 /* Opens a list member: the key on first use, else a comma. */
 static void list_item(buf_t *out, int *first, size_t body, const char *key, size_t keylen)
 {
     if (*first) {
-        if (out->len != body) buf_putc(out, ',');
+        if (out->len != body) putc_raw(out, ',');
         buf_append(out, key, keylen);
         *first = 0;
     } else {
-        buf_putc(out, ',');
+        putc_raw(out, ',');
     }
 }
 
@@ -381,22 +439,25 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
 
     /* 2. the nearest `max`, with geometry */
     int k = nc > (size_t)r->max ? r->max : (int)nc;
-    if (nc > (size_t)k) select_nearest(near, nc, (size_t)k);
+    if (nc > (size_t)k) {
+        if (nc > s->tmp_cap) {
+            s->tmp_cap = s->near_cap;
+            s->tmp = wod_realloc(s->tmp, s->tmp_cap * sizeof(*s->tmp));
+        }
+        take_nearest(near, nc, (size_t)k, r2[RCH_CFH], s->tmp);
+    }
     if (full && k > 1) qsort(near, (size_t)k, sizeof(*near), hit_cmp);
     roster_cand_t *cand = s->cand;
-    const zent_t *v = &ents[viewer];
     for (int i = 0; i < k; i++) {
         roster_cand_t *c = &cand[i];
         c->slot = near[i].id;
         c->d2 = near[i].d2;
-        const zent_t *e = &ents[c->slot];
-        double dx = e->x - v->x, dy = e->y - v->y, dz = e->z - v->z;
-        double h2 = dx * dx + dz * dz;
-        c->dx = (float)dx;
-        c->dy = (float)dy;
-        c->dz = (float)dz;
-        c->h = (float)sqrt(h2);
-        c->range_t = (int32_t)(sqrt(h2 + dy * dy) * 10.0 + 0.5);
+        float h2 = near[i].dx * near[i].dx + near[i].dz * near[i].dz;
+        c->dx = near[i].dx;
+        c->dy = near[i].dy;
+        c->dz = near[i].dz;
+        c->h = sqrtf(h2);
+        c->range_t = (int32_t)(sqrtf(c->d2) * 10.0f + 0.5f);
         c->bearing_t = c->elev_t = NOT_COMPUTED;
         uint8_t m = 1u << RCH_CFH;
         if (c->d2 <= r2[RCH_SEE]) {
@@ -417,36 +478,47 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
 
     if (full) {
         PUTS(out, "{\"channels\":{");
+        size_t same_off = 0, same_len = 0;
         for (int c = 0; c < ROSTER_CHANNELS; c++) {
-            if (c) buf_putc(out, ',');
-            buf_putc(out, '"');
+            if (c) putc_raw(out, ',');
+            putc_raw(out, '"');
             buf_puts(out, roster_channel_name[c]);
-            PUTS(out, "\":{\"count\":");
+            PUTS(out, "\":");
+            if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
+                append_self(out, same_off, same_len);
+                continue;
+            }
+            size_t body = out->len;
+            PUTS(out, "{\"count\":");
             roster_put_u64(out, count[c]);
             PUTS(out, ",\"entities\":[");
             int first = 1;
             for (int i = 0; i < k; i++) {
                 if (!(cand[i].mask & (1u << c))) continue;
-                if (!first) buf_putc(out, ',');
+                if (!first) putc_raw(out, ',');
                 first = 0;
                 put_entity(out, &ents[cand[i].slot], &cand[i]);
             }
-            buf_putc(out, ']');
+            putc_raw(out, ']');
             if (count[c] <= ROSTER_SAMPLE_MAX) {
-                buf_putc(out, ',');
+                putc_raw(out, ',');
                 put_sample(out, ents, cand, k, c);
                 if (speaker[c]) {
                     PUTS(out, ",\"lastSpeaker\":");
                     buf_json_str(out, speaker_name[c]);
                 }
             }
-            buf_putc(out, '}');
+            putc_raw(out, '}');
+            if (c == RCH_SHOUT) {
+                same_off = body;
+                same_len = out->len - body;
+            }
         }
         PUTS(out, "},");
         put_danger(out, hostiles);
         PUTS(out, ",\"timestamp\":");
         roster_put_u64(out, ts);
-        buf_putc(out, '}');
+        putc_raw(out, '}');
         for (int i = 0; i < k; i++)
             fill_entry(&next[i], ents, &cand[i]);
         goto commit;
@@ -536,15 +608,26 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
 
     /* 4. the delta; a channel with nothing to say is rolled back */
     buf_reset(&s->frag);
-    buf_putc(out, '{');
+    putc_raw(out, '{');
     size_t channels_at = out->len;
     PUTS(out, "\"channels\":{");
     size_t channels_body = out->len;
+    size_t same_off = 0, same_len = 0;
     for (int c = 0; c < ROSTER_CHANNELS; c++) {
         uint8_t bit = (uint8_t)(1u << c);
+        if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
+            if (same_len) {
+                putc_raw(out, ',');
+                putc_raw(out, '"');
+                buf_puts(out, roster_channel_name[c]);
+                PUTS(out, "\":");
+                append_self(out, same_off, same_len);
+            }
+            continue;
+        }
         size_t at = out->len;
-        if (at != channels_body) buf_putc(out, ',');
-        buf_putc(out, '"');
+        if (at != channels_body) putc_raw(out, ',');
+        putc_raw(out, '"');
         buf_puts(out, roster_channel_name[c]);
         PUTS(out, "\":{");
         size_t body = out->len;
@@ -554,61 +637,67 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
             list_item(out, &first, body, "\"added\":[", 9);
             put_added(out, s, &diff[d], ents);
         }
-        if (!first) buf_putc(out, ']');
+        if (!first) putc_raw(out, ']');
         first = 1;
         for (int d = 0; d < nd; d++) {
             if (!(diff[d].old_mask & bit) || (diff[d].new_mask & bit)) continue;
             list_item(out, &first, body, "\"removed\":[", 11);
             roster_put_id(out, old[diff[d].old_i].pid);
         }
-        if (!first) buf_putc(out, ']');
+        if (!first) putc_raw(out, ']');
         first = 1;
         for (int d = 0; d < nd; d++) {
             if (!diff[d].upd || !(diff[d].old_mask & bit) || !(diff[d].new_mask & bit)) continue;
             list_item(out, &first, body, "\"updated\":[", 11);
             put_updated(out, s, &diff[d]);
         }
-        if (!first) buf_putc(out, ']');
+        if (!first) putc_raw(out, ']');
         if (count[c] != r->count[c]) {
-            if (out->len != body) buf_putc(out, ',');
+            if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"count\":");
             roster_put_u64(out, count[c]);
         }
         int small = count[c] <= ROSTER_SAMPLE_MAX, was_small = r->count[c] <= ROSTER_SAMPLE_MAX;
         if (small && ((memb_changed & bit) || !was_small)) {
-            if (out->len != body) buf_putc(out, ',');
+            if (out->len != body) putc_raw(out, ',');
             put_sample(out, ents, cand, k, c);
         } else if (!small && was_small) {
-            if (out->len != body) buf_putc(out, ',');
+            if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"sample\":null");
         }
         if (speaker[c] != r->speaker[c]) {
-            if (out->len != body) buf_putc(out, ',');
+            if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"lastSpeaker\":");
             if (speaker[c])
                 buf_json_str(out, speaker_name[c]);
             else
                 PUTS(out, "null");
         }
-        if (out->len == body)
+        if (out->len == body) {
             out->len = at; /* nothing for this channel */
-        else
-            buf_putc(out, '}');
+        } else {
+            putc_raw(out, '}');
+            if (c == RCH_SHOUT) {
+                same_off = body - 1;
+                same_len = out->len - same_off;
+            }
+        }
     }
     if (out->len == channels_body)
         out->len = channels_at;
     else
-        buf_putc(out, '}');
+        putc_raw(out, '}');
     if (hostiles != r->hostiles) {
-        if (out->len != channels_at) buf_putc(out, ',');
+        if (out->len != channels_at) putc_raw(out, ',');
         put_danger(out, hostiles);
     }
-    if (out->len != channels_at) buf_putc(out, ',');
+    if (out->len != channels_at) putc_raw(out, ',');
     PUTS(out, "\"timestamp\":");
     roster_put_u64(out, ts);
-    buf_putc(out, '}');
+    putc_raw(out, '}');
 
 commit:
+    if (ret) out->data[out->len] = '\0';
     s->next = r->e;
     r->e = next;
     r->n = k;

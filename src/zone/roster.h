@@ -76,6 +76,8 @@ typedef struct roster_mark_s roster_mark_t;
 typedef struct roster_scratch_s {
     grid_hit_t *near; /* hits within the widest channel */
     size_t near_cap;
+    grid_hit_t *tmp; /* selection scratch */
+    size_t tmp_cap;
     roster_cand_t *cand;  /* capacity max: the nearest, with geometry */
     buf_t frag;           /* added/updated objects, built once, copied per channel */
     roster_entry_t *next; /* capacity max; swapped with a roster's array */

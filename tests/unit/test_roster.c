@@ -84,7 +84,8 @@ static size_t all_hits(void)
         if (!ents[i].in_grid) continue;
         double dx = ents[i].x - ents[0].x, dy = ents[i].y - ents[0].y, dz = ents[i].z - ents[0].z;
         double d2 = dx * dx + dy * dy + dz * dz;
-        if (d2 <= ROSTER_QUERY_RANGE * ROSTER_QUERY_RANGE) hits[n++] = (grid_hit_t){i, (float)d2};
+        if (d2 <= ROSTER_QUERY_RANGE * ROSTER_QUERY_RANGE)
+            hits[n++] = (grid_hit_t){i, (float)d2, (float)dx, (float)dy, (float)dz};
     }
     return n;
 }

@@ -275,6 +275,7 @@ static int pg_admin(const char *sql)
     PGconn *c = PQconnectdb(getenv("WOD_TEST_PG_URL"));
     int ok = PQstatus(c) == CONNECTION_OK;
     if (ok) {
+        PQclear(PQexec(c, "SET client_min_messages = warning"));
         PGresult *r = PQexec(c, sql);
         ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!ok) fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(r));
