@@ -13,6 +13,7 @@
 #include "gateway/auth.h"
 #include "gateway/gateway.h"
 #include "store/store.h"
+#include "zone/http.h"
 #include "zone/server.h"
 
 #include <signal.h>
@@ -35,6 +36,7 @@ typedef struct app_s {
     bus_t *gw_bus, *zs_bus;
     gw_t *gw;
     zs_t *zs;
+    zs_http_t *zs_http;
     uv_signal_t sigint, sigterm;
     uv_timer_t grace;
     int stopping;
@@ -60,6 +62,7 @@ static void on_grace(uv_timer_t *t)
         return;
     }
     if (app->gw) gw_stop(app->gw);
+    zs_http_stop(app->zs_http);
     if (app->zs) zs_free(app->zs);
     if (app->gw_bus) bus_close(app->gw_bus);
     if (app->zs_bus) bus_close(app->zs_bus);
@@ -153,6 +156,7 @@ int main(int argc, char **argv)
             app.hub ? bus_local_new(app.hub, zs_bus_msg, zs_bus_state, app.zs)
                     : bus_redis_new(app.loop, app.cfg.redis_url, zs_bus_msg, zs_bus_state, app.zs);
         zs_attach_bus(app.zs, app.zs_bus);
+        if (app.role == ROLE_ZONE) app.zs_http = zs_http_start(app.loop, &app.cfg, app.zs);
     }
     free(zones);
     uv_signal_init(app.loop, &app.sigint);
@@ -175,6 +179,7 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&deadline, NULL);
     uv_run(app.loop, UV_RUN_NOWAIT);
     if (app.gw) gw_free(app.gw);
+    zs_http_free(app.zs_http);
     app.store->ops->close(app.store);
     uv_loop_close(app.loop);
     log_info("main", "stopped");

@@ -5,19 +5,16 @@
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../net/http.h"
 #include "../proto/sio.h"
 
 #include <string.h>
-
-#define HTTP_BODY_MAX (1024 * 1024)
 
 /* Per-wsi user data, zeroed by lws. */
 typedef struct pss_s {
     gw_conn_t *conn; /* WebSocket connections */
     framing_t framing;
-    buf_t *http; /* pending HTTP response (headers written on writable) */
-    int http_status;
-    const char *http_type;
+    http_reply_t http; /* HTTP requests */
 } pss_t;
 
 static gw_t *gw_of(struct lws *wsi)
@@ -46,47 +43,19 @@ static int framing_for(struct lws *wsi, const char *uri)
     return -1;
 }
 
-static int http_respond(struct lws *wsi, pss_t *pss)
-{
-    unsigned char hdr[LWS_PRE + 1024];
-    unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
-    buf_t *b = pss->http;
-    if (lws_add_http_common_headers(wsi, (unsigned int)pss->http_status, pss->http_type,
-                                    (lws_filepos_t)b->len, &p, end))
-        return -1;
-    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const unsigned char *)"no-store", 8, &p, end))
-        return -1;
-    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
-    buf_t out;
-    buf_init(&out);
-    buf_reserve(&out, LWS_PRE + b->len);
-    out.len = LWS_PRE;
-    buf_append(&out, b->data ? b->data : "", b->len);
-    int n = lws_write(wsi, (unsigned char *)out.data + LWS_PRE, b->len, LWS_WRITE_HTTP_FINAL);
-    buf_free(&out);
-    buf_free(b);
-    free(b);
-    pss->http = NULL;
-    if (n < 0) return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
 static int on_http(struct lws *wsi, pss_t *pss, const char *path)
 {
-    gw_t *gw = gw_of(wsi);
-    char uri[256];
-    uri_of(wsi, uri, sizeof(uri));
-    pss->http = wod_calloc(1, sizeof(buf_t));
-    pss->http_type = "application/json";
+    buf_t *body = wod_calloc(1, sizeof(buf_t));
+    const char *type = "application/json";
+    int status;
     if (strncmp(path, "/socket.io", 10) == 0) {
         /* What a Socket.IO server answers for a transport it does not offer. */
-        pss->http_status = 400;
-        buf_puts(pss->http, "{\"code\":0,\"message\":\"Transport unknown\"}");
+        status = 400;
+        buf_puts(body, "{\"code\":0,\"message\":\"Transport unknown\"}");
     } else {
-        pss->http_status = gw_api_handle(gw, path, pss->http, &pss->http_type);
+        status = gw_api_handle(gw_of(wsi), path, body, &type);
     }
-    lws_callback_on_writable(wsi);
+    http_reply_start(wsi, &pss->http, status, type, body);
     return 0;
 }
 
@@ -100,7 +69,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, pss, (const char *)in);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return pss && pss->http ? http_respond(wsi, pss) : 0;
+        return pss ? http_reply_write(wsi, &pss->http) : 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         gw = gw_of(wsi);
         uri_of(wsi, uri, sizeof(uri));
@@ -159,11 +128,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_WSI_DESTROY:
-        if (pss && pss->http) {
-            buf_free(pss->http);
-            free(pss->http);
-            pss->http = NULL;
-        }
+        if (pss) http_reply_clear(&pss->http);
         return 0;
     default:
         break;

@@ -145,7 +145,9 @@ static int check(PGconn *c, PGresult *r, ExecStatusType want, const char *what, 
             rc = STORE_ERR_EXISTS;
         } else {
             const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
-            log_error("store", "postgres %s: %.*s", what, (int)strcspn(msg, "\n"), msg);
+            /* A broken connection is retried by run(); no error for that yet. */
+            wlog(PQstatus(c) == CONNECTION_BAD ? LOG_WARN : LOG_ERROR, "store", "postgres %s: %.*s",
+                 what, (int)strcspn(msg, "\n"), msg);
             rc = STORE_ERR;
         }
     }

@@ -14,6 +14,7 @@
 
 #define ZS_MAX_CATCHUP 3    /* ticks run back to back after a stall */
 #define ZS_SAVE_BATCH  4096 /* characters per save job */
+#define ZS_TICK_BUCKETS 7 /* tick-time histogram buckets (ms), see tick_buckets */
 
 typedef struct zs_zone_s {
     char id[ZONE_ID_MAX + 1];
@@ -54,11 +55,20 @@ struct zs_s {
     uv_timer_t tick_timer, save_timer, hb_timer;
     double step_ms, next_tick;
     int handles_open;
+    int bus_up;
+    double started_ms;
     /* metrics */
-    unsigned long long ticks, records_in, bad_frames;
+    unsigned long long ticks, records_in, bad_frames, saves;
+    double save_ms_total;
+    unsigned long long tick_hist[ZS_TICK_BUCKETS + 1]; /* per bucket, last = +Inf */
+    double tick_ms_sum;
 };
 
+static const double tick_buckets[ZS_TICK_BUCKETS] = {1, 2, 5, 10, 25, 50, 100};
+
 typedef struct save_job_s {
+    zs_t *zs;
+    double started;
     int n;
     character_t chars[];
 } save_job_t;
@@ -124,13 +134,18 @@ static void save_work(store_t *s, void *arg)
 
 static void save_done(void *arg)
 {
-    free(arg);
+    save_job_t *j = arg;
+    j->zs->saves++;
+    j->zs->save_ms_total += clock_mono_ms() - j->started;
+    free(j);
 }
 
 static void save_async(zs_t *zs, const character_t *chars, int n)
 {
     if (n <= 0) return;
     save_job_t *j = wod_malloc(sizeof(*j) + sizeof(character_t) * (size_t)n);
+    j->zs = zs;
+    j->started = clock_mono_ms();
     j->n = n;
     memcpy(j->chars, chars, sizeof(character_t) * (size_t)n);
     if (store_async(zs->store, zs->loop, save_work, save_done, j) < 0) free(j);
@@ -291,8 +306,62 @@ void zs_bus_msg(void *ud, const char *channel, const char *data, size_t len)
 void zs_bus_state(void *ud, int up)
 {
     zs_t *zs = ud;
+    zs->bus_up = up;
     log_warn("zone", "bus %s", up ? "connected" : "lost");
-    (void)zs;
+}
+
+void zs_health_json(zs_t *zs, buf_t *out)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}", "status", "ok", "type", "zone",
+                          "serverId", zs->cfg.server_id, "timestamp", (json_int_t)clock_wall_ms(),
+                          "uptime", (json_int_t)((clock_mono_ms() - zs->started_ms) / 1000),
+                          "connected", zs->bus_up);
+    char *s = json_dumps(j, JSON_COMPACT);
+    buf_puts(out, s);
+    free(s);
+    json_decref(j);
+}
+
+void zs_metrics(zs_t *zs, buf_t *b)
+{
+    buf_printf(b, "# HELP wod_zone_zones_loaded Zones this server runs.\n"
+                  "# TYPE wod_zone_zones_loaded gauge\nwod_zone_zones_loaded %u\n"
+                  "# HELP wod_zone_players Players per zone.\n# TYPE wod_zone_players gauge\n",
+               HASH_COUNT(zs->zones));
+    zs_zone_t *z, *tmp;
+    HASH_ITER(hh, zs->zones, z, tmp)
+    buf_printf(b, "wod_zone_players{zone=\"%s\"} %zu\n", z->id, zsim_player_count(z->sim));
+    buf_puts(b, "# HELP wod_zone_tick_ms Time to tick all zones of this server.\n"
+                "# TYPE wod_zone_tick_ms histogram\n");
+    unsigned long long cum = 0;
+    for (int i = 0; i <= ZS_TICK_BUCKETS; i++) {
+        cum += zs->tick_hist[i];
+        if (i < ZS_TICK_BUCKETS)
+            buf_printf(b, "wod_zone_tick_ms_bucket{le=\"%g\"} %llu\n", tick_buckets[i], cum);
+        else
+            buf_printf(b, "wod_zone_tick_ms_bucket{le=\"+Inf\"} %llu\n", cum);
+    }
+    buf_printf(b, "wod_zone_tick_ms_sum %.3f\nwod_zone_tick_ms_count %llu\n", zs->tick_ms_sum,
+               zs->ticks);
+    buf_printf(b, "# TYPE wod_zone_records_in_total counter\nwod_zone_records_in_total %llu\n"
+                  "# TYPE wod_zone_bad_frames_total counter\nwod_zone_bad_frames_total %llu\n",
+               zs->records_in, zs->bad_frames);
+    if (zs->bus)
+        buf_printf(b,
+                   "# TYPE wod_bus_messages_total counter\n"
+                   "wod_bus_messages_total{role=\"zone\",dir=\"out\"} %llu\n"
+                   "wod_bus_messages_total{role=\"zone\",dir=\"in\"} %llu\n"
+                   "# TYPE wod_bus_bytes_total counter\n"
+                   "wod_bus_bytes_total{role=\"zone\",dir=\"out\"} %llu\n"
+                   "wod_bus_bytes_total{role=\"zone\",dir=\"in\"} %llu\n",
+                   zs->bus->stats.published, zs->bus->stats.received, zs->bus->stats.bytes_out,
+                   zs->bus->stats.bytes_in);
+    buf_printf(b,
+               "# HELP wod_store_query_seconds Store operations run by the zone server.\n"
+               "# TYPE wod_store_query_seconds summary\n"
+               "wod_store_query_seconds_sum{role=\"zone\"} %.6f\n"
+               "wod_store_query_seconds_count{role=\"zone\"} %llu\n",
+               zs->save_ms_total / 1000.0, zs->saves);
 }
 
 /* ---- sim hooks ---------------------------------------------------------- */
@@ -373,8 +442,15 @@ static void on_tick(uv_timer_t *t)
     int n = 0;
     while (now >= zs->next_tick && n < ZS_MAX_CATCHUP) {
         zs_zone_t *z, *tmp;
+        double t0 = clock_mono_ms();
         HASH_ITER(hh, zs->zones, z, tmp)
         zsim_tick(z->sim, zs->next_tick);
+        double took = clock_mono_ms() - t0;
+        int b = 0;
+        while (b < ZS_TICK_BUCKETS && took > tick_buckets[b])
+            b++;
+        zs->tick_hist[b]++;
+        zs->tick_ms_sum += took;
         zs->next_tick += zs->step_ms;
         zs->ticks++;
         n++;
@@ -449,6 +525,7 @@ static void on_claim(void *ud, const char *zone, int won, const char *owner)
     snprintf(ch, sizeof(ch), "zone:%s:input", zone);
     bus_subscribe(zs->bus, ch);
     log_info(zone, "zone loaded (%.0fx%.0f ft)", def->size_x, def->size_z);
+    heartbeat(zs); /* the registry shows the new zone at once */
 }
 
 zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
@@ -463,6 +540,7 @@ zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
     memcpy(zs->world, opt->zones, sizeof(zonedef_t) * (size_t)opt->n_zones);
     zs->role_all = opt->role_all;
     zs->step_ms = 1000.0 / zs->cfg.tick_rate;
+    zs->started_ms = clock_mono_ms();
     uv_timer_init(loop, &zs->tick_timer);
     uv_timer_init(loop, &zs->save_timer);
     uv_timer_init(loop, &zs->hb_timer);
@@ -472,6 +550,7 @@ zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
 void zs_attach_bus(zs_t *zs, bus_t *bus)
 {
     zs->bus = bus;
+    zs->bus_up = 1;
     int claimed_any = 0;
     for (int i = 0; i < zs->cfg.n_assigned_zones; i++) {
         int known = 0;

@@ -6,6 +6,7 @@
 #define WOD_ZONE_SERVER_H
 
 #include "../bus/bus.h"
+#include "../core/buf.h"
 #include "../core/config.h"
 #include "../game/zonedef.h"
 #include "../registry/registry.h"
@@ -30,6 +31,10 @@ zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt);
 void zs_attach_bus(zs_t *zs, bus_t *bus);
 void zs_bus_msg(void *ud, const char *channel, const char *data, size_t len);
 void zs_bus_state(void *ud, int up);
+/* /health body ({status, type "zone", serverId, timestamp, uptime, connected}). */
+void zs_health_json(zs_t *zs, buf_t *out);
+/* Prometheus text: zones, players per zone, tick histogram, bus and store. */
+void zs_metrics(zs_t *zs, buf_t *out);
 /* Saves every player now (blocking: for shutdown), releases the claims. */
 void zs_shutdown(zs_t *zs);
 void zs_free(zs_t *zs);

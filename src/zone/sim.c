@@ -33,7 +33,7 @@
 #include <string.h>
 #include <uthash.h>
 
-#define ZSIM_CELL_FT        50.0 /* grid cell side */
+#define ZSIM_CELL_FT 50.0 /* grid cell side */
 #define ZSIM_ENTRY_ENTITIES 256  /* world_entry.entities lists at most the nearest N */
 #define ZSIM_SEE_RANGE      150.0
 #define ZSIM_INTERACT_RANGE 20.0 /* talk/attack/trade/use: say range */
