@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The seed's distributed layout on one machine, all on loopback:
+#   redis-server, PostgreSQL, zone-1 (zone-crossroads),
+#   zone-2 (zone-forest,zone-city), and one gateway on GATEWAY_PORT
+#   (or, with --gateways N, N gateways behind haproxy on GATEWAY_PORT).
+# Options: --gateways N, --standby (adds zone-3 with ZONE_STANDBY=1),
+#          --data DIR (keep data there; default: a throwaway temp dir).
+# Ctrl-C stops everything it started, by PID.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${WOD_SERVER_BIN:-$ROOT/build/wod-server}
+GATEWAYS=1
+STANDBY=0
+DATA=""
+while (($#)); do
+  case $1 in
+    --gateways) GATEWAYS=$2; shift 2 ;;
+    --standby) STANDBY=1; shift ;;
+    --data) DATA=$2; shift 2 ;;
+    *) echo "usage: $0 [--gateways N] [--standby] [--data DIR]" >&2; exit 2 ;;
+  esac
+done
+[ -x "$BIN" ] || { echo "build first: make" >&2; exit 1; }
+if [ -z "$DATA" ]; then DATA=$(mktemp -d /tmp/wod-cluster.XXXXXX); fi
+mkdir -p "$DATA"; chmod 711 "$DATA"
+PORT=${GATEWAY_PORT:-3100}
+REDIS_PORT=${REDIS_PORT:-6390}
+PG_PORT=${PG_PORT:-5440}
+PIDS=()
+stop() {
+  echo "stopping..."
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  bash "$ROOT/scripts/services.sh" stop "$DATA" >/dev/null 2>&1 || true
+}
+trap stop EXIT INT TERM
+
+export REDIS_URL=$(bash "$ROOT/scripts/services.sh" redis "$REDIS_PORT" "$DATA" | tail -n 1)
+export DATABASE_URL=${DATABASE_URL:-$(bash "$ROOT/scripts/services.sh" postgres "$PG_PORT" "$DATA" | tail -n 1)}
+export BIND_ADDRESS=127.0.0.1
+echo "redis $REDIS_URL, database $DATABASE_URL, logs in $DATA"
+
+start() { # name role env...
+  local name=$1 role=$2; shift 2
+  env "$@" "$BIN" "$role" >"$DATA/$name.log" 2>&1 &
+  PIDS+=($!)
+  echo "$name (pid $!)"
+}
+start zone-1 zone SERVER_ID=zone-1 ASSIGNED_ZONES=zone-crossroads ZONE_HTTP_PORT=$((PORT + 100))
+start zone-2 zone SERVER_ID=zone-2 ASSIGNED_ZONES=zone-forest,zone-city ZONE_HTTP_PORT=$((PORT + 101))
+if ((STANDBY)); then
+  start zone-3 zone SERVER_ID=zone-3 ZONE_STANDBY=1 ZONE_HTTP_PORT=$((PORT + 102))
+fi
+if ((GATEWAYS == 1)); then
+  start gateway-1 gateway SERVER_ID=gateway-1 GATEWAY_PORT=$PORT
+else
+  for i in $(seq 1 "$GATEWAYS"); do
+    start "gateway-$i" gateway SERVER_ID="gateway-$i" GATEWAY_PORT=$((PORT + i))
+  done
+  # haproxy.cfg lists gateways on PORT+1.. ; generate the server lines
+  cfg="$DATA/haproxy.cfg"
+  sed -e "s/@PORT@/$PORT/" "$ROOT/deploy/haproxy.cfg" >"$cfg"
+  for i in $(seq 1 "$GATEWAYS"); do
+    echo "    server gateway-$i 127.0.0.1:$((PORT + i)) check inter 1s fall 2 rise 1" >>"$cfg"
+  done
+  haproxy -f "$cfg" -db >"$DATA/haproxy.log" 2>&1 &
+  PIDS+=($!)
+  echo "haproxy on :$PORT (pid $!)"
+fi
+echo "cluster up: http://127.0.0.1:$PORT/api/servers (Ctrl-C to stop)"
+wait -n "${PIDS[@]}" || true
+echo "a process exited; see $DATA/*.log"
