@@ -43,6 +43,7 @@ static void on_send(void *ud, uint64_t ref, const char *type, const char *payloa
 
 static uint32_t rng = 2463534242u;
 static int hotspot_n = HOTSPOT_N; /* BENCH_HOTSPOT=n overrides, for diagnosis */
+static int threads = 1;           /* BENCH_THREADS=n: zsim_config_t.roster_threads */
 
 static double frand(void)
 {
@@ -91,7 +92,8 @@ static void run(int n_players, double seconds)
     def.size_y = 100;
     def.spawn_x = def.spawn_z = ZONE_FT / 2;
     counters_t cnt = {0};
-    zsim_config_t cfg = {.tick_rate = TICK_RATE, .roster_max_entities = 64};
+    zsim_config_t cfg = {
+        .tick_rate = TICK_RATE, .roster_max_entities = 64, .roster_threads = threads};
     zsim_hooks_t hooks = {.ud = &cnt, .send = on_send};
     zsim_t *sim = zsim_new(&def, &def, 1, &cfg, &hooks);
 
@@ -147,10 +149,11 @@ int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 10;
     if (getenv("BENCH_HOTSPOT")) hotspot_n = atoi(getenv("BENCH_HOTSPOT"));
+    if (getenv("BENCH_THREADS")) threads = atoi(getenv("BENCH_THREADS"));
     if (seconds <= 0) seconds = 10;
     printf("zone %gx%g ft, %d Hz, hotspot %d players within %g ft, roster_max_entities 64, "
-           "%g s per run\n\n",
-           ZONE_FT, ZONE_FT, TICK_RATE, hotspot_n, HOTSPOT_R, seconds);
+           "%g s per run, roster threads %d\n\n",
+           ZONE_FT, ZONE_FT, TICK_RATE, hotspot_n, HOTSPOT_R, seconds, threads);
     printf("| players | p50 (ms) | p99 (ms) | max (ms) | roster B/pl/s | msgs/pl/s | enter ms |\n");
     printf(
         "|--------:|---------:|---------:|---------:|--------------:|------------:|---------:|\n");

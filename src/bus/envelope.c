@@ -246,7 +246,10 @@ int env_next(env_reader_t *r, env_rec_t *rec)
     if (r->p == r->end) return 0;
     memset(rec, 0, sizeof(*rec));
     int kind = (int)get_uint(r, 1);
-    if (kind <= 0 || kind >= ENV_KIND_MAX) return -1;
+    if (kind <= 0 || kind >= ENV_KIND_MAX) {
+        r->p = NULL; /* the error sticks: nothing after it can be trusted */
+        return -1;
+    }
     rec->kind = (env_kind_t)kind;
     switch (rec->kind) {
     case ENV_ENTER:
@@ -323,6 +326,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         rec->payload = get_span(r, &rec->payload_len, 1);
         break;
     default:
+        r->p = NULL;
         return -1;
     }
     return r->p ? 1 : -1;

@@ -11,9 +11,9 @@ struct zpool_s {
     pthread_t *tids;
     pthread_mutex_t mu;
     pthread_cond_t start, done;
-    uint64_t gen;  /* job generation; bumped per run (under mu) */
-    int finished;  /* pool threads done with the current job (under mu) */
-    int stopping;  /* under mu */
+    uint64_t gen; /* job generation; bumped per run (under mu) */
+    int finished; /* pool threads done with the current job (under mu) */
+    int stopping; /* under mu */
     zpool_fn fn;
     void *ctx;
     size_t n, chunk;

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <uthash.h>
 
-#define ZS_MAX_CATCHUP 3    /* ticks run back to back after a stall */
-#define ZS_SAVE_BATCH  4096 /* characters per save job */
-#define ZS_TICK_BUCKETS 7 /* tick-time histogram buckets (ms), see tick_buckets */
+#define ZS_MAX_CATCHUP  3    /* ticks run back to back after a stall */
+#define ZS_SAVE_BATCH   4096 /* characters per save job */
+#define ZS_TICK_BUCKETS 7    /* tick-time histogram buckets (ms), see tick_buckets */
 
 typedef struct zs_zone_s {
     char id[ZONE_ID_MAX + 1];
@@ -312,10 +312,10 @@ void zs_bus_state(void *ud, int up)
 
 void zs_health_json(zs_t *zs, buf_t *out)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}", "status", "ok", "type", "zone",
-                          "serverId", zs->cfg.server_id, "timestamp", (json_int_t)clock_wall_ms(),
-                          "uptime", (json_int_t)((clock_mono_ms() - zs->started_ms) / 1000),
-                          "connected", zs->bus_up);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}", "status", "ok", "type", "zone", "serverId",
+                  zs->cfg.server_id, "timestamp", (json_int_t)clock_wall_ms(), "uptime",
+                  (json_int_t)((clock_mono_ms() - zs->started_ms) / 1000), "connected", zs->bus_up);
     char *s = json_dumps(j, JSON_COMPACT);
     buf_puts(out, s);
     free(s);
@@ -324,9 +324,10 @@ void zs_health_json(zs_t *zs, buf_t *out)
 
 void zs_metrics(zs_t *zs, buf_t *b)
 {
-    buf_printf(b, "# HELP wod_zone_zones_loaded Zones this server runs.\n"
-                  "# TYPE wod_zone_zones_loaded gauge\nwod_zone_zones_loaded %u\n"
-                  "# HELP wod_zone_players Players per zone.\n# TYPE wod_zone_players gauge\n",
+    buf_printf(b,
+               "# HELP wod_zone_zones_loaded Zones this server runs.\n"
+               "# TYPE wod_zone_zones_loaded gauge\nwod_zone_zones_loaded %u\n"
+               "# HELP wod_zone_players Players per zone.\n# TYPE wod_zone_players gauge\n",
                HASH_COUNT(zs->zones));
     zs_zone_t *z, *tmp;
     HASH_ITER(hh, zs->zones, z, tmp)
@@ -343,8 +344,9 @@ void zs_metrics(zs_t *zs, buf_t *b)
     }
     buf_printf(b, "wod_zone_tick_ms_sum %.3f\nwod_zone_tick_ms_count %llu\n", zs->tick_ms_sum,
                zs->ticks);
-    buf_printf(b, "# TYPE wod_zone_records_in_total counter\nwod_zone_records_in_total %llu\n"
-                  "# TYPE wod_zone_bad_frames_total counter\nwod_zone_bad_frames_total %llu\n",
+    buf_printf(b,
+               "# TYPE wod_zone_records_in_total counter\nwod_zone_records_in_total %llu\n"
+               "# TYPE wod_zone_bad_frames_total counter\nwod_zone_bad_frames_total %llu\n",
                zs->records_in, zs->bad_frames);
     if (zs->bus)
         buf_printf(b,

@@ -25,6 +25,7 @@
 #include "entity.h"
 #include "grid.h"
 #include "npc.h"
+#include "pool.h"
 #include "roster.h"
 
 #include <math.h>
@@ -33,7 +34,7 @@
 #include <string.h>
 #include <uthash.h>
 
-#define ZSIM_CELL_FT 50.0 /* grid cell side */
+#define ZSIM_CELL_FT        50.0 /* grid cell side */
 #define ZSIM_ENTRY_ENTITIES 256  /* world_entry.entities lists at most the nearest N */
 #define ZSIM_SEE_RANGE      150.0
 #define ZSIM_INTERACT_RANGE 20.0 /* talk/attack/trade/use: say range */
@@ -63,6 +64,19 @@ typedef struct zplayer_s {
     UT_hash_handle hh;       /* sim->by_ref */
 } zplayer_t;
 
+/* Per-thread state of the parallel roster pass; payloads are collected
+ * here and sent by the loop thread once the pass is over. */
+typedef struct zwork_s {
+    roster_scratch_t scratch;
+    grid_hits_t hits;
+    buf_t out; /* concatenated payloads */
+    struct zrec_s {
+        uint64_t ref;
+        size_t off, len;
+    } * recs;
+    size_t n_recs, recs_cap;
+} zwork_t;
+
 struct zsim_s {
     zonedef_t def;
     zonedef_t *world; /* owned copy */
@@ -90,9 +104,12 @@ struct zsim_s {
     int n_npcs;
     uint32_t speak_seq;
 
-    roster_scratch_t scratch;
+    roster_scratch_t scratch; /* rosters outside the tick (entry) */
     grid_hits_t hits;
     buf_t out, tmp;
+    zpool_t *pool;
+    zwork_t *work;   /* one per pool thread */
+    zplayer_t **due; /* viewers whose roster is recomputed this tick */
     zplayer_t **crossers;
     size_t n_crossers;
 
@@ -242,6 +259,12 @@ zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
     roster_scratch_init(&sim->scratch, sim->cfg.roster_max_entities);
     buf_init(&sim->out);
     buf_init(&sim->tmp);
+    sim->pool = zpool_new(sim->cfg.roster_threads);
+    sim->work = wod_calloc((size_t)zpool_threads(sim->pool), sizeof(*sim->work));
+    for (int i = 0; i < zpool_threads(sim->pool); i++) {
+        roster_scratch_init(&sim->work[i].scratch, sim->cfg.roster_max_entities);
+        buf_init(&sim->work[i].out);
+    }
     sim->ring_len = (size_t)sim->cfg.tick_rate * STATS_WINDOW_S;
     sim->tick_ms = wod_calloc(sim->ring_len, sizeof(float));
     sim->ts = clock_wall_ms();
@@ -280,6 +303,15 @@ void zsim_free(zsim_t *sim)
         player_destroy(sim->players[i]);
     free(sim->players);
     free(sim->crossers);
+    free(sim->due);
+    for (int i = 0; i < zpool_threads(sim->pool); i++) {
+        roster_scratch_free(&sim->work[i].scratch);
+        grid_hits_free(&sim->work[i].hits);
+        buf_free(&sim->work[i].out);
+        free(sim->work[i].recs);
+    }
+    free(sim->work);
+    zpool_free(sim->pool);
     free(sim->ents);
     free(sim->free_slots);
     free(sim->world);
@@ -423,6 +455,7 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
         sim->players_cap = sim->players_cap ? sim->players_cap * 2 : 16;
         sim->players = wod_realloc(sim->players, sim->players_cap * sizeof(*sim->players));
         sim->crossers = wod_realloc(sim->crossers, sim->players_cap * sizeof(*sim->crossers));
+        sim->due = wod_realloc(sim->due, sim->players_cap * sizeof(*sim->due));
     }
     p->idx = sim->n_players;
     sim->players[sim->n_players++] = p;
@@ -822,6 +855,29 @@ static void tick_npcs(zsim_t *sim)
     }
 }
 
+/* Pool job: roster deltas of due viewers [begin, end). Reads the world,
+ * writes only the viewers' roster state and this worker's buffers. */
+static void roster_job(void *ctx, int worker, size_t begin, size_t end)
+{
+    zsim_t *sim = ctx;
+    zwork_t *wk = &sim->work[worker];
+    for (size_t i = begin; i < end; i++) {
+        zplayer_t *p = sim->due[i];
+        const zent_t *e = &sim->ents[p->ent];
+        wk->hits.n = 0;
+        grid_query(&sim->grid, e->x, e->y, e->z, ROSTER_QUERY_RANGE, &wk->hits);
+        size_t off = wk->out.len;
+        if (!roster_update(&p->roster, &wk->scratch, sim->ents, sim->n_slots, p->ent, wk->hits.v,
+                           wk->hits.n, hostiles_near(sim, e), 0, sim->ts, &wk->out))
+            continue;
+        if (wk->n_recs == wk->recs_cap) {
+            wk->recs_cap = wk->recs_cap ? wk->recs_cap * 2 : 256;
+            wk->recs = wod_realloc(wk->recs, wk->recs_cap * sizeof(*wk->recs));
+        }
+        wk->recs[wk->n_recs++] = (struct zrec_s){p->ref, off, wk->out.len - off};
+    }
+}
+
 void zsim_tick(zsim_t *sim, double now_ms)
 {
     (void)now_ms; /* game logic runs on sim time; see the banner */
@@ -846,15 +902,26 @@ void zsim_tick(zsim_t *sim, double now_ms)
         cross(sim, sim->crossers[i]);
     /* 4. rosters of players near a change, at each player's own rate */
     uint32_t epoch = sim->grid.epoch;
+    size_t n_due = 0;
     for (size_t i = 0; i < sim->n_players; i++) {
         zplayer_t *p = sim->players[i];
         if (sim->time_ms + 1e-6 < p->next_send_ms) continue;
         const zent_t *e = &sim->ents[p->ent];
         if (!grid_changed_since(&sim->grid, e->x, e->z, ROSTER_QUERY_RANGE, p->roster_epoch))
             continue;
-        push_roster(sim, p, 0);
         p->roster_epoch = epoch;
         p->next_send_ms = sim->time_ms + p->send_interval_ms;
+        sim->due[n_due++] = p;
+    }
+    zpool_run(sim->pool, roster_job, sim, n_due, ROSTER_CHUNK);
+    for (int w = 0; w < zpool_threads(sim->pool); w++) {
+        zwork_t *wk = &sim->work[w];
+        for (size_t i = 0; i < wk->n_recs; i++)
+            if (sim->hooks.send)
+                sim->hooks.send(sim->hooks.ud, wk->recs[i].ref, "proximity_roster_delta",
+                                wk->out.data + wk->recs[i].off, wk->recs[i].len);
+        wk->n_recs = 0;
+        buf_reset(&wk->out);
     }
     sim->grid.epoch++;
 

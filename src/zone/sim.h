@@ -46,6 +46,8 @@ typedef struct zsim_config_s {
     int tick_rate;           /* ticks per second */
     int roster_max_entities; /* nearest N listed per roster channel */
     int disable_npcs;        /* 1: spawn no NPCs (tests, benches); 0 = normal */
+    int roster_threads;      /* threads computing rosters during a tick, the caller's
+                                included (0 or 1: the caller's only) */
 } zsim_config_t;
 
 typedef struct zsim_tick_stats_s {
