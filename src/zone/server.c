@@ -73,6 +73,8 @@ typedef struct save_job_s {
     character_t chars[];
 } save_job_t;
 
+static void on_hb_timer(uv_timer_t *t);
+
 /* ---- output ----------------------------------------------------------- */
 
 static zs_out_t *out_for(zs_t *zs, const char *gateway)
@@ -308,6 +310,9 @@ void zs_bus_state(void *ud, int up)
     zs_t *zs = ud;
     zs->bus_up = up;
     log_warn("zone", "bus %s", up ? "connected" : "lost");
+    if (up && zs->hb_timer.data == zs) /* re-register at once rather than at the next beat */
+        uv_timer_start(&zs->hb_timer, on_hb_timer, 200,
+                       zs->role_all ? 1000 : REGISTRY_HEARTBEAT_EVERY_MS);
 }
 
 void zs_health_json(zs_t *zs, buf_t *out)
@@ -492,9 +497,43 @@ static void heartbeat(zs_t *zs)
     json_decref(hb);
 }
 
+/* Stops running a zone whose claim another server now holds (we were cut
+ * off long enough for a standby to take it). Its players belong to the new
+ * owner; we save what we have and forget them. */
+static void give_up_zone(zs_t *zs, zs_zone_t *z, const char *owner)
+{
+    log_warn(z->id, "claim lost to %s: giving the zone up", owner);
+    char ch[96];
+    snprintf(ch, sizeof(ch), "zone:%s:input", z->id);
+    bus_unsubscribe(zs->bus, ch);
+    zs_player_t *p, *tmp;
+    HASH_ITER(hh_ref, zs->by_ref, p, tmp)
+    {
+        if (p->zone != z) continue;
+        player_drop(zs, p);
+    }
+    HASH_DEL(zs->zones, z);
+    zsim_free(z->sim);
+    free(z);
+}
+
+static void on_reclaim(void *ud, const char *zone, int won, const char *owner)
+{
+    zs_t *zs = ud;
+    zs_zone_t *z = zone_find(zs, zone);
+    if (!z || won) return;
+    if (owner) give_up_zone(zs, z, owner); /* NULL owner: registry down, keep running */
+}
+
 static void on_hb_timer(uv_timer_t *t)
 {
-    heartbeat(container_of(t, zs_t, hb_timer));
+    zs_t *zs = container_of(t, zs_t, hb_timer);
+    /* Re-assert every claim: after a Redis restart this claims them again,
+     * after being cut off it tells us whether someone else took over. */
+    zs_zone_t *z, *tmp;
+    HASH_ITER(hh, zs->zones, z, tmp)
+    zs->registry->ops->claim_zone(zs->registry, z->id, on_reclaim, zs);
+    heartbeat(zs);
 }
 
 /* ---- zones ------------------------------------------------------------ */
@@ -574,6 +613,7 @@ void zs_attach_bus(zs_t *zs, bus_t *bus)
     uv_timer_start(&zs->save_timer, on_save_timer, (uint64_t)zs->cfg.save_interval_ms,
                    (uint64_t)zs->cfg.save_interval_ms);
     uint64_t every = zs->role_all ? 1000 : REGISTRY_HEARTBEAT_EVERY_MS;
+    zs->hb_timer.data = zs;
     uv_timer_start(&zs->hb_timer, on_hb_timer, 0, every);
 }
 

@@ -42,6 +42,7 @@
 #define POS_MOVE_MAX_S      5.0  /* ...and never more than 5 s of it */
 #define POS_MOVE_SLACK_FT   1.0
 #define STATS_WINDOW_S      60
+#define ROSTER_CHUNK        32 /* viewers per pool work item */
 
 static const double gait_mult[] = {
     [SPEED_STOP] = 0.0, [SPEED_WALK] = 1.0, [SPEED_JOG] = 2.0, [SPEED_RUN] = 3.5};

@@ -138,9 +138,14 @@ static int setup(void **state)
     return 0;
 }
 
+static int roster_threads = 1;
+
 static zsim_t *new_sim(int zone_index, int npcs)
 {
-    zsim_config_t cfg = {.tick_rate = 20, .roster_max_entities = 64, .disable_npcs = !npcs};
+    zsim_config_t cfg = {.tick_rate = 20,
+                         .roster_max_entities = 64,
+                         .disable_npcs = !npcs,
+                         .roster_threads = roster_threads};
     zsim_hooks_t hooks = {
         .ud = NULL, .send = on_send, .crossed = on_crossed, .shout_out = on_shout};
     return zsim_new(&world[zone_index], world, 3, &cfg, &hooks);
@@ -620,6 +625,48 @@ static void test_collect_dirty_and_stats(void **state)
     zsim_free(sim);
 }
 
+/* A crowd walking about: per-player delta counts and bytes must not
+ * depend on how many threads compute the rosters. */
+static void crowd(size_t *msgs, size_t *bytes, int n)
+{
+    zsim_t *sim = new_sim(2, 1);
+    uint32_t r = 7;
+    for (int i = 1; i <= n; i++) {
+        r = r * 1103515245u + 12345u;
+        char name[16];
+        snprintf(name, sizeof(name), "Bot%d", i);
+        enter(sim, (uint64_t)i, name, 400 + (r >> 16) % 200, 400 + (r >> 8) % 200, i % 3 ? 0 : 5);
+        move_heading(sim, (uint64_t)i, (double)((r >> 4) % 360), 1, (move_speed_t)(1 + i % 3));
+    }
+    clear_caps();
+    for (int t = 0; t < 60; t++)
+        zsim_tick(sim, 0);
+    for (size_t i = 0; i < n_caps; i++) {
+        msgs[caps[i].ref]++;
+        bytes[caps[i].ref] += strlen(caps[i].payload);
+    }
+    zsim_free(sim);
+}
+
+static void test_threads_same_output(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static size_t m1[N + 1], b1[N + 1], m2[N + 1], b2[N + 1];
+    roster_threads = 1;
+    crowd(m1, b1, N);
+    roster_threads = 2;
+    crowd(m2, b2, N);
+    roster_threads = 1;
+    size_t total = 0;
+    for (int i = 1; i <= N; i++) {
+        assert_int_equal(m1[i], m2[i]);
+        assert_int_equal(b1[i], b2[i]);
+        total += m1[i];
+    }
+    assert_true(total > N * 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +683,7 @@ int main(void)
         cmocka_unit_test_setup(test_update_rate_coalescing, setup),
         cmocka_unit_test_setup(test_cfh_needs_danger_and_combat, setup),
         cmocka_unit_test_setup(test_collect_dirty_and_stats, setup),
+        cmocka_unit_test_setup(test_threads_same_output, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     clear_caps();
