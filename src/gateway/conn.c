@@ -34,12 +34,17 @@ gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
     c->id = ((uint64_t)++gw->gens[slot] << 32) | slot;
     c->chat_tokens = GW_CHAT_BURST;
     c->chat_refill_at = clock_mono_ms();
-    c->sio_last_pong = c->sio_last_ping = clock_mono_ms();
+    uv_timer_init(gw->loop, &c->sio_timer);
     buf_init(&c->rx);
     gw->slots[slot] = c;
     gw->n_conns++;
     gw->connections_total++;
     return c;
+}
+
+static void conn_closed(uv_handle_t *h)
+{
+    free(container_of((uv_timer_t *)h, gw_conn_t, sio_timer));
 }
 
 void gw_conn_free(gw_conn_t *c)
@@ -56,7 +61,8 @@ void gw_conn_free(gw_conn_t *c)
     for (int i = 0; i < c->n_pending; i++)
         free(c->pending[i]);
     buf_free(&c->rx);
-    free(c);
+    c->wsi = NULL;
+    uv_close((uv_handle_t *)&c->sio_timer, conn_closed);
 }
 
 gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id)

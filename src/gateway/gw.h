@@ -32,8 +32,9 @@ typedef struct gw_conn_s {
     uint64_t id; /* generation << 32 | slot; what async work and the bus carry */
     framing_t framing;
     conn_state_t state;
-    int sio_connected; /* Socket.IO namespace "/" connected */
-    double sio_last_pong, sio_last_ping;
+    int sio_connected;    /* Socket.IO namespace "/" connected */
+    uv_timer_t sio_timer; /* Engine.IO heartbeat: next ping, or the pong deadline */
+    int sio_awaiting_pong;
     char sid[24];
     int64_t account_id;
     char token[MSG_TOKEN_MAX + 1];
@@ -72,7 +73,7 @@ struct gw_s {
     int n_zones;
     int role_all;
     struct lws_context *lws;
-    uv_timer_t timer;   /* 1 s housekeeping: Socket.IO pings, registry cache, heartbeat */
+    uv_timer_t timer;   /* 1 s housekeeping: registry cache, heartbeat */
     uv_prepare_t flush; /* publishes batched zone input before the loop sleeps */
     int shutting_down;
     int handles_open;
@@ -98,6 +99,7 @@ struct gw_s {
 
 /* conn.c */
 gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing);
+/* Unlinks c from the table; the memory goes once its timer has closed. */
 void gw_conn_free(gw_conn_t *c);
 gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id);
 /* Queues one raw text frame. */
@@ -115,7 +117,9 @@ void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
 void gw_session_closed(gw_conn_t *c);
 void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
 void gw_session_flush(gw_t *gw);
-void gw_session_tick(gw_t *gw); /* once a second */
+/* Starts the Engine.IO heartbeat of a Socket.IO connection. */
+void gw_session_sio_start(gw_conn_t *c);
+void gw_session_sio_pong(gw_conn_t *c);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */

@@ -95,6 +95,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                             MSG_MAX_FRAME_BYTES);
             gw_conn_write_raw(c, b.data, b.len);
             buf_free(&b);
+            gw_session_sio_start(c);
         }
         return 0;
     case LWS_CALLBACK_RECEIVE: {
@@ -144,7 +145,6 @@ static struct lws_protocols protocols[] = {
 static void on_timer(uv_timer_t *t)
 {
     gw_t *gw = container_of(t, gw_t, timer);
-    gw_session_tick(gw);
     gw_api_refresh(gw);
 }
 

@@ -524,7 +524,7 @@ static void on_sio_frame(gw_conn_t *c, const char *data, size_t len)
     buf_init(&b);
     switch (p.eio) {
     case EIO_PONG:
-        c->sio_last_pong = clock_mono_ms();
+        gw_session_sio_pong(c);
         break;
     case EIO_PING:
         sio_encode_pong(&b, p.raw, p.raw_len);
@@ -670,21 +670,32 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
     if (rc < 0) log_warn("gateway", "dropping the rest of a malformed bus frame");
 }
 
-/* Once a second: Socket.IO heartbeats. */
-void gw_session_tick(gw_t *gw)
+/* Engine.IO heartbeat: ping every pingInterval; a pong must come within
+ * pingTimeout of the ping or the connection is closed. */
+static void on_sio_timer(uv_timer_t *t)
 {
-    double now = clock_mono_ms();
-    for (uint32_t i = 0; i < gw->n_slots; i++) {
-        gw_conn_t *c = gw->slots[i];
-        if (!c || c->framing != FRAMING_SIO || c->closing) continue;
-        if (c->sio_last_ping > c->sio_last_pong && now - c->sio_last_ping > gw->sio_ping_timeout) {
-            log_info(subj(c), "socket.io ping timeout");
-            gw_session_closed(c);
-            gw_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
-        } else if (now - c->sio_last_ping >= gw->sio_ping_interval &&
-                   c->sio_last_pong >= c->sio_last_ping) {
-            gw_conn_write_raw(c, "2", 1);
-            c->sio_last_ping = now;
-        }
+    gw_conn_t *c = container_of(t, gw_conn_t, sio_timer);
+    gw_t *gw = c->gw;
+    if (!c->wsi || c->closing) return;
+    if (c->sio_awaiting_pong) {
+        log_info(subj(c), "socket.io ping timeout");
+        gw_session_closed(c);
+        gw_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
+        return;
     }
+    gw_conn_write_raw(c, "2", 1);
+    c->sio_awaiting_pong = 1;
+    uv_timer_start(&c->sio_timer, on_sio_timer, (uint64_t)gw->sio_ping_timeout, 0);
+}
+
+void gw_session_sio_start(gw_conn_t *c)
+{
+    uv_timer_start(&c->sio_timer, on_sio_timer, (uint64_t)c->gw->sio_ping_interval, 0);
+}
+
+void gw_session_sio_pong(gw_conn_t *c)
+{
+    if (!c->sio_awaiting_pong) return;
+    c->sio_awaiting_pong = 0;
+    gw_session_sio_start(c);
 }
