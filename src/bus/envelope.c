@@ -256,7 +256,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_client(r, &rec->client);
         get_character(r, &rec->u.enter.ch);
         rec->u.enter.max_update_rate = get_f64(r);
-        rec->u.enter.entry = get_enum(r, 1);
+        rec->u.enter.entry = get_enum(r, ENV_ENTRY_RECOVER);
         rec->character_id = rec->u.enter.ch.id;
         break;
     case ENV_LEAVE:

@@ -42,6 +42,13 @@ typedef enum {
     ENV_KIND_MAX
 } env_kind_t;
 
+/* Why a player enters a zone. */
+typedef enum {
+    ENV_ENTRY_TRANSFER = 0, /* walked over a border (state_update + roster) */
+    ENV_ENTRY_LOGIN = 1,    /* character_select/create (world_entry + roster) */
+    ENV_ENTRY_RECOVER = 2,  /* its zone moved to a new server (event + roster) */
+} env_entry_t;
+
 /* Where a client lives: which gateway, which connection on it. */
 typedef struct env_client_s {
     char gateway[ENV_GW_MAX + 1];
@@ -57,7 +64,7 @@ typedef struct env_rec_s {
         struct {
             character_t ch;
             double max_update_rate;
-            int entry; /* 1 = login (world_entry), 0 = border transfer */
+            int entry; /* env_entry_t */
         } enter;
         msg_move_t move;
         msg_chat_t chat;

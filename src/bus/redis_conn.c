@@ -277,10 +277,19 @@ static void timer_closed(uv_handle_t *h)
     if (c->on_closed) c->on_closed(c);
 }
 
+#define CLOSE_DRAIN_TRIES 50 /* x 10 ms: what a clean shutdown waits for its last writes */
+
 static void timer_close_now(uv_timer_t *t)
 {
     redis_conn_t *c = container_of(t, redis_conn_t, timer);
     redisAsyncContext *ac = c->ac;
+    /* A shutdown's last commands (release a claim, delete a heartbeat) must
+     * reach Redis: wait until they are written and answered. */
+    if (ac && c->ready && c->drain_tries++ < CLOSE_DRAIN_TRIES &&
+        (sdslen(ac->c.obuf) > 0 || ac->replies.head)) {
+        uv_timer_start(&c->timer, timer_close_now, 10, 0);
+        return;
+    }
     c->ac = NULL;
     c->ready = 0;
     if (ac) redisAsyncFree(ac); /* NULL replies + disconnect callback, synchronously */

@@ -58,6 +58,7 @@ struct redis_conn_s {
     unsigned failures;     /* attempts since the last ready connection */
     int ready;             /* PING answered on the current context */
     int closing;           /* redis_conn_close() called */
+    int drain_tries;       /* close waits (a little) for queued commands and replies */
     redis_conn_event_cb on_event;
     redis_conn_closed_cb on_closed;
     void *owner; /* for the owner's callbacks */

@@ -4,6 +4,8 @@
 #include "character.h"
 
 #include <ctype.h>
+#include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,4 +123,94 @@ void character_summary_json(buf_t *b, const character_t *c)
                (long long)c->last_played);
     buf_json_str(b, c->zone_id);
     buf_putc(b, '}');
+}
+
+/* Field table shared by the snapshot writer and reader so they cannot
+ * drift apart. */
+typedef enum { F_I64, F_INT, F_DBL, F_STR } field_kind_t;
+typedef struct {
+    const char *name;
+    field_kind_t kind;
+    size_t off, size;
+} field_t;
+
+#define FLD(n, k, m)                                                                               \
+    {                                                                                              \
+        n, k, offsetof(character_t, m), sizeof(((character_t *)0)->m)                              \
+    }
+static const field_t fields[] = {
+    FLD("id", F_I64, id),
+    FLD("accountId", F_I64, account_id),
+    FLD("name", F_STR, name),
+    FLD("description", F_STR, description),
+    FLD("level", F_INT, level),
+    FLD("experience", F_I64, experience),
+    FLD("zoneId", F_STR, zone_id),
+    FLD("x", F_DBL, x),
+    FLD("y", F_DBL, y),
+    FLD("z", F_DBL, z),
+    FLD("heading", F_DBL, heading),
+    FLD("strength", F_INT, strength),
+    FLD("vitality", F_INT, vitality),
+    FLD("dexterity", F_INT, dexterity),
+    FLD("agility", F_INT, agility),
+    FLD("intelligence", F_INT, intelligence),
+    FLD("wisdom", F_INT, wisdom),
+    FLD("hp", F_INT, hp),
+    FLD("stamina", F_INT, stamina),
+    FLD("mana", F_INT, mana),
+    FLD("lastPlayed", F_I64, last_played),
+};
+
+void character_state_json(buf_t *b, const character_t *c)
+{
+    const char *base = (const char *)c;
+    buf_putc(b, '{');
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const field_t *f = &fields[i];
+        if (i) buf_putc(b, ',');
+        buf_json_str(b, f->name);
+        buf_putc(b, ':');
+        switch (f->kind) {
+        case F_I64:
+            buf_printf(b, "%lld", (long long)*(const int64_t *)(base + f->off));
+            break;
+        case F_INT:
+            buf_printf(b, "%d", *(const int *)(base + f->off));
+            break;
+        case F_DBL:
+            buf_printf(b, "%.17g", *(const double *)(base + f->off));
+            break;
+        case F_STR:
+            buf_json_str(b, base + f->off);
+            break;
+        }
+    }
+    buf_putc(b, '}');
+}
+
+int character_state_parse(const void *obj, character_t *c)
+{
+    json_t *o = (json_t *)obj;
+    char *base = (char *)c;
+    memset(c, 0, sizeof(*c));
+    if (!json_is_object(o)) return -1;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const field_t *f = &fields[i];
+        json_t *v = json_object_get(o, f->name);
+        if (f->kind == F_STR) {
+            if (!json_is_string(v) || json_string_length(v) >= f->size) return -1;
+            memcpy(base + f->off, json_string_value(v), json_string_length(v) + 1);
+        } else if (f->kind == F_DBL) {
+            if (!json_is_number(v)) return -1;
+            *(double *)(base + f->off) = json_number_value(v);
+        } else {
+            if (!json_is_integer(v)) return -1;
+            if (f->kind == F_I64)
+                *(int64_t *)(base + f->off) = (int64_t)json_integer_value(v);
+            else
+                *(int *)(base + f->off) = (int)json_integer_value(v);
+        }
+    }
+    return 0;
 }

@@ -55,4 +55,10 @@ void character_json(buf_t *b, const character_t *c, double current_speed);
 /* Appends the short form used in auth_success.characters. */
 void character_summary_json(buf_t *b, const character_t *c);
 
+/* Every persistent field as one JSON object (zone snapshots). */
+void character_state_json(buf_t *b, const character_t *c);
+/* Reads what character_state_json wrote. Returns 0 or -1 if a field is
+ * missing or of the wrong type. `obj` is a jansson json_t *. */
+int character_state_parse(const void *obj, character_t *c);
+
 #endif

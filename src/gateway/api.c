@@ -53,6 +53,7 @@ void gw_api_refresh(gw_t *gw)
     }
     gw->registry->ops->list_servers(gw->registry, on_servers, gw);
     gw->registry->ops->list_zones(gw->registry, on_zones, gw);
+    gw_recovery_check(gw);
 }
 
 static json_t *servers_array(gw_t *gw)

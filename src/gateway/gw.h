@@ -39,6 +39,7 @@ typedef struct gw_conn_s {
     int64_t account_id;
     char token[MSG_TOKEN_MAX + 1];
     int64_t character_id;
+    character_t character; /* as it entered the world (for a recovery re-entry) */
     char character_name[CHAR_NAME_MAX + 1];
     char zone[ZONE_ID_MAX + 1];
     double max_update_rate;
@@ -54,6 +55,8 @@ typedef struct gw_conn_s {
     int close_code;
     char close_reason[64];
 } gw_conn_t;
+
+typedef struct gw_zone_state_s gw_zone_state_t;
 
 /* Client input for one zone, published once per loop iteration. */
 typedef struct gw_zone_batch_s {
@@ -88,6 +91,7 @@ struct gw_s {
     uint32_t n_conns;
     /* batched input per zone */
     gw_zone_batch_t *batches;
+    gw_zone_state_t *zone_states; /* recovery.c */
     /* registry cache for the HTTP API */
     json_t *servers_cache, *zones_cache;
     int bus_up;
@@ -120,6 +124,15 @@ void gw_session_flush(gw_t *gw);
 /* Starts the Engine.IO heartbeat of a Socket.IO connection. */
 void gw_session_sio_start(gw_conn_t *c);
 void gw_session_sio_pong(gw_conn_t *c);
+
+/* Routes one record for c to its zone (fills client and character id). */
+struct env_rec_s;
+void gw_session_route_record(gw_conn_t *c, struct env_rec_s *r);
+
+/* recovery.c */
+void gw_recovery_check(gw_t *gw);
+int gw_recovery_zone_down(gw_t *gw, const char *zone);
+void gw_recovery_free(gw_t *gw);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */

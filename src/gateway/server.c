@@ -289,6 +289,7 @@ void gw_free(gw_t *gw)
     lws_context_destroy(gw->lws);
     json_decref(gw->servers_cache);
     json_decref(gw->zones_cache);
+    gw_recovery_free(gw);
     gw_zone_batch_t *b, *tmp;
     HASH_ITER(hh, gw->batches, b, tmp)
     {

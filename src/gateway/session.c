@@ -43,7 +43,7 @@ static buf_t *zone_frame(gw_t *gw, const char *zone)
     return &b->frame;
 }
 
-static void route(gw_conn_t *c, env_rec_t *r)
+void gw_session_route_record(gw_conn_t *c, env_rec_t *r)
 {
     snprintf(r->client.gateway, sizeof(r->client.gateway), "%s", c->gw->cfg.server_id);
     r->client.conn = c->id;
@@ -227,6 +227,7 @@ static void enter_world(gw_conn_t *c, character_t *ch)
         gw_conn_close(o, LWS_CLOSE_STATUS_NORMAL, "taken over");
     }
     c->character_id = ch->id;
+    c->character = *ch;
     snprintf(c->character_name, sizeof(c->character_name), "%s", ch->name);
     snprintf(c->zone, sizeof(c->zone), "%s", ch->zone_id);
     c->state = ST_IN_WORLD;
@@ -235,8 +236,8 @@ static void enter_world(gw_conn_t *c, character_t *ch)
     r.kind = ENV_ENTER;
     r.u.enter.ch = *ch;
     r.u.enter.max_update_rate = c->max_update_rate;
-    r.u.enter.entry = 1;
-    route(c, &r);
+    r.u.enter.entry = ENV_ENTRY_LOGIN;
+    gw_session_route_record(c, &r);
     log_info(subj(c), "character %lld '%s' enters %s", (long long)ch->id, ch->name, c->zone);
 }
 
@@ -387,7 +388,13 @@ static void handle_world(gw_conn_t *c, msg_t *m)
     default:
         return;
     }
-    route(c, &r);
+    if (gw_recovery_zone_down(c->gw, c->zone)) {
+        gw_conn_error(c, "ZONE_UNAVAILABLE",
+                      "Your zone is moving to another server; try again in a few seconds.",
+                      "warning");
+        return;
+    }
+    gw_session_route_record(c, &r);
 }
 
 /* ---- dispatcher ------------------------------------------------------- */
@@ -615,7 +622,7 @@ void gw_session_closed(gw_conn_t *c)
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = ENV_LEAVE;
-    route(c, &r);
+    gw_session_route_record(c, &r);
     log_info(subj(c), "character %lld leaves %s", (long long)c->character_id, c->zone);
     c->state = ST_AUTHED;
 }

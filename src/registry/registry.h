@@ -28,9 +28,14 @@ typedef void (*registry_json_cb)(void *ud, json_t *result);
 
 typedef struct registry_ops_s {
     int (*claim_zone)(registry_t *r, const char *zone, registry_claim_cb cb, void *ud);
+    /* Claims a zone that is free or still held by `dead_owner` (whose
+     * heartbeat expired): a compare-and-set, so one claimant wins. */
+    int (*takeover_zone)(registry_t *r, const char *zone, const char *dead_owner,
+                         registry_claim_cb cb, void *ud);
     /* Deletes the assignment only if this server holds it. */
     int (*release_zone)(registry_t *r, const char *zone);
-    /* Writes server:heartbeat:{server_id} = value with the 15 s TTL. */
+    /* Writes server:heartbeat:{server_id} = value with the 15 s TTL;
+     * NULL deletes it (clean shutdown). */
     int (*heartbeat)(registry_t *r, const char *value_json);
     /* value NULL deletes the location. */
     int (*player_location)(registry_t *r, int64_t character_id, const char *value_json);

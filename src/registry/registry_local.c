@@ -29,6 +29,15 @@ static int lr_claim(registry_t *r, const char *zone, registry_claim_cb cb, void 
     return 0;
 }
 
+static int lr_takeover(registry_t *r, const char *zone, const char *dead_owner,
+                       registry_claim_cb cb, void *ud)
+{
+    json_t *owner = json_object_get(LR(r)->zones, zone);
+    if (!owner || strcmp(json_string_value(owner), dead_owner) == 0)
+        json_object_set_new(LR(r)->zones, zone, json_string(r->server_id));
+    return lr_claim(r, zone, cb, ud);
+}
+
 static int lr_release(registry_t *r, const char *zone)
 {
     json_t *owner = json_object_get(LR(r)->zones, zone);
@@ -39,6 +48,7 @@ static int lr_release(registry_t *r, const char *zone)
 
 static int lr_heartbeat(registry_t *r, const char *value)
 {
+    if (!value) return json_object_del(LR(r)->servers, r->server_id), 0;
     json_t *v = json_loads(value, 0, NULL);
     if (!v) return -1;
     json_object_set_new(LR(r)->servers, r->server_id, v);
@@ -76,8 +86,16 @@ static void lr_close(registry_t *r)
     free(r);
 }
 
-static const registry_ops_t local_ops = {lr_claim,        lr_release,    lr_heartbeat, lr_location,
-                                         lr_list_servers, lr_list_zones, lr_close};
+static const registry_ops_t local_ops = {
+    .claim_zone = lr_claim,
+    .takeover_zone = lr_takeover,
+    .release_zone = lr_release,
+    .heartbeat = lr_heartbeat,
+    .player_location = lr_location,
+    .list_servers = lr_list_servers,
+    .list_zones = lr_list_zones,
+    .close = lr_close,
+};
 
 registry_t *registry_local_new(uv_loop_t *loop, const char *server_id)
 {

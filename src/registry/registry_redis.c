@@ -31,6 +31,13 @@
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "             \
     "else return 0 end"
 
+/* Takes KEYS[1] if it is free or still names the dead owner ARGV[2];
+ * returns the owner afterwards (exactly one of several claimants wins). */
+#define TAKEOVER_SCRIPT                                                                            \
+    "local v = redis.call('GET', KEYS[1]) "                                                        \
+    "if v == false or v == ARGV[2] then redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1] end "   \
+    "return v"
+
 typedef struct redis_registry_s redis_registry_t;
 
 typedef enum { REQ_CLAIM, REQ_LIST_SERVERS, REQ_LIST_ZONES } req_kind_t;
@@ -205,6 +212,40 @@ static int rr_claim(registry_t *r, const char *zone, registry_claim_cb cb, void 
     return 0;
 }
 
+static void on_takeover(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    req_t *q = priv;
+    (void)ac;
+    if (is_error(reply) || q->answered || reply->type != REDIS_REPLY_STRING) {
+        log_reply_error("takeover EVAL", reply);
+        answer_error(q);
+    } else {
+        answer_claim(q, strcmp(reply->str, q->rr->base.server_id) == 0, reply->str);
+    }
+    req_free(q);
+}
+
+static int rr_takeover(registry_t *r, const char *zone, const char *dead_owner,
+                       registry_claim_cb cb, void *ud)
+{
+    redis_registry_t *rr = (redis_registry_t *)r;
+    if (strlen(zone) >= KEY_MAX) return -EINVAL;
+    if (!redis_conn_ctx(&rr->conn)) return -ENOTCONN;
+    req_t *q = req_new(rr, REQ_CLAIM, ud);
+    q->cb.claim = cb;
+    snprintf(q->zone, sizeof(q->zone), "%s", zone);
+    char key[KEY_MAX + 32];
+    snprintf(key, sizeof(key), PREFIX_ZONE "%s", zone);
+    const char *argv[] = {"EVAL", TAKEOVER_SCRIPT, "1", key, r->server_id, dead_owner};
+    if (redisAsyncCommandArgv(redis_conn_ctx(&rr->conn), on_takeover, q, 6, argv, NULL) !=
+        REDIS_OK) {
+        req_free(q);
+        return -ENOTCONN;
+    }
+    return 0;
+}
+
 /* ---- fire-and-forget writes: errors are logged */
 
 static void on_write_reply(redisAsyncContext *ac, void *r, void *priv)
@@ -236,6 +277,10 @@ static int rr_heartbeat(registry_t *r, const char *value_json)
     char key[KEY_MAX + 32], ttl[16];
     snprintf(key, sizeof(key), PREFIX_HEARTBEAT "%s", r->server_id);
     snprintf(ttl, sizeof(ttl), "%d", REGISTRY_HEARTBEAT_TTL_S);
+    if (!value_json) {
+        const char *del[] = {"DEL", key};
+        return send_write((redis_registry_t *)r, "heartbeat DEL", 2, del);
+    }
     const char *argv[] = {"SET", key, value_json, "EX", ttl};
     return send_write((redis_registry_t *)r, "heartbeat", 5, argv);
 }
@@ -401,6 +446,7 @@ static void rr_close(registry_t *r)
 static const registry_ops_t redis_ops = {
     .claim_zone = rr_claim,
     .release_zone = rr_release,
+    .takeover_zone = rr_takeover,
     .heartbeat = rr_heartbeat,
     .player_location = rr_location,
     .list_servers = rr_list_servers,

@@ -1,9 +1,7 @@
 /* server.c - see server.h. Bus input is decoded into sim calls; sim
  * output is appended to one frame per gateway and published once per
  * tick (DESIGN.md "Batching is the scaling lever"). */
-#include "server.h"
-#include "sim.h"
-#include "../bus/envelope.h"
+#include "zs.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
@@ -11,58 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <uthash.h>
-
-#define ZS_MAX_CATCHUP  3    /* ticks run back to back after a stall */
-#define ZS_SAVE_BATCH   4096 /* characters per save job */
-#define ZS_TICK_BUCKETS 7    /* tick-time histogram buckets (ms), see tick_buckets */
-
-typedef struct zs_zone_s {
-    char id[ZONE_ID_MAX + 1];
-    zsim_t *sim;
-    zs_t *zs;
-    UT_hash_handle hh;
-} zs_zone_t;
-
-typedef struct zs_player_s {
-    uint64_t ref;
-    int64_t character_id;
-    env_client_t client;
-    zs_zone_t *zone;
-    UT_hash_handle hh_ref;
-    UT_hash_handle hh_char;
-} zs_player_t;
-
-typedef struct zs_out_s {
-    char gateway[ENV_GW_MAX + 1];
-    buf_t frame;
-    int records;
-    UT_hash_handle hh;
-} zs_out_t;
-
-struct zs_s {
-    uv_loop_t *loop;
-    config_t cfg;
-    store_t *store;
-    registry_t *registry;
-    bus_t *bus;
-    zonedef_t *world;
-    int n_world;
-    int role_all;
-    zs_zone_t *zones;
-    zs_player_t *by_ref, *by_char;
-    zs_out_t *outs;
-    uint64_t next_ref;
-    uv_timer_t tick_timer, save_timer, hb_timer;
-    double step_ms, next_tick;
-    int handles_open;
-    int bus_up;
-    double started_ms;
-    /* metrics */
-    unsigned long long ticks, records_in, bad_frames, saves;
-    double save_ms_total;
-    unsigned long long tick_hist[ZS_TICK_BUCKETS + 1]; /* per bucket, last = +Inf */
-    double tick_ms_sum;
-};
 
 static const double tick_buckets[ZS_TICK_BUCKETS] = {1, 2, 5, 10, 25, 50, 100};
 
@@ -77,7 +23,7 @@ static void on_hb_timer(uv_timer_t *t);
 
 /* ---- output ----------------------------------------------------------- */
 
-static zs_out_t *out_for(zs_t *zs, const char *gateway)
+zs_out_t *zs__out_for(zs_t *zs, const char *gateway)
 {
     zs_out_t *o = NULL;
     HASH_FIND_STR(zs->outs, gateway, o);
@@ -114,7 +60,7 @@ static void route_record(zs_t *zs, const zs_player_t *p, const char *zone)
     r.client = p->client;
     r.character_id = p->character_id;
     snprintf(r.u.route.zone, sizeof(r.u.route.zone), "%s", zone);
-    env_put(&out_for(zs, p->client.gateway)->frame, &r);
+    env_put(&zs__out_for(zs, p->client.gateway)->frame, &r);
 }
 
 static void set_location(zs_t *zs, const zs_player_t *p, const char *zone)
@@ -142,7 +88,7 @@ static void save_done(void *arg)
     free(j);
 }
 
-static void save_async(zs_t *zs, const character_t *chars, int n)
+void zs__save_async(zs_t *zs, const character_t *chars, int n)
 {
     if (n <= 0) return;
     save_job_t *j = wod_malloc(sizeof(*j) + sizeof(character_t) * (size_t)n);
@@ -162,10 +108,11 @@ static void on_save_timer(uv_timer_t *t)
     {
         size_t n;
         while ((n = zsim_collect_dirty(z->sim, batch, ZS_SAVE_BATCH)) > 0) {
-            save_async(zs, batch, (int)n);
+            zs__save_async(zs, batch, (int)n);
             if (n < ZS_SAVE_BATCH) break;
         }
     }
+    if (!zs->role_all) zs__snapshot_all(zs, 0);
 }
 
 /* ---- players ---------------------------------------------------------- */
@@ -177,7 +124,7 @@ static zs_player_t *player_by_char(zs_t *zs, int64_t id)
     return p;
 }
 
-static void player_drop(zs_t *zs, zs_player_t *p)
+void zs__player_drop(zs_t *zs, zs_player_t *p)
 {
     HASH_DELETE(hh_ref, zs->by_ref, p);
     HASH_DELETE(hh_char, zs->by_char, p);
@@ -197,32 +144,70 @@ static zs_player_t *player_add(zs_t *zs, const env_client_t *client, int64_t cha
     return p;
 }
 
-static zs_zone_t *zone_find(zs_t *zs, const char *id)
+zs_zone_t *zs__zone_find(zs_t *zs, const char *id)
 {
     zs_zone_t *z = NULL;
     HASH_FIND_STR(zs->zones, id, z);
     return z;
 }
 
+static int same_client(const env_client_t *a, const env_client_t *b)
+{
+    return a->conn == b->conn && strcmp(a->gateway, b->gateway) == 0;
+}
+
+/* Tells the gateway of `c` to close it: its character was taken over. */
+static void kick(zs_t *zs, const env_client_t *c, const char *code, const char *message)
+{
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_KICK;
+    r.client = *c;
+    snprintf(r.u.kick.code, sizeof(r.u.kick.code), "%s", code);
+    snprintf(r.u.kick.message, sizeof(r.u.kick.message), "%s", message);
+    env_put(&zs__out_for(zs, c->gateway)->frame, &r);
+}
+
 static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
 {
     character_t ch = r->u.enter.ch;
-    snprintf(ch.zone_id, sizeof(ch.zone_id), "%s", z->id);
+    int mode = r->u.enter.entry;
     zs_player_t *old = player_by_char(zs, ch.id);
     if (old) {
-        /* Same character again (reconnect, another gateway): replace the
-         * route, never duplicate the entity. */
+        /* Same character again (reconnect through another gateway, or a
+         * second login): replace the route, never duplicate the entity, and
+         * continue from the live state, the freshest there is. */
         character_t prev;
-        if (zsim_player_leave(old->zone->sim, old->ref, &prev) == 0 && !r->u.enter.entry) ch = prev;
-        player_drop(zs, old);
+        if (zsim_player_leave(old->zone->sim, old->ref, &prev) == 0) ch = prev;
+        if (!same_client(&old->client, &r->client))
+            kick(zs, &old->client, "CHARACTER_TAKEN_OVER",
+                 "This character was selected from another connection.");
+        zs__player_drop(zs, old);
+    } else if (mode == ENV_ENTRY_RECOVER && z->restore) {
+        char key[32];
+        snprintf(key, sizeof(key), "%lld", (long long)ch.id);
+        character_t snap;
+        if (character_state_parse(json_object_get(z->restore, key), &snap) == 0) ch = snap;
+        json_object_del(z->restore, key);
     }
+    snprintf(ch.zone_id, sizeof(ch.zone_id), "%s", z->id);
     zs_player_t *p = player_add(zs, &r->client, ch.id, z);
-    if (zsim_player_enter(z->sim, p->ref, &ch, r->u.enter.max_update_rate, r->u.enter.entry) < 0) {
-        player_drop(zs, p);
+    if (mode == ENV_ENTRY_RECOVER) {
+        char ev[256];
+        int n = snprintf(ev, sizeof(ev),
+                         "{\"eventType\":\"zone_recovered\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
+                         "\"narrative\":\"The world steadies around you.\"}",
+                         z->id, (unsigned long long)clock_wall_ms());
+        env_put_deliver(&zs__out_for(zs, p->client.gateway)->frame, p->client.conn, "event", ev,
+                        (size_t)n);
+    }
+    if (zsim_player_enter(z->sim, p->ref, &ch, r->u.enter.max_update_rate,
+                          mode == ENV_ENTRY_LOGIN) < 0) {
+        zs__player_drop(zs, p);
         return;
     }
     set_location(zs, p, z->id);
-    if (!r->u.enter.entry) route_record(zs, p, z->id);
+    if (mode != ENV_ENTRY_LOGIN) route_record(zs, p, z->id);
 }
 
 static void leave(zs_t *zs, const env_rec_t *r)
@@ -233,10 +218,10 @@ static void leave(zs_t *zs, const env_rec_t *r)
     character_t ch;
     if (zsim_player_leave(p->zone->sim, p->ref, &ch) == 0) {
         ch.last_played = (int64_t)clock_wall_ms();
-        save_async(zs, &ch, 1);
+        zs__save_async(zs, &ch, 1);
     }
     zs->registry->ops->player_location(zs->registry, p->character_id, NULL);
-    player_drop(zs, p);
+    zs__player_drop(zs, p);
 }
 
 /* The player a command names, if the sender still owns its route. */
@@ -287,7 +272,7 @@ void zs_bus_msg(void *ud, const char *channel, const char *data, size_t len)
     const char *s = channel + 5, *e = strrchr(channel, ':');
     if (strncmp(channel, "zone:", 5) != 0 || !e || e <= s || (size_t)(e - s) > ZONE_ID_MAX) return;
     snprintf(id, sizeof(id), "%.*s", (int)(e - s), s);
-    zs_zone_t *z = zone_find(zs, id);
+    zs_zone_t *z = zs__zone_find(zs, id);
     if (!z) return;
     env_reader_t rd;
     env_rec_t r;
@@ -379,7 +364,7 @@ static void hook_send(void *ud, uint64_t ref, const char *type, const char *payl
     zs_player_t *p = NULL;
     HASH_FIND(hh_ref, zs->by_ref, &ref, sizeof(ref), p);
     if (!p) return;
-    env_put_deliver(&out_for(zs, p->client.gateway)->frame, p->client.conn, type, payload, len);
+    env_put_deliver(&zs__out_for(zs, p->client.gateway)->frame, p->client.conn, type, payload, len);
 }
 
 static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const char *to_zone)
@@ -388,11 +373,11 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     zs_player_t *p = NULL;
     HASH_FIND(hh_ref, zs->by_ref, &ref, sizeof(ref), p);
     if (!p) return;
-    save_async(zs, state, 1); /* the new zone is where a restart puts them */
-    zs_zone_t *target = zone_find(zs, to_zone);
+    zs__save_async(zs, state, 1); /* the new zone is where a restart puts them */
+    zs_zone_t *target = zs__zone_find(zs, to_zone);
     if (target) {
         p->zone = target;
-        if (zsim_player_enter(target->sim, ref, state, 0, 0) == 0) {
+        if (zsim_player_enter(target->sim, ref, state, 0, ENV_ENTRY_TRANSFER) == 0) {
             route_record(zs, p, to_zone);
             set_location(zs, p, to_zone);
             return;
@@ -415,13 +400,13 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
         log_error("zone", "handover of %lld to %s failed: bus down", (long long)state->id, to_zone);
     buf_free(&f);
     route_record(zs, p, to_zone);
-    player_drop(zs, p);
+    zs__player_drop(zs, p);
 }
 
 static void hook_shout(void *ud, const char *to_zone, const zsim_shout_t *s)
 {
     zs_t *zs = ud;
-    zs_zone_t *target = zone_find(zs, to_zone);
+    zs_zone_t *target = zs__zone_find(zs, to_zone);
     if (target) {
         zsim_remote_shout(target->sim, s);
         return;
@@ -468,7 +453,7 @@ static void on_tick(uv_timer_t *t)
     uv_timer_start(&zs->tick_timer, on_tick, wait > 0 ? (uint64_t)wait : 0, 0);
 }
 
-static void heartbeat(zs_t *zs)
+void zs__heartbeat(zs_t *zs)
 {
     json_t *zones = json_array(), *stats = json_object();
     size_t players = 0;
@@ -510,19 +495,25 @@ static void give_up_zone(zs_t *zs, zs_zone_t *z, const char *owner)
     HASH_ITER(hh_ref, zs->by_ref, p, tmp)
     {
         if (p->zone != z) continue;
-        player_drop(zs, p);
+        zs__player_drop(zs, p);
     }
     HASH_DEL(zs->zones, z);
     zsim_free(z->sim);
+    json_decref(z->restore);
     free(z);
 }
 
 static void on_reclaim(void *ud, const char *zone, int won, const char *owner)
 {
     zs_t *zs = ud;
-    zs_zone_t *z = zone_find(zs, zone);
+    zs_zone_t *z = zs__zone_find(zs, zone);
     if (!z || won) return;
     if (owner) give_up_zone(zs, z, owner); /* NULL owner: registry down, keep running */
+}
+
+static void on_hb_servers(void *ud, json_t *servers)
+{
+    zs__reap_ghosts(ud, servers);
 }
 
 static void on_hb_timer(uv_timer_t *t)
@@ -533,10 +524,40 @@ static void on_hb_timer(uv_timer_t *t)
     zs_zone_t *z, *tmp;
     HASH_ITER(hh, zs->zones, z, tmp)
     zs->registry->ops->claim_zone(zs->registry, z->id, on_reclaim, zs);
-    heartbeat(zs);
+    zs__heartbeat(zs);
+    if (!zs->role_all) zs->registry->ops->list_servers(zs->registry, on_hb_servers, zs);
 }
 
 /* ---- zones ------------------------------------------------------------ */
+
+zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore)
+{
+    zs_zone_t *z = zs__zone_find(zs, zone);
+    const zonedef_t *def = NULL;
+    for (int i = 0; i < zs->n_world; i++)
+        if (strcmp(zs->world[i].id, zone) == 0) def = &zs->world[i];
+    if (z || !def) {
+        json_decref(restore);
+        return z;
+    }
+    zsim_config_t cfg = {.tick_rate = zs->cfg.tick_rate,
+                         .roster_max_entities = zs->cfg.roster_max_entities,
+                         .disable_npcs = !zs->cfg.npcs};
+    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout};
+    z = wod_calloc(1, sizeof(*z));
+    snprintf(z->id, sizeof(z->id), "%s", zone);
+    z->zs = zs;
+    z->restore = restore;
+    z->sim = zsim_new(def, zs->world, zs->n_world, &cfg, &hooks);
+    HASH_ADD_STR(zs->zones, id, z);
+    char ch[96];
+    snprintf(ch, sizeof(ch), "zone:%s:input", zone);
+    bus_subscribe(zs->bus, ch);
+    log_info(zone, "zone loaded (%.0fx%.0f ft)%s", def->size_x, def->size_z,
+             restore ? ", restored from snapshot" : "");
+    zs__heartbeat(zs); /* the registry shows the new zone at once */
+    return z;
+}
 
 static void on_claim(void *ud, const char *zone, int won, const char *owner)
 {
@@ -548,25 +569,7 @@ static void on_claim(void *ud, const char *zone, int won, const char *owner)
             log_warn("zone", "could not claim %s (registry unavailable)", zone);
         return;
     }
-    if (zone_find(zs, zone)) return;
-    const zonedef_t *def = NULL;
-    for (int i = 0; i < zs->n_world; i++)
-        if (strcmp(zs->world[i].id, zone) == 0) def = &zs->world[i];
-    if (!def) return;
-    zsim_config_t cfg = {.tick_rate = zs->cfg.tick_rate,
-                         .roster_max_entities = zs->cfg.roster_max_entities,
-                         .disable_npcs = !zs->cfg.npcs};
-    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout};
-    zs_zone_t *z = wod_calloc(1, sizeof(*z));
-    snprintf(z->id, sizeof(z->id), "%s", zone);
-    z->zs = zs;
-    z->sim = zsim_new(def, zs->world, zs->n_world, &cfg, &hooks);
-    HASH_ADD_STR(zs->zones, id, z);
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:input", zone);
-    bus_subscribe(zs->bus, ch);
-    log_info(zone, "zone loaded (%.0fx%.0f ft)", def->size_x, def->size_z);
-    heartbeat(zs); /* the registry shows the new zone at once */
+    zs__zone_open(zs, zone, NULL);
 }
 
 zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
@@ -615,6 +618,7 @@ void zs_attach_bus(zs_t *zs, bus_t *bus)
     uint64_t every = zs->role_all ? 1000 : REGISTRY_HEARTBEAT_EVERY_MS;
     zs->hb_timer.data = zs;
     uv_timer_start(&zs->hb_timer, on_hb_timer, 0, every);
+    zs__failover_start(zs);
 }
 
 void zs_shutdown(zs_t *zs)
@@ -622,6 +626,10 @@ void zs_shutdown(zs_t *zs)
     uv_timer_stop(&zs->tick_timer);
     uv_timer_stop(&zs->save_timer);
     uv_timer_stop(&zs->hb_timer);
+    uv_timer_stop(&zs->scan_timer);
+    /* Snapshot before releasing, so a standby that claims the zone at once
+     * restores from this state. */
+    if (!zs->role_all) zs__snapshot_all(zs, 1);
     zs_zone_t *z, *tmp;
     size_t total = 0;
     HASH_ITER(hh, zs->zones, z, tmp)
@@ -640,6 +648,7 @@ void zs_shutdown(zs_t *zs)
         }
         zs->registry->ops->release_zone(zs->registry, z->id);
     }
+    zs->registry->ops->heartbeat(zs->registry, NULL);
     flush(zs);
     log_info("zone", "saved %zu characters, released %u zones", total, HASH_COUNT(zs->zones));
 }
@@ -653,10 +662,12 @@ static void handle_closed(uv_handle_t *h)
     {
         HASH_DEL(zs->zones, z);
         zsim_free(z->sim);
+        json_decref(z->restore);
         free(z);
     }
+    zs__failover_free(zs);
     zs_player_t *p, *tp;
-    HASH_ITER(hh_ref, zs->by_ref, p, tp) player_drop(zs, p);
+    HASH_ITER(hh_ref, zs->by_ref, p, tp) zs__player_drop(zs, p);
     zs_out_t *o, *to;
     HASH_ITER(hh, zs->outs, o, to)
     {
@@ -670,9 +681,9 @@ static void handle_closed(uv_handle_t *h)
 
 void zs_free(zs_t *zs)
 {
-    zs->handles_open = 3;
-    uv_timer_t *timers[] = {&zs->tick_timer, &zs->save_timer, &zs->hb_timer};
-    for (int i = 0; i < 3; i++) {
+    zs->handles_open = 4;
+    uv_timer_t *timers[] = {&zs->tick_timer, &zs->save_timer, &zs->hb_timer, &zs->scan_timer};
+    for (int i = 0; i < 4; i++) {
         timers[i]->data = zs;
         uv_close((uv_handle_t *)timers[i], handle_closed);
     }

@@ -635,7 +635,7 @@ static void crowd(size_t *msgs, size_t *bytes, int n)
         r = r * 1103515245u + 12345u;
         char name[16];
         snprintf(name, sizeof(name), "Bot%d", i);
-        enter(sim, (uint64_t)i, name, 400 + (r >> 16) % 200, 400 + (r >> 8) % 200, i % 3 ? 0 : 5);
+        enter(sim, (uint64_t)i, name, 300 + (r >> 16) % 400, 300 + (r >> 8) % 400, i % 3 ? 0 : 5);
         move_heading(sim, (uint64_t)i, (double)((r >> 4) % 360), 1, (move_speed_t)(1 + i % 3));
     }
     clear_caps();
@@ -651,7 +651,7 @@ static void crowd(size_t *msgs, size_t *bytes, int n)
 static void test_threads_same_output(void **state)
 {
     (void)state;
-    enum { N = 400 };
+    enum { N = 150 };
     static size_t m1[N + 1], b1[N + 1], m2[N + 1], b2[N + 1];
     roster_threads = 1;
     crowd(m1, b1, N);
