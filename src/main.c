@@ -7,6 +7,7 @@
  * Configuration comes from the environment and ./.env (docs in
  * .env.example). SIGINT/SIGTERM stop gracefully: clients are told,
  * characters saved, zone claims released, exit code 0. */
+#include "bus/tail.h"
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -24,7 +25,7 @@
 #define SHUTDOWN_GRACE_MS 300  /* lets goodbye frames and LEAVE records go out */
 #define SHUTDOWN_LIMIT_MS 5000 /* exit even if a handle refuses to close */
 
-typedef enum { ROLE_ALL, ROLE_GATEWAY, ROLE_ZONE } role_t;
+typedef enum { ROLE_ALL, ROLE_GATEWAY, ROLE_ZONE, ROLE_BUS_TAIL } role_t;
 
 typedef struct app_s {
     uv_loop_t *loop;
@@ -48,6 +49,7 @@ static void usage(FILE *f)
                "  all      gateway + all zones in one process (default; SQLite, no services)\n"
                "  gateway  client connections + HTTP API over Redis (REDIS_URL)\n"
                "  zone     game logic for ASSIGNED_ZONES over Redis\n"
+               "  bus-tail [CHANNEL...]  print bus traffic on REDIS_URL as text\n"
                "Configuration: environment variables and ./.env; see .env.example.\n");
 }
 
@@ -106,6 +108,8 @@ int main(int argc, char **argv)
         app.role = ROLE_GATEWAY;
     else if (!strcmp(role, "zone"))
         app.role = ROLE_ZONE;
+    else if (!strcmp(role, "bus-tail"))
+        app.role = ROLE_BUS_TAIL;
     else {
         fprintf(stderr, "wod-server: unknown role '%s'\n", role);
         usage(stderr);
@@ -131,6 +135,11 @@ int main(int argc, char **argv)
     if (app.store->ops->zones_load(app.store, &zones, &n_zones) != STORE_OK || n_zones == 0) {
         log_error("main", "no zones in the database");
         return 1;
+    }
+    if (app.role == ROLE_BUS_TAIL) {
+        int rc = bus_tail_main(&app.cfg, zones, n_zones, argc - 2, argv + 2);
+        free(zones);
+        return rc;
     }
     app.loop = uv_default_loop();
     if (app.role == ROLE_ALL) {
