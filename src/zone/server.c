@@ -295,6 +295,11 @@ void zs_bus_state(void *ud, int up)
     zs_t *zs = ud;
     zs->bus_up = up;
     log_warn("zone", "bus %s", up ? "connected" : "lost");
+    if (up) { /* deltas may have been lost while the bus was down */
+        zs_zone_t *z, *tmp;
+        HASH_ITER(hh, zs->zones, z, tmp)
+        zsim_resync(z->sim);
+    }
     if (up && zs->hb_timer.data == zs) /* re-register at once rather than at the next beat */
         uv_timer_start(&zs->hb_timer, on_hb_timer, 200,
                        zs->role_all ? 1000 : REGISTRY_HEARTBEAT_EVERY_MS);

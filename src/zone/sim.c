@@ -983,3 +983,9 @@ void zsim_tick_stats(const zsim_t *sim, zsim_tick_stats_t *out)
     out->max_ms = v[n - 1];
     free(v);
 }
+
+void zsim_resync(zsim_t *sim)
+{
+    for (size_t i = 0; i < sim->n_players; i++)
+        push_roster(sim, sim->players[i], 1);
+}

@@ -87,6 +87,10 @@ int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m);
 /* A shout from a neighbouring zone, heard by players in range. */
 void zsim_remote_shout(zsim_t *sim, const zsim_shout_t *s);
 
+/* Sends every player a full proximity_roster now (after a bus outage,
+ * when deltas may have been lost). */
+void zsim_resync(zsim_t *sim);
+
 /* Advances the zone by one tick: movement, borders, NPCs, roster deltas. */
 void zsim_tick(zsim_t *sim, double now_ms);
 

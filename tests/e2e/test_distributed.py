@@ -121,7 +121,9 @@ def test_redis_restart_during_play(cluster):
             except AssertionError:
                 pass
         assert heard, "chat did not flow again after the Redis restart"
-        # b gets a full roster again after the outage
+        # both get a full roster again after the outage
+        assert [m for m in b.inbox[-50:] if m["type"] == "proximity_roster"], \
+            "no full roster after the Redis restart"
         await a.close()
         await b.close()
     run(go())
