@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
+import WebSocket from 'ws';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SERVER_BIN = process.env.WOD_SERVER_BIN || path.resolve(here, '../../../build/wod-server');
@@ -237,6 +238,64 @@ test('two Socket.IO clients in the same zone hear each other', async () => {
 
     a.disconnect();
     b.disconnect();
+});
+
+// A native /ws client: one JSON object per frame.
+async function nativeClient(name) {
+    const ws = new WebSocket(baseUrl.replace('http', 'ws') + '/ws');
+    const inbox = [];
+    const waiters = [];
+    ws.on('message', (data) => {
+        const m = JSON.parse(data.toString());
+        inbox.push(m);
+        for (const w of [...waiters]) if (w.type === m.type && w.match(m.payload)) w.done(m.payload);
+    });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    const c = {
+        ws,
+        send: (type, payload) => ws.send(JSON.stringify({ type, payload })),
+        next: (type, match = () => true) => new Promise((resolve, reject) => {
+            const found = inbox.find((m) => m.type === type && match(m.payload));
+            if (found) { inbox.splice(inbox.indexOf(found), 1); return resolve(found.payload); }
+            const w = { type, match, done: (p) => { clearTimeout(w.timer); waiters.splice(waiters.indexOf(w), 1); resolve(p); } };
+            w.timer = setTimeout(() => reject(new Error(`no native '${type}'\n${serverLog}`)), EVENT_TIMEOUT_MS);
+            waiters.push(w);
+        }),
+    };
+    c.send('handshake', { protocolVersion: '1.0.0', clientType: '3d', clientVersion: '1', capabilities: {} });
+    await c.next('handshake_ack');
+    c.send('auth', { method: 'guest', guestName: 'Native' });
+    await c.next('auth_success');
+    c.send('character_create', { name, appearance: { description: 'native' } });
+    c.entry = await c.next('world_entry');
+    await c.next('proximity_roster');
+    return c;
+}
+
+test('a Socket.IO client and a native /ws client see and hear each other', async () => {
+    const s = connect();
+    const sName = uniqueName('Sock');
+    await enterWorld(s, sName);
+    const n = await nativeClient(uniqueName('Nat'));
+
+    const heardByNative = n.next('communication', (m) => m.content === 'from socket.io');
+    s.emit('chat', { channel: 'say', message: 'from socket.io' });
+    assert.equal((await heardByNative).senderName, sName);
+
+    const heardBySio = nextEvent(s, 'communication', (m) => m.content === 'from ws');
+    n.send('chat', { channel: 'say', message: 'from ws' });
+    assert.equal((await heardBySio).channel, 'say');
+
+    // the native client moves; the Socket.IO client's roster notices
+    const delta = nextEvent(s, 'proximity_roster_delta');
+    n.send('move', { method: 'compass', compass: 'E', speed: 'walk' });
+    await delta;
+    // and the other way round
+    const nDelta = n.next('proximity_roster_delta');
+    s.emit('move', { method: 'heading', heading: 180, speed: 'walk' });
+    await nDelta;
+    n.ws.close();
+    s.disconnect();
 });
 
 test('an idle client stays connected past pingInterval + pingTimeout', async () => {
