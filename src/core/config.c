@@ -133,6 +133,7 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
     if (get_int("SAVE_INTERVAL_MS", 3000, 100, 600000, &cfg->save_interval_ms, err, n) < 0)
         return -1;
     if (get_int("NPCS", 1, 0, 1, &cfg->npcs, err, n) < 0) return -1;
+    if (get_int("ROSTER_THREADS", 1, 1, 64, &cfg->roster_threads, err, n) < 0) return -1;
     log_level_t lvl;
     const char *ls = env_or("LOG_LEVEL", "info");
     if (log_level_parse(ls, &lvl) < 0) {

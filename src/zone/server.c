@@ -547,7 +547,8 @@ zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore)
     }
     zsim_config_t cfg = {.tick_rate = zs->cfg.tick_rate,
                          .roster_max_entities = zs->cfg.roster_max_entities,
-                         .disable_npcs = !zs->cfg.npcs};
+                         .disable_npcs = !zs->cfg.npcs,
+                         .roster_threads = zs->cfg.roster_threads};
     zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout};
     z = wod_calloc(1, sizeof(*z));
     snprintf(z->id, sizeof(z->id), "%s", zone);
