@@ -29,7 +29,8 @@ typedef struct config_s {
     int log_level;                                            /* LOG_LEVEL (log_level_t) */
     int log_json;                                             /* LOG_FORMAT=json */
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
-    int npcs; /* NPCS: 0 spawns no NPCs (quiet test worlds) */
+    int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
+    int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.
