@@ -9,6 +9,8 @@
 #ifndef WOD_BUS_H
 #define WOD_BUS_H
 
+#include "../core/buf.h"
+
 #include <stddef.h>
 #include <uv.h>
 
@@ -58,6 +60,9 @@ static inline void bus_close(bus_t *b)
 {
     b->ops->close(b);
 }
+
+/* Appends the bus counters in Prometheus text, labelled role="<role>". */
+void bus_stats_prometheus(const bus_t *b, const char *role, buf_t *out);
 
 /* In-process bus: every bus_t made from one hub sees the others'
  * publishes. Delivery is deferred to the next loop iteration (never

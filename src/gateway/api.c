@@ -109,16 +109,7 @@ static void metrics(gw_t *gw, buf_t *b)
         "wod_gateway_auth_total{result=\"fail\"} %llu\n",
         gw->n_conns, in_world_count(gw), gw->connections_total, gw->msgs_in, gw->msgs_out,
         gw->routed, gw->auth_ok, gw->auth_fail);
-    if (gw->bus)
-        buf_printf(b,
-                   "# TYPE wod_bus_messages_total counter\n"
-                   "wod_bus_messages_total{role=\"gateway\",dir=\"out\"} %llu\n"
-                   "wod_bus_messages_total{role=\"gateway\",dir=\"in\"} %llu\n"
-                   "# TYPE wod_bus_bytes_total counter\n"
-                   "wod_bus_bytes_total{role=\"gateway\",dir=\"out\"} %llu\n"
-                   "wod_bus_bytes_total{role=\"gateway\",dir=\"in\"} %llu\n",
-                   gw->bus->stats.published, gw->bus->stats.received, gw->bus->stats.bytes_out,
-                   gw->bus->stats.bytes_in);
+    if (gw->bus) bus_stats_prometheus(gw->bus, "gateway", b);
     buf_printf(b,
                "# HELP wod_store_query_seconds Store operations run by the gateway.\n"
                "# TYPE wod_store_query_seconds summary\n"

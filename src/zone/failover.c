@@ -194,15 +194,9 @@ void zs__reap_ghosts(zs_t *zs, json_t *servers)
         json_int_t n = json_integer_value(json_object_get(zs->gateway_misses, gw));
         if (!json_object_get(misses, gw)) json_object_set_new(misses, gw, json_integer(n + 1));
         if (n + 1 < GHOST_SCANS) continue;
-        character_t ch;
-        if (zsim_player_leave(p->zone->sim, p->ref, &ch) == 0) {
-            ch.last_played = (int64_t)clock_wall_ms();
-            zs__save_async(zs, &ch, 1);
-        }
         log_info(p->zone->id, "character %lld leaves: gateway %s is gone",
                  (long long)p->character_id, gw);
-        zs->registry->ops->player_location(zs->registry, p->character_id, NULL);
-        zs__player_drop(zs, p);
+        zs__player_remove(zs, p);
     }
     json_decref(zs->gateway_misses);
     zs->gateway_misses = misses;

@@ -210,11 +210,16 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     if (mode != ENV_ENTRY_LOGIN) route_record(zs, p, z->id);
 }
 
-static void leave(zs_t *zs, const env_rec_t *r)
+/* The player a record names, if the sender still owns its route (a newer
+ * connection may have replaced it). */
+static zs_player_t *commander(zs_t *zs, const env_rec_t *r)
 {
     zs_player_t *p = player_by_char(zs, r->character_id);
-    if (!p || p->client.conn != r->client.conn || strcmp(p->client.gateway, r->client.gateway) != 0)
-        return; /* already replaced by a newer connection */
+    return p && same_client(&p->client, &r->client) ? p : NULL;
+}
+
+void zs__player_remove(zs_t *zs, zs_player_t *p)
+{
     character_t ch;
     if (zsim_player_leave(p->zone->sim, p->ref, &ch) == 0) {
         ch.last_played = (int64_t)clock_wall_ms();
@@ -224,13 +229,10 @@ static void leave(zs_t *zs, const env_rec_t *r)
     zs__player_drop(zs, p);
 }
 
-/* The player a command names, if the sender still owns its route. */
-static zs_player_t *commander(zs_t *zs, const env_rec_t *r)
+static void leave(zs_t *zs, const env_rec_t *r)
 {
-    zs_player_t *p = player_by_char(zs, r->character_id);
-    if (!p || p->client.conn != r->client.conn || strcmp(p->client.gateway, r->client.gateway) != 0)
-        return NULL;
-    return p;
+    zs_player_t *p = commander(zs, r);
+    if (p) zs__player_remove(zs, p);
 }
 
 static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
@@ -343,16 +345,7 @@ void zs_metrics(zs_t *zs, buf_t *b)
                "# TYPE wod_zone_records_in_total counter\nwod_zone_records_in_total %llu\n"
                "# TYPE wod_zone_bad_frames_total counter\nwod_zone_bad_frames_total %llu\n",
                zs->records_in, zs->bad_frames);
-    if (zs->bus)
-        buf_printf(b,
-                   "# TYPE wod_bus_messages_total counter\n"
-                   "wod_bus_messages_total{role=\"zone\",dir=\"out\"} %llu\n"
-                   "wod_bus_messages_total{role=\"zone\",dir=\"in\"} %llu\n"
-                   "# TYPE wod_bus_bytes_total counter\n"
-                   "wod_bus_bytes_total{role=\"zone\",dir=\"out\"} %llu\n"
-                   "wod_bus_bytes_total{role=\"zone\",dir=\"in\"} %llu\n",
-                   zs->bus->stats.published, zs->bus->stats.received, zs->bus->stats.bytes_out,
-                   zs->bus->stats.bytes_in);
+    if (zs->bus) bus_stats_prometheus(zs->bus, "zone", b);
     buf_printf(b,
                "# HELP wod_store_query_seconds Store operations run by the zone server.\n"
                "# TYPE wod_store_query_seconds summary\n"

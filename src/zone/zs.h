@@ -76,6 +76,8 @@ zs_zone_t *zs__zone_find(zs_t *zs, const char *id);
  * players (owned), or NULL. */
 zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore);
 void zs__player_drop(zs_t *zs, zs_player_t *p);
+/* Takes a player out of the world: leaves its sim, saves it, clears its location. */
+void zs__player_remove(zs_t *zs, zs_player_t *p);
 void zs__save_async(zs_t *zs, const character_t *chars, int n);
 void zs__heartbeat(zs_t *zs);
 zs_out_t *zs__out_for(zs_t *zs, const char *gateway);
