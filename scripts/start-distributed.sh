@@ -63,6 +63,7 @@ else
   for i in $(seq 1 "$GATEWAYS"); do
     echo "    server gateway-$i 127.0.0.1:$((PORT + i)) check inter 1s fall 2 rise 1" >>"$cfg"
   done
+  ulimit -n 131072 2>/dev/null || true
   haproxy -f "$cfg" -db >"$DATA/haproxy.log" 2>&1 &
   PIDS+=($!)
   echo "haproxy on :$PORT (pid $!)"
