@@ -69,5 +69,14 @@ else
   echo "haproxy on :$PORT (pid $!)"
 fi
 echo "cluster up: http://127.0.0.1:$PORT/api/servers (Ctrl-C to stop)"
-wait -n "${PIDS[@]}" || true
-echo "a process exited; see $DATA/*.log"
+# Keep running when one process dies (that is what failover is for); stop
+# when all are gone or on Ctrl-C.
+live=("${PIDS[@]}")
+while ((${#live[@]})); do
+  wait -n "${live[@]}" 2>/dev/null || true
+  still=()
+  for p in "${live[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then still+=("$p"); else echo "pid $p exited (logs in $DATA)"; fi
+  done
+  live=("${still[@]+"${still[@]}"}")
+done
