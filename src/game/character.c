@@ -171,15 +171,21 @@ void character_state_json(buf_t *b, const character_t *c)
         if (i) buf_putc(b, ',');
         buf_json_str(b, f->name);
         buf_putc(b, ':');
+        int64_t i64;
+        int i32;
+        double d;
         switch (f->kind) {
         case F_I64:
-            buf_printf(b, "%lld", (long long)*(const int64_t *)(base + f->off));
+            memcpy(&i64, base + f->off, sizeof(i64));
+            buf_printf(b, "%lld", (long long)i64);
             break;
         case F_INT:
-            buf_printf(b, "%d", *(const int *)(base + f->off));
+            memcpy(&i32, base + f->off, sizeof(i32));
+            buf_printf(b, "%d", i32);
             break;
         case F_DBL:
-            buf_printf(b, "%.17g", *(const double *)(base + f->off));
+            memcpy(&d, base + f->off, sizeof(d));
+            buf_printf(b, "%.17g", d);
             break;
         case F_STR:
             buf_json_str(b, base + f->off);
@@ -203,13 +209,16 @@ int character_state_parse(const void *obj, character_t *c)
             memcpy(base + f->off, json_string_value(v), json_string_length(v) + 1);
         } else if (f->kind == F_DBL) {
             if (!json_is_number(v)) return -1;
-            *(double *)(base + f->off) = json_number_value(v);
+            double d = json_number_value(v);
+            memcpy(base + f->off, &d, sizeof(d));
         } else {
             if (!json_is_integer(v)) return -1;
+            int64_t i64 = (int64_t)json_integer_value(v);
+            int i32 = (int)i64;
             if (f->kind == F_I64)
-                *(int64_t *)(base + f->off) = (int64_t)json_integer_value(v);
+                memcpy(base + f->off, &i64, sizeof(i64));
             else
-                *(int *)(base + f->off) = (int)json_integer_value(v);
+                memcpy(base + f->off, &i32, sizeof(i32));
         }
     }
     return 0;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "game/character.h"
@@ -71,6 +72,27 @@ static void test_derived_stats(void **state)
     assert_true(d.base_speed == 5.0 + 20 * 0.1);
 }
 
+static void test_state_roundtrip(void **state)
+{
+    (void)state;
+    character_t c, back;
+    character_init(&c, 42, "Quote\"Name", "desc \\ with\nnewline", "zone-forest", 1.25, 2, -3.5);
+    c.id = 7;
+    c.heading = 123.456;
+    c.experience = 1234567890123LL;
+    buf_t b;
+    buf_init(&b);
+    character_state_json(&b, &c);
+    json_t *j = json_loads(b.data, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(character_state_parse(j, &back), 0);
+    assert_memory_equal(&c, &back, sizeof(c));
+    json_object_set_new(j, "x", json_string("nope"));
+    assert_int_equal(character_state_parse(j, &back), -1);
+    json_decref(j);
+    buf_free(&b);
+}
+
 static void test_zone_geometry(void **state)
 {
     (void)state;
@@ -100,7 +122,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password),      cmocka_unit_test(test_token_roundtrip),
         cmocka_unit_test(test_names),         cmocka_unit_test(test_derived_stats),
-        cmocka_unit_test(test_zone_geometry),
+        cmocka_unit_test(test_zone_geometry), cmocka_unit_test(test_state_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
