@@ -40,6 +40,21 @@ class Services:
         time.sleep(down_seconds)
         self._run("redis", self.redis_port)
 
+    def restart_postgres(self, down_seconds=1.0):
+        pid = int(open(os.path.join(self.dir, "postmaster.pid")).read().split()[0])
+        os.kill(pid, 2)  # SIGINT: fast shutdown, as an operator's restart does
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+                time.sleep(0.05)
+            except ProcessLookupError:
+                break
+        time.sleep(down_seconds)
+        # its runuser wrapper may linger as a zombie; the postmaster is gone
+        os.unlink(os.path.join(self.dir, "postgres.pid"))
+        self._run("postgres", self.pg_port)
+
     def stop(self):
         subprocess.run(["bash", SERVICES, "stop", self.dir], capture_output=True, timeout=60)
 

@@ -127,3 +127,28 @@ def test_redis_restart_during_play(cluster):
         await a.close()
         await b.close()
     run(go())
+
+
+def test_postgres_restart_during_play(cluster):
+    svc, z1, z2, g1, g2 = cluster
+
+    async def go():
+        a = await enter_world(g1, unique("Pg"))
+        await a.send("move", {"method": "position", "position": {"x": 104, "y": 0, "z": 100}})
+        await asyncio.sleep(0.5)
+        await a.close()  # logout saves the position
+        await asyncio.sleep(0.5)
+        svc.restart_postgres(down_seconds=1.0)
+        # after the restart the store reconnects: accounts, characters, tokens all work
+        b = await enter_world(g2, unique("Pgb"))
+        c = await Client.connect(g1.ws_url)
+        await c.handshake()
+        await c.send("auth", {"method": "token", "token": a.token})
+        ok = await c.expect("auth_success")
+        assert [x["id"] for x in ok["characters"]] == [a.entry["characterId"]]
+        await c.send("character_select", {"characterId": a.entry["characterId"]})
+        entry = await c.expect("world_entry")
+        assert abs(entry["character"]["position"]["x"] - 104) < 1
+        await b.close()
+        await c.close()
+    run(go())
