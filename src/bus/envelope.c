@@ -131,6 +131,8 @@ void env_put(buf_t *b, const env_rec_t *r)
         put_str(b, r->u.kick.code);
         put_str(b, r->u.kick.message);
         break;
+    case ENV_RESYNC:
+        break;
     case ENV_WHISPER:
         put_str(b, r->u.whisper.target);
         /* fall through */
@@ -318,6 +320,8 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_str(r, rec->u.kick.code, sizeof(rec->u.kick.code));
         get_str(r, rec->u.kick.message, sizeof(rec->u.kick.message));
         break;
+    case ENV_RESYNC:
+        break;
     case ENV_WHISPER:
         get_str(r, rec->u.whisper.target, sizeof(rec->u.whisper.target));
         /* fall through */
@@ -334,8 +338,8 @@ int env_next(env_reader_t *r, env_rec_t *rec)
 
 const char *env_kind_name(env_kind_t k)
 {
-    static const char *const names[] = {"?",        "ENTER",     "LEAVE",  "MOVE",    "CHAT",
-                                        "INTERACT", "COMBAT",    "SHOUT",  "DELIVER", "ROUTE",
-                                        "KICK",     "BROADCAST", "WHISPER"};
+    static const char *const names[] = {"?",        "ENTER",     "LEAVE",   "MOVE",    "CHAT",
+                                        "INTERACT", "COMBAT",    "SHOUT",   "DELIVER", "ROUTE",
+                                        "KICK",     "BROADCAST", "WHISPER", "RESYNC"};
     return (k > 0 && k < ENV_KIND_MAX) ? names[k] : "?";
 }

@@ -39,6 +39,8 @@ typedef enum {
     /* gateway -> gateway:output (every gateway) */
     ENV_BROADCAST, /* to every client in the world (world chat) */
     ENV_WHISPER,   /* to the client playing a named character */
+    /* gateway -> zone:{id}:input */
+    ENV_RESYNC, /* the gateway lost bus traffic: send every player full rosters */
     ENV_KIND_MAX
 } env_kind_t;
 

@@ -63,6 +63,7 @@ typedef struct gw_zone_batch_s {
     char zone[ZONE_ID_MAX + 1];
     buf_t frame;
     int records;
+    int resync; /* gw_session_resync: this zone already asked */
     UT_hash_handle hh;
 } gw_zone_batch_t;
 
@@ -121,6 +122,8 @@ void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
 void gw_session_closed(gw_conn_t *c);
 void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
 void gw_session_flush(gw_t *gw);
+/* Asks every zone with players here for full rosters (after a bus outage). */
+void gw_session_resync(gw_t *gw);
 /* Starts the Engine.IO heartbeat of a Socket.IO connection. */
 void gw_session_sio_start(gw_conn_t *c);
 void gw_session_sio_pong(gw_conn_t *c);

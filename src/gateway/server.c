@@ -246,8 +246,12 @@ void gw_bus_msg(void *ud, const char *channel, const char *data, size_t len)
 void gw_bus_state(void *ud, int up)
 {
     gw_t *gw = ud;
+    int was_down = !gw->bus_up;
     gw->bus_up = up;
     log_warn("gateway", "bus %s", up ? "connected" : "lost");
+    /* Zone output may have been lost (Redis restarted, or cut our
+     * subscriber for reading too slowly): ask for full rosters. */
+    if (up && was_down) gw_session_resync(gw);
 }
 
 void gw_begin_shutdown(gw_t *gw)

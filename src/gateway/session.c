@@ -66,6 +66,25 @@ void gw_session_flush(gw_t *gw)
     }
 }
 
+void gw_session_resync(gw_t *gw)
+{
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_RESYNC;
+    for (uint32_t i = 0; i < gw->n_slots; i++) {
+        gw_conn_t *c = gw->slots[i];
+        if (!c || c->state != ST_IN_WORLD) continue;
+        gw_zone_batch_t *b = NULL;
+        HASH_FIND_STR(gw->batches, c->zone, b);
+        if (b && b->resync) continue; /* one per zone */
+        env_put(zone_frame(gw, c->zone), &r);
+        HASH_FIND_STR(gw->batches, c->zone, b);
+        b->resync = 1;
+    }
+    gw_zone_batch_t *b, *tmp;
+    HASH_ITER(hh, gw->batches, b, tmp) b->resync = 0;
+}
+
 /* ---- small senders ---------------------------------------------------- */
 
 static void send_auth_error(gw_conn_t *c, const char *reason, const char *message, int retry)

@@ -261,6 +261,9 @@ static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     case ENV_SHOUT:
         zsim_remote_shout(z->sim, &r->u.shout);
         break;
+    case ENV_RESYNC:
+        zsim_resync(z->sim);
+        break;
     default:
         log_warn("zone", "unexpected %s record on %s input", env_kind_name(r->kind), z->id);
     }
