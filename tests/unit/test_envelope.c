@@ -154,6 +154,10 @@ static void build_sample(sample_t *s)
     r.payload = ""; /* empty payload is legal on the wire */
     r.payload_len = 0;
     add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_RESYNC;
+    add(s, &r);
 }
 
 static char *heap_copy(const char *p, size_t n)
@@ -261,6 +265,8 @@ static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
     case ENV_BROADCAST:
         assert_span(got->type, got->type_len, want->type, want->type_len);
         assert_span(got->payload, got->payload_len, want->payload, want->payload_len);
+        break;
+    case ENV_RESYNC:
         break;
     default:
         fail_msg("unexpected kind %d", want->kind);
