@@ -152,3 +152,32 @@ def test_postgres_restart_during_play(cluster):
         await b.close()
         await c.close()
     run(go())
+
+
+def test_redis_cuts_subscribers(cluster):
+    """Redis disconnects subscribers whose output buffer overflows; every
+    process notices, resubscribes, and players get full rosters again."""
+    svc, z1, z2, g1, g2 = cluster
+
+    async def go():
+        a = await enter_world(g1, unique("Ca"))
+        b = await enter_world(g2, unique("Cb"))
+        await asyncio.sleep(0.3)
+        before = len([m for m in b.inbox if m["type"] == "proximity_roster"])
+        killed = svc.redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        assert killed >= 4  # 2 gateways + 2 zone servers
+        await b.expect("proximity_roster", timeout=10)
+        assert len([m for m in b.inbox if m["type"] == "proximity_roster"]) > before
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            await a.send("chat", {"channel": "say", "message": "still here"})
+            try:
+                await b.expect("communication", timeout=1, pred=lambda p: p["content"] == "still here")
+                break
+            except AssertionError:
+                pass
+        else:
+            raise AssertionError("chat did not recover")
+        await a.close()
+        await b.close()
+    run(go())
