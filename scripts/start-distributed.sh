@@ -68,6 +68,18 @@ else
   PIDS+=($!)
   echo "haproxy on :$PORT (pid $!)"
 fi
+# Ready when every listener accepts connections.
+wait_port() {
+  local deadline=$((SECONDS + 30))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    ((SECONDS < deadline)) || { echo "nothing listens on port $1; see $DATA/*.log" >&2; return 1; }
+    sleep 0.1
+  done
+}
+if ((GATEWAYS > 1)); then
+  for i in $(seq 1 "$GATEWAYS"); do wait_port $((PORT + i)); done
+fi
+wait_port "$PORT"
 echo "cluster up: http://127.0.0.1:$PORT/api/servers (Ctrl-C to stop)"
 # Keep running when one process dies (that is what failover is for); stop
 # when all are gone or on Ctrl-C.

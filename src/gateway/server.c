@@ -153,19 +153,6 @@ static void on_prepare(uv_prepare_t *p)
     gw_session_flush(container_of(p, gw_t, flush));
 }
 
-static void lws_log_to_ours(int level, const char *line)
-{
-    char msg[512];
-    snprintf(msg, sizeof(msg), "%s", line);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = '\0';
-    if (level & LLL_ERR)
-        log_error("lws", "%s", msg);
-    else
-        log_debug("lws", "%s", msg);
-}
-
 static int env_int(const char *name, int def)
 {
     const char *v = getenv(name);
@@ -190,7 +177,7 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
     gw->servers_cache = json_object();
     gw->zones_cache = json_object();
 
-    lws_set_log_level(LLL_ERR, lws_log_to_ours);
+    http_lws_logging();
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     void *loops[] = {loop};

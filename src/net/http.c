@@ -1,6 +1,10 @@
 /* http.c - see http.h. */
 #include "http.h"
 #include "../core/alloc.h"
+#include "../core/log.h"
+
+#include <stdio.h>
+#include <string.h>
 
 void http_reply_start(struct lws *wsi, http_reply_t *r, int status, const char *content_type,
                       buf_t *body)
@@ -43,4 +47,22 @@ void http_reply_clear(http_reply_t *r)
     buf_free(r->body);
     free(r->body);
     r->body = NULL;
+}
+
+static void lws_log_to_ours(int level, const char *line)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", line);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    if (level & LLL_ERR)
+        log_error("lws", "%s", msg);
+    else
+        log_debug("lws", "%s", msg);
+}
+
+void http_lws_logging(void)
+{
+    lws_set_log_level(LLL_ERR, lws_log_to_ours);
 }

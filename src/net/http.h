@@ -21,6 +21,9 @@ void http_reply_start(struct lws *wsi, http_reply_t *r, int status, const char *
                       buf_t *body);
 /* Call from LWS_CALLBACK_HTTP_WRITEABLE; returns what the callback returns. */
 int http_reply_write(struct lws *wsi, http_reply_t *r);
+/* Routes libwebsockets' own log lines into ours: its errors as errors,
+ * everything else at debug. Call before creating a context. */
+void http_lws_logging(void);
 /* Call from LWS_CALLBACK_CLOSED_HTTP / WSI_DESTROY. */
 void http_reply_clear(http_reply_t *r);
 

@@ -28,6 +28,8 @@ void grid_free(grid_t *g)
     free(g->cells);
     free(g->where_cell);
     free(g->where_idx);
+    free(g->packed);
+    free(g->packed_at);
     memset(g, 0, sizeof(*g));
 }
 
@@ -77,6 +79,7 @@ static void cell_add(grid_t *g, int ci, int32_t id, double x, double y, double z
     g->where_idx[id] = c->n;
     c->n++;
     c->stamp = g->epoch;
+    g->packed_valid = 0;
 }
 
 static void cell_del(grid_t *g, int32_t id)
@@ -91,6 +94,7 @@ static void cell_del(grid_t *g, int32_t id)
     }
     g->where_cell[id] = -1;
     c->stamp = g->epoch;
+    g->packed_valid = 0;
 }
 
 void grid_insert(grid_t *g, int32_t id, double x, double y, double z)
@@ -110,6 +114,7 @@ void grid_move(grid_t *g, int32_t id, double x, double y, double z)
         grid_cell_t *c = &g->cells[ci];
         c->items[g->where_idx[id]] = (grid_item_t){id, (float)x, (float)y, (float)z};
         c->stamp = g->epoch;
+        g->packed_valid = 0;
         return;
     }
     cell_del(g, id);
@@ -128,19 +133,28 @@ int grid_contains(const grid_t *g, int32_t id)
     return id >= 0 && (size_t)id < g->id_cap && g->where_cell[id] >= 0;
 }
 
+/* Columns [*x0, *x1] of row cz that the circle of radius r around
+ * (x, z) reaches (border rows and columns are unbounded: they hold
+ * clamped outside positions). */
+static inline void row_cols(const grid_t *g, double x, double z, double r, int cz, int *x0,
+                            int *x1)
+{
+    double lo = cz == 0 ? -INFINITY : cz * g->cell_size;
+    double hi = cz == g->nz - 1 ? INFINITY : (cz + 1) * g->cell_size;
+    double dz = z < lo ? lo - z : z > hi ? z - hi : 0;
+    double half = sqrt(r * r - dz * dz > 0 ? r * r - dz * dz : 0);
+    *x0 = cell_x(g, x - half);
+    *x1 = cell_x(g, x + half);
+}
+
 void grid_query(const grid_t *g, double x, double y, double z, double r, grid_hits_t *out)
 {
     int z0 = cell_z(g, z - r), z1 = cell_z(g, z + r);
     float fx = (float)x, fy = (float)y, fz = (float)z, r2 = (float)(r * r);
     for (int cz = z0; cz <= z1; cz++) {
         const grid_cell_t *row = &g->cells[cz * g->nx];
-        /* only the cells of this row the circle reaches (border rows and
-         * columns are unbounded: they hold clamped outside positions) */
-        double lo = cz == 0 ? -INFINITY : cz * g->cell_size;
-        double hi = cz == g->nz - 1 ? INFINITY : (cz + 1) * g->cell_size;
-        double dz = z < lo ? lo - z : z > hi ? z - hi : 0;
-        double half = sqrt(r * r - dz * dz > 0 ? r * r - dz * dz : 0);
-        int x0 = cell_x(g, x - half), x1 = cell_x(g, x + half);
+        int x0, x1;
+        row_cols(g, x, z, r, cz, &x0, &x1);
         for (int cx = x0; cx <= x1; cx++) {
             const grid_cell_t *c = &row[cx];
             if (c->n == 0) continue;
@@ -180,6 +194,42 @@ int grid_changed_since(const grid_t *g, double x, double z, double r, uint32_t e
             if (row[cx].stamp > epoch) return 1;
     }
     return 0;
+}
+
+void grid_pack(grid_t *g)
+{
+    size_t ncells = (size_t)g->nx * (size_t)g->nz;
+    if (!g->packed_at) g->packed_at = wod_malloc((ncells + 1) * sizeof(*g->packed_at));
+    if (g->count > g->packed_cap) {
+        g->packed_cap = g->count + g->count / 2 + 64;
+        free(g->packed);
+        g->packed = wod_malloc(g->packed_cap * sizeof(*g->packed));
+    }
+    uint32_t at = 0;
+    for (size_t i = 0; i < ncells; i++) {
+        const grid_cell_t *c = &g->cells[i];
+        g->packed_at[i] = at;
+        if (c->n) memcpy(g->packed + at, c->items, c->n * sizeof(*c->items));
+        at += c->n;
+    }
+    g->packed_at[ncells] = at;
+    wod_assert(at == g->count);
+    g->packed_valid = 1;
+}
+
+void grid_rows(const grid_t *g, double z, double r, int *z0, int *z1)
+{
+    *z0 = cell_z(g, z - r);
+    *z1 = cell_z(g, z + r);
+}
+
+void grid_row_span(const grid_t *g, double x, double z, double r, int cz, uint32_t *begin,
+                   uint32_t *end)
+{
+    int x0, x1;
+    row_cols(g, x, z, r, cz, &x0, &x1);
+    *begin = g->packed_at[cz * g->nx + x0];
+    *end = g->packed_at[cz * g->nx + x1 + 1];
 }
 
 void grid_hits_free(grid_hits_t *h)

@@ -65,6 +65,7 @@ zs_http_t *zs_http_start(uv_loop_t *loop, const config_t *cfg, zs_t *zs)
     if (cfg->zone_http_port == 0) return NULL;
     zs_http_t *h = wod_calloc(1, sizeof(*h));
     h->zs = zs;
+    http_lws_logging();
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     void *loops[] = {loop};

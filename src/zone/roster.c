@@ -18,6 +18,32 @@ const char *const roster_channel_name[ROSTER_CHANNELS] = {"touch", "say",  "shou
                                                           "see",   "hear", "cfh"};
 
 #define NOT_COMPUTED INT16_MIN
+#define SELECT_BINS  64
+
+/* An entity within the widest channel during selection: `ref` says where
+ * its geometry is (an index into the caller's hits, or into the grid's
+ * packed items), d2 its squared distance. Kept small: selection moves
+ * these around, geometry is only looked up for the nearest `max`. */
+struct roster_near_s {
+    int32_t ref;
+    float d2;
+};
+
+/* Where the geometry of a roster_near_t comes from: hits (roster_update)
+ * or the packed grid items relative to the viewer (roster_update_grid),
+ * computed exactly as grid_query computes its hits. */
+typedef struct geo_src_s {
+    const grid_hit_t *hits;
+    const grid_item_t *items;
+    float fx, fy, fz;
+} geo_src_t;
+
+/* Step 1's results: exact counts and a histogram of d2 for selection. */
+typedef struct near_set_s {
+    size_t n;
+    uint32_t count[ROSTER_CHANNELS];
+    uint32_t hist[SELECT_BINS];
+} near_set_t;
 
 struct roster_cand_s {
     int32_t slot;
@@ -59,44 +85,118 @@ static inline void putc_raw(buf_t *b, char c)
 
 #define PUTS(b, lit) put_raw((b), (lit), sizeof(lit) - 1)
 
-/* ---- number formatting (hot path: no printf) ---- */
-
-void roster_put_u64(buf_t *b, uint64_t v)
+/* Room for n more bytes (and the terminator); returns where they go. */
+static inline char *room(buf_t *b, size_t n)
 {
-    char tmp[24];
-    int k = 0;
+    if (b->len + n + 1 > b->cap) buf_reserve(b, n);
+    return b->data + b->len;
+}
+
+/* ---- number and string formatting (hot path: no printf, no per-byte calls) ---- */
+
+/* Writes v in decimal to p; returns the number of digits. */
+static inline size_t fmt_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t k = 0, n;
     do {
         tmp[k++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    buf_reserve(b, (size_t)k);
+    n = k;
     while (k)
-        b->data[b->len++] = tmp[--k];
+        *p++ = tmp[--k];
+    return n;
+}
+
+static inline void put_u64_raw(buf_t *b, uint64_t v)
+{
+    char *p = room(b, 20);
+    b->len += fmt_u64(p, v);
+}
+
+static inline void put_tenths_raw(buf_t *b, int64_t v)
+{
+    char *p = room(b, 24);
+    size_t n = 0;
+    if (v < 0) {
+        p[n++] = '-';
+        v = -v;
+    }
+    uint64_t u = (uint64_t)v;
+    n += fmt_u64(p + n, u / 10);
+    if (u % 10) {
+        p[n++] = '.';
+        p[n++] = (char)('0' + u % 10);
+    }
+    b->len += n;
+}
+
+/* A quoted id from its preformatted text. */
+static inline void put_idstr_raw(buf_t *b, const char *id, size_t n)
+{
+    char *p = room(b, n + 2);
+    p[0] = '"';
+    memcpy(p + 1, id, n);
+    p[n + 1] = '"';
+    b->len += n + 2;
+}
+
+static inline void put_id_raw(buf_t *b, int64_t pid)
+{
+    char *p = room(b, ZENT_ID_MAX + 2);
+    p[0] = '"';
+    size_t n = zent_id_format(pid, p + 1);
+    p[n + 1] = '"';
+    b->len += n + 2;
+}
+
+/* A JSON string: names rarely need escaping, so copy them whole and
+ * leave the rest to buf_json_strn (identical output). */
+static void put_str(buf_t *b, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\') {
+            buf_json_strn(b, s, n);
+            return;
+        }
+    }
+    char *p = room(b, n + 2);
+    p[0] = '"';
+    memcpy(p + 1, s, n);
+    p[n + 1] = '"';
+    b->len += n + 2;
+}
+
+void roster_put_u64(buf_t *b, uint64_t v)
+{
+    put_u64_raw(b, v);
     b->data[b->len] = '\0';
 }
 
 void roster_put_tenths(buf_t *b, int64_t v)
 {
-    if (v < 0) {
-        buf_putc(b, '-');
-        v = -v;
-    }
-    roster_put_u64(b, (uint64_t)v / 10);
-    if (v % 10) {
-        char f[2] = {'.', (char)('0' + v % 10)};
-        put_raw(b, f, 2);
-        b->data[b->len] = '\0';
-    }
+    put_tenths_raw(b, v);
+    b->data[b->len] = '\0';
 }
 
 void roster_put_id(buf_t *b, int64_t pid)
 {
-    char id[ZENT_ID_MAX + 2];
-    id[0] = '"';
-    size_t n = zent_id_format(pid, id + 1);
-    id[n + 1] = '"';
-    buf_append(b, id, n + 2);
+    put_id_raw(b, pid);
+    b->data[b->len] = '\0';
 }
+
+/* `"<channel>":` for each channel */
+static const struct {
+    const char *s;
+    size_t n;
+} chan_key[ROSTER_CHANNELS] = {
+#define K(x) {"\"" x "\":", sizeof(x) + 2}
+    K("touch"), K("say"), K("shout"), K("emote"), K("see"), K("hear"), K("cfh"),
+#undef K
+};
 
 int roster_bearing_t(double dx, double dz)
 {
@@ -145,6 +245,7 @@ void roster_scratch_free(roster_scratch_t *s)
 {
     free(s->cand);
     free(s->near);
+    free(s->bins);
     free(s->tmp);
     buf_free(&s->frag);
     free(s->next);
@@ -155,15 +256,15 @@ void roster_scratch_free(roster_scratch_t *s)
 
 /* ---- selection ---- */
 
-static inline void hswap(grid_hit_t *a, grid_hit_t *b)
+static inline void hswap(roster_near_t *a, roster_near_t *b)
 {
-    grid_hit_t t = *a;
+    roster_near_t t = *a;
     *a = *b;
     *b = t;
 }
 
 /* Reorders c[0..n) so that c[0..k) are the k smallest by d2. */
-static void select_nearest(grid_hit_t *c, size_t n, size_t k)
+static void select_nearest(roster_near_t *c, size_t n, size_t k)
 {
     size_t lo = 0, hi = n - 1;
     while (lo < hi) {
@@ -204,20 +305,21 @@ static void append_self(buf_t *b, size_t off, size_t len)
     b->data[b->len] = '\0';
 }
 
-#define SELECT_BINS 64
+/* Histogram bin of a squared distance (>= 0; anything past max_d2 lands
+ * in the last bin). */
+static inline int d2_bin(float d2, float scale, float max_d2)
+{
+    int b = (int)((d2 < max_d2 ? d2 : max_d2) * scale);
+    return b < SELECT_BINS ? b : SELECT_BINS - 1;
+}
 
 /* Moves the k nearest of c[0..n) (all with d2 <= max_d2) to the front.
- * A histogram over d2 finds the bin holding the k-th nearest; everything
- * in nearer bins is taken whole, and only that one bin is quickselected.
- * Two branch-light passes instead of a branchy quickselect over all. */
-static void take_nearest(grid_hit_t *c, size_t n, size_t k, float max_d2, grid_hit_t *tmp)
+ * The histogram over d2 (built while collecting c) finds the bin holding
+ * the k-th nearest; everything in nearer bins is taken whole, and only
+ * that one bin is quickselected. */
+static void take_nearest(roster_near_t *c, const uint8_t *bins, size_t n, size_t k,
+                         const uint32_t *hist, roster_near_t *tmp)
 {
-    uint32_t hist[SELECT_BINS] = {0};
-    float scale = (float)SELECT_BINS / max_d2;
-    for (size_t i = 0; i < n; i++) {
-        int b = (int)(c[i].d2 * scale);
-        hist[b < SELECT_BINS ? b : SELECT_BINS - 1]++;
-    }
     size_t below = 0;
     int edge = 0;
     while (below + hist[edge] < k)
@@ -225,8 +327,7 @@ static void take_nearest(grid_hit_t *c, size_t n, size_t k, float max_d2, grid_h
     /* c[0..below) <- bins < edge; tmp <- bin edge */
     size_t front = 0, nt = 0;
     for (size_t i = 0; i < n; i++) {
-        int b = (int)(c[i].d2 * scale);
-        if (b >= SELECT_BINS) b = SELECT_BINS - 1;
+        int b = bins[i];
         if (b < edge)
             c[front++] = c[i]; /* front <= i: never overwrites an unread item */
         else if (b == edge)
@@ -236,9 +337,9 @@ static void take_nearest(grid_hit_t *c, size_t n, size_t k, float max_d2, grid_h
     memcpy(c + below, tmp, (k - below) * sizeof(*c));
 }
 
-static int hit_cmp(const void *a, const void *b)
+static int near_cmp(const void *a, const void *b)
 {
-    float x = ((const grid_hit_t *)a)->d2, y = ((const grid_hit_t *)b)->d2;
+    float x = ((const roster_near_t *)a)->d2, y = ((const roster_near_t *)b)->d2;
     return (x > y) - (x < y);
 }
 
@@ -262,16 +363,16 @@ static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
     PUTS(b, "{\"id\":\"");
     put_raw(b, e->idstr, e->idlen);
     PUTS(b, "\",\"name\":");
-    buf_json_str(b, e->name);
+    put_str(b, e->name);
     if (e->kind == ZENT_NPC)
         PUTS(b, ",\"type\":\"npc\",\"bearing\":");
     else
         PUTS(b, ",\"type\":\"player\",\"bearing\":");
-    roster_put_tenths(b, cand_bearing(c));
+    put_tenths_raw(b, cand_bearing(c));
     PUTS(b, ",\"elevation\":");
-    roster_put_tenths(b, cand_elev(c));
+    put_tenths_raw(b, cand_elev(c));
     PUTS(b, ",\"range\":");
-    roster_put_tenths(b, c->range_t);
+    put_tenths_raw(b, c->range_t);
     putc_raw(b, '}');
 }
 
@@ -283,7 +384,7 @@ static void put_danger(buf_t *b, int hostiles)
     else
         PUTS(b, "\"safe\"");
     PUTS(b, ",\"hostilesNearby\":");
-    roster_put_u64(b, (uint64_t)hostiles);
+    put_u64_raw(b, (uint64_t)hostiles);
     putc_raw(b, '}');
 }
 
@@ -309,28 +410,37 @@ static void put_sample(buf_t *b, const zent_t *ents, roster_cand_t *cand, int k,
     PUTS(b, "\"sample\":[");
     for (int i = 0; i < n; i++) {
         if (i) putc_raw(b, ',');
-        buf_json_str(b, ents[cand[m[i]].slot].name);
+        put_str(b, ents[cand[m[i]].slot].name);
     }
     putc_raw(b, ']');
 }
 
-/* pid of the most recent speaker among channel c's members, or 0. */
-static int64_t channel_speaker(const zent_t *ents, const roster_cand_t *cand, int k, int c,
-                               uint32_t count, const char **name)
+/* lastSpeaker of every channel: the pid of the most recent speaker among
+ * its members while count <= ROSTER_SAMPLE_MAX, else 0. One pass over
+ * the list for all channels (the first of equal speech counters wins). */
+static void channel_speakers(const zent_t *ents, const roster_cand_t *cand, int k,
+                             const uint32_t *count, int64_t *pid, const char **name)
 {
-    if (count > ROSTER_SAMPLE_MAX) return 0;
-    uint32_t best = 0;
-    int64_t pid = 0;
+    uint8_t small = 0;
+    uint32_t best[ROSTER_CHANNELS] = {0};
+    for (int c = 0; c < ROSTER_CHANNELS; c++) {
+        pid[c] = 0;
+        name[c] = NULL;
+        small |= (uint8_t)((count[c] <= ROSTER_SAMPLE_MAX) << c);
+    }
+    if (!small) return;
     for (int i = 0; i < k; i++) {
-        if (!(cand[i].mask & (1u << c))) continue;
+        uint8_t m = cand[i].mask & small;
+        if (!m) continue;
         const zent_t *e = &ents[cand[i].slot];
-        if (e->spoke_seq > best) {
-            best = e->spoke_seq;
-            pid = e->pid;
-            *name = e->name;
+        for (int c = 0; c < ROSTER_CHANNELS; c++) {
+            if ((m & (1u << c)) && e->spoke_seq > best[c]) {
+                best[c] = e->spoke_seq;
+                pid[c] = e->pid;
+                name[c] = e->name;
+            }
         }
     }
-    return pid;
 }
 
 static void fill_entry(roster_entry_t *ne, const zent_t *ents, roster_cand_t *c)
@@ -364,25 +474,26 @@ static void put_added(buf_t *out, roster_scratch_t *s, roster_diff_t *d, const z
 }
 
 /* Appends the `updated` object of diff d: only the fields that moved. */
-static void put_updated(buf_t *out, roster_scratch_t *s, roster_diff_t *d)
+static void put_updated(buf_t *out, roster_scratch_t *s, roster_diff_t *d, const zent_t *ents)
 {
     if (!d->upd_len) {
         buf_t *f = &s->frag;
         const roster_entry_t *ne = &s->next[d->new_i];
+        const zent_t *e = &ents[ne->slot]; /* matched: the slot holds this pid */
         d->upd_off = (uint32_t)f->len;
         PUTS(f, "{\"id\":");
-        roster_put_id(f, ne->pid);
+        put_idstr_raw(f, e->idstr, e->idlen);
         if (d->upd & UPD_BEARING) {
             PUTS(f, ",\"bearing\":");
-            roster_put_tenths(f, ne->bearing_t);
+            put_tenths_raw(f, ne->bearing_t);
         }
         if (d->upd & UPD_ELEV) {
             PUTS(f, ",\"elevation\":");
-            roster_put_tenths(f, ne->elev_t);
+            put_tenths_raw(f, ne->elev_t);
         }
         if (d->upd & UPD_RANGE) {
             PUTS(f, ",\"range\":");
-            roster_put_tenths(f, ne->range_t);
+            put_tenths_raw(f, ne->range_t);
         }
         putc_raw(f, '}');
         d->upd_len = (uint32_t)(f->len - d->upd_off);
@@ -395,21 +506,26 @@ static void list_item(buf_t *out, int *first, size_t body, const char *key, size
 {
     if (*first) {
         if (out->len != body) putc_raw(out, ',');
-        buf_append(out, key, keylen);
+        put_raw(out, key, keylen);
         *first = 0;
     } else {
         putc_raw(out, ',');
     }
 }
 
-int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
-                  int32_t viewer, const grid_hit_t *hits, size_t n_hits, int hostiles, int full,
-                  uint64_t ts, buf_t *out)
+static const float select_scale = (float)SELECT_BINS / (float)(ROSTER_QUERY_RANGE *
+                                                                ROSTER_QUERY_RANGE);
+
+static void ensure_scratch(roster_scratch_t *s, size_t n_near, size_t n_slots)
 {
-    wod_assert(r->max == s->max);
-    if (n_hits > s->near_cap) {
-        s->near_cap = n_hits + n_hits / 2 + 16;
+    if (n_near > s->near_cap) {
+        s->near_cap = n_near + n_near / 2 + 16;
         s->near = wod_realloc(s->near, s->near_cap * sizeof(*s->near));
+        s->bins = wod_realloc(s->bins, s->near_cap);
+    }
+    if (n_near > s->tmp_cap) {
+        s->tmp_cap = s->near_cap;
+        s->tmp = wod_realloc(s->tmp, s->tmp_cap * sizeof(*s->tmp));
     }
     if (n_slots > s->mark_cap) {
         size_t cap = n_slots + n_slots / 2 + 16;
@@ -417,45 +533,139 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         memset(s->mark + s->mark_cap, 0, (cap - s->mark_cap) * sizeof(*s->mark));
         s->mark_cap = cap;
     }
+}
 
+/* Step 1 for one candidate: exact counts, histogram, and the candidate
+ * itself (branch-free: written always, kept only if in range). */
+#define R2_TOUCH ((float)(5.0 * 5.0))
+#define R2_SAY   ((float)(20.0 * 20.0))
+#define R2_SEE   ((float)(150.0 * 150.0))
+#define R2_CFH   ((float)(ROSTER_QUERY_RANGE * ROSTER_QUERY_RANGE))
+
+static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *ents,
+                              const near_set_t *ns, const geo_src_t *src, int hostiles, int full,
+                              uint64_t ts, buf_t *out);
+
+int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
+                  int32_t viewer, const grid_hit_t *hits, size_t n_hits, int hostiles, int full,
+                  uint64_t ts, buf_t *out)
+{
+    wod_assert(r->max == s->max);
+    ensure_scratch(s, n_hits, n_slots);
+    near_set_t ns;
+    memset(&ns, 0, sizeof(ns));
+    roster_near_t *near = s->near;
+    size_t nc = 0;
+    for (size_t i = 0; i < n_hits; i++) {
+        float d2 = hits[i].d2;
+        if (hits[i].id == viewer || d2 > R2_CFH) continue;
+        ns.count[RCH_CFH]++;
+        ns.count[RCH_SHOUT] += d2 <= R2_SEE;
+        ns.count[RCH_SAY] += d2 <= R2_SAY;
+        ns.count[RCH_TOUCH] += d2 <= R2_TOUCH;
+        int b = d2_bin(d2, select_scale, R2_CFH);
+        ns.hist[b]++;
+        s->bins[nc] = (uint8_t)b;
+        near[nc++] = (roster_near_t){(int32_t)i, d2};
+    }
+    ns.n = nc;
+    geo_src_t src = {hits, NULL, 0, 0, 0};
+    return roster_update_near(r, s, ents, &ns, &src, hostiles, full, ts, out);
+}
+
+int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
+                       int32_t viewer, const grid_t *g, double x, double y, double z,
+                       int hostiles, int full, uint64_t ts, buf_t *out)
+{
+    wod_assert(r->max == s->max);
+    wod_assert(g->packed_valid);
+    /* the last sent state is read after the selection: start loading it */
+    for (size_t off = 0; off < (size_t)r->n * sizeof(*r->e); off += 64)
+        __builtin_prefetch((const char *)r->e + off);
+    const double range = ROSTER_QUERY_RANGE;
+    int z0, z1;
+    grid_rows(g, z, range, &z0, &z1);
+    uint32_t span[64][2];
+    wod_assert(z1 - z0 < 64);
+    size_t total = 0;
+    for (int cz = z0; cz <= z1; cz++) {
+        grid_row_span(g, x, z, range, cz, &span[cz - z0][0], &span[cz - z0][1]);
+        total += span[cz - z0][1] - span[cz - z0][0];
+    }
+    ensure_scratch(s, total, n_slots);
+
+    /* the same float arithmetic as grid_query, so hits and order match */
+    near_set_t ns;
+    memset(&ns, 0, sizeof(ns));
+    float fx = (float)x, fy = (float)y, fz = (float)z, r2 = (float)(range * range);
+    const grid_item_t *items = g->packed;
+    roster_near_t *near = s->near;
+    uint8_t *bins = s->bins;
+    size_t nc = 0;
+    uint32_t c_cfh = 0, c_see = 0, c_say = 0, c_touch = 0;
+    for (int row = 0; row <= z1 - z0; row++) {
+        for (uint32_t i = span[row][0]; i < span[row][1]; i++) {
+            const grid_item_t *it = &items[i];
+            float dx = it->x - fx, dy = it->y - fy, dz = it->z - fz;
+            float d2 = dx * dx + dy * dy + dz * dz;
+            int in = (d2 <= r2) & (d2 <= R2_CFH) & (it->id != viewer);
+            int b = d2_bin(d2, select_scale, R2_CFH);
+            near[nc] = (roster_near_t){(int32_t)i, d2};
+            bins[nc] = (uint8_t)b;
+            ns.hist[b] += (uint32_t)in;
+            nc += (size_t)in;
+            c_cfh += (uint32_t)in;
+            c_see += (uint32_t)(in & (d2 <= R2_SEE));
+            c_say += (uint32_t)(in & (d2 <= R2_SAY));
+            c_touch += (uint32_t)(in & (d2 <= R2_TOUCH));
+        }
+    }
+    ns.n = nc;
+    ns.count[RCH_CFH] = c_cfh;
+    ns.count[RCH_SHOUT] = c_see;
+    ns.count[RCH_SAY] = c_say;
+    ns.count[RCH_TOUCH] = c_touch;
+    geo_src_t src = {NULL, items, fx, fy, fz};
+    return roster_update_near(r, s, ents, &ns, &src, hostiles, full, ts, out);
+}
+
+/* Steps 2-4 of an update, from the entities within the widest channel. */
+static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *ents,
+                              const near_set_t *ns, const geo_src_t *src, int hostiles, int full,
+                              uint64_t ts, buf_t *out)
+{
     float r2[ROSTER_CHANNELS];
     for (int c = 0; c < ROSTER_CHANNELS; c++)
         r2[c] = (float)(roster_channel_range[c] * roster_channel_range[c]);
 
-    /* 1. exact counts; candidates within the widest channel */
-    uint32_t count[ROSTER_CHANNELS] = {0};
-    size_t nc = 0;
-    grid_hit_t *near = s->near;
-    for (size_t i = 0; i < n_hits; i++) {
-        float d2 = hits[i].d2;
-        if (hits[i].id == viewer || d2 > r2[RCH_CFH]) continue;
-        count[RCH_CFH]++;
-        count[RCH_SHOUT] += d2 <= r2[RCH_SEE];
-        count[RCH_SAY] += d2 <= r2[RCH_SAY];
-        count[RCH_TOUCH] += d2 <= r2[RCH_TOUCH];
-        near[nc++] = hits[i];
-    }
+    uint32_t count[ROSTER_CHANNELS];
+    memcpy(count, ns->count, sizeof(count));
     count[RCH_EMOTE] = count[RCH_SEE] = count[RCH_HEAR] = count[RCH_SHOUT];
+    size_t nc = ns->n;
+    roster_near_t *near = s->near;
 
     /* 2. the nearest `max`, with geometry */
     int k = nc > (size_t)r->max ? r->max : (int)nc;
-    if (nc > (size_t)k) {
-        if (nc > s->tmp_cap) {
-            s->tmp_cap = s->near_cap;
-            s->tmp = wod_realloc(s->tmp, s->tmp_cap * sizeof(*s->tmp));
-        }
-        take_nearest(near, nc, (size_t)k, r2[RCH_CFH], s->tmp);
-    }
-    if (full && k > 1) qsort(near, (size_t)k, sizeof(*near), hit_cmp);
+    if (nc > (size_t)k) take_nearest(near, s->bins, nc, (size_t)k, ns->hist, s->tmp);
+    if (full && k > 1) qsort(near, (size_t)k, sizeof(*near), near_cmp);
     roster_cand_t *cand = s->cand;
     for (int i = 0; i < k; i++) {
         roster_cand_t *c = &cand[i];
-        c->slot = near[i].id;
+        if (src->hits) {
+            const grid_hit_t *h = &src->hits[near[i].ref];
+            c->slot = h->id;
+            c->dx = h->dx;
+            c->dy = h->dy;
+            c->dz = h->dz;
+        } else {
+            const grid_item_t *it = &src->items[near[i].ref];
+            c->slot = it->id;
+            c->dx = it->x - src->fx;
+            c->dy = it->y - src->fy;
+            c->dz = it->z - src->fz;
+        }
         c->d2 = near[i].d2;
-        float h2 = near[i].dx * near[i].dx + near[i].dz * near[i].dz;
-        c->dx = near[i].dx;
-        c->dy = near[i].dy;
-        c->dz = near[i].dz;
+        float h2 = c->dx * c->dx + c->dz * c->dz;
         c->h = sqrtf(h2);
         c->range_t = (int32_t)(sqrtf(c->d2) * 10.0f + 0.5f);
         c->bearing_t = c->elev_t = NOT_COMPUTED;
@@ -469,9 +679,8 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
     }
 
     int64_t speaker[ROSTER_CHANNELS];
-    const char *speaker_name[ROSTER_CHANNELS] = {0};
-    for (int c = 0; c < ROSTER_CHANNELS; c++)
-        speaker[c] = channel_speaker(ents, cand, k, c, count[c], &speaker_name[c]);
+    const char *speaker_name[ROSTER_CHANNELS];
+    channel_speakers(ents, cand, k, count, speaker, speaker_name);
 
     roster_entry_t *next = s->next;
     int ret = 1;
@@ -481,16 +690,14 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         size_t same_off = 0, same_len = 0;
         for (int c = 0; c < ROSTER_CHANNELS; c++) {
             if (c) putc_raw(out, ',');
-            putc_raw(out, '"');
-            buf_puts(out, roster_channel_name[c]);
-            PUTS(out, "\":");
+            put_raw(out, chan_key[c].s, chan_key[c].n);
             if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
                 append_self(out, same_off, same_len);
                 continue;
             }
             size_t body = out->len;
             PUTS(out, "{\"count\":");
-            roster_put_u64(out, count[c]);
+            put_u64_raw(out, count[c]);
             PUTS(out, ",\"entities\":[");
             int first = 1;
             for (int i = 0; i < k; i++) {
@@ -505,7 +712,7 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
                 put_sample(out, ents, cand, k, c);
                 if (speaker[c]) {
                     PUTS(out, ",\"lastSpeaker\":");
-                    buf_json_str(out, speaker_name[c]);
+                    put_str(out, speaker_name[c]);
                 }
             }
             putc_raw(out, '}');
@@ -517,7 +724,7 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         PUTS(out, "},");
         put_danger(out, hostiles);
         PUTS(out, ",\"timestamp\":");
-        roster_put_u64(out, ts);
+        put_u64_raw(out, ts);
         putc_raw(out, '}');
         for (int i = 0; i < k; i++)
             fill_entry(&next[i], ents, &cand[i]);
@@ -618,18 +825,15 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
             if (same_len) {
                 putc_raw(out, ',');
-                putc_raw(out, '"');
-                buf_puts(out, roster_channel_name[c]);
-                PUTS(out, "\":");
+                put_raw(out, chan_key[c].s, chan_key[c].n);
                 append_self(out, same_off, same_len);
             }
             continue;
         }
         size_t at = out->len;
         if (at != channels_body) putc_raw(out, ',');
-        putc_raw(out, '"');
-        buf_puts(out, roster_channel_name[c]);
-        PUTS(out, "\":{");
+        put_raw(out, chan_key[c].s, chan_key[c].n);
+        putc_raw(out, '{');
         size_t body = out->len;
         int first = 1;
         for (int d = 0; d < nd; d++) {
@@ -642,20 +846,24 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         for (int d = 0; d < nd; d++) {
             if (!(diff[d].old_mask & bit) || (diff[d].new_mask & bit)) continue;
             list_item(out, &first, body, "\"removed\":[", 11);
-            roster_put_id(out, old[diff[d].old_i].pid);
+            const roster_entry_t *oe = &old[diff[d].old_i];
+            if (ents[oe->slot].pid == oe->pid)
+                put_idstr_raw(out, ents[oe->slot].idstr, ents[oe->slot].idlen);
+            else
+                put_id_raw(out, oe->pid);
         }
         if (!first) putc_raw(out, ']');
         first = 1;
         for (int d = 0; d < nd; d++) {
             if (!diff[d].upd || !(diff[d].old_mask & bit) || !(diff[d].new_mask & bit)) continue;
             list_item(out, &first, body, "\"updated\":[", 11);
-            put_updated(out, s, &diff[d]);
+            put_updated(out, s, &diff[d], ents);
         }
         if (!first) putc_raw(out, ']');
         if (count[c] != r->count[c]) {
             if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"count\":");
-            roster_put_u64(out, count[c]);
+            put_u64_raw(out, count[c]);
         }
         int small = count[c] <= ROSTER_SAMPLE_MAX, was_small = r->count[c] <= ROSTER_SAMPLE_MAX;
         if (small && ((memb_changed & bit) || !was_small)) {
@@ -669,7 +877,7 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
             if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"lastSpeaker\":");
             if (speaker[c])
-                buf_json_str(out, speaker_name[c]);
+                put_str(out, speaker_name[c]);
             else
                 PUTS(out, "null");
         }
@@ -693,7 +901,7 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
     }
     if (out->len != channels_at) putc_raw(out, ',');
     PUTS(out, "\"timestamp\":");
-    roster_put_u64(out, ts);
+    put_u64_raw(out, ts);
     putc_raw(out, '}');
 
 commit:

@@ -68,15 +68,17 @@ typedef struct roster_s {
     int has_state;                    /* a full roster went out */
 } roster_t;
 
+typedef struct roster_near_s roster_near_t;
 typedef struct roster_cand_s roster_cand_t;
 typedef struct roster_diff_s roster_diff_t;
 typedef struct roster_mark_s roster_mark_t;
 
 /* Reusable working memory shared by all viewers of one sim. */
 typedef struct roster_scratch_s {
-    grid_hit_t *near; /* hits within the widest channel */
+    roster_near_t *near; /* entities within the widest channel: where to find them, d2 */
     size_t near_cap;
-    grid_hit_t *tmp; /* selection scratch */
+    uint8_t *bins;       /* per near[i]: its d2 histogram bin */
+    roster_near_t *tmp;  /* selection scratch */
     size_t tmp_cap;
     roster_cand_t *cand;  /* capacity max: the nearest, with geometry */
     buf_t frag;           /* added/updated objects, built once, copied per channel */
@@ -105,6 +107,16 @@ void roster_scratch_free(roster_scratch_t *s);
 int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
                   int32_t viewer, const grid_hit_t *hits, size_t n_hits, int hostiles, int full,
                   uint64_t ts, buf_t *out);
+
+/* Same as roster_update with the hits of a grid_query of radius
+ * ROSTER_QUERY_RANGE around (x, y, z), the viewer's position, but reads
+ * the grid's packed view directly (grid_pack must be current): one pass
+ * over the nearby items finds, counts and bins them, and geometry is
+ * only computed for the nearest `max`. Output is byte-identical to
+ * roster_update over grid_query's hits. */
+int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
+                       int32_t viewer, const grid_t *g, double x, double y, double z,
+                       int hostiles, int full, uint64_t ts, buf_t *out);
 
 /* Appends v/10 as a JSON number (12.3, -4, 0.5). */
 void roster_put_tenths(buf_t *b, int64_t v);

@@ -865,11 +865,10 @@ static void roster_job(void *ctx, int worker, size_t begin, size_t end)
     for (size_t i = begin; i < end; i++) {
         zplayer_t *p = sim->due[i];
         const zent_t *e = &sim->ents[p->ent];
-        wk->hits.n = 0;
-        grid_query(&sim->grid, e->x, e->y, e->z, ROSTER_QUERY_RANGE, &wk->hits);
         size_t off = wk->out.len;
-        if (!roster_update(&p->roster, &wk->scratch, sim->ents, sim->n_slots, p->ent, wk->hits.v,
-                           wk->hits.n, hostiles_near(sim, e), 0, sim->ts, &wk->out))
+        if (!roster_update_grid(&p->roster, &wk->scratch, sim->ents, sim->n_slots, p->ent,
+                                &sim->grid, e->x, e->y, e->z, hostiles_near(sim, e), 0, sim->ts,
+                                &wk->out))
             continue;
         if (wk->n_recs == wk->recs_cap) {
             wk->recs_cap = wk->recs_cap ? wk->recs_cap * 2 : 256;
@@ -914,6 +913,7 @@ void zsim_tick(zsim_t *sim, double now_ms)
         p->next_send_ms = sim->time_ms + p->send_interval_ms;
         sim->due[n_due++] = p;
     }
+    if (n_due) grid_pack(&sim->grid); /* nothing moves during the roster pass */
     zpool_run(sim->pool, roster_job, sim, n_due, ROSTER_CHUNK);
     for (int w = 0; w < zpool_threads(sim->pool); w++) {
         zwork_t *wk = &sim->work[w];
