@@ -236,14 +236,14 @@ static void enter_world(gw_conn_t *c, character_t *ch)
         ch->y = z->spawn_y;
         ch->z = z->spawn_z;
     }
-    /* Same character already playing on this gateway: the newer connection takes over. */
+    /* Same character already playing here: the newer connection takes over.
+     * The old one leaves the world without a LEAVE, so the zone keeps the
+     * live entity and hands it to the new route, then KICKs the old one,
+     * exactly as when the two connections are on different gateways. */
     for (uint32_t i = 0; i < gw->n_slots; i++) {
         gw_conn_t *o = gw->slots[i];
-        if (!o || o == c || o->state != ST_IN_WORLD || o->character_id != ch->id) continue;
-        gw_conn_error(o, "CHARACTER_TAKEN_OVER",
-                      "This character was selected from another connection.", "fatal");
-        gw_session_closed(o);
-        gw_conn_close(o, LWS_CLOSE_STATUS_NORMAL, "taken over");
+        if (o && o != c && o->state == ST_IN_WORLD && o->character_id == ch->id)
+            o->state = ST_AUTHED;
     }
     c->character_id = ch->id;
     c->character = *ch;

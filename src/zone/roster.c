@@ -10,15 +10,20 @@
 #include "../core/alloc.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 const double roster_channel_range[ROSTER_CHANNELS] = {5, 20, 150, 150, 150, 150, 250};
 const char *const roster_channel_name[ROSTER_CHANNELS] = {"touch", "say",  "shout", "emote",
                                                           "see",   "hear", "cfh"};
 
 #define NOT_COMPUTED INT16_MIN
-#define SELECT_BINS  64
+#define SELECT_BINS  128
 
 /* An entity within the widest channel during selection: `ref` says where
  * its geometry is (an index into the caller's hits, or into the grid's
@@ -38,17 +43,17 @@ typedef struct geo_src_s {
     float fx, fy, fz;
 } geo_src_t;
 
-/* Step 1's results: exact counts and a histogram of d2 for selection. */
+/* Step 1's results: how many candidates, exact counts. */
 typedef struct near_set_s {
     size_t n;
     uint32_t count[ROSTER_CHANNELS];
-    uint32_t hist[SELECT_BINS];
 } near_set_t;
 
 struct roster_cand_s {
     int32_t slot;
     float d2;
     float dx, dy, dz, h;
+    float ux, uz; /* horizontal direction (unit; 0,0 when h is ~0) */
     int32_t range_t;
     int16_t bearing_t, elev_t; /* NOT_COMPUTED until needed */
     uint8_t mask;
@@ -97,15 +102,25 @@ static inline char *room(buf_t *b, size_t n)
 /* Writes v in decimal to p; returns the number of digits. */
 static inline size_t fmt_u64(char *p, uint64_t v)
 {
-    char tmp[20];
-    size_t k = 0, n;
-    do {
-        tmp[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    n = k;
-    while (k)
-        *p++ = tmp[--k];
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    size_t n = 1;
+    for (uint64_t t = v; t >= 10; t /= 10)
+        n++;
+    char *q = p + n;
+    while (v >= 100) {
+        q -= 2;
+        memcpy(q, pairs + (v % 100) * 2, 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        q -= 2;
+        memcpy(q, pairs + v * 2, 2);
+    } else {
+        *--q = (char)('0' + v);
+    }
     return n;
 }
 
@@ -130,16 +145,6 @@ static inline void put_tenths_raw(buf_t *b, int64_t v)
         p[n++] = (char)('0' + u % 10);
     }
     b->len += n;
-}
-
-/* A quoted id from its preformatted text. */
-static inline void put_idstr_raw(buf_t *b, const char *id, size_t n)
-{
-    char *p = room(b, n + 2);
-    p[0] = '"';
-    memcpy(p + 1, id, n);
-    p[n + 1] = '"';
-    b->len += n + 2;
 }
 
 static inline void put_id_raw(buf_t *b, int64_t pid)
@@ -245,7 +250,6 @@ void roster_scratch_free(roster_scratch_t *s)
 {
     free(s->cand);
     free(s->near);
-    free(s->bins);
     free(s->tmp);
     buf_free(&s->frag);
     free(s->next);
@@ -305,33 +309,49 @@ static void append_self(buf_t *b, size_t off, size_t len)
     b->data[b->len] = '\0';
 }
 
-/* Histogram bin of a squared distance (>= 0; anything past max_d2 lands
- * in the last bin). */
-static inline int d2_bin(float d2, float scale, float max_d2)
+/* Histogram bin of a squared distance: its float bits (monotonic for
+ * d2 >= 0) past the exponent and 3 mantissa bits, i.e. 8 bins per
+ * octave from 1 ft^2 up; everything below lands in bin 0. Log-scale
+ * bins stay useful both in a crowd (hundreds within a few feet) and for
+ * a sparse 250 ft disc. */
+static inline int d2_bin(float d2)
 {
-    int b = (int)((d2 < max_d2 ? d2 : max_d2) * scale);
-    return b < SELECT_BINS ? b : SELECT_BINS - 1;
+    uint32_t u;
+    memcpy(&u, &d2, sizeof(u));
+    int b = (int)(u >> 20) - (127 << 3);
+    return b < 0 ? 0 : b > SELECT_BINS - 1 ? SELECT_BINS - 1 : b;
 }
 
-/* Moves the k nearest of c[0..n) (all with d2 <= max_d2) to the front.
- * The histogram over d2 (built while collecting c) finds the bin holding
- * the k-th nearest; everything in nearer bins is taken whole, and only
- * that one bin is quickselected. */
-static void take_nearest(roster_near_t *c, const uint8_t *bins, size_t n, size_t k,
-                         const uint32_t *hist, roster_near_t *tmp)
+/* Moves the k nearest of c[0..n) (n > k) to the front, in no particular
+ * order. A histogram over d2 finds the bin holding the k-th nearest;
+ * everything in nearer bins is taken whole, and only that one (small)
+ * bin is quickselected. Both passes are branch-free: data-dependent
+ * branches here mispredict about half the time. */
+static void take_nearest(roster_near_t *c, size_t n, size_t k, roster_near_t *tmp)
 {
+    uint32_t hist[2][SELECT_BINS]; /* two, so repeated bins don't chain on one counter */
+    memset(hist, 0, sizeof(hist));
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        hist[0][d2_bin(c[i].d2)]++;
+        hist[1][d2_bin(c[i + 1].d2)]++;
+    }
+    if (i < n) hist[0][d2_bin(c[i].d2)]++;
     size_t below = 0;
     int edge = 0;
-    while (below + hist[edge] < k)
-        below += hist[edge++];
+    while (below + hist[0][edge] + hist[1][edge] < k) {
+        below += hist[0][edge] + hist[1][edge];
+        edge++;
+    }
     /* c[0..below) <- bins < edge; tmp <- bin edge */
     size_t front = 0, nt = 0;
-    for (size_t i = 0; i < n; i++) {
-        int b = bins[i];
-        if (b < edge)
-            c[front++] = c[i]; /* front <= i: never overwrites an unread item */
-        else if (b == edge)
-            tmp[nt++] = c[i];
+    for (i = 0; i < n; i++) {
+        roster_near_t v = c[i];
+        int b = d2_bin(v.d2);
+        c[front] = v; /* front <= i: never overwrites an unread item */
+        front += (size_t)(b < edge);
+        tmp[nt] = v;
+        nt += (size_t)(b == edge);
     }
     if (nt > k - below) select_nearest(tmp, nt, k - below);
     memcpy(c + below, tmp, (k - below) * sizeof(*c));
@@ -353,6 +373,50 @@ static inline int cand_elev(roster_cand_t *c)
 {
     if (c->elev_t == NOT_COMPUTED) c->elev_t = (int16_t)roster_elevation_t(c->dy, c->h);
     return c->elev_t;
+}
+
+/* Horizontal distance, range in tenths and horizontal direction of
+ * cand[0..k): four at a time where SSE2 is there (IEEE sqrt and division
+ * round the same either way, so the results are identical). */
+static void cand_geometry(roster_cand_t *cand, int k)
+{
+    int i = 0;
+#ifdef __SSE2__
+    const __m128 ten = _mm_set1_ps(10.0f), half = _mm_set1_ps(0.5f), tiny = _mm_set1_ps(1e-4f);
+    for (; i + 4 <= k; i += 4) {
+        roster_cand_t *c = &cand[i];
+        __m128 dx = _mm_setr_ps(c[0].dx, c[1].dx, c[2].dx, c[3].dx);
+        __m128 dz = _mm_setr_ps(c[0].dz, c[1].dz, c[2].dz, c[3].dz);
+        __m128 d2 = _mm_setr_ps(c[0].d2, c[1].d2, c[2].d2, c[3].d2);
+        __m128 h = _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(dx, dx), _mm_mul_ps(dz, dz)));
+        __m128i rt = _mm_cvttps_epi32(_mm_add_ps(_mm_mul_ps(_mm_sqrt_ps(d2), ten), half));
+        __m128 ok = _mm_cmpgt_ps(h, tiny);
+        __m128 ux = _mm_and_ps(ok, _mm_div_ps(dx, h)), uz = _mm_and_ps(ok, _mm_div_ps(dz, h));
+        float hv[4], uxv[4], uzv[4];
+        int32_t rv[4];
+        _mm_storeu_ps(hv, h);
+        _mm_storeu_ps(uxv, ux);
+        _mm_storeu_ps(uzv, uz);
+        _mm_storeu_si128((__m128i *)rv, rt);
+        for (int l = 0; l < 4; l++) {
+            c[l].h = hv[l];
+            c[l].range_t = rv[l];
+            c[l].ux = uxv[l];
+            c[l].uz = uzv[l];
+        }
+    }
+#endif
+    for (; i < k; i++) {
+        roster_cand_t *c = &cand[i];
+        c->h = sqrtf(c->dx * c->dx + c->dz * c->dz);
+        c->range_t = (int32_t)(sqrtf(c->d2) * 10.0f + 0.5f);
+        if (c->h > 1e-4f) {
+            c->ux = c->dx / c->h;
+            c->uz = c->dz / c->h;
+        } else {
+            c->ux = c->uz = 0;
+        }
+    }
 }
 
 /* ---- JSON pieces ---- */
@@ -450,12 +514,8 @@ static void fill_entry(roster_entry_t *ne, const zent_t *ents, roster_cand_t *c)
     ne->range_t = c->range_t;
     ne->bearing_t = (int16_t)cand_bearing(c);
     ne->elev_t = (int16_t)cand_elev(c);
-    if (c->h > 1e-4f) {
-        ne->ux = c->dx / c->h;
-        ne->uz = c->dz / c->h;
-    } else {
-        ne->ux = ne->uz = 0;
-    }
+    ne->ux = c->ux;
+    ne->uz = c->uz;
     ne->mask = c->mask;
 }
 
@@ -474,15 +534,14 @@ static void put_added(buf_t *out, roster_scratch_t *s, roster_diff_t *d, const z
 }
 
 /* Appends the `updated` object of diff d: only the fields that moved. */
-static void put_updated(buf_t *out, roster_scratch_t *s, roster_diff_t *d, const zent_t *ents)
+static void put_updated(buf_t *out, roster_scratch_t *s, roster_diff_t *d)
 {
     if (!d->upd_len) {
         buf_t *f = &s->frag;
         const roster_entry_t *ne = &s->next[d->new_i];
-        const zent_t *e = &ents[ne->slot]; /* matched: the slot holds this pid */
         d->upd_off = (uint32_t)f->len;
         PUTS(f, "{\"id\":");
-        put_idstr_raw(f, e->idstr, e->idlen);
+        put_id_raw(f, ne->pid); /* formatting beats a cache miss on the entity */
         if (d->upd & UPD_BEARING) {
             PUTS(f, ",\"bearing\":");
             put_tenths_raw(f, ne->bearing_t);
@@ -513,15 +572,12 @@ static void list_item(buf_t *out, int *first, size_t body, const char *key, size
     }
 }
 
-static const float select_scale = (float)SELECT_BINS / (float)(ROSTER_QUERY_RANGE *
-                                                                ROSTER_QUERY_RANGE);
 
 static void ensure_scratch(roster_scratch_t *s, size_t n_near, size_t n_slots)
 {
     if (n_near > s->near_cap) {
         s->near_cap = n_near + n_near / 2 + 16;
         s->near = wod_realloc(s->near, s->near_cap * sizeof(*s->near));
-        s->bins = wod_realloc(s->bins, s->near_cap);
     }
     if (n_near > s->tmp_cap) {
         s->tmp_cap = s->near_cap;
@@ -563,15 +619,25 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
         ns.count[RCH_SHOUT] += d2 <= R2_SEE;
         ns.count[RCH_SAY] += d2 <= R2_SAY;
         ns.count[RCH_TOUCH] += d2 <= R2_TOUCH;
-        int b = d2_bin(d2, select_scale, R2_CFH);
-        ns.hist[b]++;
-        s->bins[nc] = (uint8_t)b;
         near[nc++] = (roster_near_t){(int32_t)i, d2};
     }
     ns.n = nc;
     geo_src_t src = {hits, NULL, 0, 0, 0};
     return roster_update_near(r, s, ents, &ns, &src, hostiles, full, ts, out);
 }
+
+#ifdef __SSE2__
+_Static_assert(sizeof(grid_item_t) == 16 && offsetof(grid_item_t, id) == 0 &&
+                   offsetof(grid_item_t, x) == 4 && offsetof(grid_item_t, z) == 12,
+               "roster_update_grid loads grid items as 4 floats");
+
+static inline uint32_t hsum_u32(__m128i v)
+{
+    uint32_t a[4];
+    _mm_storeu_si128((__m128i *)a, v);
+    return a[0] + a[1] + a[2] + a[3];
+}
+#endif
 
 int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
                        int32_t viewer, const grid_t *g, double x, double y, double z,
@@ -592,27 +658,62 @@ int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, siz
         grid_row_span(g, x, z, range, cz, &span[cz - z0][0], &span[cz - z0][1]);
         total += span[cz - z0][1] - span[cz - z0][0];
     }
-    ensure_scratch(s, total, n_slots);
+    ensure_scratch(s, total + 4, n_slots);
 
-    /* the same float arithmetic as grid_query, so hits and order match */
+    /* The same float arithmetic as grid_query (grid_query's radius is the
+     * widest channel's), so the set, the order and every d2 match.
+     * Candidates are appended branch-free: always written, kept if in. */
     near_set_t ns;
     memset(&ns, 0, sizeof(ns));
-    float fx = (float)x, fy = (float)y, fz = (float)z, r2 = (float)(range * range);
+    float fx = (float)x, fy = (float)y, fz = (float)z;
     const grid_item_t *items = g->packed;
     roster_near_t *near = s->near;
-    uint8_t *bins = s->bins;
     size_t nc = 0;
     uint32_t c_cfh = 0, c_see = 0, c_say = 0, c_touch = 0;
+#ifdef __SSE2__
+    const __m128 vfx = _mm_set1_ps(fx), vfy = _mm_set1_ps(fy), vfz = _mm_set1_ps(fz);
+    const __m128 vcfh = _mm_set1_ps(R2_CFH), vsee = _mm_set1_ps(R2_SEE);
+    const __m128 vsay = _mm_set1_ps(R2_SAY), vtouch = _mm_set1_ps(R2_TOUCH);
+    const __m128i vviewer = _mm_set1_epi32(viewer), ones = _mm_set1_epi32(-1);
+    __m128i acc_cfh = _mm_setzero_si128(), acc_see = acc_cfh, acc_say = acc_cfh,
+            acc_touch = acc_cfh;
+#endif
     for (int row = 0; row <= z1 - z0; row++) {
-        for (uint32_t i = span[row][0]; i < span[row][1]; i++) {
+        uint32_t i = span[row][0], end = span[row][1];
+#ifdef __SSE2__
+        for (; i + 4 <= end; i += 4) {
+            const float *p = (const float *)(const void *)&items[i]; /* loadu may alias */
+            __m128 a0 = _mm_loadu_ps(p), a1 = _mm_loadu_ps(p + 4);
+            __m128 a2 = _mm_loadu_ps(p + 8), a3 = _mm_loadu_ps(p + 12);
+            _MM_TRANSPOSE4_PS(a0, a1, a2, a3); /* ids (as bits), xs, ys, zs */
+            __m128 dx = _mm_sub_ps(a1, vfx), dy = _mm_sub_ps(a2, vfy), dz = _mm_sub_ps(a3, vfz);
+            __m128 d2 = _mm_add_ps(_mm_add_ps(_mm_mul_ps(dx, dx), _mm_mul_ps(dy, dy)),
+                                   _mm_mul_ps(dz, dz));
+            __m128i not_me = _mm_xor_si128(_mm_cmpeq_epi32(_mm_castps_si128(a0), vviewer), ones);
+            __m128i in = _mm_and_si128(_mm_castps_si128(_mm_cmple_ps(d2, vcfh)), not_me);
+            acc_cfh = _mm_sub_epi32(acc_cfh, in);
+            acc_see = _mm_sub_epi32(acc_see,
+                                    _mm_and_si128(in, _mm_castps_si128(_mm_cmple_ps(d2, vsee))));
+            acc_say = _mm_sub_epi32(acc_say,
+                                    _mm_and_si128(in, _mm_castps_si128(_mm_cmple_ps(d2, vsay))));
+            acc_touch = _mm_sub_epi32(
+                acc_touch, _mm_and_si128(in, _mm_castps_si128(_mm_cmple_ps(d2, vtouch))));
+            int mask = _mm_movemask_ps(_mm_castsi128_ps(in));
+            if (!mask) continue;
+            float d2v[4];
+            _mm_storeu_ps(d2v, d2);
+            for (int l = 0; l < 4; l++) {
+                near[nc] = (roster_near_t){(int32_t)(i + (uint32_t)l), d2v[l]};
+                nc += (size_t)((mask >> l) & 1);
+            }
+        }
+#endif
+        for (; i < end; i++) {
             const grid_item_t *it = &items[i];
             float dx = it->x - fx, dy = it->y - fy, dz = it->z - fz;
             float d2 = dx * dx + dy * dy + dz * dz;
-            int in = (d2 <= r2) & (d2 <= R2_CFH) & (it->id != viewer);
-            int b = d2_bin(d2, select_scale, R2_CFH);
+            int in = (d2 <= R2_CFH) & (it->id != viewer);
             near[nc] = (roster_near_t){(int32_t)i, d2};
-            bins[nc] = (uint8_t)b;
-            ns.hist[b] += (uint32_t)in;
             nc += (size_t)in;
             c_cfh += (uint32_t)in;
             c_see += (uint32_t)(in & (d2 <= R2_SEE));
@@ -620,6 +721,12 @@ int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, siz
             c_touch += (uint32_t)(in & (d2 <= R2_TOUCH));
         }
     }
+#ifdef __SSE2__
+    c_cfh += hsum_u32(acc_cfh);
+    c_see += hsum_u32(acc_see);
+    c_say += hsum_u32(acc_say);
+    c_touch += hsum_u32(acc_touch);
+#endif
     ns.n = nc;
     ns.count[RCH_CFH] = c_cfh;
     ns.count[RCH_SHOUT] = c_see;
@@ -646,7 +753,7 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
 
     /* 2. the nearest `max`, with geometry */
     int k = nc > (size_t)r->max ? r->max : (int)nc;
-    if (nc > (size_t)k) take_nearest(near, s->bins, nc, (size_t)k, ns->hist, s->tmp);
+    if (nc > (size_t)k) take_nearest(near, nc, (size_t)k, s->tmp);
     if (full && k > 1) qsort(near, (size_t)k, sizeof(*near), near_cmp);
     roster_cand_t *cand = s->cand;
     for (int i = 0; i < k; i++) {
@@ -665,9 +772,6 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
             c->dz = it->z - src->fz;
         }
         c->d2 = near[i].d2;
-        float h2 = c->dx * c->dx + c->dz * c->dz;
-        c->h = sqrtf(h2);
-        c->range_t = (int32_t)(sqrtf(c->d2) * 10.0f + 0.5f);
         c->bearing_t = c->elev_t = NOT_COMPUTED;
         uint8_t m = 1u << RCH_CFH;
         if (c->d2 <= r2[RCH_SEE]) {
@@ -677,6 +781,7 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         }
         c->mask = m;
     }
+    cand_geometry(cand, k);
 
     int64_t speaker[ROSTER_CHANNELS];
     const char *speaker_name[ROSTER_CHANNELS];
@@ -763,17 +868,16 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         uint8_t upd = 0;
         int force = (c->mask & ~oe->mask) && (c->mask & oe->mask);
         int32_t dr = abs(c->range_t - oe->range_t);
-        int32_t eps = (int32_t)(ROSTER_RANGE_EPS_REL * oe->range_t);
+        /* (int)(ROSTER_RANGE_EPS_REL * range_t) without a double round trip:
+         * range_t >= 0 and 0.05 * r truncates to r / 20 for every int r */
+        _Static_assert(ROSTER_RANGE_EPS_REL == 0.05, "eps below assumes 5 %");
+        int32_t eps = oe->range_t / 20;
         if (eps < (int32_t)(ROSTER_RANGE_EPS_FT * 10)) eps = (int32_t)(ROSTER_RANGE_EPS_FT * 10);
         if (dr >= eps || (force && dr)) {
             upd |= UPD_RANGE;
             ne->range_t = c->range_t;
         }
-        float ux = 0, uz = 0;
-        if (c->h > 1e-4f) {
-            ux = c->dx / c->h;
-            uz = c->dz / c->h;
-        }
+        float ux = c->ux, uz = c->uz;
         float dot = ux * oe->ux + uz * oe->uz;
         int moved_dir = (ux != 0 || uz != 0 || oe->ux != 0 || oe->uz != 0) && dot < cos_eps;
         if (moved_dir || (force && dot < 0.99999f)) {
@@ -846,18 +950,14 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         for (int d = 0; d < nd; d++) {
             if (!(diff[d].old_mask & bit) || (diff[d].new_mask & bit)) continue;
             list_item(out, &first, body, "\"removed\":[", 11);
-            const roster_entry_t *oe = &old[diff[d].old_i];
-            if (ents[oe->slot].pid == oe->pid)
-                put_idstr_raw(out, ents[oe->slot].idstr, ents[oe->slot].idlen);
-            else
-                put_id_raw(out, oe->pid);
+            put_id_raw(out, old[diff[d].old_i].pid);
         }
         if (!first) putc_raw(out, ']');
         first = 1;
         for (int d = 0; d < nd; d++) {
             if (!diff[d].upd || !(diff[d].old_mask & bit) || !(diff[d].new_mask & bit)) continue;
             list_item(out, &first, body, "\"updated\":[", 11);
-            put_updated(out, s, &diff[d], ents);
+            put_updated(out, s, &diff[d]);
         }
         if (!first) putc_raw(out, ']');
         if (count[c] != r->count[c]) {

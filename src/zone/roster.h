@@ -77,7 +77,6 @@ typedef struct roster_mark_s roster_mark_t;
 typedef struct roster_scratch_s {
     roster_near_t *near; /* entities within the widest channel: where to find them, d2 */
     size_t near_cap;
-    uint8_t *bins;       /* per near[i]: its d2 histogram bin */
     roster_near_t *tmp;  /* selection scratch */
     size_t tmp_cap;
     roster_cand_t *cand;  /* capacity max: the nearest, with geometry */

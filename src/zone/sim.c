@@ -61,6 +61,7 @@ typedef struct zplayer_s {
     uint32_t roster_epoch;   /* grid epoch the roster was computed at */
     int persist_dirty;       /* position/heading/zone/hp changed since collect */
     int crossing;            /* index into sim->world when queued to cross, else -1 */
+    int is_due;              /* roster recomputed in this tick's roster pass */
     roster_t roster;         /* what the client was last told */
     UT_hash_handle hh;       /* sim->by_ref */
 } zplayer_t;
@@ -864,6 +865,16 @@ static void roster_job(void *ctx, int worker, size_t begin, size_t end)
     zwork_t *wk = &sim->work[worker];
     for (size_t i = begin; i < end; i++) {
         zplayer_t *p = sim->due[i];
+        /* viewers are scattered in memory: start loading the next ones */
+        if (i + 2 < end) {
+            __builtin_prefetch(&sim->due[i + 2]->ent);
+            __builtin_prefetch(&sim->due[i + 2]->roster);
+        }
+        if (i + 1 < end) {
+            const zplayer_t *q = sim->due[i + 1];
+            __builtin_prefetch(&sim->ents[q->ent]);
+            __builtin_prefetch(q->roster.e);
+        }
         const zent_t *e = &sim->ents[p->ent];
         size_t off = wk->out.len;
         if (!roster_update_grid(&p->roster, &wk->scratch, sim->ents, sim->n_slots, p->ent,
@@ -876,6 +887,33 @@ static void roster_job(void *ctx, int worker, size_t begin, size_t end)
         }
         wk->recs[wk->n_recs++] = (struct zrec_s){p->ref, off, wk->out.len - off};
     }
+}
+
+/* Fills sim->due with the n_due players marked is_due, in grid order
+ * (cell by cell, row-major): consecutive viewers then share most of
+ * their neighbours, so the grid items and entities a roster reads stay
+ * in cache instead of being fetched again for every viewer. Packs the
+ * grid for the roster pass, during which nothing moves. */
+static void order_due(zsim_t *sim, size_t n_due)
+{
+    grid_t *g = &sim->grid;
+    grid_pack(g);
+    size_t k = 0;
+    for (size_t i = 0; i < g->count && k < n_due; i++) {
+        const zent_t *e = &sim->ents[g->packed[i].id];
+        if (e->kind != ZENT_PLAYER) continue;
+        zplayer_t *p = e->owner;
+        if (!p->is_due) continue;
+        p->is_due = 0;
+        sim->due[k++] = p;
+    }
+    for (size_t i = 0; i < sim->n_players && k < n_due; i++) { /* not in the grid */
+        zplayer_t *p = sim->players[i];
+        if (!p->is_due) continue;
+        p->is_due = 0;
+        sim->due[k++] = p;
+    }
+    wod_assert(k == n_due);
 }
 
 void zsim_tick(zsim_t *sim, double now_ms)
@@ -911,9 +949,10 @@ void zsim_tick(zsim_t *sim, double now_ms)
             continue;
         p->roster_epoch = epoch;
         p->next_send_ms = sim->time_ms + p->send_interval_ms;
-        sim->due[n_due++] = p;
+        p->is_due = 1;
+        n_due++;
     }
-    if (n_due) grid_pack(&sim->grid); /* nothing moves during the roster pass */
+    if (n_due) order_due(sim, n_due);
     zpool_run(sim->pool, roster_job, sim, n_due, ROSTER_CHUNK);
     for (int w = 0; w < zpool_threads(sim->pool); w++) {
         zwork_t *wk = &sim->work[w];

@@ -193,3 +193,29 @@ def test_bad_config_exits_2(tmp_path):
     r = subprocess.run([BIN, "all"], env=dict(os.environ), cwd=tmp_path, capture_output=True,
                        timeout=10)
     assert r.returncode == 2 and b"GATEWAY_PORT" in r.stderr
+
+
+def test_same_character_twice_takes_over(server):
+    async def go():
+        a = await enter_world(server, unique("Twice"))
+        await a.send("move", {"method": "position", "position": {"x": 102, "y": 0, "z": 101}})
+        await asyncio.sleep(0.3)
+        b = await Client.connect(server.ws_url)
+        await b.handshake()
+        await b.send("auth", {"method": "token", "token": a.token})
+        await b.expect("auth_success")
+        await b.send("character_select", {"characterId": a.entry["characterId"]})
+        entry = await b.expect("world_entry")
+        assert entry["character"]["position"]["x"] == 102  # the live state, not a stale row
+        err = await a.expect("error", pred=lambda p: p["code"] == "CHARACTER_TAKEN_OVER")
+        assert err["severity"] == "fatal"
+        try:
+            while True:
+                await asyncio.wait_for(a.ws.recv(), 3)
+        except Exception:
+            pass
+        assert a.ws.closed
+        await b.send("ping", {"timestamp": 1})
+        await b.expect("pong")
+        await b.close()
+    run(go())

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import time
 
+import redis
+
 from conftest import ROOT, Client, enter_world, http_get, unique
 
 
@@ -59,9 +61,9 @@ def test_start_distributed_two_gateways_and_gateway_loss():
             await anna.send("move", {"method": "position", "position": {"x": 103, "y": 0, "z": 100}})
             await asyncio.sleep(1.0)
             # which gateway holds Anna? the one haproxy sent her to
-            _, body = http_get(base + 1, "/metrics")
-            on_g1 = "wod_gateway_players 0" not in body
-            victim = "gateway-1" if on_g1 else "gateway-2"
+            r = redis.Redis(port=base + 200, decode_responses=True)
+            loc = json.loads(r.get(f"player:location:{anna.entry['characterId']}"))
+            victim = loc["gateway"]
             os.kill(pids[victim], signal.SIGKILL)
             try:
                 await asyncio.wait_for(anna.ws.recv(), 5)
