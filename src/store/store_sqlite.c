@@ -288,9 +288,8 @@ static int sq_character_get(store_t *s, int64_t id, character_t *out)
     return ret;
 }
 
-static int sq_characters_save(store_t *s, const character_t *cs, int n)
+static int characters_save_locked(sqlite3 *db, const character_t *cs, int n)
 {
-    sqlite3 *db = DB(s);
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_error(db, "begin");
     sqlite3_stmt *st = prepare(db, "UPDATE characters SET zone_id=?, x=?, y=?, z=?, heading=?, "
@@ -321,6 +320,18 @@ static int sq_characters_save(store_t *s, const character_t *cs, int n)
     if (sqlite3_exec(db, ret == STORE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
         return db_error(db, "commit");
     return ret;
+}
+
+/* A transaction is connection state: while one worker thread is between
+ * BEGIN and COMMIT no other may use the connection. The connection's own
+ * (recursive) mutex held across the whole transaction gives exactly that. */
+static int sq_characters_save(store_t *s, const character_t *cs, int n)
+{
+    sqlite3 *db = DB(s);
+    sqlite3_mutex_enter(sqlite3_db_mutex(db));
+    int rc = characters_save_locked(db, cs, n);
+    sqlite3_mutex_leave(sqlite3_db_mutex(db));
+    return rc;
 }
 
 static int sq_snapshot_put(store_t *s, const char *zone_id, const char *data, size_t len)

@@ -33,9 +33,11 @@ void grid_free(grid_t *g)
     memset(g, 0, sizeof(*g));
 }
 
+/* Clamped cell coordinates. floor() is a libm call on baseline x86-64;
+ * after the clamps v >= 0, where truncation is floor. */
 static inline int cell_x(const grid_t *g, double x)
 {
-    double f = floor(x * g->inv_cell);
+    double f = x * g->inv_cell;
     if (f < 0) return 0;
     if (f >= g->nx) return g->nx - 1;
     return (int)f;
@@ -43,7 +45,7 @@ static inline int cell_x(const grid_t *g, double x)
 
 static inline int cell_z(const grid_t *g, double z)
 {
-    double f = floor(z * g->inv_cell);
+    double f = z * g->inv_cell;
     if (f < 0) return 0;
     if (f >= g->nz) return g->nz - 1;
     return (int)f;
@@ -200,7 +202,7 @@ void grid_pack(grid_t *g)
 {
     size_t ncells = (size_t)g->nx * (size_t)g->nz;
     if (!g->packed_at) g->packed_at = wod_malloc((ncells + 1) * sizeof(*g->packed_at));
-    if (g->count > g->packed_cap) {
+    if (g->count + GRID_PACK_PAD > g->packed_cap) {
         g->packed_cap = g->count + g->count / 2 + 64;
         free(g->packed);
         g->packed = wod_malloc(g->packed_cap * sizeof(*g->packed));
@@ -214,6 +216,7 @@ void grid_pack(grid_t *g)
     }
     g->packed_at[ncells] = at;
     wod_assert(at == g->count);
+    memset(g->packed + at, 0, GRID_PACK_PAD * sizeof(*g->packed));
     g->packed_valid = 1;
 }
 

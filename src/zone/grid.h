@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define GRID_PACK_PAD 4 /* zeroed items after the packed view, for readers that over-read */
+
 typedef struct grid_item_s {
     int32_t id;
     float x, y, z;
@@ -49,7 +51,8 @@ typedef struct grid_s {
     size_t id_cap;       /* length of where_* */
     uint32_t epoch;      /* stamp written by changes; the owner advances it */
     size_t count;        /* items in the grid */
-    grid_item_t *packed; /* owned: all items, by cell in row-major order (grid_pack) */
+    grid_item_t *packed; /* owned: all items, by cell in row-major order (grid_pack),
+                            then GRID_PACK_PAD zeroed ones */
     uint32_t *packed_at; /* owned: nx * nz + 1 cell starts into packed */
     size_t packed_cap;   /* capacity of packed, in items */
     int packed_valid;    /* no insert/move/remove since the last grid_pack */

@@ -90,6 +90,34 @@ static inline void putc_raw(buf_t *b, char c)
 
 #define PUTS(b, lit) put_raw((b), (lit), sizeof(lit) - 1)
 
+/* Copies n bytes between non-overlapping buffers. The fragments a delta
+ * is assembled from are mostly 20-120 bytes, where a libc call costs
+ * about as much as the copy itself. */
+static inline void copy_bytes(char *d, const char *s, size_t n)
+{
+    if (n > 128) {
+        memcpy(d, s, n);
+    } else if (n >= 16) {
+        for (size_t i = 0; i + 16 < n; i += 16)
+            memcpy(d + i, s + i, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    }
+}
+
+/* put_raw for a fragment of run-time length. */
+static inline void put_frag(buf_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) buf_reserve(b, n);
+    copy_bytes(b->data + b->len, s, n);
+    b->len += n;
+}
+
 /* Room for n more bytes (and the terminator); returns where they go. */
 static inline char *room(buf_t *b, size_t n)
 {
@@ -147,13 +175,20 @@ static inline void put_tenths_raw(buf_t *b, int64_t v)
     b->len += n;
 }
 
+/* A quoted protocol id (zent_id_format's text). */
 static inline void put_id_raw(buf_t *b, int64_t pid)
 {
     char *p = room(b, ZENT_ID_MAX + 2);
-    p[0] = '"';
-    size_t n = zent_id_format(pid, p + 1);
-    p[n + 1] = '"';
-    b->len += n + 2;
+    size_t n;
+    if (pid > 0) {
+        memcpy(p, "\"char-", 6);
+        n = 6 + fmt_u64(p + 6, (uint64_t)pid);
+    } else {
+        memcpy(p, "\"npc-", 5);
+        n = 5 + fmt_u64(p + 5, (uint64_t)0 - (uint64_t)pid);
+    }
+    p[n] = '"';
+    b->len += n + 1;
 }
 
 /* A JSON string: names rarely need escaping, so copy them whole and
@@ -170,7 +205,7 @@ static void put_str(buf_t *b, const char *s)
     }
     char *p = room(b, n + 2);
     p[0] = '"';
-    memcpy(p + 1, s, n);
+    copy_bytes(p + 1, s, n);
     p[n + 1] = '"';
     b->len += n + 2;
 }
@@ -425,7 +460,7 @@ static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
 {
     buf_reserve(b, (size_t)e->idlen + 10);
     PUTS(b, "{\"id\":\"");
-    put_raw(b, e->idstr, e->idlen);
+    put_frag(b, e->idstr, e->idlen);
     PUTS(b, "\",\"name\":");
     put_str(b, e->name);
     if (e->kind == ZENT_NPC)
@@ -530,7 +565,7 @@ static void put_added(buf_t *out, roster_scratch_t *s, roster_diff_t *d, const z
         put_entity(&s->frag, &ents[c->slot], c);
         d->add_len = (uint32_t)(s->frag.len - d->add_off);
     }
-    put_raw(out, s->frag.data + d->add_off, d->add_len);
+    put_frag(out, s->frag.data + d->add_off, d->add_len);
 }
 
 /* Appends the `updated` object of diff d: only the fields that moved. */
@@ -557,7 +592,7 @@ static void put_updated(buf_t *out, roster_scratch_t *s, roster_diff_t *d)
         putc_raw(f, '}');
         d->upd_len = (uint32_t)(f->len - d->upd_off);
     }
-    put_raw(out, s->frag.data + d->upd_off, d->upd_len);
+    put_frag(out, s->frag.data + d->upd_off, d->upd_len);
 }
 
 /* Opens a list member: the key on first use, else a comma. */
@@ -565,7 +600,7 @@ static void list_item(buf_t *out, int *first, size_t body, const char *key, size
 {
     if (*first) {
         if (out->len != body) putc_raw(out, ',');
-        put_raw(out, key, keylen);
+        put_frag(out, key, keylen);
         *first = 0;
     } else {
         putc_raw(out, ',');
@@ -675,13 +710,16 @@ int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, siz
     const __m128 vcfh = _mm_set1_ps(R2_CFH), vsee = _mm_set1_ps(R2_SEE);
     const __m128 vsay = _mm_set1_ps(R2_SAY), vtouch = _mm_set1_ps(R2_TOUCH);
     const __m128i vviewer = _mm_set1_epi32(viewer), ones = _mm_set1_epi32(-1);
+    const __m128i lane = _mm_setr_epi32(0, 1, 2, 3);
     __m128i acc_cfh = _mm_setzero_si128(), acc_see = acc_cfh, acc_say = acc_cfh,
             acc_touch = acc_cfh;
 #endif
     for (int row = 0; row <= z1 - z0; row++) {
         uint32_t i = span[row][0], end = span[row][1];
 #ifdef __SSE2__
-        for (; i + 4 <= end; i += 4) {
+        /* four at a time; a row's last group may read up to 3 items past
+         * its end (the next cells', or grid_pack's padding), masked off */
+        for (; i < end; i += 4) {
             const float *p = (const float *)(const void *)&items[i]; /* loadu may alias */
             __m128 a0 = _mm_loadu_ps(p), a1 = _mm_loadu_ps(p + 4);
             __m128 a2 = _mm_loadu_ps(p + 8), a3 = _mm_loadu_ps(p + 12);
@@ -690,7 +728,9 @@ int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, siz
             __m128 d2 = _mm_add_ps(_mm_add_ps(_mm_mul_ps(dx, dx), _mm_mul_ps(dy, dy)),
                                    _mm_mul_ps(dz, dz));
             __m128i not_me = _mm_xor_si128(_mm_cmpeq_epi32(_mm_castps_si128(a0), vviewer), ones);
-            __m128i in = _mm_and_si128(_mm_castps_si128(_mm_cmple_ps(d2, vcfh)), not_me);
+            __m128i valid = _mm_cmplt_epi32(lane, _mm_set1_epi32((int32_t)(end - i)));
+            __m128i in = _mm_and_si128(_mm_castps_si128(_mm_cmple_ps(d2, vcfh)),
+                                       _mm_and_si128(not_me, valid));
             acc_cfh = _mm_sub_epi32(acc_cfh, in);
             acc_see = _mm_sub_epi32(acc_see,
                                     _mm_and_si128(in, _mm_castps_si128(_mm_cmple_ps(d2, vsee))));
@@ -795,7 +835,7 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         size_t same_off = 0, same_len = 0;
         for (int c = 0; c < ROSTER_CHANNELS; c++) {
             if (c) putc_raw(out, ',');
-            put_raw(out, chan_key[c].s, chan_key[c].n);
+            put_frag(out, chan_key[c].s, chan_key[c].n);
             if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
                 append_self(out, same_off, same_len);
                 continue;
@@ -879,7 +919,8 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         }
         float ux = c->ux, uz = c->uz;
         float dot = ux * oe->ux + uz * oe->uz;
-        int moved_dir = (ux != 0 || uz != 0 || oe->ux != 0 || oe->uz != 0) && dot < cos_eps;
+        /* bitwise, not short-circuit: these branches are unpredictable */
+        int moved_dir = ((ux != 0) | (uz != 0) | (oe->ux != 0) | (oe->uz != 0)) & (dot < cos_eps);
         if (moved_dir || (force && dot < 0.99999f)) {
             int bt = cand_bearing(c);
             if (moved_dir || bt != oe->bearing_t) {
@@ -929,14 +970,14 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
             if (same_len) {
                 putc_raw(out, ',');
-                put_raw(out, chan_key[c].s, chan_key[c].n);
+                put_frag(out, chan_key[c].s, chan_key[c].n);
                 append_self(out, same_off, same_len);
             }
             continue;
         }
         size_t at = out->len;
         if (at != channels_body) putc_raw(out, ',');
-        put_raw(out, chan_key[c].s, chan_key[c].n);
+        put_frag(out, chan_key[c].s, chan_key[c].n);
         putc_raw(out, '{');
         size_t body = out->len;
         int first = 1;

@@ -131,11 +131,76 @@ static void test_change_stamps(void **state)
     grid_free(&g);
 }
 
+/* The packed view's row spans hold exactly the items grid_query looks
+ * at, in its order: filtering them the way grid_query does gives the
+ * same hits, same order, same numbers. */
+static void check_spans(const grid_t *g, grid_hits_t *h, double x, double y, double z, double r)
+{
+    h->n = 0;
+    grid_query(g, x, y, z, r, h);
+    float fx = (float)x, fy = (float)y, fz = (float)z, r2 = (float)(r * r);
+    size_t k = 0;
+    int z0, z1;
+    grid_rows(g, z, r, &z0, &z1);
+    for (int cz = z0; cz <= z1; cz++) {
+        uint32_t b, e;
+        grid_row_span(g, x, z, r, cz, &b, &e);
+        assert_true(b <= e && e <= g->count);
+        for (uint32_t i = b; i < e; i++) {
+            const grid_item_t *it = &g->packed[i];
+            float dx = it->x - fx, dy = it->y - fy, dz = it->z - fz;
+            float d2 = dx * dx + dy * dy + dz * dz;
+            if (!(d2 <= r2)) continue;
+            assert_true(k < h->n);
+            assert_int_equal(h->v[k].id, it->id);
+            assert_true(h->v[k].d2 == d2 && h->v[k].dx == dx && h->v[k].dz == dz);
+            k++;
+        }
+    }
+    assert_int_equal(k, h->n);
+}
+
+static void test_packed_view(void **state)
+{
+    (void)state;
+    grid_t g;
+    grid_hits_t h = {0};
+    const double sx = 1000, sz = 700;
+    grid_init(&g, sx, sz, 50);
+    grid_pack(&g); /* empty */
+    assert_true(g.packed_valid);
+    check_spans(&g, &h, 500, 0, 350, 250);
+    for (int id = 0; id < N_IDS; id++)
+        grid_insert(&g, id, rnd(-20, sx + 20), rnd(0, 30), rnd(-20, sz + 20));
+    for (int round = 0; round < 50; round++) {
+        for (int m = 0; m < 200; m++) {
+            int id = (int)rnd(0, N_IDS);
+            if (grid_contains(&g, id) && rnd(0, 1) < 0.2)
+                grid_remove(&g, id);
+            else if (grid_contains(&g, id))
+                grid_move(&g, id, rnd(-20, sx + 20), rnd(0, 30), rnd(-20, sz + 20));
+            else
+                grid_insert(&g, id, rnd(0, sx), rnd(0, 30), rnd(0, sz));
+        }
+        assert_false(g.packed_valid); /* changes invalidate it */
+        grid_pack(&g);
+        assert_true(g.packed_valid);
+        for (int q = 0; q < 20; q++) {
+            double r = rnd(0, 1) < 0.2 ? rnd(0, 10) : rnd(10, 300);
+            check_spans(&g, &h, rnd(-50, sx + 50), rnd(0, 30), rnd(-50, sz + 50), r);
+        }
+        check_spans(&g, &h, sx / 2, 0, sz / 2, 250);
+    }
+    grid_hits_free(&h);
+    grid_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_vs_oracle),
         cmocka_unit_test(test_change_stamps),
+        cmocka_unit_test(test_packed_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static void test_bearing_and_elevation(void **state)
@@ -274,6 +275,121 @@ static void test_nearest_cap(void **state)
     roster_scratch_free(&s);
 }
 
+/* roster_update_grid (the tick's path: reads the grid's packed view)
+ * against roster_update over grid_query's hits, on a random crowd that
+ * moves, speaks, comes and goes: byte-identical payloads. */
+#define BIG_SLOTS 600
+static zent_t big[BIG_SLOTS];
+static char big_names[BIG_SLOTS][16];
+static uint32_t rng = 777;
+
+static double rnd(double lo, double hi)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return lo + (hi - lo) * ((rng >> 8) / 16777216.0);
+}
+
+static void big_place(grid_t *g, int slot, double x, double y, double z)
+{
+    big[slot].x = x;
+    big[slot].y = y;
+    big[slot].z = z;
+    if (big[slot].in_grid) {
+        grid_move(g, slot, x, y, z);
+    } else {
+        grid_insert(g, slot, x, y, z);
+        big[slot].in_grid = 1;
+    }
+}
+
+static void test_grid_path_matches_hits_path(void **state)
+{
+    (void)state;
+    grid_t g;
+    grid_init(&g, 1200, 1200, 50);
+    grid_hits_t h = {0};
+    static int64_t next_pid = 1;
+    for (int i = 0; i < BIG_SLOTS; i++) {
+        snprintf(big_names[i], sizeof(big_names[i]), i % 7 ? "P%d" : "Q\"%d", i);
+        zent_set_id(&big[i], i % 11 ? next_pid++ : -next_pid++);
+        big[i].name = big_names[i];
+        big[i].kind = big[i].pid > 0 ? ZENT_PLAYER : ZENT_NPC;
+        /* a crowd around (600, 600) and a sparse rest */
+        if (i < 200)
+            big_place(&g, i, 600 + rnd(-30, 30), rnd(0, 5), 600 + rnd(-30, 30));
+        else
+            big_place(&g, i, rnd(0, 1200), rnd(0, 40), rnd(0, 1200));
+    }
+    enum { VIEWERS = 40 };
+    roster_t ra[VIEWERS], rb[VIEWERS];
+    roster_scratch_t sa, sb;
+    const int max = 16;
+    roster_scratch_init(&sa, max);
+    roster_scratch_init(&sb, max);
+    for (int v = 0; v < VIEWERS; v++) {
+        roster_init(&ra[v], max);
+        roster_init(&rb[v], max);
+    }
+    buf_t a, b;
+    buf_init(&a);
+    buf_init(&b);
+    uint32_t seq = 0;
+    for (int step = 0; step < 60; step++) {
+        for (int i = 0; i < BIG_SLOTS; i++) {
+            if (!big[i].in_grid) {
+                if (rnd(0, 1) < 0.3) { /* the slot is reused by someone else */
+                    zent_set_id(&big[i], next_pid++);
+                    big_place(&g, i, rnd(0, 1200), 0, rnd(0, 1200));
+                }
+                continue;
+            }
+            if (i >= VIEWERS && rnd(0, 1) < 0.01) {
+                grid_remove(&g, i);
+                big[i].in_grid = 0;
+                continue;
+            }
+            double step_ft = rnd(0, 1) < 0.05 ? 40 : 2;
+            big_place(&g, i, big[i].x + rnd(-step_ft, step_ft), big[i].y,
+                      big[i].z + rnd(-step_ft, step_ft));
+            if (rnd(0, 1) < 0.01) big[i].spoke_seq = ++seq;
+        }
+        grid_pack(&g);
+        for (int v = 0; v < VIEWERS; v++) {
+            int full = step == 0 || step == 30;
+            h.n = 0;
+            grid_query(&g, big[v].x, big[v].y, big[v].z, ROSTER_QUERY_RANGE, &h);
+            buf_reset(&a);
+            buf_reset(&b);
+            int hostile_n = v % 3;
+            int rc_a = roster_update(&ra[v], &sa, big, BIG_SLOTS, v, h.v, h.n, hostile_n, full,
+                                     1000 + (uint64_t)step, &a);
+            int rc_b = roster_update_grid(&rb[v], &sb, big, BIG_SLOTS, v, &g, big[v].x, big[v].y,
+                                          big[v].z, hostile_n, full, 1000 + (uint64_t)step, &b);
+            assert_int_equal(rc_a, rc_b);
+            assert_int_equal(a.len, b.len);
+            if (a.len) assert_memory_equal(a.data, b.data, a.len);
+            if (rc_a) {
+                json_error_t err;
+                json_t *j = json_loads(b.data, 0, &err);
+                if (!j) fail_msg("bad JSON (%s): %s", err.text, b.data);
+                json_decref(j);
+            }
+        }
+    }
+    for (int v = 0; v < VIEWERS; v++) {
+        roster_free(&ra[v]);
+        roster_free(&rb[v]);
+    }
+    roster_scratch_free(&sa);
+    roster_scratch_free(&sb);
+    buf_free(&a);
+    buf_free(&b);
+    grid_hits_free(&h);
+    grid_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_number_format),
         cmocka_unit_test(test_full_and_deltas),
         cmocka_unit_test(test_nearest_cap),
+        cmocka_unit_test(test_grid_path_matches_hits_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,11 +240,57 @@ static void test_async(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Concurrent batch saves from the worker pool: each is its own transaction
+ * and none may fail because another is open on the same connection. */
+typedef struct {
+    character_t ch[20];
+    int rc;
+} save_job_t;
+
+static void save_work(store_t *s, void *arg)
+{
+    save_job_t *j = arg;
+    for (int round = 0; round < 20 && j->rc == STORE_OK; round++)
+        j->rc = s->ops->characters_save(s, j->ch, 20);
+}
+
+static void test_concurrent_saves(void **state)
+{
+    store_t *s = S(state);
+    int64_t acc;
+    assert_int_equal(s->ops->account_create(s, NULL, NULL, "Saver", &acc), STORE_OK);
+    static save_job_t jobs[8];
+    for (int i = 0; i < 8; i++) {
+        for (int k = 0; k < 20; k++) {
+            character_t *c = &jobs[i].ch[k];
+            char name[32];
+            snprintf(name, sizeof(name), "Saver%dx%d", i, k);
+            character_init(c, acc, name, "", "zone-crossroads", 1, 0, 1);
+            assert_int_equal(s->ops->character_create(s, c), STORE_OK);
+            c->x = 10 + i;
+        }
+        jobs[i].rc = STORE_OK;
+    }
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(store_async(s, &loop, save_work, NULL, &jobs[i]), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(jobs[i].rc, STORE_OK);
+        character_t got;
+        assert_int_equal(s->ops->character_get(s, jobs[i].ch[19].id, &got), STORE_OK);
+        assert_true(got.x == 10 + i);
+    }
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 #define STORE_TESTS                                                                                \
     cmocka_unit_test(test_migrate), cmocka_unit_test(test_zones_load),                             \
         cmocka_unit_test(test_accounts), cmocka_unit_test(test_tokens),                            \
         cmocka_unit_test(test_characters), cmocka_unit_test(test_characters_save),                 \
-        cmocka_unit_test(test_snapshots), cmocka_unit_test(test_async)
+        cmocka_unit_test(test_snapshots), cmocka_unit_test(test_async),                            \
+        cmocka_unit_test(test_concurrent_saves)
 
 /* ---- SQLite group */
 
