@@ -132,6 +132,8 @@ void env_put(buf_t *b, const env_rec_t *r)
         put_str(b, r->u.kick.message);
         break;
     case ENV_RESYNC:
+        put_client(b, &r->client);
+        buf_put_u64(b, (uint64_t)r->character_id);
         break;
     case ENV_WHISPER:
         put_str(b, r->u.whisper.target);
@@ -321,6 +323,8 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_str(r, rec->u.kick.message, sizeof(rec->u.kick.message));
         break;
     case ENV_RESYNC:
+        get_client(r, &rec->client);
+        rec->character_id = (int64_t)get_uint(r, 8);
         break;
     case ENV_WHISPER:
         get_str(r, rec->u.whisper.target, sizeof(rec->u.whisper.target));

@@ -40,7 +40,8 @@ typedef enum {
     ENV_BROADCAST, /* to every client in the world (world chat) */
     ENV_WHISPER,   /* to the client playing a named character */
     /* gateway -> zone:{id}:input */
-    ENV_RESYNC, /* the gateway lost bus traffic: send every player full rosters */
+    ENV_RESYNC, /* character 0: send every player full rosters (bus traffic lost);
+                 * else that player's (its gateway dropped deltas) */
     ENV_KIND_MAX
 } env_kind_t;
 

@@ -109,6 +109,12 @@ static void metrics(gw_t *gw, buf_t *b)
         "wod_gateway_auth_total{result=\"fail\"} %llu\n",
         gw->n_conns, in_world_count(gw), gw->connections_total, gw->msgs_in, gw->msgs_out,
         gw->routed, gw->auth_ok, gw->auth_fail);
+    buf_printf(b,
+               "# HELP wod_gateway_deltas_dropped_total Roster deltas skipped for clients too "
+               "far behind (they get a full roster once caught up).\n"
+               "# TYPE wod_gateway_deltas_dropped_total counter\n"
+               "wod_gateway_deltas_dropped_total %llu\n",
+               gw->deltas_dropped);
     if (gw->bus) bus_stats_prometheus(gw->bus, "gateway", b);
     buf_printf(b,
                "# HELP wod_store_query_seconds Store operations run by the gateway.\n"

@@ -10,7 +10,10 @@
 #include "../core/log.h"
 #include "../proto/sio.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
 {
@@ -54,9 +57,11 @@ void gw_conn_free(gw_conn_t *c)
     gw->slots[slot] = NULL;
     gw->free_slots[gw->n_free++] = slot;
     gw->n_conns--;
-    for (out_msg_t *m = c->out_head, *n; m; m = n) {
-        n = m->next;
-        free(m);
+    for (int lane = 0; lane < OUT_LANES; lane++) {
+        for (out_msg_t *m = c->out[lane].head, *n; m; m = n) {
+            n = m->next;
+            free(m);
+        }
     }
     for (int i = 0; i < c->n_pending; i++)
         free(c->pending[i]);
@@ -73,33 +78,35 @@ gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id)
     return (c && c->id == id) ? c : NULL;
 }
 
-void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len)
+static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
 {
-    if (!c->wsi || (c->closing && c->out_head == NULL && c->close_code)) return;
+    if (!c->wsi || c->closing) return;
     if (c->out_bytes + len > GW_MAX_OUT_BYTES) {
         /* A client that does not read cannot make us hold unbounded memory. */
-        if (!c->closing) {
-            log_warn("gateway", "conn %llx: send queue over %d bytes, closing",
-                     (unsigned long long)c->id, GW_MAX_OUT_BYTES);
-            c->closing = 1;
-            c->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
-            snprintf(c->close_reason, sizeof(c->close_reason), "too slow");
-            lws_callback_on_writable(c->wsi);
-        }
+        log_warn("gateway", "conn %llx: send queue over %d bytes, closing",
+                 (unsigned long long)c->id, GW_MAX_OUT_BYTES);
+        gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
         return;
     }
+    out_queue_t *q = &c->out[lane];
     out_msg_t *m = wod_malloc(sizeof(*m) + LWS_PRE + len);
     m->next = NULL;
     m->len = len;
     memcpy(m->data + LWS_PRE, data, len);
-    if (c->out_tail)
-        c->out_tail->next = m;
+    if (q->tail)
+        q->tail->next = m;
     else
-        c->out_head = m;
-    c->out_tail = m;
+        q->head = m;
+    q->tail = m;
+    q->bytes += len;
     c->out_bytes += len;
     c->gw->msgs_out++;
     lws_callback_on_writable(c->wsi);
+}
+
+void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len)
+{
+    enqueue(c, OUT_HIGH, data, len);
 }
 
 void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len)
@@ -116,7 +123,8 @@ void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t le
         buf_append(&frame, payload, len);
         buf_printf(&frame, ",\"timestamp\":%llu}", (unsigned long long)clock_wall_ms());
     }
-    gw_conn_write_raw(c, frame.data, frame.len);
+    int lane = strcmp(type, "proximity_roster_delta") == 0 ? OUT_LOW : OUT_HIGH;
+    enqueue(c, lane, frame.data, frame.len);
 }
 
 void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity)
@@ -143,23 +151,45 @@ void gw_conn_close(gw_conn_t *c, int code, const char *reason)
     if (c->wsi) lws_callback_on_writable(c->wsi);
 }
 
-/* One frame per writable callback, as lws requires; ask for another if
- * more is queued. Returns -1 to have lws close the connection. */
+static int several_queued(const gw_conn_t *c)
+{
+    const out_msg_t *hi = c->out[OUT_HIGH].head, *lo = c->out[OUT_LOW].head;
+    return (hi && (hi->next || lo)) || (lo && lo->next);
+}
+
+/* Writes queued frames, high lane first, while the socket takes them
+ * (lws_send_pipe_choked), asking for another callback when some are left.
+ * Returns -1 to have lws close the connection. */
 int gw_conn_on_writable(gw_conn_t *c)
 {
-    out_msg_t *m = c->out_head;
-    if (m && !(c->closing && c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION &&
-               c->out_bytes > GW_MAX_OUT_BYTES / 2)) {
-        int n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
-        if (n < (int)m->len) return -1;
-        c->out_head = m->next;
-        if (!c->out_head) c->out_tail = NULL;
-        c->out_bytes -= m->len;
-        free(m);
-        if (c->out_head) {
-            lws_callback_on_writable(c->wsi);
-            return 0;
+    /* A client cut for not reading gets its close now, not its backlog. */
+    int flush = !(c->closing && c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION);
+    /* Corked, the frames written below leave in as few TCP segments as
+     * possible instead of one each: in a crowd most of the cost of a
+     * message is the kernel's per-segment work, not ours. */
+    int fd = lws_get_socket_fd(c->wsi), on = 1, off = 0;
+    int corked =
+        flush && several_queued(c) && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
+    for (int lane = 0; flush && lane < OUT_LANES; lane++) {
+        out_queue_t *q = &c->out[lane];
+        out_msg_t *m;
+        while ((m = q->head)) {
+            int n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+            if (n < (int)m->len) return -1;
+            q->head = m->next;
+            if (!q->head) q->tail = NULL;
+            q->bytes -= m->len;
+            c->out_bytes -= m->len;
+            free(m);
+            if (lws_send_pipe_choked(c->wsi)) goto choked;
         }
+    }
+choked:
+    if (corked) setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+    gw_session_drained(c);
+    if (flush && c->out_bytes) {
+        lws_callback_on_writable(c->wsi);
+        return 0;
     }
     if (c->closing) {
         lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,

@@ -16,6 +16,11 @@
 #define GW_CHAT_BURST     10                /* chat rate limit: burst ... */
 #define GW_CHAT_PER_SEC   2                 /* ... then this many per second */
 #define GW_MAX_BAD_FRAMES 20                /* invalid frames in a row before a close */
+/* A client this far behind gets no roster deltas (they would only queue up
+ * behind each other); once it is back under the low mark the zone sends it
+ * one full roster instead. Chat, events and pongs are never dropped. */
+#define GW_DELTA_DROP_BYTES   (128 * 1024)
+#define GW_DELTA_RESUME_BYTES (16 * 1024)
 
 typedef enum { FRAMING_NATIVE, FRAMING_SIO } framing_t;
 typedef enum { ST_NEW, ST_HANDSHAKEN, ST_AUTHED, ST_IN_WORLD } conn_state_t;
@@ -25,6 +30,16 @@ typedef struct out_msg_s {
     size_t len;
     unsigned char data[]; /* LWS_PRE headroom + len bytes */
 } out_msg_t;
+
+/* Two send lanes per client: roster deltas go in the low one and are
+ * written only when the high one (chat, events, pongs, everything else) is
+ * empty, so a crowd's roster traffic never delays a chat line. */
+enum { OUT_HIGH, OUT_LOW, OUT_LANES };
+
+typedef struct out_queue_s {
+    out_msg_t *head, *tail;
+    size_t bytes;
+} out_queue_t;
 
 typedef struct gw_conn_s {
     gw_t *gw;
@@ -49,9 +64,11 @@ typedef struct gw_conn_s {
     double chat_tokens, chat_refill_at;
     int bad_frames;
     buf_t rx; /* fragments of the message being received */
-    out_msg_t *out_head, *out_tail;
-    size_t out_bytes;
-    int closing; /* close after the queue drains */
+    out_queue_t out[OUT_LANES];
+    size_t out_bytes; /* both lanes */
+    int roster_stale; /* deltas were dropped: waiting for a full roster */
+    int resync_asked; /* ... and the zone has been asked for one */
+    int closing;      /* close after the queue drains */
     int close_code;
     char close_reason[64];
 } gw_conn_t;
@@ -98,6 +115,7 @@ struct gw_s {
     int bus_up;
     /* metrics */
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
+    unsigned long long deltas_dropped; /* roster deltas not sent to backed-up clients */
     double store_ms_total;
     unsigned long long store_ops;
 };
@@ -107,7 +125,7 @@ gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing);
 /* Unlinks c from the table; the memory goes once its timer has closed. */
 void gw_conn_free(gw_conn_t *c);
 gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id);
-/* Queues one raw text frame. */
+/* Queues one raw text frame in the high lane. */
 void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len);
 /* Queues a protocol message in the connection's framing. */
 void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len);
@@ -124,6 +142,8 @@ void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
 void gw_session_flush(gw_t *gw);
 /* Asks every zone with players here for full rosters (after a bus outage). */
 void gw_session_resync(gw_t *gw);
+/* Called as c's send queue drains: asks for a full roster if deltas were dropped. */
+void gw_session_drained(gw_conn_t *c);
 /* Starts the Engine.IO heartbeat of a Socket.IO connection. */
 void gw_session_sio_start(gw_conn_t *c);
 void gw_session_sio_pong(gw_conn_t *c);

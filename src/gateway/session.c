@@ -648,6 +648,32 @@ void gw_session_closed(gw_conn_t *c)
 
 /* ---- output from zones and other gateways ------------------------------ */
 
+static void deliver(gw_conn_t *c, const char *type, const char *payload, size_t len)
+{
+    if (strcmp(type, "proximity_roster_delta") == 0) {
+        if (c->roster_stale || c->out[OUT_LOW].bytes > GW_DELTA_DROP_BYTES) {
+            c->roster_stale = 1;
+            c->gw->deltas_dropped++;
+            return;
+        }
+    } else if (strcmp(type, "proximity_roster") == 0) {
+        c->roster_stale = c->resync_asked = 0;
+    }
+    gw_conn_send(c, type, payload, len);
+}
+
+void gw_session_drained(gw_conn_t *c)
+{
+    if (!c->roster_stale || c->resync_asked || c->out[OUT_LOW].bytes > GW_DELTA_RESUME_BYTES ||
+        c->state != ST_IN_WORLD)
+        return;
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_RESYNC;
+    gw_session_route_record(c, &r);
+    c->resync_asked = 1;
+}
+
 void gw_session_route(gw_t *gw, const char *data, size_t len)
 {
     env_reader_t rd;
@@ -664,7 +690,7 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
         switch (r.kind) {
         case ENV_DELIVER:
             c = gw_conn_find(gw, r.client.conn);
-            if (c && c->state == ST_IN_WORLD) gw_conn_send(c, type, r.payload, r.payload_len);
+            if (c && c->state == ST_IN_WORLD) deliver(c, type, r.payload, r.payload_len);
             break;
         case ENV_ROUTE:
             c = gw_conn_find(gw, r.client.conn);

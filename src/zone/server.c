@@ -262,7 +262,10 @@ static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         zsim_remote_shout(z->sim, &r->u.shout);
         break;
     case ENV_RESYNC:
-        zsim_resync(z->sim);
+        if (!r->character_id)
+            zsim_resync(z->sim);
+        else if ((p = commander(zs, r)))
+            zsim_player_resync(p->zone->sim, p->ref);
         break;
     default:
         log_warn("zone", "unexpected %s record on %s input", env_kind_name(r->kind), z->id);

@@ -90,6 +90,8 @@ void zsim_remote_shout(zsim_t *sim, const zsim_shout_t *s);
 /* Sends every player a full proximity_roster now (after a bus outage,
  * when deltas may have been lost). */
 void zsim_resync(zsim_t *sim);
+/* The same for one player (its gateway dropped deltas it could not send). */
+int zsim_player_resync(zsim_t *sim, uint64_t ref);
 
 /* Advances the zone by one tick: movement, borders, NPCs, roster deltas. */
 void zsim_tick(zsim_t *sim, double now_ms);
