@@ -1028,3 +1028,11 @@ void zsim_resync(zsim_t *sim)
     for (size_t i = 0; i < sim->n_players; i++)
         push_roster(sim, sim->players[i], 1);
 }
+
+int zsim_player_resync(zsim_t *sim, uint64_t ref)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    push_roster(sim, p, 1);
+    return 0;
+}
