@@ -9,7 +9,9 @@
  * cost: movement, grid, roster computation, diffing and JSON.
  *
  * Usage: bench-zone [seconds-per-run (default 10)] [players...]
- * Prints tick p50/p99/max (ms) and roster bytes per player per second. */
+ * Prints tick p50/p99/max (ms), roster bytes per player per second,
+ * roster messages per player per second and roster KiB per tick (all
+ * players together: what the zone hands its gateways every tick). */
 #include "core/clock.h"
 #include "zone/sim.h"
 
@@ -137,8 +139,9 @@ static void run(int n_players, double seconds)
     double p50 = ms[ticks / 2], p99 = ms[(int)ceil(0.99 * ticks) - 1], max = ms[ticks - 1];
     double bps = (double)cnt.roster_bytes / n_players / seconds;
     double mps = (double)cnt.roster_msgs / n_players / seconds;
-    printf("| %7d | %8.2f | %8.2f | %8.2f | %13.0f | %11.1f | %8.0f |\n", n_players, p50, p99, max,
-           bps, mps, enter_ms);
+    double kib_tick = (double)cnt.roster_bytes / ticks / 1024.0;
+    printf("| %7d | %8.2f | %8.2f | %8.2f | %13.0f | %11.1f | %15.0f | %8.0f |\n", n_players, p50,
+           p99, max, bps, mps, kib_tick, enter_ms);
     fflush(stdout);
     free(ms);
     free(bots);
@@ -154,9 +157,10 @@ int main(int argc, char **argv)
     printf("zone %gx%g ft, %d Hz, hotspot %d players within %g ft, roster_max_entities 64, "
            "%g s per run, roster threads %d\n\n",
            ZONE_FT, ZONE_FT, TICK_RATE, hotspot_n, HOTSPOT_R, seconds, threads);
-    printf("| players | p50 (ms) | p99 (ms) | max (ms) | roster B/pl/s | msgs/pl/s | enter ms |\n");
-    printf(
-        "|--------:|---------:|---------:|---------:|--------------:|------------:|---------:|\n");
+    printf("| players | p50 (ms) | p99 (ms) | max (ms) | roster B/pl/s |   msgs/pl/s | "
+           "roster KiB/tick | enter ms |\n");
+    printf("|--------:|---------:|---------:|---------:|--------------:|------------:|"
+           "----------------:|---------:|\n");
     if (argc > 2) {
         for (int i = 2; i < argc; i++)
             run(atoi(argv[i]), seconds);

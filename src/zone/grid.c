@@ -138,8 +138,7 @@ int grid_contains(const grid_t *g, int32_t id)
 /* Columns [*x0, *x1] of row cz that the circle of radius r around
  * (x, z) reaches (border rows and columns are unbounded: they hold
  * clamped outside positions). */
-static inline void row_cols(const grid_t *g, double x, double z, double r, int cz, int *x0,
-                            int *x1)
+static inline void row_cols(const grid_t *g, double x, double z, double r, int cz, int *x0, int *x1)
 {
     double lo = cz == 0 ? -INFINITY : cz * g->cell_size;
     double hi = cz == g->nz - 1 ? INFINITY : (cz + 1) * g->cell_size;

@@ -1,11 +1,20 @@
 /* roster.c - see roster.h.
  *
- * Cost per recomputed viewer: one pass over its grid hits (exact counts,
- * danger), a quickselect of the nearest `max`, then O(max) work to diff
- * against the last sent state. No sorting on the delta path and no
- * allocation beyond the scratch arrays' amortized growth; atan2 is only
- * evaluated for values that are about to be sent (bearing changes are
- * detected with a dot product against the last sent direction). */
+ * Cost per recomputed viewer (the tick uses roster_update_grid):
+ * 1. one SIMD pass over the grid's packed rows around it: distances,
+ *    exact channel counts, candidates within 250 ft as {where, d2};
+ * 2. the nearest `max`: a log-scale histogram of d2 and one branch-free
+ *    partition, a quickselect only inside the bin holding the max-th;
+ *    then geometry (sqrt, direction) for those `max` only, four at a
+ *    time;
+ * 3. O(max) matching against the last sent state (slot + pid);
+ * 4. the delta JSON, each added/updated object formatted once and
+ *    copied into every channel that lists it.
+ * No sorting on the delta path, no printf, no allocation beyond the
+ * scratch arrays' amortized growth; atan2 is only evaluated for values
+ * about to be sent (bearing changes are detected with a dot product
+ * against the last sent direction). Entities come out in no particular
+ * order on the delta path (the full roster is sorted nearest first). */
 #include "roster.h"
 #include "../core/alloc.h"
 
@@ -233,7 +242,10 @@ static const struct {
     const char *s;
     size_t n;
 } chan_key[ROSTER_CHANNELS] = {
-#define K(x) {"\"" x "\":", sizeof(x) + 2}
+#define K(x)                                                                                       \
+    {                                                                                              \
+        "\"" x "\":", sizeof(x) + 2                                                                \
+    }
     K("touch"), K("say"), K("shout"), K("emote"), K("see"), K("hear"), K("cfh"),
 #undef K
 };
@@ -372,11 +384,24 @@ static void take_nearest(roster_near_t *c, size_t n, size_t k, roster_near_t *tm
         hist[1][d2_bin(c[i + 1].d2)]++;
     }
     if (i < n) hist[0][d2_bin(c[i].d2)]++;
+    /* the bin of the k-th nearest, scanning from whichever end is closer
+     * (in a sparse disc most candidates sit in the outermost bins) */
     size_t below = 0;
-    int edge = 0;
-    while (below + hist[0][edge] + hist[1][edge] < k) {
-        below += hist[0][edge] + hist[1][edge];
-        edge++;
+    int edge;
+    if (k * 2 <= n) {
+        edge = 0;
+        while (below + hist[0][edge] + hist[1][edge] < k) {
+            below += hist[0][edge] + hist[1][edge];
+            edge++;
+        }
+    } else {
+        size_t above = 0;
+        edge = SELECT_BINS - 1;
+        while (above + hist[0][edge] + hist[1][edge] <= n - k) {
+            above += hist[0][edge] + hist[1][edge];
+            edge--;
+        }
+        below = n - above - hist[0][edge] - hist[1][edge];
     }
     /* c[0..below) <- bins < edge; tmp <- bin edge */
     size_t front = 0, nt = 0;
@@ -542,9 +567,9 @@ static void channel_speakers(const zent_t *ents, const roster_cand_t *cand, int 
     }
 }
 
-static void fill_entry(roster_entry_t *ne, const zent_t *ents, roster_cand_t *c)
+static void fill_entry(roster_entry_t *ne, int64_t pid, roster_cand_t *c)
 {
-    ne->pid = ents[c->slot].pid;
+    ne->pid = pid;
     ne->slot = c->slot;
     ne->range_t = c->range_t;
     ne->bearing_t = (int16_t)cand_bearing(c);
@@ -607,7 +632,6 @@ static void list_item(buf_t *out, int *first, size_t body, const char *key, size
     }
 }
 
-
 static void ensure_scratch(roster_scratch_t *s, size_t n_near, size_t n_slots)
 {
     if (n_near > s->near_cap) {
@@ -634,8 +658,8 @@ static void ensure_scratch(roster_scratch_t *s, size_t n_near, size_t n_slots)
 #define R2_CFH   ((float)(ROSTER_QUERY_RANGE * ROSTER_QUERY_RANGE))
 
 static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *ents,
-                              const near_set_t *ns, const geo_src_t *src, int hostiles, int full,
-                              uint64_t ts, buf_t *out);
+                              const int64_t *pids, const near_set_t *ns, const geo_src_t *src,
+                              int hostiles, int full, uint64_t ts, buf_t *out);
 
 int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
                   int32_t viewer, const grid_hit_t *hits, size_t n_hits, int hostiles, int full,
@@ -658,7 +682,7 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
     }
     ns.n = nc;
     geo_src_t src = {hits, NULL, 0, 0, 0};
-    return roster_update_near(r, s, ents, &ns, &src, hostiles, full, ts, out);
+    return roster_update_near(r, s, ents, NULL, &ns, &src, hostiles, full, ts, out);
 }
 
 #ifdef __SSE2__
@@ -674,9 +698,9 @@ static inline uint32_t hsum_u32(__m128i v)
 }
 #endif
 
-int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
-                       int32_t viewer, const grid_t *g, double x, double y, double z,
-                       int hostiles, int full, uint64_t ts, buf_t *out)
+int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, const int64_t *pids,
+                       size_t n_slots, int32_t viewer, const grid_t *g, double x, double y,
+                       double z, int hostiles, int full, uint64_t ts, buf_t *out)
 {
     wod_assert(r->max == s->max);
     wod_assert(g->packed_valid);
@@ -725,17 +749,17 @@ int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, siz
             __m128 a2 = _mm_loadu_ps(p + 8), a3 = _mm_loadu_ps(p + 12);
             _MM_TRANSPOSE4_PS(a0, a1, a2, a3); /* ids (as bits), xs, ys, zs */
             __m128 dx = _mm_sub_ps(a1, vfx), dy = _mm_sub_ps(a2, vfy), dz = _mm_sub_ps(a3, vfz);
-            __m128 d2 = _mm_add_ps(_mm_add_ps(_mm_mul_ps(dx, dx), _mm_mul_ps(dy, dy)),
-                                   _mm_mul_ps(dz, dz));
+            __m128 d2 =
+                _mm_add_ps(_mm_add_ps(_mm_mul_ps(dx, dx), _mm_mul_ps(dy, dy)), _mm_mul_ps(dz, dz));
             __m128i not_me = _mm_xor_si128(_mm_cmpeq_epi32(_mm_castps_si128(a0), vviewer), ones);
             __m128i valid = _mm_cmplt_epi32(lane, _mm_set1_epi32((int32_t)(end - i)));
             __m128i in = _mm_and_si128(_mm_castps_si128(_mm_cmple_ps(d2, vcfh)),
                                        _mm_and_si128(not_me, valid));
             acc_cfh = _mm_sub_epi32(acc_cfh, in);
-            acc_see = _mm_sub_epi32(acc_see,
-                                    _mm_and_si128(in, _mm_castps_si128(_mm_cmple_ps(d2, vsee))));
-            acc_say = _mm_sub_epi32(acc_say,
-                                    _mm_and_si128(in, _mm_castps_si128(_mm_cmple_ps(d2, vsay))));
+            acc_see =
+                _mm_sub_epi32(acc_see, _mm_and_si128(in, _mm_castps_si128(_mm_cmple_ps(d2, vsee))));
+            acc_say =
+                _mm_sub_epi32(acc_say, _mm_and_si128(in, _mm_castps_si128(_mm_cmple_ps(d2, vsay))));
             acc_touch = _mm_sub_epi32(
                 acc_touch, _mm_and_si128(in, _mm_castps_si128(_mm_cmple_ps(d2, vtouch))));
             int mask = _mm_movemask_ps(_mm_castsi128_ps(in));
@@ -773,13 +797,13 @@ int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, siz
     ns.count[RCH_SAY] = c_say;
     ns.count[RCH_TOUCH] = c_touch;
     geo_src_t src = {NULL, items, fx, fy, fz};
-    return roster_update_near(r, s, ents, &ns, &src, hostiles, full, ts, out);
+    return roster_update_near(r, s, ents, pids, &ns, &src, hostiles, full, ts, out);
 }
 
 /* Steps 2-4 of an update, from the entities within the widest channel. */
 static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *ents,
-                              const near_set_t *ns, const geo_src_t *src, int hostiles, int full,
-                              uint64_t ts, buf_t *out)
+                              const int64_t *pids, const near_set_t *ns, const geo_src_t *src,
+                              int hostiles, int full, uint64_t ts, buf_t *out)
 {
     float r2[ROSTER_CHANNELS];
     for (int c = 0; c < ROSTER_CHANNELS; c++)
@@ -872,7 +896,7 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         put_u64_raw(out, ts);
         putc_raw(out, '}');
         for (int i = 0; i < k; i++)
-            fill_entry(&next[i], ents, &cand[i]);
+            fill_entry(&next[i], pids ? pids[cand[i].slot] : ents[cand[i].slot].pid, &cand[i]);
         goto commit;
     }
 
@@ -894,8 +918,9 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         roster_cand_t *c = &cand[i];
         roster_mark_t *m = &s->mark[c->slot];
         roster_entry_t *ne = &next[i];
-        if (m->stamp != s->stamp || old[m->idx].pid != ents[c->slot].pid) {
-            fill_entry(ne, ents, c);
+        int64_t pid = pids ? pids[c->slot] : ents[c->slot].pid;
+        if (m->stamp != s->stamp || old[m->idx].pid != pid) {
+            fill_entry(ne, pid, c);
             diff[nd++] = (roster_diff_t){i, -1, 0, c->mask, 0, 0, 0, 0, 0};
             memb_changed |= c->mask;
             continue;

@@ -77,7 +77,7 @@ typedef struct roster_mark_s roster_mark_t;
 typedef struct roster_scratch_s {
     roster_near_t *near; /* entities within the widest channel: where to find them, d2 */
     size_t near_cap;
-    roster_near_t *tmp;  /* selection scratch */
+    roster_near_t *tmp; /* selection scratch */
     size_t tmp_cap;
     roster_cand_t *cand;  /* capacity max: the nearest, with geometry */
     buf_t frag;           /* added/updated objects, built once, copied per channel */
@@ -110,12 +110,14 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
 /* Same as roster_update with the hits of a grid_query of radius
  * ROSTER_QUERY_RANGE around (x, y, z), the viewer's position, but reads
  * the grid's packed view directly (grid_pack must be current): one pass
- * over the nearby items finds, counts and bins them, and geometry is
- * only computed for the nearest `max`. Output is byte-identical to
- * roster_update over grid_query's hits. */
-int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
-                       int32_t viewer, const grid_t *g, double x, double y, double z,
-                       int hostiles, int full, uint64_t ts, buf_t *out);
+ * over the nearby items finds and counts them, and geometry is only
+ * computed for the nearest `max`. pids[slot] must equal ents[slot].pid
+ * (a compact copy the caller keeps: matching against the last state
+ * then does not touch every neighbour's entity record). Output is
+ * byte-identical to roster_update over grid_query's hits. */
+int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, const int64_t *pids,
+                       size_t n_slots, int32_t viewer, const grid_t *g, double x, double y,
+                       double z, int hostiles, int full, uint64_t ts, buf_t *out);
 
 /* Appends v/10 as a JSON number (12.3, -4, 0.5). */
 void roster_put_tenths(buf_t *b, int64_t v);

@@ -13,6 +13,11 @@
  * two sends to a client are thereby coalesced into one delta, computed
  * against exactly what that client was last told.
  *
+ * Roster pass: nothing moves while it runs, so the grid is packed once
+ * (grid_pack) and every due viewer reads its rows directly; viewers go
+ * in grid order so neighbours' data stays in cache from one to the
+ * next; with roster_threads > 1 they are shared out in chunks.
+ *
  * Time: game logic runs on sim time (ticks x 1/tick_rate) so it is
  * deterministic; protocol timestamps are wall-clock ms.
  *
@@ -70,13 +75,13 @@ typedef struct zplayer_s {
  * here and sent by the loop thread once the pass is over. */
 typedef struct zwork_s {
     roster_scratch_t scratch;
-    grid_hits_t hits;
     buf_t out; /* concatenated payloads */
     struct zrec_s {
         uint64_t ref;
         size_t off, len;
     } * recs;
     size_t n_recs, recs_cap;
+    char pad[64]; /* no cache line shared with the next worker's fields */
 } zwork_t;
 
 struct zsim_s {
@@ -93,7 +98,8 @@ struct zsim_s {
     uint64_t ts; /* wall ms for protocol timestamps, refreshed per call */
 
     grid_t grid;
-    zent_t *ents; /* slots; pid 0 = free */
+    zent_t *ents;  /* slots; pid 0 = free */
+    int64_t *pids; /* pids[slot] == ents[slot].pid: compact, for the roster pass */
     size_t n_slots, slots_cap;
     int32_t *free_slots;
     size_t n_free;
@@ -170,6 +176,7 @@ static int32_t slot_alloc(zsim_t *sim)
     if (sim->n_slots == sim->slots_cap) {
         sim->slots_cap = sim->slots_cap ? sim->slots_cap * 2 : 64;
         sim->ents = wod_realloc(sim->ents, sim->slots_cap * sizeof(*sim->ents));
+        sim->pids = wod_realloc(sim->pids, sim->slots_cap * sizeof(*sim->pids));
         sim->free_slots = wod_realloc(sim->free_slots, sim->slots_cap * sizeof(int32_t));
     }
     return (int32_t)sim->n_slots++;
@@ -178,6 +185,7 @@ static int32_t slot_alloc(zsim_t *sim)
 static void slot_free(zsim_t *sim, int32_t slot)
 {
     memset(&sim->ents[slot], 0, sizeof(sim->ents[slot]));
+    sim->pids[slot] = 0;
     sim->free_slots[sim->n_free++] = slot;
 }
 
@@ -279,6 +287,7 @@ zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
             zent_t *e = &sim->ents[n->ent];
             memset(e, 0, sizeof(*e));
             zent_set_id(e, -(int64_t)n->index);
+            sim->pids[n->ent] = e->pid;
             e->name = n->name;
             e->description = n->description;
             e->kind = ZENT_NPC;
@@ -308,13 +317,13 @@ void zsim_free(zsim_t *sim)
     free(sim->due);
     for (int i = 0; i < zpool_threads(sim->pool); i++) {
         roster_scratch_free(&sim->work[i].scratch);
-        grid_hits_free(&sim->work[i].hits);
         buf_free(&sim->work[i].out);
         free(sim->work[i].recs);
     }
     free(sim->work);
     zpool_free(sim->pool);
     free(sim->ents);
+    free(sim->pids);
     free(sim->free_slots);
     free(sim->world);
     free(sim->adjacent);
@@ -447,6 +456,7 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
     zent_t *e = &sim->ents[p->ent];
     memset(e, 0, sizeof(*e));
     zent_set_id(e, p->ch.id > 0 ? p->ch.id : (int64_t)(ref & INT64_MAX));
+    sim->pids[p->ent] = e->pid;
     e->name = p->ch.name;
     e->description = p->ch.description;
     e->kind = ZENT_PLAYER;
@@ -877,9 +887,9 @@ static void roster_job(void *ctx, int worker, size_t begin, size_t end)
         }
         const zent_t *e = &sim->ents[p->ent];
         size_t off = wk->out.len;
-        if (!roster_update_grid(&p->roster, &wk->scratch, sim->ents, sim->n_slots, p->ent,
-                                &sim->grid, e->x, e->y, e->z, hostiles_near(sim, e), 0, sim->ts,
-                                &wk->out))
+        if (!roster_update_grid(&p->roster, &wk->scratch, sim->ents, sim->pids, sim->n_slots,
+                                p->ent, &sim->grid, e->x, e->y, e->z, hostiles_near(sim, e), 0,
+                                sim->ts, &wk->out))
             continue;
         if (wk->n_recs == wk->recs_cap) {
             wk->recs_cap = wk->recs_cap ? wk->recs_cap * 2 : 256;

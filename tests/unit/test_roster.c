@@ -280,6 +280,7 @@ static void test_nearest_cap(void **state)
  * moves, speaks, comes and goes: byte-identical payloads. */
 #define BIG_SLOTS 600
 static zent_t big[BIG_SLOTS];
+static int64_t big_pids[BIG_SLOTS];
 static char big_names[BIG_SLOTS][16];
 static uint32_t rng = 777;
 
@@ -356,6 +357,8 @@ static void test_grid_path_matches_hits_path(void **state)
             if (rnd(0, 1) < 0.01) big[i].spoke_seq = ++seq;
         }
         grid_pack(&g);
+        for (int i = 0; i < BIG_SLOTS; i++)
+            big_pids[i] = big[i].pid;
         for (int v = 0; v < VIEWERS; v++) {
             int full = step == 0 || step == 30;
             h.n = 0;
@@ -365,8 +368,9 @@ static void test_grid_path_matches_hits_path(void **state)
             int hostile_n = v % 3;
             int rc_a = roster_update(&ra[v], &sa, big, BIG_SLOTS, v, h.v, h.n, hostile_n, full,
                                      1000 + (uint64_t)step, &a);
-            int rc_b = roster_update_grid(&rb[v], &sb, big, BIG_SLOTS, v, &g, big[v].x, big[v].y,
-                                          big[v].z, hostile_n, full, 1000 + (uint64_t)step, &b);
+            int rc_b =
+                roster_update_grid(&rb[v], &sb, big, big_pids, BIG_SLOTS, v, &g, big[v].x, big[v].y,
+                                   big[v].z, hostile_n, full, 1000 + (uint64_t)step, &b);
             assert_int_equal(rc_a, rc_b);
             assert_int_equal(a.len, b.len);
             if (a.len) assert_memory_equal(a.data, b.data, a.len);
