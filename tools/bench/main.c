@@ -84,7 +84,8 @@ static void usage(FILE *f)
                "  --spread FT        bots walk to a random point of an FT x FT square around\n"
                "                     the spawn, then roam inside it (150; 0 = stay in a crowd)\n"
                "  --step FT          length of one roaming move (2)\n"
-               "  --update-rate HZ   capabilities.maxUpdateRate the bots announce (20)\n"
+               "  --update-rate HZ   capabilities.maxUpdateRate the bots announce (2, a text\n"
+               "                     client's; 20 = every tick)\n"
                "  --zone ID          informational: bots spawn where the server puts them\n"
                "  --sources N        spread connections over N source addresses 127.0.0.1..N\n"
                "                     (default: one per 25000 clients)\n"
@@ -181,7 +182,7 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
     o->ping_hz = 0.2;
     o->spread_ft = 150;
     o->step_ft = 2;
-    o->update_rate = 20;
+    o->update_rate = 2;
     o->zone = "zone-crossroads";
     int c, rc = 0;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
