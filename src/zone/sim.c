@@ -798,16 +798,25 @@ static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
     return 0;
 }
 
+/* The slot of `target_id` if it names something other than the player;
+ * otherwise the player is told TARGET_NOT_FOUND and -1 returned. */
+static int32_t other_target(zsim_t *sim, zplayer_t *p, const char *target_id)
+{
+    int32_t slot = target_slot(sim, target_id);
+    if (slot < 0 || slot == p->ent) {
+        send_error(sim, p, "TARGET_NOT_FOUND", "No such target here", "warning");
+        return -1;
+    }
+    return slot;
+}
+
 int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m)
 {
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
-    int32_t slot = target_slot(sim, m->target_id);
-    if (slot < 0 || slot == p->ent) {
-        send_error(sim, p, "TARGET_NOT_FOUND", "No such target here", "warning");
-        return -1;
-    }
+    int32_t slot = other_target(sim, p, m->target_id);
+    if (slot < 0) return -1;
     const zent_t *t = &sim->ents[slot];
     double d = slot_distance(sim, p->ent, slot);
     if (m->action == ACT_ATTACK) return attack(sim, p, slot, "attack");
@@ -843,11 +852,8 @@ int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m)
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
-    int32_t slot = target_slot(sim, m->target_id);
-    if (slot < 0 || slot == p->ent) {
-        send_error(sim, p, "TARGET_NOT_FOUND", "No such target here", "warning");
-        return -1;
-    }
+    int32_t slot = other_target(sim, p, m->target_id);
+    if (slot < 0) return -1;
     return attack(sim, p, slot, m->ability_id[0] ? m->ability_id : "attack");
 }
 
