@@ -70,6 +70,13 @@ void gw_conn_free(gw_conn_t *c)
     uv_close((uv_handle_t *)&c->sio_timer, conn_closed);
 }
 
+const char *gw_conn_subject(const gw_conn_t *c)
+{
+    static char subject[48];
+    snprintf(subject, sizeof(subject), "conn %llx", (unsigned long long)c->id);
+    return subject;
+}
+
 gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id)
 {
     uint32_t slot = (uint32_t)(id & 0xffffffffu);

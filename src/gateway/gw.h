@@ -134,10 +134,18 @@ void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const ch
 void gw_conn_close(gw_conn_t *c, int code, const char *reason);
 int gw_conn_on_writable(gw_conn_t *c);
 
+/* "conn 1a2b..." for log lines; the string lives until the next call. */
+const char *gw_conn_subject(const gw_conn_t *c);
+
+/* account.c: runs auth / character_create / character_select for c. */
+void gw_account_start(gw_conn_t *c, msg_t *m);
+
 /* session.c */
 void gw_session_on_frame(gw_conn_t *c, const char *data, size_t len);
 void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
 void gw_session_closed(gw_conn_t *c);
+/* Dispatches messages that arrived while an account job ran. */
+void gw_session_drain(gw_conn_t *c);
 void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
 void gw_session_flush(gw_t *gw);
 /* Asks every zone with players here for full rosters (after a bus outage). */

@@ -1,9 +1,10 @@
 /* session.c - the client protocol dispatcher: one code path for both
- * framings. Handshake, auth and character choice happen here (with the
- * store, off the loop); world messages are validated and routed to the
- * zone that holds the player as bus records, batched per zone. */
+ * framings (native /ws frames and Socket.IO events). It enforces the order
+ * of a session (handshake, auth, character, world), hands auth and
+ * character choice to account.c, routes world messages to the zone that
+ * holds the player as bus records batched per zone, and delivers what
+ * zones and other gateways send back. */
 #include "gw.h"
-#include "auth.h"
 #include "../bus/envelope.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
@@ -17,14 +18,6 @@
 
 #define PROTOCOL_VERSION "1.0.0"
 #define SERVER_VERSION   "wod-server/0.1.0"
-#define MAX_CHARS_LIST   100
-
-static char subject_buf[48];
-static const char *subj(const gw_conn_t *c)
-{
-    snprintf(subject_buf, sizeof(subject_buf), "conn %llx", (unsigned long long)c->id);
-    return subject_buf;
-}
 
 /* ---- routing to zones -------------------------------------------------- */
 
@@ -83,247 +76,6 @@ void gw_session_resync(gw_t *gw)
     }
     gw_zone_batch_t *b, *tmp;
     HASH_ITER(hh, gw->batches, b, tmp) b->resync = 0;
-}
-
-/* ---- small senders ---------------------------------------------------- */
-
-static void send_auth_error(gw_conn_t *c, const char *reason, const char *message, int retry)
-{
-    buf_t b;
-    buf_init(&b);
-    buf_puts(&b, "{\"reason\":");
-    buf_json_str(&b, reason);
-    buf_puts(&b, ",\"message\":");
-    buf_json_str(&b, message);
-    buf_printf(&b, ",\"canRetry\":%s}", retry ? "true" : "false");
-    gw_conn_send(c, "auth_error", b.data, b.len);
-    buf_free(&b);
-    c->gw->auth_fail++;
-}
-
-/* ---- async jobs (auth, character create/select) ------------------------ */
-
-typedef struct job_s {
-    gw_t *gw;
-    uint64_t conn_id;
-    msg_t msg;
-    int64_t account_id;
-    int max_chars;
-    int token_ttl_hours;
-    /* results */
-    const char *err_code; /* NULL = success */
-    char err_msg[160];
-    int is_auth_error;
-    int can_retry;
-    char token[AUTH_TOKEN_LEN + 1];
-    character_t chars[MAX_CHARS_LIST];
-    int n_chars;
-    character_t ch;
-    zonedef_t spawn; /* where new characters start */
-    double started;
-} job_t;
-
-static void job_fail(job_t *j, const char *code, const char *msg)
-{
-    j->err_code = code;
-    snprintf(j->err_msg, sizeof(j->err_msg), "%s", msg);
-}
-
-static int issue_token(store_t *s, job_t *j)
-{
-    char sel[STORE_SELECTOR_HEX + 1], vh[STORE_HASH_HEX + 1];
-    auth_token_new(j->token, sel, vh);
-    int64_t exp = (int64_t)clock_wall_ms() + (int64_t)j->token_ttl_hours * 3600 * 1000;
-    return s->ops->token_put(s, sel, vh, j->account_id, exp);
-}
-
-static void work_auth(store_t *s, void *arg)
-{
-    job_t *j = arg;
-    msg_auth_t *a = &j->msg.u.auth;
-    int rc;
-    j->is_auth_error = 1;
-    j->can_retry = 1;
-    if (a->method == AUTH_GUEST) {
-        const char *name = a->guest_name[0] ? a->guest_name : "Guest";
-        if (s->ops->account_create(s, NULL, NULL, name, &j->account_id) != STORE_OK ||
-            issue_token(s, j) != STORE_OK)
-            return job_fail(j, "SERVER_ERROR", "could not create a guest account; try again");
-    } else if (a->method == AUTH_CREDENTIALS) {
-        const char *why;
-        if (auth_username_check(a->username, &why) < 0) return job_fail(j, "INVALID_USERNAME", why);
-        if (a->register_account) {
-            char hash[STORE_PWHASH_MAX];
-            if (strlen(a->password) < AUTH_PASSWORD_MIN)
-                return job_fail(j, "WEAK_PASSWORD", "password must be at least 8 characters");
-            if (auth_hash_password(a->password, hash) != 0)
-                return job_fail(j, "SERVER_ERROR", "could not hash the password");
-            rc = s->ops->account_create(s, a->username, hash, a->username, &j->account_id);
-            if (rc == STORE_ERR_EXISTS)
-                return job_fail(j, "USERNAME_TAKEN", "that username is already registered");
-            if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the account");
-        } else {
-            char hash[STORE_PWHASH_MAX];
-            rc = s->ops->account_find(s, a->username, &j->account_id, hash, sizeof(hash));
-            if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
-            /* Same answer for unknown user and wrong password. */
-            if (rc == STORE_ERR_NOTFOUND || auth_verify_password(hash, a->password) != 0)
-                return job_fail(j, "INVALID_CREDENTIALS", "wrong username or password");
-        }
-        if (issue_token(s, j) != STORE_OK)
-            return job_fail(j, "SERVER_ERROR", "could not create a session token");
-    } else {
-        char sel[STORE_SELECTOR_HEX + 1], vh[STORE_HASH_HEX + 1], stored[STORE_HASH_HEX + 1];
-        j->can_retry = 0;
-        if (auth_token_parse(a->token, sel, vh) < 0)
-            return job_fail(j, "INVALID_TOKEN", "the token is malformed");
-        rc = s->ops->token_get(s, sel, (int64_t)clock_wall_ms(), &j->account_id, stored);
-        if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
-        if (rc != STORE_OK || !auth_hash_equal(vh, stored))
-            return job_fail(j, "INVALID_TOKEN", "the token is unknown or expired");
-        memcpy(j->token, a->token, AUTH_TOKEN_LEN + 1); /* length checked by parse */
-    }
-    if (s->ops->characters_list(s, j->account_id, j->chars, MAX_CHARS_LIST, &j->n_chars) !=
-        STORE_OK)
-        return job_fail(j, "SERVER_ERROR", "could not list characters");
-    j->is_auth_error = 0;
-}
-
-static void work_create(store_t *s, void *arg)
-{
-    job_t *j = arg;
-    const char *why;
-    if (character_name_check(j->msg.u.create.name, &why) < 0)
-        return job_fail(j, "INVALID_NAME", why);
-    if (s->ops->characters_list(s, j->account_id, j->chars, MAX_CHARS_LIST, &j->n_chars) !=
-        STORE_OK)
-        return job_fail(j, "SERVER_ERROR", "storage unavailable");
-    if (j->n_chars >= j->max_chars)
-        return job_fail(j, "CHARACTER_LIMIT", "this account has the maximum number of characters");
-    character_init(&j->ch, j->account_id, j->msg.u.create.name, j->msg.u.create.description,
-                   j->spawn.id, j->spawn.spawn_x, j->spawn.spawn_y, j->spawn.spawn_z);
-    j->ch.last_played = (int64_t)clock_wall_ms();
-    int rc = s->ops->character_create(s, &j->ch);
-    if (rc == STORE_ERR_EXISTS) return job_fail(j, "NAME_TAKEN", "that name is already taken");
-    if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the character");
-}
-
-static void work_select(store_t *s, void *arg)
-{
-    job_t *j = arg;
-    int rc = s->ops->character_get(s, j->msg.u.select.character_id, &j->ch);
-    if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
-    /* Another account's character is reported as unknown: ids leak nothing. */
-    if (rc != STORE_OK || j->ch.account_id != j->account_id)
-        return job_fail(j, "CHARACTER_NOT_FOUND", "no such character on this account");
-}
-
-static void drain_pending(gw_conn_t *c);
-
-static void enter_world(gw_conn_t *c, character_t *ch)
-{
-    gw_t *gw = c->gw;
-    const zonedef_t *z = NULL;
-    for (int i = 0; i < gw->n_zones; i++)
-        if (strcmp(gw->zones[i].id, ch->zone_id) == 0) z = &gw->zones[i];
-    if (!z && gw->n_zones) {
-        /* The character's zone no longer exists: start over at the first spawn. */
-        z = &gw->zones[0];
-        for (int i = 0; i < gw->n_zones; i++)
-            if (strcmp(gw->zones[i].id, "zone-crossroads") == 0) z = &gw->zones[i];
-        snprintf(ch->zone_id, sizeof(ch->zone_id), "%s", z->id);
-        ch->x = z->spawn_x;
-        ch->y = z->spawn_y;
-        ch->z = z->spawn_z;
-    }
-    /* Same character already playing here: the newer connection takes over.
-     * The old one leaves the world without a LEAVE, so the zone keeps the
-     * live entity and hands it to the new route, then KICKs the old one,
-     * exactly as when the two connections are on different gateways. */
-    for (uint32_t i = 0; i < gw->n_slots; i++) {
-        gw_conn_t *o = gw->slots[i];
-        if (o && o != c && o->state == ST_IN_WORLD && o->character_id == ch->id)
-            o->state = ST_AUTHED;
-    }
-    c->character_id = ch->id;
-    c->character = *ch;
-    snprintf(c->character_name, sizeof(c->character_name), "%s", ch->name);
-    snprintf(c->zone, sizeof(c->zone), "%s", ch->zone_id);
-    c->state = ST_IN_WORLD;
-    env_rec_t r;
-    memset(&r, 0, sizeof(r));
-    r.kind = ENV_ENTER;
-    r.u.enter.ch = *ch;
-    r.u.enter.max_update_rate = c->max_update_rate;
-    r.u.enter.entry = ENV_ENTRY_LOGIN;
-    gw_session_route_record(c, &r);
-    log_info(subj(c), "character %lld '%s' enters %s", (long long)ch->id, ch->name, c->zone);
-}
-
-static void job_done(void *arg)
-{
-    job_t *j = arg;
-    gw_t *gw = j->gw;
-    gw->store_ops++;
-    gw->store_ms_total += clock_mono_ms() - j->started;
-    gw_conn_t *c = gw_conn_find(gw, j->conn_id);
-    if (!c || c->closing) { /* the client left while we worked */
-        free(j);
-        return;
-    }
-    c->busy = 0;
-    if (j->err_code) {
-        if (j->msg.type == MSG_AUTH && j->is_auth_error)
-            send_auth_error(c, j->err_code, j->err_msg, j->can_retry);
-        else
-            gw_conn_error(c, j->err_code, j->err_msg, "error");
-        log_info(subj(c), "%s refused: %s", j->msg.type == MSG_AUTH ? "auth" : "request",
-                 j->err_code);
-    } else if (j->msg.type == MSG_AUTH) {
-        c->state = ST_AUTHED;
-        c->account_id = j->account_id;
-        snprintf(c->token, sizeof(c->token), "%s", j->token);
-        gw->auth_ok++;
-        buf_t b;
-        buf_init(&b);
-        buf_printf(&b, "{\"accountId\":\"%lld\",\"token\":", (long long)j->account_id);
-        buf_json_str(&b, j->token);
-        buf_puts(&b, ",\"characters\":[");
-        for (int i = 0; i < j->n_chars; i++) {
-            if (i) buf_putc(&b, ',');
-            character_summary_json(&b, &j->chars[i]);
-        }
-        buf_printf(&b, "],\"canCreateCharacter\":%s,\"maxCharacters\":%d}",
-                   j->n_chars < gw->cfg.max_characters ? "true" : "false", gw->cfg.max_characters);
-        gw_conn_send(c, "auth_success", b.data, b.len);
-        buf_free(&b);
-        log_info(subj(c), "account %lld authenticated", (long long)j->account_id);
-    } else {
-        enter_world(c, &j->ch);
-    }
-    free(j);
-    drain_pending(c);
-}
-
-static void start_job(gw_conn_t *c, msg_t *m, store_work_fn work)
-{
-    gw_t *gw = c->gw;
-    job_t *j = wod_calloc(1, sizeof(*j));
-    j->gw = gw;
-    j->conn_id = c->id;
-    j->msg = *m;
-    j->account_id = c->account_id;
-    j->max_chars = gw->cfg.max_characters;
-    j->token_ttl_hours = gw->cfg.token_ttl_hours;
-    j->started = clock_mono_ms();
-    for (int i = 0; i < gw->n_zones; i++)
-        if (strcmp(gw->zones[i].id, "zone-crossroads") == 0 || i == 0) j->spawn = gw->zones[i];
-    if (store_async(gw->store, gw->loop, work, job_done, j) < 0) {
-        free(j);
-        gw_conn_error(c, "SERVER_ERROR", "could not schedule the request", "error");
-        return;
-    }
-    c->busy = 1;
 }
 
 /* ---- in-world messages ----------------------------------------------- */
@@ -454,7 +206,7 @@ static void dispatch(gw_conn_t *c, msg_t *m)
         return;
     }
     case MSG_DISCONNECT:
-        log_info(subj(c), "client disconnects: %s", m->u.disconnect.reason);
+        log_info(gw_conn_subject(c), "client disconnects: %s", m->u.disconnect.reason);
         gw_session_closed(c);
         gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, "bye");
         return;
@@ -475,7 +227,7 @@ static void dispatch(gw_conn_t *c, msg_t *m)
                           "warning");
             return;
         }
-        start_job(c, m, work_auth);
+        gw_account_start(c, m);
         return;
     case MSG_CHARACTER_CREATE:
     case MSG_CHARACTER_SELECT:
@@ -487,7 +239,7 @@ static void dispatch(gw_conn_t *c, msg_t *m)
             gw_conn_error(c, "ALREADY_IN_WORLD", "a character is already in the world", "warning");
             return;
         }
-        start_job(c, m, m->type == MSG_CHARACTER_CREATE ? work_create : work_select);
+        gw_account_start(c, m);
         return;
     default:
         if (c->state != ST_IN_WORLD) {
@@ -517,7 +269,7 @@ void gw_session_on_msg(gw_conn_t *c, msg_t *m)
     free(m);
 }
 
-static void drain_pending(gw_conn_t *c)
+void gw_session_drain(gw_conn_t *c)
 {
     while (!c->busy && c->n_pending && !c->closing) {
         msg_t *m = c->pending[0];
@@ -530,7 +282,7 @@ static void drain_pending(gw_conn_t *c)
 static void bad_frame(gw_conn_t *c, const char *code, const char *why)
 {
     if (++c->bad_frames > GW_MAX_BAD_FRAMES) {
-        log_info(subj(c), "closing after %d invalid frames", c->bad_frames);
+        log_info(gw_conn_subject(c), "closing after %d invalid frames", c->bad_frames);
         gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many invalid messages");
         return;
     }
@@ -543,7 +295,7 @@ static void on_sio_frame(gw_conn_t *c, const char *data, size_t len)
     char err[160];
     buf_t b;
     if (sio_parse(data, len, &p, err, sizeof(err)) < 0) {
-        log_info(subj(c), "bad socket.io packet: %s", err);
+        log_info(gw_conn_subject(c), "bad socket.io packet: %s", err);
         gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "invalid packet");
         return;
     }
@@ -642,7 +394,7 @@ void gw_session_closed(gw_conn_t *c)
     memset(&r, 0, sizeof(r));
     r.kind = ENV_LEAVE;
     gw_session_route_record(c, &r);
-    log_info(subj(c), "character %lld leaves %s", (long long)c->character_id, c->zone);
+    log_info(gw_conn_subject(c), "character %lld leaves %s", (long long)c->character_id, c->zone);
     c->state = ST_AUTHED;
 }
 
@@ -730,7 +482,7 @@ static void on_sio_timer(uv_timer_t *t)
     gw_t *gw = c->gw;
     if (!c->wsi || c->closing) return;
     if (c->sio_awaiting_pong) {
-        log_info(subj(c), "socket.io ping timeout");
+        log_info(gw_conn_subject(c), "socket.io ping timeout");
         gw_session_closed(c);
         gw_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
         return;

@@ -1,0 +1,255 @@
+/* account.c - the requests a gateway answers with the store, off the loop:
+ * auth (guest, credentials, token), character_create and character_select,
+ * and putting the chosen character into the world. Each runs as one
+ * store_async job that names its connection by id; a client gone by the
+ * time the job ends is simply not answered. */
+#include "gw.h"
+#include "auth.h"
+#include "../bus/envelope.h"
+#include "../core/alloc.h"
+#include "../core/clock.h"
+#include "../core/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ACCOUNT_MAX_CHARS_LIST 100
+
+static void send_auth_error(gw_conn_t *c, const char *reason, const char *message, int retry)
+{
+    buf_t b;
+    buf_init(&b);
+    buf_puts(&b, "{\"reason\":");
+    buf_json_str(&b, reason);
+    buf_puts(&b, ",\"message\":");
+    buf_json_str(&b, message);
+    buf_printf(&b, ",\"canRetry\":%s}", retry ? "true" : "false");
+    gw_conn_send(c, "auth_error", b.data, b.len);
+    buf_free(&b);
+    c->gw->auth_fail++;
+}
+
+typedef struct job_s {
+    gw_t *gw;
+    uint64_t conn_id;
+    msg_t msg;
+    int64_t account_id;
+    int max_chars;
+    int token_ttl_hours;
+    /* results */
+    const char *err_code; /* NULL = success */
+    char err_msg[160];
+    int is_auth_error;
+    int can_retry;
+    char token[AUTH_TOKEN_LEN + 1];
+    character_t chars[ACCOUNT_MAX_CHARS_LIST];
+    int n_chars;
+    character_t ch;
+    zonedef_t spawn; /* where new characters start */
+    double started;
+} job_t;
+
+static void job_fail(job_t *j, const char *code, const char *msg)
+{
+    j->err_code = code;
+    snprintf(j->err_msg, sizeof(j->err_msg), "%s", msg);
+}
+
+static int issue_token(store_t *s, job_t *j)
+{
+    char sel[STORE_SELECTOR_HEX + 1], vh[STORE_HASH_HEX + 1];
+    auth_token_new(j->token, sel, vh);
+    int64_t exp = (int64_t)clock_wall_ms() + (int64_t)j->token_ttl_hours * 3600 * 1000;
+    return s->ops->token_put(s, sel, vh, j->account_id, exp);
+}
+
+static void work_auth(store_t *s, void *arg)
+{
+    job_t *j = arg;
+    msg_auth_t *a = &j->msg.u.auth;
+    int rc;
+    j->is_auth_error = 1;
+    j->can_retry = 1;
+    if (a->method == AUTH_GUEST) {
+        const char *name = a->guest_name[0] ? a->guest_name : "Guest";
+        if (s->ops->account_create(s, NULL, NULL, name, &j->account_id) != STORE_OK ||
+            issue_token(s, j) != STORE_OK)
+            return job_fail(j, "SERVER_ERROR", "could not create a guest account; try again");
+    } else if (a->method == AUTH_CREDENTIALS) {
+        const char *why;
+        if (auth_username_check(a->username, &why) < 0) return job_fail(j, "INVALID_USERNAME", why);
+        if (a->register_account) {
+            char hash[STORE_PWHASH_MAX];
+            if (strlen(a->password) < AUTH_PASSWORD_MIN)
+                return job_fail(j, "WEAK_PASSWORD", "password must be at least 8 characters");
+            if (auth_hash_password(a->password, hash) != 0)
+                return job_fail(j, "SERVER_ERROR", "could not hash the password");
+            rc = s->ops->account_create(s, a->username, hash, a->username, &j->account_id);
+            if (rc == STORE_ERR_EXISTS)
+                return job_fail(j, "USERNAME_TAKEN", "that username is already registered");
+            if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the account");
+        } else {
+            char hash[STORE_PWHASH_MAX];
+            rc = s->ops->account_find(s, a->username, &j->account_id, hash, sizeof(hash));
+            if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
+            /* Same answer for unknown user and wrong password. */
+            if (rc == STORE_ERR_NOTFOUND || auth_verify_password(hash, a->password) != 0)
+                return job_fail(j, "INVALID_CREDENTIALS", "wrong username or password");
+        }
+        if (issue_token(s, j) != STORE_OK)
+            return job_fail(j, "SERVER_ERROR", "could not create a session token");
+    } else {
+        char sel[STORE_SELECTOR_HEX + 1], vh[STORE_HASH_HEX + 1], stored[STORE_HASH_HEX + 1];
+        j->can_retry = 0;
+        if (auth_token_parse(a->token, sel, vh) < 0)
+            return job_fail(j, "INVALID_TOKEN", "the token is malformed");
+        rc = s->ops->token_get(s, sel, (int64_t)clock_wall_ms(), &j->account_id, stored);
+        if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
+        if (rc != STORE_OK || !auth_hash_equal(vh, stored))
+            return job_fail(j, "INVALID_TOKEN", "the token is unknown or expired");
+        memcpy(j->token, a->token, AUTH_TOKEN_LEN + 1); /* length checked by parse */
+    }
+    if (s->ops->characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
+        STORE_OK)
+        return job_fail(j, "SERVER_ERROR", "could not list characters");
+    j->is_auth_error = 0;
+}
+
+static void work_create(store_t *s, void *arg)
+{
+    job_t *j = arg;
+    const char *why;
+    if (character_name_check(j->msg.u.create.name, &why) < 0)
+        return job_fail(j, "INVALID_NAME", why);
+    if (s->ops->characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
+        STORE_OK)
+        return job_fail(j, "SERVER_ERROR", "storage unavailable");
+    if (j->n_chars >= j->max_chars)
+        return job_fail(j, "CHARACTER_LIMIT", "this account has the maximum number of characters");
+    character_init(&j->ch, j->account_id, j->msg.u.create.name, j->msg.u.create.description,
+                   j->spawn.id, j->spawn.spawn_x, j->spawn.spawn_y, j->spawn.spawn_z);
+    j->ch.last_played = (int64_t)clock_wall_ms();
+    int rc = s->ops->character_create(s, &j->ch);
+    if (rc == STORE_ERR_EXISTS) return job_fail(j, "NAME_TAKEN", "that name is already taken");
+    if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the character");
+}
+
+static void work_select(store_t *s, void *arg)
+{
+    job_t *j = arg;
+    int rc = s->ops->character_get(s, j->msg.u.select.character_id, &j->ch);
+    if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
+    /* Another account's character is reported as unknown: ids leak nothing. */
+    if (rc != STORE_OK || j->ch.account_id != j->account_id)
+        return job_fail(j, "CHARACTER_NOT_FOUND", "no such character on this account");
+}
+
+static void enter_world(gw_conn_t *c, character_t *ch)
+{
+    gw_t *gw = c->gw;
+    const zonedef_t *z = NULL;
+    for (int i = 0; i < gw->n_zones; i++)
+        if (strcmp(gw->zones[i].id, ch->zone_id) == 0) z = &gw->zones[i];
+    if (!z && gw->n_zones) {
+        /* The character's zone no longer exists: start over at the first spawn. */
+        z = &gw->zones[0];
+        for (int i = 0; i < gw->n_zones; i++)
+            if (strcmp(gw->zones[i].id, "zone-crossroads") == 0) z = &gw->zones[i];
+        snprintf(ch->zone_id, sizeof(ch->zone_id), "%s", z->id);
+        ch->x = z->spawn_x;
+        ch->y = z->spawn_y;
+        ch->z = z->spawn_z;
+    }
+    /* Same character already playing here: the newer connection takes over.
+     * The old one leaves the world without a LEAVE, so the zone keeps the
+     * live entity and hands it to the new route, then KICKs the old one,
+     * exactly as when the two connections are on different gateways. */
+    for (uint32_t i = 0; i < gw->n_slots; i++) {
+        gw_conn_t *o = gw->slots[i];
+        if (o && o != c && o->state == ST_IN_WORLD && o->character_id == ch->id)
+            o->state = ST_AUTHED;
+    }
+    c->character_id = ch->id;
+    c->character = *ch;
+    snprintf(c->character_name, sizeof(c->character_name), "%s", ch->name);
+    snprintf(c->zone, sizeof(c->zone), "%s", ch->zone_id);
+    c->state = ST_IN_WORLD;
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ENTER;
+    r.u.enter.ch = *ch;
+    r.u.enter.max_update_rate = c->max_update_rate;
+    r.u.enter.entry = ENV_ENTRY_LOGIN;
+    gw_session_route_record(c, &r);
+    log_info(gw_conn_subject(c), "character %lld '%s' enters %s", (long long)ch->id, ch->name,
+             c->zone);
+}
+
+static void job_done(void *arg)
+{
+    job_t *j = arg;
+    gw_t *gw = j->gw;
+    gw->store_ops++;
+    gw->store_ms_total += clock_mono_ms() - j->started;
+    gw_conn_t *c = gw_conn_find(gw, j->conn_id);
+    if (!c || c->closing) { /* the client left while we worked */
+        free(j);
+        return;
+    }
+    c->busy = 0;
+    if (j->err_code) {
+        if (j->msg.type == MSG_AUTH && j->is_auth_error)
+            send_auth_error(c, j->err_code, j->err_msg, j->can_retry);
+        else
+            gw_conn_error(c, j->err_code, j->err_msg, "error");
+        log_info(gw_conn_subject(c), "%s refused: %s", j->msg.type == MSG_AUTH ? "auth" : "request",
+                 j->err_code);
+    } else if (j->msg.type == MSG_AUTH) {
+        c->state = ST_AUTHED;
+        c->account_id = j->account_id;
+        snprintf(c->token, sizeof(c->token), "%s", j->token);
+        gw->auth_ok++;
+        buf_t b;
+        buf_init(&b);
+        buf_printf(&b, "{\"accountId\":\"%lld\",\"token\":", (long long)j->account_id);
+        buf_json_str(&b, j->token);
+        buf_puts(&b, ",\"characters\":[");
+        for (int i = 0; i < j->n_chars; i++) {
+            if (i) buf_putc(&b, ',');
+            character_summary_json(&b, &j->chars[i]);
+        }
+        buf_printf(&b, "],\"canCreateCharacter\":%s,\"maxCharacters\":%d}",
+                   j->n_chars < gw->cfg.max_characters ? "true" : "false", gw->cfg.max_characters);
+        gw_conn_send(c, "auth_success", b.data, b.len);
+        buf_free(&b);
+        log_info(gw_conn_subject(c), "account %lld authenticated", (long long)j->account_id);
+    } else {
+        enter_world(c, &j->ch);
+    }
+    free(j);
+    gw_session_drain(c);
+}
+
+void gw_account_start(gw_conn_t *c, msg_t *m)
+{
+    store_work_fn work = m->type == MSG_AUTH               ? work_auth
+                         : m->type == MSG_CHARACTER_CREATE ? work_create
+                                                           : work_select;
+    gw_t *gw = c->gw;
+    job_t *j = wod_calloc(1, sizeof(*j));
+    j->gw = gw;
+    j->conn_id = c->id;
+    j->msg = *m;
+    j->account_id = c->account_id;
+    j->max_chars = gw->cfg.max_characters;
+    j->token_ttl_hours = gw->cfg.token_ttl_hours;
+    j->started = clock_mono_ms();
+    for (int i = 0; i < gw->n_zones; i++)
+        if (strcmp(gw->zones[i].id, "zone-crossroads") == 0 || i == 0) j->spawn = gw->zones[i];
+    if (store_async(gw->store, gw->loop, work, job_done, j) < 0) {
+        free(j);
+        gw_conn_error(c, "SERVER_ERROR", "could not schedule the request", "error");
+        return;
+    }
+    c->busy = 1;
+}
