@@ -267,8 +267,9 @@ else:
 w("## 5. Side by side: the Node.js peer (`bench/peer`)\n")
 w("`bench/peer/server.js` is built the way the original is: a Socket.IO server with "
   "`@socket.io/redis-adapter` on the same Redis, and each tick it recomputes every player's "
-  "roster over every entity in range on every channel and emits the full roster (no grid, no "
-  "dirty tracking, no deltas). It also accepts the same JSON frames on plain WebSocket `/ws` "
+  "roster over every entity in range on every channel and emits the full roster to every "
+  "player (no grid, no dirty tracking, no deltas, and no per-client update rate: the bots' "
+  "`maxUpdateRate` 2 is wod-server's extension, which the original does not know). It also accepts the same JSON frames on plain WebSocket `/ws` "
   "(npm `ws`), which is how `wod-bench` drives both servers with the same scenario "
   "(`--move-hz 2 --chat-hz 0.2`, ramp 10 s, 20 s measured). Players per core = players ÷ the "
   "server's CPU cores used in the window (for the peer: node plus its Redis).\n")

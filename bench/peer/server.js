@@ -53,7 +53,7 @@ let nextAccount = 1;
 let nextCharacter = 1;
 
 function newSession(send) {
-  const s = { id: `${SERVER_ID}:${nextSession++}`, send, state: 'new', maxUpdateRate: TICK_RATE };
+  const s = { id: `${SERVER_ID}:${nextSession++}`, send, state: 'new' };
   sessions.set(s.id, s);
   return s;
 }
@@ -62,7 +62,6 @@ function handle(s, type, payload) {
   payload = payload || {};
   switch (type) {
     case 'handshake':
-      s.maxUpdateRate = Number(payload.capabilities && payload.capabilities.maxUpdateRate) || TICK_RATE;
       s.state = 'handshaken';
       s.send('handshake_ack', {
         protocolVersion: '1.0.0', serverVersion: 'wod-bench-peer/1.0.0', compatible: true,
@@ -82,7 +81,7 @@ function handle(s, type, payload) {
       if (s.state !== 'authed') return s.send('error', { code: 'NOT_AUTHENTICATED', message: 'auth first', severity: 'error' });
       s.state = 'world';
       zoneInput({
-        kind: 'enter', sessionId: s.id, maxUpdateRate: s.maxUpdateRate,
+        kind: 'enter', sessionId: s.id,
         character: { id: String(nextCharacter++), name: String(payload.name || 'Nobody').slice(0, 20) },
       });
       break;
@@ -142,7 +141,9 @@ function onZoneInput(raw) {
         sessionId: m.sessionId, id: `char-${m.character.id}`, characterId: m.character.id,
         name: m.character.name, x: SPAWN.x, y: SPAWN.y, z: SPAWN.z, heading: 0, speed: 0,
         baseSpeed: 6, lastPosMove: 0, lastSpeaker: null,
-        sendEveryMs: 1000 / Math.min(TICK_RATE, m.maxUpdateRate || TICK_RATE), nextSend: 0,
+        // The original has no per-client update rate (capabilities.maxUpdateRate
+        // is wod-server's extension): it pushes every player's roster every tick.
+        sendEveryMs: 1000 / TICK_RATE, nextSend: 0,
       };
       players.set(m.sessionId, p);
       toClient(p.sessionId, 'world_entry', {
