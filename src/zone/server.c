@@ -296,6 +296,10 @@ void zs_bus_msg(void *ud, const char *channel, const char *data, size_t len)
         zs->bad_frames++;
         log_warn(id, "dropping the rest of a malformed bus frame");
     }
+    /* What input produced (chat, events, errors, world entry) goes out now,
+     * one frame per gateway for the whole input frame: chat and events are
+     * never held for the tick; roster deltas, made by the tick, still are. */
+    flush(zs);
 }
 
 void zs_bus_state(void *ud, int up)

@@ -158,6 +158,9 @@ def test_leaving_player_disappears(quiet):
         a = await enter_world(quiet, unique("La"))
         b = await enter_world(quiet, unique("Lb"))
         bid = b.entry.get("entityId")
+        # a has seen b arrive (an arrival and departure within one update would net to nothing)
+        await a.expect("proximity_roster_delta", timeout=3, pred=lambda p: any(
+            e["id"] == bid for ch in p.get("channels", {}).values() for e in ch.get("added", [])))
         await b.close()
         d = await a.expect("proximity_roster_delta", timeout=3,
                            pred=lambda p: any(ch.get("removed") for ch in p.get("channels", {}).values()))
