@@ -35,8 +35,13 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-export REDIS_URL=$(bash "$ROOT/scripts/services.sh" redis "$REDIS_PORT" "$DATA" | tail -n 1)
-export DATABASE_URL=${DATABASE_URL:-$(bash "$ROOT/scripts/services.sh" postgres "$PG_PORT" "$DATA" | tail -n 1)}
+REDIS_URL=$(bash "$ROOT/scripts/services.sh" redis "$REDIS_PORT" "$DATA" | tail -n 1)
+[ -n "$REDIS_URL" ] || { echo "redis-server did not start on port $REDIS_PORT" >&2; exit 1; }
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=$(bash "$ROOT/scripts/services.sh" postgres "$PG_PORT" "$DATA" | tail -n 1)
+  [ -n "$DATABASE_URL" ] || { echo "PostgreSQL did not start on port $PG_PORT" >&2; exit 1; }
+fi
+export REDIS_URL DATABASE_URL
 export BIND_ADDRESS=127.0.0.1
 echo "redis $REDIS_URL, database $DATABASE_URL, logs in $DATA"
 

@@ -7,6 +7,7 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -15,8 +16,27 @@ import redis
 from conftest import ROOT, Client, enter_world, http_get, unique
 
 
+def free_base():
+    """A port P below the ephemeral range with P..P+2, P+100..P+102, P+200, P+201 free
+    (the script's gateways, zone servers, Redis and PostgreSQL)."""
+    for _ in range(50):
+        base = random.randint(10000, 30000)
+        ok = True
+        for port in [base, base + 1, base + 2, base + 100, base + 101, base + 102, base + 200,
+                     base + 201]:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free port range")
+
+
 def test_start_distributed_two_gateways_and_gateway_loss():
-    base = random.randint(20000, 40000)
+    base = free_base()
     env = dict(os.environ, GATEWAY_PORT=str(base), REDIS_PORT=str(base + 200),
                PG_PORT=str(base + 201), NPCS="0")
     proc = subprocess.Popen(["bash", os.path.join(ROOT, "scripts", "start-distributed.sh"),
