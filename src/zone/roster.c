@@ -933,10 +933,8 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         uint8_t upd = 0;
         int force = (c->mask & ~oe->mask) && (c->mask & oe->mask);
         int32_t dr = abs(c->range_t - oe->range_t);
-        /* (int)(ROSTER_RANGE_EPS_REL * range_t) without a double round trip:
-         * range_t >= 0 and 0.05 * r truncates to r / 20 for every int r */
-        _Static_assert(ROSTER_RANGE_EPS_REL == 0.05, "eps below assumes 5 %");
-        int32_t eps = oe->range_t / 20;
+        /* 5 % of the range in tenths of a foot, in integers: range_t >= 0 */
+        int32_t eps = oe->range_t / ROSTER_RANGE_EPS_DIV;
         if (eps < (int32_t)(ROSTER_RANGE_EPS_FT * 10)) eps = (int32_t)(ROSTER_RANGE_EPS_FT * 10);
         if (dr >= eps || (force && dr)) {
             upd |= UPD_RANGE;

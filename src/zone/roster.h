@@ -8,8 +8,8 @@
  * seven lists, while each channel's `count` stays exact.
  *
  * A delta lists an entity as `updated` only when a client could notice:
- * range moved by >= max(ROSTER_RANGE_EPS_FT, ROSTER_RANGE_EPS_REL *
- * range), bearing by >= ROSTER_BEARING_EPS_DEG, or elevation by >=
+ * range moved by >= max(ROSTER_RANGE_EPS_FT, range / ROSTER_RANGE_EPS_DIV),
+ * bearing by >= ROSTER_BEARING_EPS_DEG, or elevation by >=
  * ROSTER_ELEVATION_EPS_DEG since the value last sent; only the fields
  * that moved are present. Numbers are rounded to 0.1. `sample` and
  * `lastSpeaker` exist only while count <= ROSTER_SAMPLE_MAX; a delta
@@ -30,7 +30,7 @@
 #define ROSTER_DANGER_RANGE      40.0  /* a hostile NPC this close puts a player in danger */
 #define ROSTER_SAMPLE_MAX        3     /* sample/lastSpeaker only while count <= this */
 #define ROSTER_RANGE_EPS_FT      1.0
-#define ROSTER_RANGE_EPS_REL     0.05
+#define ROSTER_RANGE_EPS_DIV     20 /* relative range threshold: 1/20 = 5 % */
 #define ROSTER_BEARING_EPS_DEG   5.0
 #define ROSTER_ELEVATION_EPS_DEG 5.0
 
