@@ -27,29 +27,26 @@ class Services:
                              capture_output=True, text=True, timeout=120)
         return out.stdout.strip().splitlines()[-1]
 
-    def restart_redis(self, down_seconds=1.0):
-        pid = int(open(os.path.join(self.dir, "redis.pid")).read())
-        os.kill(pid, 9)
-        deadline = time.time() + 10
+    @staticmethod
+    def _kill_and_wait(pid, sig, timeout):
+        os.kill(pid, sig)
+        deadline = time.time() + timeout
         while time.time() < deadline:
             try:
                 os.kill(pid, 0)
                 time.sleep(0.05)
             except ProcessLookupError:
-                break
+                return
+
+    def restart_redis(self, down_seconds=1.0):
+        pid = int(open(os.path.join(self.dir, "redis.pid")).read())
+        self._kill_and_wait(pid, 9, 10)
         time.sleep(down_seconds)
         self._run("redis", self.redis_port)
 
     def restart_postgres(self, down_seconds=1.0):
         pid = int(open(os.path.join(self.dir, "postmaster.pid")).read().split()[0])
-        os.kill(pid, 2)  # SIGINT: fast shutdown, as an operator's restart does
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-                time.sleep(0.05)
-            except ProcessLookupError:
-                break
+        self._kill_and_wait(pid, 2, 30)  # SIGINT: fast shutdown, as an operator's restart does
         time.sleep(down_seconds)
         # its runuser wrapper may linger as a zombie; the postmaster is gone
         os.unlink(os.path.join(self.dir, "postgres.pid"))
