@@ -7,7 +7,7 @@
  * Configuration comes from the environment and ./.env (docs in
  * .env.example). SIGINT/SIGTERM stop gracefully: clients are told,
  * characters saved, zone claims released, exit code 0. */
-#include "bus/tail.h"
+#include "tools/bus_tail.h"
 #include "core/alloc.h"
 #include "core/config.h"
 #include "core/log.h"

@@ -13,7 +13,7 @@
  * roster messages per player per second and roster KiB per tick (all
  * players together: what the zone hands its gateways every tick). */
 #include "core/clock.h"
-#include "zone/sim.h"
+#include "sim/sim.h"
 
 #include <math.h>
 #include <stdio.h>

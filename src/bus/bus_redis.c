@@ -16,7 +16,7 @@
  *
  * Frames are binary (envelope.h): always sent with %b, never %s. */
 #include "bus.h"
-#include "redis_conn.h"
+#include "../redis/redis_conn.h"
 #include "../core/alloc.h"
 #include "../core/log.h"
 

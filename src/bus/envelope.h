@@ -13,7 +13,6 @@
 #include "../core/buf.h"
 #include "../game/character.h"
 #include "../proto/msg.h"
-#include "../zone/sim.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -73,7 +72,7 @@ typedef struct env_rec_s {
         msg_chat_t chat;
         msg_interact_t interact;
         msg_combat_t combat;
-        zsim_shout_t shout;
+        msg_shout_t shout;
         struct {
             char zone[ZONE_ID_MAX + 1];
         } route;

@@ -142,4 +142,14 @@ int msg_decode_native(const char *data, size_t len, msg_t *out, const char **cod
 /* Name of a chat channel as the protocol spells it. */
 const char *msg_chat_channel_name(chat_channel_t c);
 
+/* A shout that reaches over a border, in world coordinates. */
+typedef struct msg_shout_s {
+    int64_t sender_id;
+    char sender_name[CHAR_NAME_MAX + 1];
+    char sender_type[16];   /* "player" or "npc" */
+    chat_channel_t channel; /* CHAT_SHOUT (others may follow) */
+    double wx, wy, wz;      /* sender's world position */
+    char content[MSG_CHAT_MAX * 4 + 1];
+} msg_shout_t;
+
 #endif

@@ -11,7 +11,7 @@
  * list_servers/list_zones walk the keyspace with SCAN (never KEYS, which
  * blocks Redis) and fetch the values with one MGET. */
 #include "registry.h"
-#include "../bus/redis_conn.h"
+#include "../redis/redis_conn.h"
 #include "../core/alloc.h"
 #include "../core/log.h"
 

@@ -411,7 +411,7 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     zs__player_drop(zs, p);
 }
 
-static void hook_shout(void *ud, const char *to_zone, const zsim_shout_t *s)
+static void hook_shout(void *ud, const char *to_zone, const msg_shout_t *s)
 {
     zs_t *zs = ud;
     zs_zone_t *target = zs__zone_find(zs, to_zone);

@@ -4,7 +4,7 @@
 #define WOD_ZS_H
 
 #include "server.h"
-#include "sim.h"
+#include "../sim/sim.h"
 #include "../bus/envelope.h"
 
 #include <uthash.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "zone/grid.h"
+#include "sim/grid.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "bus/bus.h"
-#include "bus/redis_conn.h"
+#include "redis/redis_conn.h"
 #include "core/log.h"
 #include "registry/registry.h"
 

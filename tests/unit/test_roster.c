@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "zone/roster.h"
+#include "sim/roster.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "zone/sim.h"
+#include "sim/sim.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -68,7 +68,7 @@ static void on_crossed(void *ud, uint64_t ref, const character_t *st, const char
     snprintf(c->to, sizeof(c->to), "%s", to);
 }
 
-static void on_shout(void *ud, const char *to, const zsim_shout_t *s)
+static void on_shout(void *ud, const char *to, const msg_shout_t *s)
 {
     (void)ud;
     n_shouts_out++;

@@ -1,6 +1,6 @@
 /* tail.h - the `bus-tail` operator command (see tail.c). */
-#ifndef WOD_BUS_TAIL_H
-#define WOD_BUS_TAIL_H
+#ifndef WOD_TOOLS_BUS_TAIL_H
+#define WOD_TOOLS_BUS_TAIL_H
 
 #include "../core/config.h"
 #include "../game/zonedef.h"

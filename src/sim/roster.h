@@ -15,8 +15,8 @@
  * `lastSpeaker` exist only while count <= ROSTER_SAMPLE_MAX; a delta
  * sets them to null when the count grows past it. Wire format:
  * docs/PROTOCOL.md. */
-#ifndef WOD_ZONE_ROSTER_H
-#define WOD_ZONE_ROSTER_H
+#ifndef WOD_SIM_ROSTER_H
+#define WOD_SIM_ROSTER_H
 
 #include "../core/buf.h"
 #include "entity.h"

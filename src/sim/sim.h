@@ -7,8 +7,8 @@
  * walked over a border, shouts that carry into a neighbouring zone.
  * Players are named by an opaque 64-bit `ref` chosen by the caller.
  * All calls happen on the loop thread. */
-#ifndef WOD_ZONE_SIM_H
-#define WOD_ZONE_SIM_H
+#ifndef WOD_SIM_SIM_H
+#define WOD_SIM_SIM_H
 
 #include "../game/character.h"
 #include "../game/zonedef.h"
@@ -18,16 +18,6 @@
 #include <stdint.h>
 
 typedef struct zsim_s zsim_t;
-
-/* A shout that reaches over a border, in world coordinates. */
-typedef struct zsim_shout_s {
-    int64_t sender_id;
-    char sender_name[CHAR_NAME_MAX + 1];
-    char sender_type[16];   /* "player" or "npc" */
-    chat_channel_t channel; /* CHAT_SHOUT (others may follow) */
-    double wx, wy, wz;      /* sender's world position */
-    char content[MSG_CHAT_MAX * 4 + 1];
-} zsim_shout_t;
 
 typedef struct zsim_hooks_s {
     void *ud;
@@ -39,7 +29,7 @@ typedef struct zsim_hooks_s {
      * in the new zone. The caller hands it to that zone. */
     void (*crossed)(void *ud, uint64_t ref, const character_t *state, const char *to_zone);
     /* A shout from this zone reaches into adjacent zone `to_zone`. */
-    void (*shout_out)(void *ud, const char *to_zone, const zsim_shout_t *s);
+    void (*shout_out)(void *ud, const char *to_zone, const msg_shout_t *s);
 } zsim_hooks_t;
 
 typedef struct zsim_config_s {
@@ -85,7 +75,7 @@ int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m); /* say/sho
 int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m);
 int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m);
 /* A shout from a neighbouring zone, heard by players in range. */
-void zsim_remote_shout(zsim_t *sim, const zsim_shout_t *s);
+void zsim_remote_shout(zsim_t *sim, const msg_shout_t *s);
 
 /* Sends every player a full proximity_roster now (after a bus outage,
  * when deltas may have been lost). */

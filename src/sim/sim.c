@@ -693,7 +693,7 @@ int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m)
 
     if (m->channel == CHAT_SHOUT && sim->hooks.shout_out && sim->n_adjacent) {
         double wx = sim->def.origin_x + e->x, wz = sim->def.origin_z + e->z;
-        zsim_shout_t s;
+        msg_shout_t s;
         memset(&s, 0, sizeof(s));
         s.sender_id = p->ch.id;
         snprintf(s.sender_name, sizeof(s.sender_name), "%s", p->ch.name);
@@ -711,7 +711,7 @@ int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m)
     return 0;
 }
 
-void zsim_remote_shout(zsim_t *sim, const zsim_shout_t *s)
+void zsim_remote_shout(zsim_t *sim, const msg_shout_t *s)
 {
     double range = channel_range(s->channel);
     if (range < 0) return;

@@ -1,9 +1,9 @@
 /* tail.c - `wod-server bus-tail [CHANNEL...]`: subscribes to bus channels
  * on REDIS_URL and prints every envelope record as one text line, so an
  * operator can watch the binary bus (docs/OPERATIONS.md). */
-#include "tail.h"
-#include "bus.h"
-#include "envelope.h"
+#include "bus_tail.h"
+#include "../bus/bus.h"
+#include "../bus/envelope.h"
 #include "../core/clock.h"
 
 #include <inttypes.h>

@@ -1,14 +1,14 @@
 /* entity.h - what the zone simulation knows about anything in the world
  * (players and NPCs) that rosters, chat and the grid need. Internal to
- * src/zone/.
+ * src/sim/.
  *
  * Protocol entity ids (docs/PROTOCOL.md): a player is "char-<characterId>",
  * an NPC is "npc-<n>" (n = 1.. per zone, stable for the zone's lifetime).
  * Inside the sim both are one int64 "pid": > 0 a character id, < 0 an
  * NPC (-n). The same id is used in rosters, world_entry.entities,
  * communication.senderId and interact/combat targetId. */
-#ifndef WOD_ZONE_ENTITY_H
-#define WOD_ZONE_ENTITY_H
+#ifndef WOD_SIM_ENTITY_H
+#define WOD_SIM_ENTITY_H
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
  * Kept deliberately small: a merchant near the spawn point, two hostile
  * creatures roaming a leash around homes well away from spawn (so the
  * spawn point is safe), and a harmless wanderer. */
-#ifndef WOD_ZONE_NPC_H
-#define WOD_ZONE_NPC_H
+#ifndef WOD_SIM_NPC_H
+#define WOD_SIM_NPC_H
 
 #include "../game/zonedef.h"
 

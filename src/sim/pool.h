@@ -6,8 +6,8 @@
  * done: the tick stays synchronous, nothing else runs concurrently with
  * the sim, and no loop callbacks happen on pool threads. The job must
  * only read shared state and write state owned by its items/worker. */
-#ifndef WOD_ZONE_POOL_H
-#define WOD_ZONE_POOL_H
+#ifndef WOD_SIM_POOL_H
+#define WOD_SIM_POOL_H
 
 #include <stddef.h>
 

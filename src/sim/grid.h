@@ -22,8 +22,8 @@
  * contiguous span (grid_row_span). The sim packs once per tick, after
  * movement and before the roster pass, during which nothing moves. The
  * spans list exactly the items grid_query visits, in the same order. */
-#ifndef WOD_ZONE_GRID_H
-#define WOD_ZONE_GRID_H
+#ifndef WOD_SIM_GRID_H
+#define WOD_SIM_GRID_H
 
 #include <stddef.h>
 #include <stdint.h>
