@@ -14,13 +14,24 @@
 void character_derive(const character_t *c, character_derived_t *d)
 {
     d->max_hp = 100 + c->vitality * 10 + c->level * 5;
-    d->max_stamina = 100 + c->vitality * 5 + c->agility * 5;
-    d->max_mana = 50 + c->intelligence * 10 + c->wisdom * 5;
-    d->attack_rating = 10 + c->strength * 2;
-    d->defense_rating = 10 + c->agility * 2;
-    d->magic_attack = 10 + c->intelligence * 2;
-    d->magic_defense = 10 + c->wisdom * 2;
-    d->base_speed = 5.0 + c->agility * 0.1;
+    d->max_stamina = 100 + c->vitality * 5 + c->agility * 3;
+    d->max_mana = 100 + c->intelligence * 5 + c->wisdom * 5;
+    d->carrying_capacity = 10.0 * c->strength;
+    d->attack_rating = 10 + 2.0 * c->strength;
+    d->magic_attack = 10 + 2.0 * c->intelligence;
+    d->defense_rating = 0.5 * c->vitality;
+    d->magic_defense = 0.5 * c->wisdom;
+    d->physical_accuracy = 75 + 2.0 * c->dexterity;
+    d->magic_accuracy = 75 + 2.0 * c->intelligence;
+    d->evasion = 5 + 2.0 * c->agility;
+    d->magic_evasion = 5 + 2.0 * c->wisdom;
+    d->damage_absorption = 0.3 * c->vitality;
+    d->magic_absorption = 0.3 * c->wisdom;
+    d->glancing_blow_chance = 0.5 * c->agility;
+    d->initiative = c->agility;
+    d->movement_speed = 5.0 + c->agility * 0.1;
+    d->attack_speed_bonus = 0.5 * c->agility;
+    d->base_speed = d->movement_speed;
 }
 
 void character_init(character_t *c, int64_t account_id, const char *name, const char *description,
@@ -99,13 +110,33 @@ void character_json(buf_t *b, const character_t *c, double current_speed)
                ",\"coreStats\":{\"strength\":%d,\"vitality\":%d,\"dexterity\":%d,\"agility\":%d,"
                "\"intelligence\":%d,\"wisdom\":%d}",
                c->strength, c->vitality, c->dexterity, c->agility, c->intelligence, c->wisdom);
-    buf_printf(b,
-               ",\"derivedStats\":{\"maxHp\":%d,\"maxStamina\":%d,\"maxMana\":%d,"
-               "\"attackRating\":%d,\"defenseRating\":%d,\"magicAttack\":%d,\"magicDefense\":%d,"
-               "\"baseSpeed\":",
-               d.max_hp, d.max_stamina, d.max_mana, d.attack_rating, d.defense_rating,
-               d.magic_attack, d.magic_defense);
-    buf_json_num(b, d.base_speed);
+    buf_printf(b, ",\"derivedStats\":{\"maxHp\":%d,\"maxStamina\":%d,\"maxMana\":%d", d.max_hp,
+               d.max_stamina, d.max_mana);
+    const struct {
+        const char *name;
+        double v;
+    } ds[] = {
+        {"carryingCapacity", d.carrying_capacity},
+        {"attackRating", d.attack_rating},
+        {"defenseRating", d.defense_rating},
+        {"magicAttack", d.magic_attack},
+        {"magicDefense", d.magic_defense},
+        {"physicalAccuracy", d.physical_accuracy},
+        {"magicAccuracy", d.magic_accuracy},
+        {"evasion", d.evasion},
+        {"magicEvasion", d.magic_evasion},
+        {"damageAbsorption", d.damage_absorption},
+        {"magicAbsorption", d.magic_absorption},
+        {"glancingBlowChance", d.glancing_blow_chance},
+        {"initiative", d.initiative},
+        {"movementSpeed", d.movement_speed},
+        {"attackSpeedBonus", d.attack_speed_bonus},
+        {"baseSpeed", d.base_speed},
+    };
+    for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+        buf_printf(b, ",\"%s\":", ds[i].name);
+        buf_json_num(b, ds[i].v);
+    }
     buf_putc(b, '}');
     pool_json(b, "health", c->hp, d.max_hp);
     pool_json(b, "stamina", c->stamina, d.max_stamina);

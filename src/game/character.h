@@ -30,13 +30,26 @@ typedef struct character_s {
     int64_t last_played;   /* wall ms */
 } character_t;
 
+/* Derived stats, unrounded, with the reference's names (GAME-REFERENCE.md
+ * section 2; gear bonuses are added by the simulation, not here). */
 typedef struct character_derived_s {
     int max_hp, max_stamina, max_mana;
-    int attack_rating, defense_rating, magic_attack, magic_defense;
-    double base_speed; /* ft/s at walk */
+    double carrying_capacity; /* kg */
+    double attack_rating, magic_attack;
+    double defense_rating, magic_defense;
+    double physical_accuracy, magic_accuracy;
+    double evasion, magic_evasion;
+    double damage_absorption, magic_absorption;
+    double glancing_blow_chance; /* percent */
+    double initiative;
+    double movement_speed;     /* the reference's "m/s"; our ft/s at walk */
+    double attack_speed_bonus; /* percent */
+    double base_speed;         /* = movement_speed, the name the simulation uses */
 } character_derived_t;
 
-/* The reference's formulas (maxHp = 100 + vitality*10 + level*5, ...). */
+/* The reference's formulas (maxHp = 100 + vitality*10 + level*5, ...);
+ * the worked values for an all-10 level-1 character are pinned in
+ * tests/unit/test_auth.c. */
 void character_derive(const character_t *c, character_derived_t *d);
 
 /* Fills a level-1 character with default stats, full pools, at the given

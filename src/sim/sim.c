@@ -780,7 +780,7 @@ static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
     }
     znpc_t *n = t->owner;
     int64_t pid = t->pid;
-    int damage = p->d.attack_rating; /* the reference: attackRating = 10 + strength*2 */
+    int damage = (int)p->d.attack_rating; /* the reference: attackRating = 10 + strength*2 */
     if (damage < 1) damage = 1;
     int killed = npc_damage(n, damage, sim->time_ms);
     char narrative[160], extra[256];

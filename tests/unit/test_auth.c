@@ -68,8 +68,32 @@ static void test_derived_stats(void **state)
     c.agility = 20;
     character_derive(&c, &d);
     assert_int_equal(d.max_hp, 100 + 12 * 10 + 3 * 5);
-    assert_int_equal(d.attack_rating, 10 + 7 * 2);
+    assert_true(d.attack_rating == 10 + 7 * 2);
     assert_true(d.base_speed == 5.0 + 20 * 0.1);
+}
+
+/* The reference's worked values for a new character (all cores 10, L1). */
+static void test_derived_stats_reference(void **state)
+{
+    (void)state;
+    character_t c;
+    character_derived_t d;
+    character_init(&c, 1, "Anna", "", "zone-crossroads", 100, 0, 100);
+    character_derive(&c, &d);
+    assert_int_equal(d.max_hp, 205);
+    assert_int_equal(d.max_stamina, 180);
+    assert_int_equal(d.max_mana, 200);
+    assert_int_equal(c.hp, 205);
+    assert_int_equal(c.stamina, 180);
+    assert_int_equal(c.mana, 200);
+    assert_true(d.carrying_capacity == 100);
+    assert_true(d.attack_rating == 30 && d.magic_attack == 30);
+    assert_true(d.defense_rating == 5 && d.magic_defense == 5);
+    assert_true(d.physical_accuracy == 95 && d.magic_accuracy == 95);
+    assert_true(d.evasion == 25 && d.magic_evasion == 25);
+    assert_true(d.damage_absorption == 3 && d.magic_absorption == 3);
+    assert_true(d.glancing_blow_chance == 5 && d.initiative == 10);
+    assert_true(d.movement_speed == 6 && d.attack_speed_bonus == 5);
 }
 
 static void test_state_roundtrip(void **state)
@@ -120,9 +144,13 @@ static void test_zone_geometry(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_password),      cmocka_unit_test(test_token_roundtrip),
-        cmocka_unit_test(test_names),         cmocka_unit_test(test_derived_stats),
-        cmocka_unit_test(test_zone_geometry), cmocka_unit_test(test_state_roundtrip),
+        cmocka_unit_test(test_password),
+        cmocka_unit_test(test_token_roundtrip),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_derived_stats),
+        cmocka_unit_test(test_derived_stats_reference),
+        cmocka_unit_test(test_zone_geometry),
+        cmocka_unit_test(test_state_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
