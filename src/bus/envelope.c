@@ -91,6 +91,9 @@ void env_put(buf_t *b, const env_rec_t *r)
         put_f64(b, r->u.move.x);
         put_f64(b, r->u.move.y);
         put_f64(b, r->u.move.z);
+        put_str(b, r->u.move.target_id);
+        put_f64(b, r->u.move.range_ft);
+        put_f64(b, r->u.move.distance_ft);
         break;
     case ENV_CHAT:
         put_client(b, &r->client);
@@ -270,13 +273,16 @@ int env_next(env_reader_t *r, env_rec_t *rec)
     case ENV_MOVE:
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
-        rec->u.move.method = (move_method_t)get_enum(r, MOVE_POSITION);
+        rec->u.move.method = (move_method_t)get_enum(r, MOVE_FOLLOW);
         rec->u.move.has_speed = get_enum(r, 1);
         rec->u.move.speed = (move_speed_t)get_enum(r, SPEED_RUN);
         rec->u.move.heading = get_f64(r);
         rec->u.move.x = get_f64(r);
         rec->u.move.y = get_f64(r);
         rec->u.move.z = get_f64(r);
+        get_str(r, rec->u.move.target_id, sizeof(rec->u.move.target_id));
+        rec->u.move.range_ft = get_f64(r);
+        rec->u.move.distance_ft = get_f64(r);
         break;
     case ENV_CHAT:
         get_client(r, &rec->client);

@@ -61,15 +61,18 @@ typedef struct {
     int64_t character_id;
 } msg_character_select_t;
 
-typedef enum { MOVE_HEADING, MOVE_COMPASS, MOVE_POSITION } move_method_t;
+typedef enum { MOVE_HEADING, MOVE_COMPASS, MOVE_POSITION, MOVE_FOLLOW } move_method_t;
 typedef enum { SPEED_STOP = 0, SPEED_WALK, SPEED_JOG, SPEED_RUN } move_speed_t;
 
 typedef struct {
     move_method_t method;
     int has_speed;
     move_speed_t speed;
-    double heading; /* degrees 0..360; compass already converted */
-    double x, y, z; /* MOVE_POSITION target, zone-local */
+    double heading;     /* degrees 0..360; compass already converted */
+    double x, y, z;     /* MOVE_POSITION target, zone-local */
+    char target_id[64]; /* MOVE_FOLLOW: the entity to approach ("char-N", "npc-N") */
+    double range_ft;    /* MOVE_FOLLOW: stop within this range */
+    double distance_ft; /* MOVE_HEADING/COMPASS: stop after this distance; 0 = until stopped */
 } msg_move_t;
 
 typedef enum {

@@ -410,12 +410,12 @@ static void test_corrupt_records(void **state)
     assert_int_equal(decode_one(nul, sizeof(nul), &rec), -1);
 
     /* MOVE with a method out of range. */
-    uint8_t mv[64] = {ENV_MOVE, 1, 0, 'g'};
-    size_t n = 4 + 8 + 8; /* kind, gw, conn, character */
-    mv[n++] = 3;          /* method: MOVE_POSITION + 1 */
+    uint8_t mv[96] = {ENV_MOVE, 1, 0, 'g'};
+    size_t n = 4 + 8 + 8;      /* kind, gw, conn, character */
+    mv[n++] = MOVE_FOLLOW + 1; /* method out of range */
     mv[n++] = 0;
     mv[n++] = 0;
-    n += 32;
+    n += 32 + 2 + 16; /* heading, x, y, z; empty target id; range, distance */
     assert_int_equal(decode_one(mv, n, &rec), -1);
     mv[4 + 16] = MOVE_POSITION;
     assert_int_equal(decode_one(mv, n, &rec), 1);
