@@ -322,8 +322,8 @@ static void hash_done(void *arg, int status)
 static void refuse(gw_conn_t *c, gw_auth_limit_t kind, const char *addr, double wait_ms)
 {
     c->gw->auth_limited[kind]++;
-    log_info(gw_conn_subject(c), "auth from %s rate limited (%s), retry in %.0f ms", addr,
-             limit_names[kind], wait_ms);
+    log_debug(gw_conn_subject(c), "auth from %s rate limited (%s), retry in %.0f ms", addr,
+              limit_names[kind], wait_ms);
     send_auth_error(c, "RATE_LIMITED", "too many attempts from your address; wait and retry", 1,
                     wait_ms);
 }

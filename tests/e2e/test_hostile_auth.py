@@ -56,6 +56,14 @@ async def login(srv, user, pw):
     return r
 
 
+def status_kb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"{field} not in /proc/{pid}/status")
+
+
 def with_server(env, body):
     s = Server(env=env).start()
     try:
@@ -76,6 +84,7 @@ def test_password_flood_does_not_starve_guest_login():
         user = unique("flood").lower()
         await register(s, user, "correct horse battery")
         flood = await asyncio.gather(*(connected(s) for _ in range(n)))
+        rss_before = status_kb(s.proc.pid, "VmRSS")
         # Every connection fires one wrong-password login without waiting.
         await asyncio.gather(*(c.send("auth", {"method": "credentials", "username": user,
                                                "password": f"wrong password {i}"})
@@ -99,6 +108,9 @@ def test_password_flood_does_not_starve_guest_login():
         assert metric(s, "wod_auth_busy_total") == len(busy)
         assert metric(s, 'wod_auth_failures_total{method="password"}') == n - len(busy)
         assert metric(s, "wod_auth_hash_queue_depth") == 0
+        # argon2id holds ~64 MiB per hash in flight: 2 threads bound the peak (it was +262 MB).
+        grew_mb = (status_kb(s.proc.pid, "VmHWM") - rss_before) / 1024
+        assert grew_mb < 200, f"peak RSS grew {grew_mb:.0f} MB during the flood"
         await asyncio.gather(*(c.close() for c in flood))
 
     with_server(env, body)
