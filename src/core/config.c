@@ -84,6 +84,33 @@ static int parse_zones(config_t *cfg, const char *v, char *err, size_t n)
     return 0;
 }
 
+static int load_auth_limits(config_t *cfg, char *err, size_t n)
+{
+    if (get_int("AUTH_HASH_THREADS", 2, 1, 16, &cfg->auth_hash_threads, err, n) < 0 ||
+        get_int("AUTH_HASH_QUEUE", 32, 0, 10000, &cfg->auth_hash_queue, err, n) < 0 ||
+        get_int("AUTH_LOCKOUT_FAILURES", 5, 0, 1000, &cfg->auth_lockout_failures, err, n) < 0 ||
+        get_int("AUTH_LOCKOUT_BASE_MS", 1000, 1, 3600000, &cfg->auth_lockout_base_ms, err, n) < 0 ||
+        get_int("AUTH_LOCKOUT_MAX_MS", 300000, 1, 86400000, &cfg->auth_lockout_max_ms, err, n) <
+            0 ||
+        get_int("AUTH_LOGIN_FAILS_PER_IP_MINUTE", 30, 0, 1000000, &cfg->auth_login_fails_per_min,
+                err, n) < 0 ||
+        get_int("AUTH_TOKEN_FAILS_PER_IP_MINUTE", 30, 0, 1000000, &cfg->auth_token_fails_per_min,
+                err, n) < 0 ||
+        get_int("AUTH_GUEST_PER_IP_MINUTE", 60, 0, 1000000, &cfg->auth_guest_per_min, err, n) < 0 ||
+        get_int("AUTH_GUEST_PER_IP_HOUR", 600, 0, 10000000, &cfg->auth_guest_per_hour, err, n) <
+            0 ||
+        get_int("AUTH_MAX_FAILS_PER_CONN", 10, 1, 1000000, &cfg->auth_max_fails_per_conn, err, n) <
+            0 ||
+        get_int("AUTH_THROTTLE_ENTRIES", 100000, 16, 10000000, &cfg->auth_throttle_entries, err,
+                n) < 0)
+        return -1;
+    if (cfg->auth_lockout_max_ms < cfg->auth_lockout_base_ms) {
+        snprintf(err, n, "AUTH_LOCKOUT_MAX_MS must be at least AUTH_LOCKOUT_BASE_MS");
+        return -1;
+    }
+    return 0;
+}
+
 int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -134,6 +161,7 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
         return -1;
     if (get_int("NPCS", 1, 0, 1, &cfg->npcs, err, n) < 0) return -1;
     if (get_int("ROSTER_THREADS", 1, 1, 64, &cfg->roster_threads, err, n) < 0) return -1;
+    if (load_auth_limits(cfg, err, n) < 0) return -1;
     log_level_t lvl;
     const char *ls = env_or("LOG_LEVEL", "info");
     if (log_level_parse(ls, &lvl) < 0) {

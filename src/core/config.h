@@ -31,6 +31,18 @@ typedef struct config_s {
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
     int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
     int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
+    /* Login abuse limits (docs/OPERATIONS.md, "Limits and abuse"); 0 turns a rate off. */
+    int auth_hash_threads;        /* AUTH_HASH_THREADS: argon2id threads (~64 MiB each) */
+    int auth_hash_queue;          /* AUTH_HASH_QUEUE: password jobs waiting beyond those */
+    int auth_lockout_failures;    /* AUTH_LOCKOUT_FAILURES: failures before an account locks */
+    int auth_lockout_base_ms;     /* AUTH_LOCKOUT_BASE_MS: first lock, doubling per failure */
+    int auth_lockout_max_ms;      /* AUTH_LOCKOUT_MAX_MS: longest lock */
+    int auth_login_fails_per_min; /* AUTH_LOGIN_FAILS_PER_IP_MINUTE */
+    int auth_token_fails_per_min; /* AUTH_TOKEN_FAILS_PER_IP_MINUTE */
+    int auth_guest_per_min;       /* AUTH_GUEST_PER_IP_MINUTE: accounts created per address */
+    int auth_guest_per_hour;      /* AUTH_GUEST_PER_IP_HOUR */
+    int auth_max_fails_per_conn;  /* AUTH_MAX_FAILS_PER_CONN: then the connection is closed */
+    int auth_throttle_entries;    /* AUTH_THROTTLE_ENTRIES: addresses + accounts remembered */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.

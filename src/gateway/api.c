@@ -3,6 +3,8 @@
  * cache of the registry refreshed every second, so a request never waits
  * on Redis. */
 #include "gw.h"
+#include "hashpool.h"
+#include "throttle.h"
 #include "../core/clock.h"
 #include "../core/log.h"
 
@@ -122,6 +124,33 @@ static void metrics(gw_t *gw, buf_t *b)
                "wod_store_query_seconds_sum{role=\"gateway\"} %.6f\n"
                "wod_store_query_seconds_count{role=\"gateway\"} %llu\n",
                gw->store_ms_total / 1000.0, gw->store_ops);
+    buf_printf(b,
+               "# HELP wod_auth_failures_total Wrong passwords and unknown tokens.\n"
+               "# TYPE wod_auth_failures_total counter\n"
+               "wod_auth_failures_total{method=\"password\"} %llu\n"
+               "wod_auth_failures_total{method=\"token\"} %llu\n"
+               "# HELP wod_auth_lockouts_total Account lockouts started by failed logins.\n"
+               "# TYPE wod_auth_lockouts_total counter\nwod_auth_lockouts_total %llu\n"
+               "# HELP wod_auth_busy_total Password logins refused because the hashing queue was "
+               "full.\n"
+               "# TYPE wod_auth_busy_total counter\nwod_auth_busy_total %llu\n"
+               "# HELP wod_auth_connections_cut_total Connections closed after too many refused "
+               "auth attempts.\n"
+               "# TYPE wod_auth_connections_cut_total counter\n"
+               "wod_auth_connections_cut_total %llu\n"
+               "# HELP wod_auth_hash_queue_depth Password jobs running or waiting.\n"
+               "# TYPE wod_auth_hash_queue_depth gauge\nwod_auth_hash_queue_depth %d\n"
+               "# HELP wod_auth_throttle_entries Addresses and accounts the throttles remember.\n"
+               "# TYPE wod_auth_throttle_entries gauge\nwod_auth_throttle_entries %zu\n"
+               "# HELP wod_auth_rate_limited_total Auth requests refused by a per-address limit.\n"
+               "# TYPE wod_auth_rate_limited_total counter\n"
+               "wod_auth_rate_limited_total{kind=\"login\"} %llu\n"
+               "wod_auth_rate_limited_total{kind=\"token\"} %llu\n"
+               "wod_auth_rate_limited_total{kind=\"guest\"} %llu\n",
+               gw->auth_bad_password, gw->auth_bad_token, gw->auth_lockouts, gw->auth_busy,
+               gw->auth_conn_cut, gw->hashpool ? hashpool_depth(gw->hashpool) : 0,
+               gw->throttle ? throttle_count(gw->throttle) : 0, gw->auth_limited[GW_LIMIT_LOGIN],
+               gw->auth_limited[GW_LIMIT_TOKEN], gw->auth_limited[GW_LIMIT_GUEST]);
 }
 
 int gw_api_handle(gw_t *gw, const char *path, buf_t *body, const char **type)

@@ -63,6 +63,8 @@ typedef struct gw_conn_s {
     int n_pending;
     double chat_tokens, chat_refill_at;
     int bad_frames;
+    /* refused auth attempts; AUTH_MAX_FAILS_PER_CONN closes the connection */
+    int auth_fails;
     buf_t rx; /* fragments of the message being received */
     out_queue_t out[OUT_LANES];
     size_t out_bytes; /* both lanes */
@@ -74,6 +76,9 @@ typedef struct gw_conn_s {
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;
+
+/* Per-address login limits, for wod_auth_rate_limited_total{kind} (account.c). */
+typedef enum { GW_LIMIT_LOGIN, GW_LIMIT_TOKEN, GW_LIMIT_GUEST, GW_LIMIT_KINDS } gw_auth_limit_t;
 
 /* Client input for one zone, published once per loop iteration. */
 typedef struct gw_zone_batch_s {
@@ -118,6 +123,11 @@ struct gw_s {
     unsigned long long deltas_dropped; /* roster deltas not sent to backed-up clients */
     double store_ms_total;
     unsigned long long store_ops;
+    /* login abuse limits (account.c) */
+    struct hashpool_s *hashpool; /* argon2id jobs, off libuv's worker pool */
+    struct throttle_s *throttle; /* per-address buckets, per-account lockouts */
+    unsigned long long auth_bad_password, auth_bad_token, auth_lockouts, auth_busy, auth_conn_cut;
+    unsigned long long auth_limited[GW_LIMIT_KINDS];
 };
 
 /* conn.c */
@@ -139,6 +149,10 @@ const char *gw_conn_subject(const gw_conn_t *c);
 
 /* account.c: runs auth / character_create / character_select for c. */
 void gw_account_start(gw_conn_t *c, msg_t *m);
+/* Starts the password hashing pool and the login throttles; 0 or -1. */
+int gw_account_init(gw_t *gw);
+/* Stops the pool (answering what it held) and frees the throttles. */
+void gw_account_stop(gw_t *gw);
 
 /* session.c */
 void gw_session_on_frame(gw_conn_t *c, const char *data, size_t len);

@@ -176,6 +176,13 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
     gw->sio_ping_timeout = env_int("SIO_PING_TIMEOUT_MS", 20000);
     gw->servers_cache = json_object();
     gw->zones_cache = json_object();
+    if (gw_account_init(gw) < 0) {
+        json_decref(gw->servers_cache);
+        json_decref(gw->zones_cache);
+        free(gw->zones);
+        free(gw);
+        return NULL;
+    }
 
     http_lws_logging();
     struct lws_context_creation_info info;
@@ -198,6 +205,7 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
     if (!gw->lws) {
         log_error("gateway", "cannot listen on %s:%d (port in use or not permitted)",
                   gw->cfg.bind_address, gw->cfg.gateway_port);
+        gw_account_stop(gw);
         json_decref(gw->servers_cache);
         json_decref(gw->zones_cache);
         free(gw->zones);
@@ -266,6 +274,7 @@ void gw_stop(gw_t *gw)
     /* With a foreign libuv loop lws tears down in two steps: this call
      * starts closing its handles, the loop completes them, and the second
      * lws_context_destroy() in gw_free() releases the rest. */
+    gw_account_stop(gw);
     lws_context_destroy(gw->lws);
     gw->handles_open = 2;
     gw->timer.data = gw;

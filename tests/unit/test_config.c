@@ -105,6 +105,32 @@ static void test_env_file_loses_to_real_env(void **state)
     unsetenv("ZONE_HTTP_PORT");
 }
 
+static void test_config_auth_limits(void **state)
+{
+    (void)state;
+    config_t cfg;
+    char err[256];
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.auth_hash_threads, 2);
+    assert_int_equal(cfg.auth_hash_queue, 32);
+    assert_int_equal(cfg.auth_lockout_failures, 5);
+    assert_int_equal(cfg.auth_guest_per_min, 60);
+    setenv("AUTH_HASH_THREADS", "0", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "AUTH_HASH_THREADS"));
+    unsetenv("AUTH_HASH_THREADS");
+    setenv("AUTH_LOCKOUT_BASE_MS", "5000", 1);
+    setenv("AUTH_LOCKOUT_MAX_MS", "1000", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "AUTH_LOCKOUT_MAX_MS"));
+    unsetenv("AUTH_LOCKOUT_BASE_MS");
+    unsetenv("AUTH_LOCKOUT_MAX_MS");
+    setenv("AUTH_GUEST_PER_IP_MINUTE", "0", 1); /* 0 = no limit */
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.auth_guest_per_min, 0);
+    unsetenv("AUTH_GUEST_PER_IP_MINUTE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_dotenv_errors),
         cmocka_unit_test(test_config_defaults_and_errors),
         cmocka_unit_test(test_env_file_loses_to_real_env),
+        cmocka_unit_test(test_config_auth_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
