@@ -83,7 +83,6 @@ def test_three_players_run_north_and_persist():
             b = await enter_world(srv, unique("Tb"))
             c = await enter_world(srv, unique("Tc"))
             await asyncio.sleep(0.3)
-            full = {"say": set()}
             # a's view: b and c in say once deltas arrive (or in the full roster)
             names = names_in(c.roster, "say")
             assert {a.entry["character"]["name"], b.entry["character"]["name"]} <= names
@@ -99,7 +98,13 @@ def test_three_players_run_north_and_persist():
             await asyncio.sleep(0.3)
             assert not [x for x in c.inbox if x["type"] == "communication"
                         and x["payload"]["content"] == "quiet"]
-            # b sees c leave the say channel
+            # b sees c leave the say channel (c ran ~60 ft away; say reaches 20 ft)
+            c_id = f"char-{c.entry['characterId']}"
+            await b.drain(0.3)
+            left = [x for x in b.inbox if x["type"] == "proximity_roster_delta"
+                    and c_id in [r if isinstance(r, str) else r.get("id") for r in
+                                 x["payload"]["channels"].get("say", {}).get("removed", [])]]
+            assert left, "b never saw c leave its say channel"
             token, cid = c.token, c.entry["characterId"]
             for x in (a, b, c):
                 await x.close()

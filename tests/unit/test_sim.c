@@ -101,6 +101,41 @@ static json_t *last_msg(uint64_t ref, const char *type)
     return NULL;
 }
 
+/* Replays what `ref` was told (proximity_roster, then its deltas in order)
+ * and returns the range it last heard for entity `id` on `channel`, or -1
+ * if the entity is not on that channel in the client's view. */
+static double view_range(uint64_t ref, const char *channel, const char *id)
+{
+    double range = -1;
+    for (size_t i = 0; i < n_caps; i++) {
+        if (caps[i].ref != ref) continue;
+        int full = strcmp(caps[i].type, "proximity_roster") == 0;
+        if (!full && strcmp(caps[i].type, "proximity_roster_delta") != 0) continue;
+        json_t *m = json_loads(caps[i].payload, 0, NULL);
+        json_t *ch = json_object_get(json_object_get(m, "channels"), channel);
+        if (full) range = -1;
+        const char *lists[] = {"entities", "added", "updated"};
+        for (int l = 0; l < 3 && ch; l++) {
+            json_t *arr = json_object_get(ch, lists[l]);
+            for (size_t k = 0; k < json_array_size(arr); k++) {
+                json_t *e = json_array_get(arr, k);
+                if (strcmp(json_string_value(json_object_get(e, "id")), id) != 0) continue;
+                json_t *r = json_object_get(e, "range");
+                if (r) range = json_number_value(r);
+            }
+        }
+        json_t *gone = json_object_get(ch, "removed");
+        for (size_t k = 0; k < json_array_size(gone); k++) {
+            json_t *e = json_array_get(gone, k);
+            const char *gid = json_is_string(e) ? json_string_value(e)
+                                                : json_string_value(json_object_get(e, "id"));
+            if (gid && strcmp(gid, id) == 0) range = -1;
+        }
+        json_decref(m);
+    }
+    return range;
+}
+
 /* ---- world ---- */
 
 static zonedef_t world[3];
@@ -511,7 +546,7 @@ static void test_update_rate_coalescing(void **state)
     zsim_tick(sim, 0);
     clear_caps();
     move_heading(sim, 3, 90, 1, SPEED_RUN); /* ~19 ft/s past both */
-    for (int i = 0; i < 40; i++)            /* 2 s */
+    for (int i = 0; i < 37; i++)            /* 1.85 s: stops between two 2 Hz sends */
         zsim_tick(sim, 0);
     size_t slow = count_msgs(1, "proximity_roster_delta");
     size_t fast = count_msgs(2, "proximity_roster_delta");
@@ -521,6 +556,10 @@ static void test_update_rate_coalescing(void **state)
     move_heading(sim, 3, 0, 1, SPEED_STOP);
     for (int i = 0; i < 20; i++)
         zsim_tick(sim, 0);
+    double r_slow = view_range(1, "see", "char-3");
+    double r_fast = view_range(2, "see", "char-3");
+    assert_true(r_fast > 0);
+    assert_true(fabs(r_slow - r_fast) < 0.01);
     zsim_free(sim);
 }
 
