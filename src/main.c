@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "gateway/auth.h"
 #include "gateway/gateway.h"
+#include "net/http.h"
 #include "store/store.h"
 #include "zone/http.h"
 #include "zone/server.h"
@@ -142,6 +143,11 @@ int main(int argc, char **argv)
         return rc;
     }
     app.loop = uv_default_loop();
+    /* Listeners first: a port that cannot be bound ends the process before
+     * it claims zones or joins the cluster. */
+    int lerr = 0;
+    if (app.role == ROLE_ZONE) lerr = zs_http_start(app.loop, &app.cfg, &app.zs_http);
+    if (lerr) return http_listen_exit_code(lerr);
     if (app.role == ROLE_ALL) {
         app.registry = registry_local_new(app.loop, app.cfg.server_id);
         app.hub = bus_hub_new(app.loop);
@@ -151,8 +157,8 @@ int main(int argc, char **argv)
     }
     if (app.role != ROLE_ZONE) {
         gw_options_t go = {&app.cfg, app.store, app.registry, zones, n_zones, app.role == ROLE_ALL};
-        app.gw = gw_new(app.loop, &go);
-        if (!app.gw) return 1;
+        lerr = gw_new(app.loop, &go, &app.gw);
+        if (lerr) return http_listen_exit_code(lerr);
         app.gw_bus =
             app.hub ? bus_local_new(app.hub, gw_bus_msg, gw_bus_state, app.gw)
                     : bus_redis_new(app.loop, app.cfg.redis_url, gw_bus_msg, gw_bus_state, app.gw);
@@ -165,7 +171,7 @@ int main(int argc, char **argv)
             app.hub ? bus_local_new(app.hub, zs_bus_msg, zs_bus_state, app.zs)
                     : bus_redis_new(app.loop, app.cfg.redis_url, zs_bus_msg, zs_bus_state, app.zs);
         zs_attach_bus(app.zs, app.zs_bus);
-        if (app.role == ROLE_ZONE) app.zs_http = zs_http_start(app.loop, &app.cfg, app.zs);
+        zs_http_attach(app.zs_http, app.zs);
     }
     free(zones);
     uv_signal_init(app.loop, &app.sigint);

@@ -31,6 +31,13 @@ typedef struct config_s {
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
     int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
     int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
+    /* Connections that have not authenticated (gateway, see docs/OPERATIONS.md) */
+    int http_header_timeout_ms; /* HTTP_HEADER_TIMEOUT_MS: accept to complete request */
+    int handshake_timeout_ms;   /* HANDSHAKE_TIMEOUT_MS: upgrade to `handshake` */
+    int auth_timeout_ms;        /* AUTH_TIMEOUT_MS: `handshake` to successful `auth` */
+    int max_conns_per_ip;       /* MAX_CONNS_PER_IP, 0 = no cap */
+    int limits_exempt_loopback; /* LIMITS_EXEMPT_LOOPBACK: per-address cap skips loopback */
+    int max_unauth_conns;       /* MAX_UNAUTH_CONNS */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.
