@@ -133,27 +133,30 @@ static int listen_probe(const char *addr, int port)
 int http_listen_start(const struct lws_context_creation_info *info, const char *subject,
                       const char *port_var, struct lws_context **out)
 {
-    /* lws logs three error lines of its own when it cannot bind; ours is
-     * the one that says what to do. */
+    /* Our own bind first: it names the reason (lws only says it failed),
+     * and lws 4.1.6 quietly defers a vhost whose address is not on this
+     * host instead of failing. */
+    int err = listen_probe(info->iface, info->port);
+    *out = NULL;
+    if (err) {
+        log_error(subject, "cannot listen on %s:%d (%s): %s", info->iface, info->port, port_var,
+                  err == EINVAL ? "not an IP address (BIND_ADDRESS)" : strerror(err));
+        return err;
+    }
     struct lws_context_creation_info in = *info;
     /* lws 4.1.6 given an IPv4 iface on an IPv6-capable build binds "::"
      * (every interface, both families): keep it to the address asked. */
     if (!strchr(in.iface, ':')) in.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    lws_quiet = 1;
+    lws_quiet = 1; /* it logs three error lines when it cannot bind */
     struct lws_context *ctx = lws_create_context(&in);
     lws_quiet = 0;
-    *out = NULL;
     if (ctx && lws_get_vhost_by_name(ctx, "default")) {
         *out = ctx;
         return 0;
     }
-    int err = listen_probe(info->iface, info->port);
-    if (!err) err = EADDRINUSE; /* freed since: lws saw it busy */
+    err = EADDRINUSE; /* taken between our bind and lws's */
     log_error(subject, "cannot listen on %s:%d (%s): %s", info->iface, info->port, port_var,
-              err == EINVAL ? "not an IP address (BIND_ADDRESS)" : strerror(err));
-    /* A context whose vhost failed is torn down in one call (running the
-     * loop after it crashes in the unloaded event-lib plugin); the caller
-     * exits without running the loop again. */
+              strerror(err));
     if (ctx) lws_context_destroy(ctx);
     return err;
 }
