@@ -171,8 +171,8 @@ void gw_recovery_free(gw_t *gw);
  * (see the file banner); server.c calls these from its lws callback. */
 void gw_limits_init(gw_t *gw);
 void gw_limits_free(gw_t *gw);
-/* Header tables lws may hand out: above MAX_UNAUTH_CONNS, so that the cap
- * answers before lws stops accepting. */
+/* Header tables lws may hand out: above the sockets admitted before their
+ * request, so that our refusal answers before lws stops accepting. */
 int gw_limits_ah_pool(const config_t *cfg);
 /* FILTER_NETWORK_CONNECTION: 0 to accept fd, or -1 once it has been
  * answered 429 or 503 (lws then closes it). */

@@ -24,8 +24,9 @@
  * header tables ("ah") from accept until its request is complete, and
  * when the pool is used up lws stops accepting altogether - a few hundred
  * silent sockets used to lock every client out. The pool is sized above
- * MAX_UNAUTH_CONNS (gw_limits_ah_pool), so the cap answers first, and the
- * header deadline returns tables quickly. */
+ * the sockets admitted before their request (MAX_HTTP_PENDING, and
+ * MAX_UNAUTH_CONNS), so our 503 answers first, and the header deadline
+ * returns tables quickly. */
 #include "gw.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
@@ -38,10 +39,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define LOG_EVERY_MS      10000 /* one line per kind of refusal or timeout at most this often */
-#define CLOSE_BACKSTOP_MS 3000  /* after our close, lws gets this long before the socket is killed \
-                                 */
-#define BUSY_RECHECK_MS 1000    /* auth deadline passed while an auth job runs: look again */
+#define LOG_EVERY_MS 10000 /* one line per kind of refusal or timeout at most this often */
+#define CLOSE_BACKSTOP_MS                                                                          \
+    3000                     /* after our close, lws gets this long before the socket is killed    \
+                              */
+#define BUSY_RECHECK_MS 1000 /* auth deadline passed while an auth job runs: look again */
+/* Sockets before or in their HTTP request, each holding one lws header
+ * table of HTTP_HEADER_TABLE_BYTES: bounds that memory (~35 MB). */
+#define MAX_HTTP_PENDING 2048
 
 typedef enum {
     SOCK_REQUEST,
@@ -66,6 +71,7 @@ typedef struct gw_sock_s {
     peer_t *peer;    /* NULL: exempt from the per-address cap */
     sock_stage_t stage;
     int unauth;       /* counted in n_unauth */
+    int http;         /* counted in n_http (holds a header table) */
     int served;       /* has answered a request (now a keep-alive) */
     uint64_t rx_base; /* bytes received when the last request ended */
     uint64_t conn_id; /* the WebSocket connection, once open */
@@ -78,14 +84,15 @@ typedef struct log_gate_s {
 } log_gate_t;
 
 enum { TIMEOUT_REQUEST, TIMEOUT_HANDSHAKE, TIMEOUT_AUTH, TIMEOUT_KINDS };
-enum { REFUSED_PER_IP, REFUSED_UNAUTH, REFUSED_KINDS };
+enum { REFUSED_PER_IP, REFUSED_UNAUTH, REFUSED_HTTP, REFUSED_KINDS };
 static const char *const timeout_names[] = {"http_header", "handshake", "auth"};
-static const char *const refused_names[] = {"per_ip", "unauth"};
+static const char *const refused_names[] = {"per_ip", "unauth", "http_pending"};
 
 struct gw_limits_s {
     peer_t *peers;
     uint32_t n_socks;  /* accepted sockets open */
     uint32_t n_unauth; /* ... of which not authenticated */
+    uint32_t n_http;   /* ... of which not past their HTTP request */
     unsigned long long timeouts[TIMEOUT_KINDS], refused[REFUSED_KINDS];
     unsigned long long headers_too_large[2]; /* [0] dropped by lws, [1] answered 431 */
     log_gate_t timeout_log[TIMEOUT_KINDS], refused_log[REFUSED_KINDS], header_log;
@@ -122,8 +129,9 @@ void gw_limits_free(gw_t *gw)
 
 int gw_limits_ah_pool(const config_t *cfg)
 {
-    int pool = cfg->max_unauth_conns + 64;
-    return pool > 65535 ? 65535 : pool;
+    int pending =
+        cfg->max_unauth_conns < MAX_HTTP_PENDING ? cfg->max_unauth_conns : MAX_HTTP_PENDING;
+    return pending + 64;
 }
 
 /* The source address of fd as text; 1 if it is loopback. -1 on error. */
@@ -172,8 +180,8 @@ int gw_limits_admit(gw_t *gw, int fd)
         kind = REFUSED_PER_IP;
         http_raw_reply(fd, 429, "Too Many Requests",
                        "{\"error\":\"too many connections from your address\"}");
-    } else if (L->n_unauth >= (uint32_t)gw->cfg.max_unauth_conns) {
-        kind = REFUSED_UNAUTH;
+    } else if (L->n_unauth >= (uint32_t)gw->cfg.max_unauth_conns || L->n_http >= MAX_HTTP_PENDING) {
+        kind = L->n_http >= MAX_HTTP_PENDING ? REFUSED_HTTP : REFUSED_UNAUTH;
         http_raw_reply(fd, 503, "Service Unavailable",
                        "{\"error\":\"server busy: too many connections logging in\"}");
     } else {
@@ -187,6 +195,11 @@ int gw_limits_admit(gw_t *gw, int fd)
                      "refused a connection from %s: MAX_CONNS_PER_IP=%d reached (%llu "
                      "more refusals of this kind since the last line)",
                      addr, gw->cfg.max_conns_per_ip, more);
+        else if (kind == REFUSED_HTTP)
+            log_warn("gateway",
+                     "refused a connection from %s: %d sockets before their HTTP "
+                     "request (%llu more refusals of this kind since the last line)",
+                     addr, MAX_HTTP_PENDING, more);
         else
             log_warn("gateway",
                      "refused a connection from %s: MAX_UNAUTH_CONNS=%d reached (%llu "
@@ -287,6 +300,8 @@ void gw_limits_attach(gw_t *gw, struct lws *wsi)
     if (s->peer) s->peer->conns++;
     s->unauth = 1;
     L->n_unauth++;
+    s->http = 1;
+    L->n_http++;
     L->n_socks++;
     uv_timer_init(gw->loop, &s->timer);
     arm(s, SOCK_REQUEST, gw->cfg.http_header_timeout_ms);
@@ -342,6 +357,8 @@ void gw_limits_established(struct lws *wsi, const gw_conn_t *c)
     gw_sock_t *s = sock_of(wsi);
     if (!s) return;
     s->conn_id = c->id;
+    s->http = 0; /* lws has let its header table go */
+    s->gw->limits->n_http--;
     arm(s, SOCK_HANDSHAKE, s->gw->cfg.handshake_timeout_ms);
 }
 
@@ -374,6 +391,7 @@ void gw_limits_detach(struct lws *wsi)
         free(s->peer);
     }
     if (s->unauth) L->n_unauth--;
+    if (s->http) L->n_http--;
     L->n_socks--;
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, sock_closed);
@@ -389,7 +407,8 @@ void gw_limits_metrics(gw_t *gw, buf_t *b)
                "# TYPE wod_gateway_unauth_connections gauge\n"
                "wod_gateway_unauth_connections %u\n"
                "# HELP wod_gateway_connections_refused_total Connections refused at accept "
-               "(per_ip: MAX_CONNS_PER_IP, unauth: MAX_UNAUTH_CONNS).\n"
+               "(per_ip: MAX_CONNS_PER_IP, unauth: MAX_UNAUTH_CONNS, http_pending: 2048 "
+               "sockets before their HTTP request).\n"
                "# TYPE wod_gateway_connections_refused_total counter\n",
                L->n_socks, L->n_unauth);
     for (int k = 0; k < REFUSED_KINDS; k++)
