@@ -39,22 +39,23 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define LOG_EVERY_MS 10000 /* one line per kind of refusal or timeout at most this often */
-#define CLOSE_BACKSTOP_MS                                                                          \
-    3000                     /* after our close, lws gets this long before the socket is killed    \
-                              */
-#define BUSY_RECHECK_MS 1000 /* auth deadline passed while an auth job runs: look again */
+/* One line per kind of refusal or timeout at most this often. */
+#define LOG_EVERY_MS 10000
+/* After our close, lws gets this long to send it before the socket is cut. */
+#define CLOSE_BACKSTOP_MS 3000
+/* Auth deadline passed while its auth job runs: look again this much later. */
+#define BUSY_RECHECK_MS 1000
 /* Sockets before or in their HTTP request, each holding one lws header
  * table of HTTP_HEADER_TABLE_BYTES: bounds that memory (~35 MB). */
 #define MAX_HTTP_PENDING 2048
 
 typedef enum {
-    SOCK_REQUEST,
-    SOCK_SERVING,
-    SOCK_HANDSHAKE,
-    SOCK_AUTH,
-    SOCK_TRUSTED,
-    SOCK_CLOSING
+    SOCK_REQUEST,   /* waiting for a complete HTTP request */
+    SOCK_SERVING,   /* request in, being answered or upgraded */
+    SOCK_HANDSHAKE, /* WebSocket open, waiting for `handshake` */
+    SOCK_AUTH,      /* waiting for a successful `auth` */
+    SOCK_TRUSTED,   /* authenticated */
+    SOCK_CLOSING    /* we closed it; the timer is the backstop */
 } sock_stage_t;
 
 /* Sockets open from one source address. */
@@ -357,8 +358,10 @@ void gw_limits_established(struct lws *wsi, const gw_conn_t *c)
     gw_sock_t *s = sock_of(wsi);
     if (!s) return;
     s->conn_id = c->id;
-    s->http = 0; /* lws has let its header table go */
-    s->gw->limits->n_http--;
+    if (s->http) { /* lws has let its header table go */
+        s->http = 0;
+        s->gw->limits->n_http--;
+    }
     arm(s, SOCK_HANDSHAKE, s->gw->cfg.handshake_timeout_ms);
 }
 
