@@ -123,6 +123,7 @@ def test_idle_and_dribbling_sockets_lock_nobody_out(make_server):
         # seconds (or forever) behind the idle sockets.
         assert health_s < 3, f"/health took {health_s:.1f} s behind 600 idle sockets"
         assert login_s < 5, f"handshake→auth→world_entry took {login_s:.1f} s"
+        print(f"under 600 idle sockets: /health {health_s * 1000:.0f} ms, login {login_s * 1000:.0f} ms")
         assert sum(is_closed(s) for s in silent) == 0, "closed before the header timeout"
         assert metric(srv.port, "wod_gateway_sockets") >= 600
 
