@@ -3,6 +3,7 @@
 #include "dotenv.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,13 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
     if (get_str("BIND_ADDRESS", "0.0.0.0", cfg->bind_address, sizeof(cfg->bind_address), err, n) <
         0)
         return -1;
+    unsigned char ip[16];
+    if (inet_pton(AF_INET, cfg->bind_address, ip) != 1 &&
+        inet_pton(AF_INET6, cfg->bind_address, ip) != 1) {
+        snprintf(err, n, "BIND_ADDRESS=\"%s\" is invalid: expected an IPv4 or IPv6 address",
+                 cfg->bind_address);
+        return -1;
+    }
     if (get_int("GATEWAY_PORT", 3100, 1, 65535, &cfg->gateway_port, err, n) < 0) return -1;
     if (get_int("ZONE_HTTP_PORT", 3200, 0, 65535, &cfg->zone_http_port, err, n) < 0) return -1;
     if (get_str("REDIS_URL", "redis://localhost:6379", cfg->redis_url, sizeof(cfg->redis_url), err,
@@ -162,6 +170,15 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
     if (get_int("NPCS", 1, 0, 1, &cfg->npcs, err, n) < 0) return -1;
     if (get_int("ROSTER_THREADS", 1, 1, 64, &cfg->roster_threads, err, n) < 0) return -1;
     if (load_auth_limits(cfg, err, n) < 0) return -1;
+    if (get_int("HTTP_HEADER_TIMEOUT_MS", 5000, 100, 600000, &cfg->http_header_timeout_ms, err, n) <
+            0 ||
+        get_int("HANDSHAKE_TIMEOUT_MS", 10000, 100, 600000, &cfg->handshake_timeout_ms, err, n) <
+            0 ||
+        get_int("AUTH_TIMEOUT_MS", 30000, 100, 3600000, &cfg->auth_timeout_ms, err, n) < 0 ||
+        get_int("MAX_CONNS_PER_IP", 64, 0, 1000000, &cfg->max_conns_per_ip, err, n) < 0 ||
+        get_int("LIMITS_EXEMPT_LOOPBACK", 1, 0, 1, &cfg->limits_exempt_loopback, err, n) < 0 ||
+        get_int("MAX_UNAUTH_CONNS", 8192, 1, 60000, &cfg->max_unauth_conns, err, n) < 0)
+        return -1;
     log_level_t lvl;
     const char *ls = env_or("LOG_LEVEL", "info");
     if (log_level_parse(ls, &lvl) < 0) {

@@ -43,6 +43,13 @@ typedef struct config_s {
     int auth_guest_per_hour;      /* AUTH_GUEST_PER_IP_HOUR */
     int auth_max_fails_per_conn;  /* AUTH_MAX_FAILS_PER_CONN: then the connection is closed */
     int auth_throttle_entries;    /* AUTH_THROTTLE_ENTRIES: addresses + accounts remembered */
+    /* Connections that have not authenticated (gateway, see docs/OPERATIONS.md) */
+    int http_header_timeout_ms; /* HTTP_HEADER_TIMEOUT_MS: accept to complete request */
+    int handshake_timeout_ms;   /* HANDSHAKE_TIMEOUT_MS: upgrade to `handshake` */
+    int auth_timeout_ms;        /* AUTH_TIMEOUT_MS: `handshake` to successful `auth` */
+    int max_conns_per_ip;       /* MAX_CONNS_PER_IP, 0 = no cap */
+    int limits_exempt_loopback; /* LIMITS_EXEMPT_LOOPBACK: per-address cap skips loopback */
+    int max_unauth_conns;       /* MAX_UNAUTH_CONNS */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.

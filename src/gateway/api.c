@@ -117,6 +117,7 @@ static void metrics(gw_t *gw, buf_t *b)
                "# TYPE wod_gateway_deltas_dropped_total counter\n"
                "wod_gateway_deltas_dropped_total %llu\n",
                gw->deltas_dropped);
+    gw_limits_metrics(gw, b);
     if (gw->bus) bus_stats_prometheus(gw->bus, "gateway", b);
     buf_printf(b,
                "# HELP wod_store_query_seconds Store operations run by the gateway.\n"

@@ -76,6 +76,7 @@ typedef struct gw_conn_s {
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;
+typedef struct gw_limits_s gw_limits_t;
 
 /* Per-address login limits, for wod_auth_rate_limited_total{kind} (account.c). */
 typedef enum { GW_LIMIT_LOGIN, GW_LIMIT_TOKEN, GW_LIMIT_GUEST, GW_LIMIT_KINDS } gw_auth_limit_t;
@@ -115,6 +116,7 @@ struct gw_s {
     /* batched input per zone */
     gw_zone_batch_t *batches;
     gw_zone_state_t *zone_states; /* recovery.c */
+    gw_limits_t *limits;          /* limits.c */
     /* registry cache for the HTTP API */
     json_t *servers_cache, *zones_cache;
     int bus_up;
@@ -178,6 +180,28 @@ void gw_session_route_record(gw_conn_t *c, struct env_rec_s *r);
 void gw_recovery_check(gw_t *gw);
 int gw_recovery_zone_down(gw_t *gw, const char *zone);
 void gw_recovery_free(gw_t *gw);
+
+/* limits.c: deadlines and caps for connections that have not authenticated
+ * (see the file banner); server.c calls these from its lws callback. */
+void gw_limits_init(gw_t *gw);
+void gw_limits_free(gw_t *gw);
+/* Header tables lws may hand out: above the sockets admitted before their
+ * request, so that our refusal answers before lws stops accepting. */
+int gw_limits_ah_pool(const config_t *cfg);
+/* FILTER_NETWORK_CONNECTION: 0 to accept fd, or -1 once it has been
+ * answered 429 or 503 (lws then closes it). */
+int gw_limits_admit(gw_t *gw, int fd);
+void gw_limits_attach(gw_t *gw, struct lws *wsi); /* SERVER_NEW_CLIENT_INSTANTIATED */
+/* A complete HTTP request (or upgrade): 0, or -1 once it has been answered
+ * 431 for headers over HTTP_MAX_HEADER_BYTES (the caller closes). */
+int gw_limits_request(struct lws *wsi);
+void gw_limits_served(struct lws *wsi);                          /* its response sent, keep-alive */
+void gw_limits_established(struct lws *wsi, const gw_conn_t *c); /* WebSocket open */
+/* After each frame received and before each write: follows c->state. */
+void gw_limits_progress(struct lws *wsi, const gw_conn_t *c);
+void gw_limits_closed_http(struct lws *wsi); /* CLOSED_HTTP: counts requests lws dropped */
+void gw_limits_detach(struct lws *wsi);      /* WSI_DESTROY */
+void gw_limits_metrics(gw_t *gw, buf_t *b);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */

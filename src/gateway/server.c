@@ -66,11 +66,22 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     gw_t *gw;
     char uri[256];
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return gw_limits_admit(gw_of(wsi), (int)(intptr_t)in) < 0;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        gw_limits_attach(gw_of(wsi), wsi);
+        return 0;
     case LWS_CALLBACK_HTTP:
+        if (gw_limits_request(wsi) < 0) return -1;
         return on_http(wsi, pss, (const char *)in);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return pss ? http_reply_write(wsi, &pss->http) : 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!pss || !pss->http.body) return 0;
+        int rc = http_reply_write(wsi, &pss->http);
+        if (rc == 0) gw_limits_served(wsi);
+        return rc;
+    }
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        if (gw_limits_request(wsi) < 0) return 1;
         gw = gw_of(wsi);
         uri_of(wsi, uri, sizeof(uri));
         int f = framing_for(wsi, uri);
@@ -84,6 +95,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED:
         gw = gw_of(wsi);
         pss->conn = gw_conn_new(gw, wsi, pss->framing);
+        gw_limits_established(wsi, pss->conn);
         log_debug("gateway", "conn %llx: connected (%s)", (unsigned long long)pss->conn->id,
                   pss->framing == FRAMING_SIO ? "socket.io" : "ws");
         if (pss->framing == FRAMING_SIO) {
@@ -116,10 +128,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         gw_session_on_frame(c, c->rx.data ? c->rx.data : "", c->rx.len);
         /* the session may have closed c, but the struct lives until CLOSED */
         buf_reset(&c->rx);
+        gw_limits_progress(wsi, c);
         return 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss->conn ? gw_conn_on_writable(pss->conn) : 0;
+        if (!pss->conn) return 0;
+        gw_limits_progress(wsi, pss->conn); /* auth_success, sent from a store job */
+        return gw_conn_on_writable(pss->conn);
     case LWS_CALLBACK_CLOSED:
         if (pss->conn) {
             gw_session_closed(pss->conn);
@@ -128,7 +143,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
+        gw_limits_closed_http(wsi);
+        if (pss) http_reply_clear(&pss->http);
+        return 0;
     case LWS_CALLBACK_WSI_DESTROY:
+        gw_limits_detach(wsi);
         if (pss) http_reply_clear(&pss->http);
         return 0;
     default:
@@ -159,7 +178,7 @@ static int env_int(const char *name, int def)
     return v && *v ? atoi(v) : def;
 }
 
-gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
+int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
 {
     gw_t *gw = wod_calloc(1, sizeof(*gw));
     gw->loop = loop;
@@ -181,8 +200,10 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
         json_decref(gw->zones_cache);
         free(gw->zones);
         free(gw);
-        return NULL;
+        *out = NULL;
+        return 1;
     }
+    gw_limits_init(gw);
 
     http_lws_logging();
     struct lws_context_creation_info info;
@@ -197,20 +218,24 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
     info.user = gw;
     info.ka_time = 0;
     info.timeout_secs = 30;
-    info.max_http_header_pool = 256;
+    /* Deadlines before authentication are limits.c's; lws's own header
+     * table timeout (whole seconds) only backs ours up. */
+    info.timeout_secs_ah_idle = (unsigned)gw->cfg.http_header_timeout_ms / 1000 + 2;
+    info.max_http_header_pool = (unsigned short)gw_limits_ah_pool(&gw->cfg);
+    info.max_http_header_data = HTTP_HEADER_TABLE_BYTES;
     info.fd_limit_per_thread = 0;
     info.count_threads = 1;
     info.pt_serv_buf_size = 64 * 1024;
-    gw->lws = lws_create_context(&info);
-    if (!gw->lws) {
-        log_error("gateway", "cannot listen on %s:%d (port in use or not permitted)",
-                  gw->cfg.bind_address, gw->cfg.gateway_port);
+    int err = http_listen_start(&info, "gateway", "GATEWAY_PORT", &gw->lws);
+    if (err) {
+        gw_limits_free(gw);
         gw_account_stop(gw);
         json_decref(gw->servers_cache);
         json_decref(gw->zones_cache);
         free(gw->zones);
         free(gw);
-        return NULL;
+        *out = NULL;
+        return err;
     }
     uv_timer_init(loop, &gw->timer);
     uv_timer_start(&gw->timer, on_timer, 200, 1000);
@@ -218,7 +243,8 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
     uv_prepare_start(&gw->flush, on_prepare);
     log_info("gateway", "listening on %s:%d (HTTP, /ws, /socket.io/)", gw->cfg.bind_address,
              gw->cfg.gateway_port);
-    return gw;
+    *out = gw;
+    return 0;
 }
 
 void gw_attach_bus(gw_t *gw, bus_t *bus)
@@ -287,6 +313,7 @@ void gw_free(gw_t *gw)
 {
     wod_assert(gw->handles_open == 0);
     lws_context_destroy(gw->lws);
+    gw_limits_free(gw);
     json_decref(gw->servers_cache);
     json_decref(gw->zones_cache);
     gw_recovery_free(gw);

@@ -84,6 +84,38 @@ static void test_config_defaults_and_errors(void **state)
     unsetenv("ASSIGNED_ZONES");
 }
 
+static void test_config_edge_limits(void **state)
+{
+    (void)state;
+    config_t cfg;
+    char err[256];
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.http_header_timeout_ms, 5000);
+    assert_int_equal(cfg.handshake_timeout_ms, 10000);
+    assert_int_equal(cfg.auth_timeout_ms, 30000);
+    assert_int_equal(cfg.max_conns_per_ip, 64);
+    assert_int_equal(cfg.limits_exempt_loopback, 1);
+    assert_int_equal(cfg.max_unauth_conns, 8192);
+    setenv("MAX_CONNS_PER_IP", "0", 1); /* 0 = no cap */
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.max_conns_per_ip, 0);
+    unsetenv("MAX_CONNS_PER_IP");
+    setenv("HANDSHAKE_TIMEOUT_MS", "5", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "HANDSHAKE_TIMEOUT_MS"));
+    unsetenv("HANDSHAKE_TIMEOUT_MS");
+    setenv("MAX_UNAUTH_CONNS", "0", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MAX_UNAUTH_CONNS"));
+    unsetenv("MAX_UNAUTH_CONNS");
+    setenv("BIND_ADDRESS", "::1", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    setenv("BIND_ADDRESS", "localhost", 1); /* a name, not an address */
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "BIND_ADDRESS"));
+    unsetenv("BIND_ADDRESS");
+}
+
 static void test_env_file_loses_to_real_env(void **state)
 {
     (void)state;
@@ -137,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_dotenv_forms),
         cmocka_unit_test(test_dotenv_errors),
         cmocka_unit_test(test_config_defaults_and_errors),
+        cmocka_unit_test(test_config_edge_limits),
         cmocka_unit_test(test_env_file_loses_to_real_env),
         cmocka_unit_test(test_config_auth_limits),
     };
