@@ -146,6 +146,7 @@ static void on_timer(uv_timer_t *t)
 {
     gw_t *gw = container_of(t, gw_t, timer);
     gw_api_refresh(gw);
+    gw_conn_sweep(gw);
 }
 
 static void on_prepare(uv_prepare_t *p)
@@ -188,7 +189,9 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
         LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     info.foreign_loops = loops;
     info.user = gw;
-    info.ka_time = 0;
+    info.ka_time = GW_KEEPALIVE_IDLE_S; /* TCP keepalive on every accepted socket */
+    info.ka_interval = GW_KEEPALIVE_INTVL_S;
+    info.ka_probes = GW_KEEPALIVE_CNT;
     info.timeout_secs = 30;
     info.max_http_header_pool = 256;
     info.fd_limit_per_thread = 0;
