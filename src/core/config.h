@@ -29,8 +29,9 @@ typedef struct config_s {
     int log_level;                                            /* LOG_LEVEL (log_level_t) */
     int log_json;                                             /* LOG_FORMAT=json */
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
-    int npcs;             /* NPCS: 0 spawns no NPCs (quiet test worlds) */
-    int roster_threads;   /* ROSTER_THREADS: threads computing rosters per tick */
+    int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
+    int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
+
     int send_queue_bytes; /* GATEWAY_SEND_QUEUE_BYTES: a client's unsent output before it is cut */
     int send_stall_ms;    /* GATEWAY_SEND_STALL_MS: no write progress this long cuts it too */
 } config_t;

@@ -11,6 +11,11 @@
 #include <uthash.h>
 #include <stdint.h>
 
+#define GW_MAX_PENDING    32 /* messages held while an auth/db job runs */
+#define GW_CHAT_BURST     10 /* chat rate limit: burst ... */
+#define GW_CHAT_PER_SEC   2  /* ... then this many per second */
+#define GW_MAX_BAD_FRAMES 20 /* invalid frames in a row before a close */
+
 /* The send queue cap (GATEWAY_SEND_QUEUE_BYTES) and the stall time
  * (GATEWAY_SEND_STALL_MS) are configuration; see docs/OPERATIONS.md. */
 #define GW_CLOSE_FLUSH_S 5                 /* a closing client's queue + close frame, then killed */
@@ -20,10 +25,7 @@
 #define GW_KEEPALIVE_IDLE_S  60
 #define GW_KEEPALIVE_INTVL_S 10
 #define GW_KEEPALIVE_CNT     5
-#define GW_MAX_PENDING       32 /* messages held while an auth/db job runs */
-#define GW_CHAT_BURST        10 /* chat rate limit: burst ... */
-#define GW_CHAT_PER_SEC      2  /* ... then this many per second */
-#define GW_MAX_BAD_FRAMES    20 /* invalid frames in a row before a close */
+
 /* A client this far behind gets no roster deltas (they would only queue up
  * behind each other); once it is back under the low mark the zone sends it
  * one full roster instead. Chat, events and pongs are never dropped. */
@@ -73,14 +75,15 @@ typedef struct gw_conn_s {
     int bad_frames;
     buf_t rx; /* fragments of the message being received */
     out_queue_t out[OUT_LANES];
-    size_t out_bytes;        /* both lanes */
-    int roster_stale;        /* deltas were dropped: waiting for a full roster */
-    int resync_asked;        /* ... and the zone has been asked for one */
-    double last_progress_ms; /* the socket last took data (or the queue started) */
-    int closing;             /* close after the queue drains */
-    int close_sent;          /* the close frame is handed to lws */
+    size_t out_bytes; /* both lanes */
+    int roster_stale; /* deltas were dropped: waiting for a full roster */
+    int resync_asked; /* ... and the zone has been asked for one */
+    int closing;      /* close after the queue drains */
     int close_code;
     char close_reason[64];
+
+    int close_sent;          /* the close frame is handed to lws */
+    double last_progress_ms; /* the socket last took data (or the queue started) */
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;

@@ -94,8 +94,8 @@ static void fail(bot_t *bot, const char *why)
     uv_timer_stop(&bot->timer);
 }
 
-/* Queues one text frame and asks for a WRITEABLE callback. */
-/* A frame str_fmt could not build (-1) arrives as SIZE_MAX: dropped by the
+/* Queues one text frame and asks for a WRITEABLE callback. A frame
+ * str_fmt could not build (-1) arrives as SIZE_MAX: dropped by the
  * BOT_FRAME_MAX check. */
 static void send_frame(bot_t *bot, const char *data, size_t len)
 {
