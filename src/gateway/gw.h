@@ -130,7 +130,8 @@ struct gw_s {
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
     unsigned long long deltas_dropped; /* roster deltas not sent to backed-up clients */
     unsigned long long slow_closes;    /* clients cut for not reading */
-    size_t freed_since_trim;           /* queue bytes dropped since the last malloc_trim */
+    size_t freed_since_trim;           /* client bytes freed since the last malloc_trim */
+    int trim_in;                       /* sweeps until the next malloc_trim, 0 = none due */
     double store_ms_total;
     unsigned long long store_ops;
 };
