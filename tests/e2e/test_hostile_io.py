@@ -13,7 +13,13 @@ import time
 
 import websockets
 
-from conftest import Client, Server, enter_world, http_get, unique
+from conftest import BIN, Client, Server, enter_world, http_get, unique
+
+
+def sanitized():
+    """ASan keeps freed memory in quarantine: RSS says nothing there."""
+    with open(BIN, "rb") as f:
+        return b"__asan_init" in f.read()
 
 
 def run(coro):
@@ -252,21 +258,22 @@ def test_clients_that_stop_reading_are_cut_and_memory_returns():
         while metric(s.port, "wod_gateway_connections") and time.monotonic() < deadline:
             time.sleep(0.5)
         assert metric(s.port, "wod_gateway_connections") == 0, s.logs()
-        assert metric(s.port, "wod_gateway_slow_client_closes_total") >= N_SLOW - 5
-        assert not open_ or cut_after < 30
-        # memory stayed bounded while they were stuck, and comes back
-        assert peak - base < 150 * 1024, f"RSS {base} kB -> peak {peak} kB"
-        # (measured against the server with those 150 characters logged in:
-        # the store and the world keep what 150 logins cost, ~10 MB, and
-        # reused hot-path buffers keep the size the crowd grew them to)
-        deadline = time.monotonic() + 15
-        after = rss_kb(s.proc.pid)
-        while after - logged_in > 10 * 1024 and time.monotonic() < deadline:
-            time.sleep(0.5)
+        assert metric(s.port, "wod_gateway_slow_client_closes_total") == N_SLOW
+        assert not open_, f"{len(open_)} clients could still send after 30 s"
+        if not sanitized():
+            # memory stayed bounded while they were stuck, and comes back
+            # (measured against the server with those 150 characters logged
+            # in: the store and the world keep what 150 logins cost, ~10 MB,
+            # and reused hot-path buffers keep the size the crowd grew them to)
+            assert peak - base < 150 * 1024, f"RSS {base} kB -> peak {peak} kB"
+            deadline = time.monotonic() + 15
             after = rss_kb(s.proc.pid)
-        print(f"RSS kB: start {base}, {N_SLOW} logged in {logged_in}, peak {peak}, "
-              f"after {after}; all cut within {cut_after:.1f} s")
-        assert after - logged_in < 10 * 1024, f"RSS {logged_in} kB -> {after} kB after the burst"
+            while after - logged_in > 10 * 1024 and time.monotonic() < deadline:
+                time.sleep(0.5)
+                after = rss_kb(s.proc.pid)
+            print(f"RSS kB: start {base}, {N_SLOW} logged in {logged_in}, peak {peak}, "
+                  f"after {after}; all cut within {cut_after:.1f} s")
+            assert after - logged_in < 10 * 1024, f"RSS {logged_in} kB -> {after} kB"
         # and the server still serves
         async def still_alive():
             c = await enter_world(s, unique("After"))
