@@ -5,7 +5,6 @@ import asyncio
 import json
 import os
 import re
-import selectors
 import signal
 import socket
 import struct
