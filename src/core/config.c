@@ -179,6 +179,11 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
         get_int("LIMITS_EXEMPT_LOOPBACK", 1, 0, 1, &cfg->limits_exempt_loopback, err, n) < 0 ||
         get_int("MAX_UNAUTH_CONNS", 8192, 1, 60000, &cfg->max_unauth_conns, err, n) < 0)
         return -1;
+    if (get_int("GATEWAY_SEND_QUEUE_BYTES", 512 * 1024, 16 * 1024, 256 * 1024 * 1024,
+                &cfg->send_queue_bytes, err, n) < 0)
+        return -1;
+    if (get_int("GATEWAY_SEND_STALL_MS", 15000, 1000, 3600 * 1000, &cfg->send_stall_ms, err, n) < 0)
+        return -1;
     log_level_t lvl;
     const char *ls = env_or("LOG_LEVEL", "info");
     if (log_level_parse(ls, &lvl) < 0) {

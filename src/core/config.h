@@ -50,6 +50,9 @@ typedef struct config_s {
     int max_conns_per_ip;       /* MAX_CONNS_PER_IP, 0 = no cap */
     int limits_exempt_loopback; /* LIMITS_EXEMPT_LOOPBACK: per-address cap skips loopback */
     int max_unauth_conns;       /* MAX_UNAUTH_CONNS */
+
+    int send_queue_bytes; /* GATEWAY_SEND_QUEUE_BYTES: a client's unsent output before it is cut */
+    int send_stall_ms;    /* GATEWAY_SEND_STALL_MS: no write progress this long cuts it too */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.

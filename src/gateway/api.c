@@ -118,6 +118,12 @@ static void metrics(gw_t *gw, buf_t *b)
                "wod_gateway_deltas_dropped_total %llu\n",
                gw->deltas_dropped);
     gw_limits_metrics(gw, b);
+    buf_printf(b,
+               "# HELP wod_gateway_slow_client_closes_total Clients closed for not reading "
+               "(send queue over GATEWAY_SEND_QUEUE_BYTES or stalled GATEWAY_SEND_STALL_MS).\n"
+               "# TYPE wod_gateway_slow_client_closes_total counter\n"
+               "wod_gateway_slow_client_closes_total %llu\n",
+               gw->slow_closes);
     if (gw->bus) bus_stats_prometheus(gw->bus, "gateway", b);
     buf_printf(b,
                "# HELP wod_store_query_seconds Store operations run by the gateway.\n"

@@ -11,11 +11,21 @@
 #include <uthash.h>
 #include <stdint.h>
 
-#define GW_MAX_OUT_BYTES  (4 * 1024 * 1024) /* queued for one client before it is cut */
-#define GW_MAX_PENDING    32                /* messages held while an auth/db job runs */
-#define GW_CHAT_BURST     10                /* chat rate limit: burst ... */
-#define GW_CHAT_PER_SEC   2                 /* ... then this many per second */
-#define GW_MAX_BAD_FRAMES 20                /* invalid frames in a row before a close */
+#define GW_MAX_PENDING    32 /* messages held while an auth/db job runs */
+#define GW_CHAT_BURST     10 /* chat rate limit: burst ... */
+#define GW_CHAT_PER_SEC   2  /* ... then this many per second */
+#define GW_MAX_BAD_FRAMES 20 /* invalid frames in a row before a close */
+
+/* The send queue cap (GATEWAY_SEND_QUEUE_BYTES) and the stall time
+ * (GATEWAY_SEND_STALL_MS) are configuration; see docs/OPERATIONS.md. */
+#define GW_CLOSE_FLUSH_S 5                 /* a closing client's queue + close frame, then killed */
+#define GW_TRIM_BYTES    (4 * 1024 * 1024) /* freed queue bytes before malloc_trim(0) */
+/* TCP keepalive on client sockets: a peer that vanished (no FIN, no RST)
+ * is found after about IDLE + INTVL * CNT seconds. */
+#define GW_KEEPALIVE_IDLE_S  60
+#define GW_KEEPALIVE_INTVL_S 10
+#define GW_KEEPALIVE_CNT     5
+
 /* A client this far behind gets no roster deltas (they would only queue up
  * behind each other); once it is back under the low mark the zone sends it
  * one full roster instead. Chat, events and pongs are never dropped. */
@@ -73,6 +83,9 @@ typedef struct gw_conn_s {
     int closing;      /* close after the queue drains */
     int close_code;
     char close_reason[64];
+
+    int close_sent;          /* the close frame is handed to lws */
+    double last_progress_ms; /* the socket last took data (or the queue started) */
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;
@@ -123,6 +136,9 @@ struct gw_s {
     /* metrics */
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
     unsigned long long deltas_dropped; /* roster deltas not sent to backed-up clients */
+    unsigned long long slow_closes;    /* clients cut for not reading */
+    size_t freed_since_trim;           /* client bytes freed since the last malloc_trim */
+    int trim_in;                       /* sweeps until the next malloc_trim, 0 = none due */
     double store_ms_total;
     unsigned long long store_ops;
     /* login abuse limits (account.c) */
@@ -142,9 +158,16 @@ void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len);
 /* Queues a protocol message in the connection's framing. */
 void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len);
 void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity);
-/* Sends what is queued, then closes with the reason. */
+/* The one way the server closes a client: sends what is queued, then a
+ * close frame with code (an RFC 6455 status, LWS_CLOSE_STATUS_*) and
+ * reason (cut to 63 bytes); a Socket.IO client first gets a namespace
+ * disconnect ("41") unless the code is 1001. A socket that does not
+ * become writable within GW_CLOSE_FLUSH_S is killed. Idempotent. */
 void gw_conn_close(gw_conn_t *c, int code, const char *reason);
 int gw_conn_on_writable(gw_conn_t *c);
+/* Once a second: cuts clients whose queue made no progress for
+ * GATEWAY_SEND_STALL_MS, returns freed queue memory to the system. */
+void gw_conn_sweep(gw_t *gw);
 
 /* "conn 1a2b..." for log lines; the string lives until the next call. */
 const char *gw_conn_subject(const gw_conn_t *c);

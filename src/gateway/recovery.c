@@ -12,6 +12,7 @@
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/str.h"
 
 #include <string.h>
 
@@ -53,10 +54,11 @@ static const char *live_owner(gw_t *gw, const char *zone)
 static void notify(gw_conn_t *c, const char *zone)
 {
     char ev[256];
-    int n = snprintf(ev, sizeof(ev),
-                     "{\"eventType\":\"zone_recovering\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
-                     "\"narrative\":\"The world holds its breath for a moment...\"}",
-                     zone, (unsigned long long)clock_wall_ms());
+    int n = str_fmt(ev, sizeof(ev),
+                    "{\"eventType\":\"zone_recovering\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
+                    "\"narrative\":\"The world holds its breath for a moment...\"}",
+                    zone, (unsigned long long)clock_wall_ms());
+    if (n < 0) return; /* zone ids are short; cannot happen */
     gw_conn_send(c, "event", ev, (size_t)n);
 }
 

@@ -165,6 +165,7 @@ static void on_timer(uv_timer_t *t)
 {
     gw_t *gw = container_of(t, gw_t, timer);
     gw_api_refresh(gw);
+    gw_conn_sweep(gw);
 }
 
 static void on_prepare(uv_prepare_t *p)
@@ -216,7 +217,9 @@ int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
         LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     info.foreign_loops = loops;
     info.user = gw;
-    info.ka_time = 0;
+    info.ka_time = GW_KEEPALIVE_IDLE_S; /* TCP keepalive on every accepted socket */
+    info.ka_interval = GW_KEEPALIVE_INTVL_S;
+    info.ka_probes = GW_KEEPALIVE_CNT;
     info.timeout_secs = 30;
     /* Deadlines before authentication are limits.c's; lws's own header
      * table timeout (whole seconds) only backs ours up. */

@@ -200,8 +200,11 @@ static void dispatch(gw_conn_t *c, msg_t *m)
     switch (m->type) {
     case MSG_PING: {
         char p[96];
-        int n = snprintf(p, sizeof(p), "{\"clientTimestamp\":%.0f,\"serverTimestamp\":%llu}",
-                         m->u.ping.timestamp, (unsigned long long)clock_wall_ms());
+        int n = msg_pong_payload(p, sizeof(p), m->u.ping.timestamp, clock_wall_ms());
+        if (n < 0) {
+            log_warn(gw_conn_subject(c), "pong does not fit %zu bytes; not sent", sizeof(p));
+            return;
+        }
         gw_conn_send(c, "pong", p, (size_t)n);
         return;
     }

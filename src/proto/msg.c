@@ -1,6 +1,7 @@
 /* msg.c - see msg.h. One function per message type: each checks the
  * payload's fields and types and fills the typed struct. */
 #include "msg.h"
+#include "../core/str.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -50,6 +51,43 @@ static int get_num(ctx_t *c, json_t *obj, const char *key, int required, double 
     return 0;
 }
 
+/* Length of the control character at s (C0 except tab and newline, DEL,
+ * or a UTF-8 encoded C1), 0 if s does not start with one. Such bytes can
+ * drive a terminal or log viewer (ESC sequences, BEL, CR overwrites), so
+ * they never get past the edge: see docs/PROTOCOL.md, "Text fields". */
+static size_t control_len(const unsigned char *s)
+{
+    if ((s[0] < 0x20 && s[0] != '\n' && s[0] != '\t') || s[0] == 0x7f) return 1;
+    if (s[0] == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F) return 2;
+    return 0;
+}
+
+/* Free text (chat, descriptions, reasons) loses its control characters. */
+static void strip_controls(char *s)
+{
+    unsigned char *r = (unsigned char *)s, *w = r;
+    while (*r) {
+        size_t n = control_len(r);
+        if (n) {
+            r += n;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+/* A name (character, guest, account, whisper target) with a control
+ * character is refused rather than silently changed. */
+static int get_name(ctx_t *c, json_t *obj, const char *key, int required, char *out, size_t cap)
+{
+    if (get_str(c, obj, key, required, out, cap) < 0) return -1;
+    for (const unsigned char *p = (const unsigned char *)out; *p; p++)
+        if (control_len(p))
+            return fail(c, MSG_ERR_NAME, "field '%s' contains a control character", key);
+    return 0;
+}
+
 /* Index of `s` in the NULL-terminated names list, or -1. */
 static int lookup(const char *s, const char *const *names)
 {
@@ -79,6 +117,16 @@ static const char *const channels[] = {"say",     "shout", "emote", "cfh",
                                        "whisper", "party", "world", NULL};
 static const char *const actions[] = {"talk", "trade", "attack", "use", "examine", NULL};
 
+int msg_pong_payload(char *out, size_t cap, double client_ts, uint64_t server_ms)
+{
+    /* %.17g round-trips any double in at most 24 characters (a client may
+     * send 1e308); whole numbers below 1e17 print as plain integers. */
+    const char *fmt = client_ts == floor(client_ts) && fabs(client_ts) < 1e17
+                          ? "{\"clientTimestamp\":%.0f,\"serverTimestamp\":%llu}"
+                          : "{\"clientTimestamp\":%.17g,\"serverTimestamp\":%llu}";
+    return str_fmt(out, cap, fmt, client_ts, (unsigned long long)server_ms);
+}
+
 const char *msg_chat_channel_name(chat_channel_t ch)
 {
     return channels[ch];
@@ -93,6 +141,7 @@ static int dec_handshake(ctx_t *c, json_t *p, msg_handshake_t *m)
     m->client_type = (client_kind_t)kind;
     if (get_str(c, p, "clientVersion", 0, m->client_version, sizeof(m->client_version)) < 0)
         return -1;
+    strip_controls(m->client_version);
     json_t *caps = json_object_get(p, "capabilities");
     if (caps && !json_is_null(caps)) {
         if (!json_is_object(caps))
@@ -112,9 +161,9 @@ static int dec_auth(ctx_t *c, json_t *p, msg_auth_t *m)
     m->method = (auth_method_t)method;
     switch (m->method) {
     case AUTH_GUEST:
-        return get_str(c, p, "guestName", 0, m->guest_name, sizeof(m->guest_name));
+        return get_name(c, p, "guestName", 0, m->guest_name, sizeof(m->guest_name));
     case AUTH_CREDENTIALS: {
-        if (get_str(c, p, "username", 1, m->username, sizeof(m->username)) < 0) return -1;
+        if (get_name(c, p, "username", 1, m->username, sizeof(m->username)) < 0) return -1;
         if (get_str(c, p, "password", 1, m->password, sizeof(m->password)) < 0) return -1;
         json_t *reg = json_object_get(p, "register");
         if (reg && !json_is_boolean(reg))
@@ -130,7 +179,7 @@ static int dec_auth(ctx_t *c, json_t *p, msg_auth_t *m)
 
 static int dec_create(ctx_t *c, json_t *p, msg_character_create_t *m)
 {
-    if (get_str(c, p, "name", 1, m->name, sizeof(m->name)) < 0) {
+    if (get_name(c, p, "name", 1, m->name, sizeof(m->name)) < 0) {
         if (strstr(c->err, "too long")) *c->code = "INVALID_NAME";
         return -1;
     }
@@ -140,6 +189,7 @@ static int dec_create(ctx_t *c, json_t *p, msg_character_create_t *m)
             return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be an object", "appearance");
         if (get_str(c, app, "description", 0, m->description, sizeof(m->description)) < 0)
             return -1;
+        strip_controls(m->description);
     }
     return 0;
 }
@@ -207,10 +257,11 @@ static int dec_chat(ctx_t *c, json_t *p, msg_chat_t *m)
         if (strstr(c->err, "too long")) *c->code = "MESSAGE_TOO_LONG";
         return -1;
     }
+    strip_controls(m->message);
     if (utf8_chars(m->message) > MSG_CHAT_MAX)
         return fail(c, "MESSAGE_TOO_LONG", "chat messages are limited to %s characters", "500");
     if (!m->message[0]) return fail(c, MSG_ERR_PAYLOAD, "field '%s' is empty", "message");
-    if (get_str(c, p, "target", m->channel == CHAT_WHISPER, m->target, sizeof(m->target)) < 0)
+    if (get_name(c, p, "target", m->channel == CHAT_WHISPER, m->target, sizeof(m->target)) < 0)
         return -1;
     return 0;
 }
@@ -283,6 +334,7 @@ int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code,
         case MSG_DISCONNECT:
             rc = get_str(&c, payload, "reason", 0, out->u.disconnect.reason,
                          sizeof(out->u.disconnect.reason));
+            strip_controls(out->u.disconnect.reason);
             break;
         }
     }

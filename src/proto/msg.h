@@ -132,6 +132,7 @@ typedef struct msg_s {
 #define MSG_ERR_PARSE   "INVALID_JSON"
 #define MSG_ERR_TYPE    "UNKNOWN_TYPE"
 #define MSG_ERR_PAYLOAD "INVALID_PAYLOAD"
+#define MSG_ERR_NAME    "INVALID_NAME" /* also: a name with a control character */
 
 /* Decodes `payload` (may be NULL) of message `type`. Returns 0, or -1
  * with *code set to one of MSG_ERR_* and a reason in err. */
@@ -141,6 +142,11 @@ int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code,
 /* Decodes one native /ws frame: {"type": ..., "payload": {...}}. */
 int msg_decode_native(const char *data, size_t len, msg_t *out, const char **code, char *err,
                       size_t errlen);
+
+/* Writes the payload of the pong answering a ping with client_ts into
+ * out (cap bytes). Returns its length, or -1 if it does not fit. 64
+ * bytes always suffice: the timestamps are at most 24 and 20 digits. */
+int msg_pong_payload(char *out, size_t cap, double client_ts, uint64_t server_ms);
 
 /* Name of a chat channel as the protocol spells it. */
 const char *msg_chat_channel_name(chat_channel_t c);

@@ -5,6 +5,7 @@
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/str.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -194,12 +195,13 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     zs_player_t *p = player_add(zs, &r->client, ch.id, z);
     if (mode == ENV_ENTRY_RECOVER) {
         char ev[256];
-        int n = snprintf(ev, sizeof(ev),
-                         "{\"eventType\":\"zone_recovered\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
-                         "\"narrative\":\"The world steadies around you.\"}",
-                         z->id, (unsigned long long)clock_wall_ms());
-        env_put_deliver(&zs__out_for(zs, p->client.gateway)->frame, p->client.conn, "event", ev,
-                        (size_t)n);
+        int n = str_fmt(ev, sizeof(ev),
+                        "{\"eventType\":\"zone_recovered\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
+                        "\"narrative\":\"The world steadies around you.\"}",
+                        z->id, (unsigned long long)clock_wall_ms());
+        if (n >= 0) /* zone ids are short: always fits */
+            env_put_deliver(&zs__out_for(zs, p->client.gateway)->frame, p->client.conn, "event", ev,
+                            (size_t)n);
     }
     if (zsim_player_enter(z->sim, p->ref, &ch, r->u.enter.max_update_rate,
                           mode == ENV_ENTRY_LOGIN) < 0) {

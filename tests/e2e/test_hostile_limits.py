@@ -160,15 +160,14 @@ def test_silent_socket_gets_408_then_close(make_server):
 
 
 async def _closed_by_server(ws, within, reason):
-    """Waits for the server to close `ws`. The close frame must say 1008 and
-    `reason`; a close without a frame is accepted too while gw_conn_close
-    does not send one (edge-io's change sends it: then drop the None)."""
+    """Waits for the server to close `ws`: the close frame must say 1008 and
+    `reason`."""
     try:
         while True:
             await asyncio.wait_for(ws.recv(), within)
     except websockets.ConnectionClosed as e:
         got = (e.rcvd.code, e.rcvd.reason) if e.rcvd else None
-        assert got in ((1008, reason), None), got
+        assert got == (1008, reason), got
 
 
 def test_websocket_stage_deadlines(make_server):

@@ -124,6 +124,78 @@ static void test_auth_and_select(void **state)
         -1);
 }
 
+/* The pong echoes the client's timestamp: any finite double must give a
+ * short, valid JSON object whose length is what the buffer holds (the old
+ * snprintf reply to 1e308 sent ~320 bytes past a 96-byte buffer). */
+static void test_pong_payload(void **state)
+{
+    (void)state;
+    const double ts[] = {0, 1700000000123.0, 1.5, -42, 1e308, -1e308, 4.9e-324, 1e17, 123456.789};
+    for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+        char p[96];
+        memset(p, 'A', sizeof(p));
+        int n = msg_pong_payload(p, sizeof(p), ts[i], 1700000000000ULL);
+        assert_true(n > 0 && n < (int)sizeof(p));
+        assert_int_equal(strlen(p), (size_t)n);
+        json_error_t je;
+        json_t *j = json_loadb(p, (size_t)n, 0, &je);
+        assert_non_null(j);
+        assert_true(json_number_value(json_object_get(j, "clientTimestamp")) == ts[i]);
+        assert_int_equal(json_integer_value(json_object_get(j, "serverTimestamp")),
+                         1700000000000LL);
+        json_decref(j);
+    }
+    /* through the decoder: 1e308 is a valid ping timestamp */
+    msg_t m;
+    const char *code;
+    assert_int_equal(decode("{\"type\":\"ping\",\"payload\":{\"timestamp\":1e308}}", &m, &code), 0);
+    char p[96];
+    assert_true(msg_pong_payload(p, sizeof(p), m.u.ping.timestamp, 1) < 64);
+    /* too small a buffer fails instead of reporting what did not fit */
+    char small[16];
+    assert_int_equal(msg_pong_payload(small, sizeof(small), 1e308, 1), -1);
+    assert_string_equal(small, "");
+}
+
+/* Control characters: stripped from free text, refused in names. */
+static void test_control_chars(void **state)
+{
+    (void)state;
+    msg_t m;
+    const char *code;
+    assert_int_equal(decode("{\"type\":\"chat\",\"payload\":{\"channel\":\"say\",\"message\":"
+                            "\"a\\u001b[2Jb\\u0007c\\nd\\te\\r\\u007f\\u009bf\"}}",
+                            &m, &code),
+                     0);
+    assert_string_equal(m.u.chat.message, "a[2Jbc\nd\tef");
+    /* nothing left: empty */
+    assert_int_equal(decode("{\"type\":\"chat\",\"payload\":{\"channel\":\"say\",\"message\":"
+                            "\"\\u001b\\u0007\"}}",
+                            &m, &code),
+                     -1);
+    assert_int_equal(decode("{\"type\":\"character_create\",\"payload\":{\"name\":\"Bo\\u001bb\","
+                            "\"appearance\":{\"description\":\"tall\\u0007 one\"}}}",
+                            &m, &code),
+                     -1);
+    assert_string_equal(code, MSG_ERR_NAME);
+    assert_int_equal(decode("{\"type\":\"character_create\",\"payload\":{\"name\":\"Bob\","
+                            "\"appearance\":{\"description\":\"tall\\u0007 one\"}}}",
+                            &m, &code),
+                     0);
+    assert_string_equal(m.u.create.description, "tall one");
+    assert_int_equal(decode("{\"type\":\"auth\",\"payload\":{\"method\":\"guest\","
+                            "\"guestName\":\"G\\u0008x\"}}",
+                            &m, &code),
+                     -1);
+    assert_string_equal(code, MSG_ERR_NAME);
+    /* UTF-8 letters are not control characters */
+    assert_int_equal(decode("{\"type\":\"chat\",\"payload\":{\"channel\":\"say\",\"message\":"
+                            "\"h\\u00e9llo \\u00a0\\u0100\"}}",
+                            &m, &code),
+                     0);
+    assert_string_equal(m.u.chat.message, "h\xc3\xa9llo \xc2\xa0\xc4\x80");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +204,8 @@ int main(void)
         cmocka_unit_test(test_move_compass_and_position),
         cmocka_unit_test(test_chat_limits),
         cmocka_unit_test(test_auth_and_select),
+        cmocka_unit_test(test_pong_payload),
+        cmocka_unit_test(test_control_chars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
