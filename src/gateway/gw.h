@@ -16,6 +16,7 @@
 #define GW_CHAT_BURST     10                /* chat rate limit: burst ... */
 #define GW_CHAT_PER_SEC   2                 /* ... then this many per second */
 #define GW_MAX_BAD_FRAMES 20                /* invalid frames in a row before a close */
+#define GW_MAX_PLAYERS    10000 /* handshake_ack.serverCapabilities.maxPlayers (the original's) */
 /* A client this far behind gets no roster deltas (they would only queue up
  * behind each other); once it is back under the low mark the zone sends it
  * one full roster instead. Chat, events and pongs are never dropped. */
@@ -58,6 +59,8 @@ typedef struct gw_conn_s {
     char character_name[CHAR_NAME_MAX + 1];
     char zone[ZONE_ID_MAX + 1];
     double max_update_rate;
+    int wants_communication; /* handshake capability: chat as `communication` */
+    int is_machine;          /* handshake capability isMachine (roster entities) */
     int busy;                       /* an async job (auth, create, select) is running */
     msg_t *pending[GW_MAX_PENDING]; /* messages received while busy, in order */
     int n_pending;
@@ -146,6 +149,8 @@ void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
 void gw_session_closed(gw_conn_t *c);
 /* Dispatches messages that arrived while an account job ran. */
 void gw_session_drain(gw_conn_t *c);
+/* Sends one chat line as `chat`, or `communication` if the client asked. */
+void gw_session_send_chat(gw_conn_t *c, const char *payload, size_t len);
 void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
 void gw_session_flush(gw_t *gw);
 /* Asks every zone with players here for full rosters (after a bus outage). */
