@@ -115,6 +115,7 @@ struct gw_s {
     gw_zone_state_t *zone_states; /* recovery.c */
     /* registry cache for the HTTP API */
     json_t *servers_cache, *zones_cache;
+    json_t *assigned_seen; /* zoneId -> [owner, wall ms first seen] (/api/zones assignedAt) */
     int bus_up;
     /* metrics */
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;

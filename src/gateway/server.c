@@ -176,6 +176,7 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
     gw->sio_ping_timeout = env_int("SIO_PING_TIMEOUT_MS", 20000);
     gw->servers_cache = json_object();
     gw->zones_cache = json_object();
+    gw->assigned_seen = json_object();
 
     http_lws_logging();
     struct lws_context_creation_info info;
@@ -200,6 +201,7 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
                   gw->cfg.bind_address, gw->cfg.gateway_port);
         json_decref(gw->servers_cache);
         json_decref(gw->zones_cache);
+        json_decref(gw->assigned_seen);
         free(gw->zones);
         free(gw);
         return NULL;
@@ -280,6 +282,7 @@ void gw_free(gw_t *gw)
     lws_context_destroy(gw->lws);
     json_decref(gw->servers_cache);
     json_decref(gw->zones_cache);
+    json_decref(gw->assigned_seen);
     gw_recovery_free(gw);
     gw_zone_batch_t *b, *tmp;
     HASH_ITER(hh, gw->batches, b, tmp)

@@ -488,6 +488,16 @@ void zs__heartbeat(zs_t *zs)
     zs->registry->ops->heartbeat(zs->registry, s);
     free(s);
     json_decref(hb);
+    /* player:location keys have a TTL: rewrite them while the players are here */
+    double now = clock_mono_ms();
+    if (now >= zs->next_location_refresh_ms) {
+        zs->next_location_refresh_ms = now + REGISTRY_LOCATION_REFRESH_MS;
+        zs_player_t *p, *ptmp;
+        HASH_ITER(hh_char, zs->by_char, p, ptmp)
+        {
+            if (p->zone) set_location(zs, p, p->zone->id);
+        }
+    }
 }
 
 /* Stops running a zone whose claim another server now holds (we were cut

@@ -57,6 +57,7 @@ struct zs_s {
     int handles_open;
     int bus_up;
     double started_ms;
+    double next_location_refresh_ms; /* mono ms: rewrite player:location keys (TTL) */
     /* failover (failover.c) */
     uv_timer_t scan_timer;  /* standby: looks for orphaned zones every second */
     json_t *scan_zones;     /* last registry views */
