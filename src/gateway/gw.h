@@ -59,8 +59,8 @@ typedef struct gw_conn_s {
     char character_name[CHAR_NAME_MAX + 1];
     char zone[ZONE_ID_MAX + 1];
     double max_update_rate;
-    int wants_communication; /* handshake capability: chat as `communication` */
-    int is_machine;          /* handshake capability isMachine (roster entities) */
+    int wants_communication;        /* handshake capability: chat as `communication` */
+    int is_machine;                 /* handshake capability isMachine (roster entities) */
     int busy;                       /* an async job (auth, create, select) is running */
     msg_t *pending[GW_MAX_PENDING]; /* messages received while busy, in order */
     int n_pending;

@@ -296,9 +296,8 @@ static int dec_combat(ctx_t *c, json_t *p, msg_combat_t *m)
 }
 
 static const char *const type_names[] = {
-    "",           "handshake", "auth",     "character_create", "character_select",
-    "move",       "chat",      "interact", "combat_action",    "ping",
-    "disconnect", "proximity_refresh", NULL};
+    "",         "handshake",     "auth", "character_create", "character_select",  "move", "chat",
+    "interact", "combat_action", "ping", "disconnect",       "proximity_refresh", NULL};
 
 int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code, char *err,
                size_t errlen)

@@ -18,8 +18,8 @@
 #define REGISTRY_HEARTBEAT_EVERY_MS 5000
 /* player:location keys expire unless refreshed (a crashed zone server
  * leaves none behind for long); zone servers rewrite them this often. */
-#define REGISTRY_LOCATION_TTL_S        120
-#define REGISTRY_LOCATION_REFRESH_MS   60000
+#define REGISTRY_LOCATION_TTL_S      120
+#define REGISTRY_LOCATION_REFRESH_MS 60000
 
 typedef struct registry_s registry_t;
 

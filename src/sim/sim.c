@@ -49,13 +49,13 @@
  * the last accepted step, that time taken as at least POS_MOVE_MIN_S (two
  * steps may arrive in one tick) and at most POS_MOVE_MAX_S, plus
  * POS_MOVE_SLACK_FT. */
-#define POS_MOVE_MIN_S      2.0
-#define POS_MOVE_MAX_S      10.0
-#define POS_MOVE_TOLERANCE  1.5
-#define POS_MOVE_SLACK_FT   2.0
-#define ARRIVE_MIN_FT       0.5 /* walk-to arrives within max(this, 1.1 x one tick's step) */
-#define STATS_WINDOW_S      60
-#define ROSTER_CHUNK        32 /* viewers per pool work item */
+#define POS_MOVE_MIN_S     2.0
+#define POS_MOVE_MAX_S     10.0
+#define POS_MOVE_TOLERANCE 1.5
+#define POS_MOVE_SLACK_FT  2.0
+#define ARRIVE_MIN_FT      0.5 /* walk-to arrives within max(this, 1.1 x one tick's step) */
+#define STATS_WINDOW_S     60
+#define ROSTER_CHUNK       32 /* viewers per pool work item */
 
 static const double gait_mult[] = {
     [SPEED_STOP] = 0.0, [SPEED_WALK] = 1.0, [SPEED_JOG] = 2.0, [SPEED_RUN] = 3.5};
@@ -647,8 +647,9 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
         double dist = sqrt(dx * dx + dz * dz);
         double elapsed = (sim->time_ms - p->last_pos_move_ms) / 1000.0;
         double fps = gait_mult[g == SPEED_STOP ? SPEED_WALK : g] * p->d.base_speed;
-        double allowed = POS_MOVE_TOLERANCE * fps * clampd(elapsed, POS_MOVE_MIN_S, POS_MOVE_MAX_S) +
-                         POS_MOVE_SLACK_FT;
+        double allowed =
+            POS_MOVE_TOLERANCE * fps * clampd(elapsed, POS_MOVE_MIN_S, POS_MOVE_MAX_S) +
+            POS_MOVE_SLACK_FT;
         if (!isfinite(dist) || !isfinite(m->y) || dist > allowed) {
             char msg[128];
             snprintf(msg, sizeof(msg), "Moved %.1f ft but could cover at most %.1f ft",
@@ -663,7 +664,8 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
         return 0;
     }
     if (g == SPEED_STOP) {
-        if (m->method == MOVE_HEADING && m->heading >= 0) p->ch.heading = normalize_heading(m->heading);
+        if (m->method == MOVE_HEADING && m->heading >= 0)
+            p->ch.heading = normalize_heading(m->heading);
         end_move(sim, p, "command", 1);
         return 0;
     }
