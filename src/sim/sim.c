@@ -534,6 +534,15 @@ int zsim_player_leave(zsim_t *sim, uint64_t ref, character_t *out)
     return 0;
 }
 
+int zsim_player_set_machine(zsim_t *sim, uint64_t ref, int is_machine)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    /* set right after zsim_player_enter, before any neighbour's roster lists it */
+    sim->ents[p->ent].machine = is_machine != 0;
+    return 0;
+}
+
 const character_t *zsim_player(const zsim_t *sim, uint64_t ref)
 {
     zplayer_t *p = find(sim, ref);

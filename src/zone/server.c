@@ -192,6 +192,8 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     }
     snprintf(ch.zone_id, sizeof(ch.zone_id), "%s", z->id);
     zs_player_t *p = player_add(zs, &r->client, ch.id, z);
+    p->max_update_rate = r->u.enter.max_update_rate;
+    p->is_machine = r->u.enter.is_machine;
     if (mode == ENV_ENTRY_RECOVER) {
         char ev[256];
         int n = snprintf(ev, sizeof(ev),
@@ -206,6 +208,7 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         zs__player_drop(zs, p);
         return;
     }
+    zsim_player_set_machine(z->sim, p->ref, p->is_machine);
     set_location(zs, p, z->id);
     if (mode != ENV_ENTRY_LOGIN) route_record(zs, p, z->id);
 }
@@ -385,7 +388,9 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     zs_zone_t *target = zs__zone_find(zs, to_zone);
     if (target) {
         p->zone = target;
-        if (zsim_player_enter(target->sim, ref, state, 0, ENV_ENTRY_TRANSFER) == 0) {
+        if (zsim_player_enter(target->sim, ref, state, p->max_update_rate, ENV_ENTRY_TRANSFER) ==
+            0) {
+            zsim_player_set_machine(target->sim, ref, p->is_machine);
             route_record(zs, p, to_zone);
             set_location(zs, p, to_zone);
             return;
@@ -398,6 +403,8 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     r.client = p->client;
     r.u.enter.ch = *state;
     r.u.enter.entry = 0;
+    r.u.enter.max_update_rate = p->max_update_rate;
+    r.u.enter.is_machine = p->is_machine;
     buf_t f;
     buf_init(&f);
     env_begin(&f);

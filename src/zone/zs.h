@@ -28,6 +28,8 @@ typedef struct zs_player_s {
     int64_t character_id;
     env_client_t client;
     zs_zone_t *zone;
+    double max_update_rate; /* the client's, kept over border crossings */
+    int is_machine;         /* the client's isMachine capability */
     UT_hash_handle hh_ref;
     UT_hash_handle hh_char;
 } zs_player_t;

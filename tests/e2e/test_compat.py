@@ -201,7 +201,13 @@ def test_proximity_refresh_and_communication_capability(server):
         await c.expect("handshake_ack")
         name = unique("Cm")
         await c.guest(name)
-        await c.create(name)
+        centry, _ = await c.create(name)
+        # its isMachine capability shows in others' rosters
+        d = await a.expect("proximity_roster_delta", pred=lambda p: any(
+            e["id"] == centry["entityId"]
+            for e in p.get("channels", {}).get("cfh", {}).get("added", [])))
+        added = [e for e in d["channels"]["cfh"]["added"] if e["id"] == centry["entityId"]][0]
+        assert added["isMachine"] is True and added["isAlive"] is True
         await a.send("chat", {"channel": "say", "message": "both names"})
         m = await c.expect("communication", pred=lambda p: p["content"] == "both names")
         assert m["message"] == "both names" and m["sender"] == a.entry["character"]["name"]

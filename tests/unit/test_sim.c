@@ -605,7 +605,9 @@ static void test_world_entry_and_roster(void **state)
     kept = NULL;
     json_decref(r);
 
-    /* Alice saw Bobby arrive as a delta with her next tick */
+    /* Alice saw Bobby (a bot: isMachine) arrive as a delta with her next tick */
+    assert_int_equal(zsim_player_set_machine(sim, 2, 1), 0);
+    assert_int_equal(zsim_player_set_machine(sim, 99, 1), -1);
     clear_caps();
     zsim_tick(sim, 0);
     json_t *d = last_msg(1, "proximity_roster_delta");
@@ -614,6 +616,7 @@ static void test_world_entry_and_roster(void **state)
         json_object_get(json_object_get(json_object_get(d, "channels"), "say"), "added");
     assert_string_equal(json_string_value(json_object_get(json_array_get(added, 0), "id")),
                         "char-2");
+    assert_true(json_is_true(json_object_get(json_array_get(added, 0), "isMachine")));
     assert_true(json_number_value(json_object_get(json_array_get(added, 0), "bearing")) == 0);
     json_decref(d);
     zsim_free(sim);
