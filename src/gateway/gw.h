@@ -60,7 +60,7 @@ typedef struct gw_conn_s {
     char zone[ZONE_ID_MAX + 1];
     double max_update_rate;
     int wants_communication;        /* handshake capability: chat as `communication` */
-    int is_machine;                 /* handshake capability isMachine (roster entities) */
+    unsigned client_flags;          /* MSG_CLIENT_* from the handshake, for zones */
     int busy;                       /* an async job (auth, create, select) is running */
     msg_t *pending[GW_MAX_PENDING]; /* messages received while busy, in order */
     int n_pending;

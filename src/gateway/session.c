@@ -191,7 +191,7 @@ static void handle_handshake(gw_conn_t *c, const msg_handshake_t *h)
     }
     int compatible = strncmp(h->protocol_version, "1.", 2) == 0;
     c->max_update_rate = h->max_update_rate;
-    c->is_machine = h->is_machine;
+    c->client_flags = msg_client_flags(h);
     c->wants_communication = h->communication;
     buf_t b;
     buf_init(&b);

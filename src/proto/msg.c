@@ -103,13 +103,23 @@ static int dec_handshake(ctx_t *c, json_t *p, msg_handshake_t *m)
         m->max_update_rate = rate;
         json_t *mach = json_object_get(caps, "isMachine");
         json_t *comm = json_object_get(caps, "communication");
-        if ((mach && !json_is_boolean(mach)) || (comm && !json_is_boolean(comm)))
+        json_t *gfx = json_object_get(caps, "graphics");
+        if ((mach && !json_is_boolean(mach)) || (comm && !json_is_boolean(comm)) ||
+            (gfx && !json_is_boolean(gfx)))
             return fail(c, MSG_ERR_PAYLOAD, "capabilities %s must be booleans",
-                        "isMachine/communication");
+                        "isMachine/communication/graphics");
         m->is_machine = mach && json_is_true(mach);
         m->communication = comm && json_is_true(comm);
+        m->graphics = gfx && json_is_true(gfx);
     }
     return 0;
+}
+
+unsigned msg_client_flags(const msg_handshake_t *h)
+{
+    unsigned f = h->is_machine ? MSG_CLIENT_MACHINE : 0;
+    if (h->client_type != CLIENT_TEXT || h->graphics) f |= MSG_CLIENT_POSITIONS;
+    return f;
 }
 
 static int dec_auth(ctx_t *c, json_t *p, msg_auth_t *m)

@@ -42,8 +42,18 @@ typedef struct {
     char client_version[32];
     double max_update_rate; /* capabilities.maxUpdateRate, 0 = unspecified */
     int is_machine;         /* capabilities.isMachine: shown in others' rosters */
+    int graphics;           /* capabilities.graphics */
     int communication;      /* capabilities.communication: chat arrives as `communication` */
 } msg_handshake_t;
+
+/* What a client's handshake asked of the simulation (a bit set carried to
+ * zones in ENTER records): */
+#define MSG_CLIENT_MACHINE 1u /* isMachine: others' rosters say so */
+#define MSG_CLIENT_POSITIONS                                                                       \
+    2u /* graphical (clientType 2d/3d/vr or graphics): state_update positions */
+
+/* The MSG_CLIENT_* bits of a handshake. */
+unsigned msg_client_flags(const msg_handshake_t *h);
 
 typedef enum { AUTH_GUEST, AUTH_CREDENTIALS, AUTH_TOKEN } auth_method_t;
 

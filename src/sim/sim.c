@@ -82,6 +82,7 @@ typedef struct zplayer_s {
     double next_state_ms;    /* sim time the next state_update may go out */
     uint64_t state_seq;      /* sim->move_seq at its last state_update */
     uint32_t state_epoch;    /* grid epoch of its last state_update check */
+    int wants_positions;     /* a graphical client: state_update positions */
     double last_pos_move_ms; /* sim time of the last accepted position move */
     double send_interval_ms; /* 1000 / min(tick rate, maxUpdateRate) */
     double next_send_ms;     /* sim time the next roster delta may go out */
@@ -534,12 +535,13 @@ int zsim_player_leave(zsim_t *sim, uint64_t ref, character_t *out)
     return 0;
 }
 
-int zsim_player_set_machine(zsim_t *sim, uint64_t ref, int is_machine)
+int zsim_player_set_client(zsim_t *sim, uint64_t ref, unsigned flags)
 {
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     /* set right after zsim_player_enter, before any neighbour's roster lists it */
-    sim->ents[p->ent].machine = is_machine != 0;
+    sim->ents[p->ent].machine = (flags & MSG_CLIENT_MACHINE) != 0;
+    p->wants_positions = (flags & MSG_CLIENT_POSITIONS) != 0;
     return 0;
 }
 
@@ -1145,7 +1147,7 @@ void zsim_tick(zsim_t *sim, double now_ms)
     /* 4. absolute positions of what moved in each player's view, at its own rate */
     for (size_t i = 0; i < sim->n_players; i++) {
         zplayer_t *p = sim->players[i];
-        if (sim->time_ms + 1e-6 < p->next_state_ms) continue;
+        if (!p->wants_positions || sim->time_ms + 1e-6 < p->next_state_ms) continue;
         const zent_t *e = &sim->ents[p->ent];
         if (!grid_changed_since(&sim->grid, e->x, e->z, ZSIM_SEE_RANGE, p->state_epoch)) continue;
         p->state_epoch = sim->grid.epoch;

@@ -193,7 +193,7 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     snprintf(ch.zone_id, sizeof(ch.zone_id), "%s", z->id);
     zs_player_t *p = player_add(zs, &r->client, ch.id, z);
     p->max_update_rate = r->u.enter.max_update_rate;
-    p->is_machine = r->u.enter.is_machine;
+    p->client_flags = r->u.enter.client_flags;
     if (mode == ENV_ENTRY_RECOVER) {
         char ev[256];
         int n = snprintf(ev, sizeof(ev),
@@ -208,7 +208,7 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         zs__player_drop(zs, p);
         return;
     }
-    zsim_player_set_machine(z->sim, p->ref, p->is_machine);
+    zsim_player_set_client(z->sim, p->ref, p->client_flags);
     set_location(zs, p, z->id);
     if (mode != ENV_ENTRY_LOGIN) route_record(zs, p, z->id);
 }
@@ -390,7 +390,7 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
         p->zone = target;
         if (zsim_player_enter(target->sim, ref, state, p->max_update_rate, ENV_ENTRY_TRANSFER) ==
             0) {
-            zsim_player_set_machine(target->sim, ref, p->is_machine);
+            zsim_player_set_client(target->sim, ref, p->client_flags);
             route_record(zs, p, to_zone);
             set_location(zs, p, to_zone);
             return;
@@ -404,7 +404,7 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     r.u.enter.ch = *state;
     r.u.enter.entry = 0;
     r.u.enter.max_update_rate = p->max_update_rate;
-    r.u.enter.is_machine = p->is_machine;
+    r.u.enter.client_flags = p->client_flags;
     buf_t f;
     buf_init(&f);
     env_begin(&f);

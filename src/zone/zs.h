@@ -29,7 +29,7 @@ typedef struct zs_player_s {
     env_client_t client;
     zs_zone_t *zone;
     double max_update_rate; /* the client's, kept over border crossings */
-    int is_machine;         /* the client's isMachine capability */
+    unsigned client_flags;  /* MSG_CLIENT_* of the client */
     UT_hash_handle hh_ref;
     UT_hash_handle hh_char;
 } zs_player_t;

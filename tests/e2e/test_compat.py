@@ -136,10 +136,21 @@ def test_position_step_too_far_rejected(server):
     run(go())
 
 
+async def enter_graphical(server, name):
+    """A 3d client: it gets state_update positions."""
+    c = await Client.connect(server.ws_url)
+    await c.send("handshake", {"protocolVersion": "1.0.0", "clientType": "3d",
+                               "capabilities": {"graphics": True, "maxUpdateRate": 10}})
+    await c.expect("handshake_ack")
+    await c.guest(name)
+    c.entry, c.roster = await c.create(name)
+    return c
+
+
 def test_walk_to_follow_and_state_update(server):
     async def go():
         a = await enter_world(server, unique("Wk"))
-        b = await enter_world(server, unique("Wb"))
+        b = await enter_graphical(server, unique("Wb"))
         p = a.entry["character"]["position"]
         # method "position" walks there and ends with movement_complete
         await a.send("move", {"method": "position", "speed": "run",
@@ -182,6 +193,8 @@ def test_walk_to_follow_and_state_update(server):
         await a.send("move", {"targetId": "npc-999"})
         err = await a.expect("error", pred=lambda e: e["code"] == "TARGET_NOT_FOUND")
         assert err["severity"] == "warning"
+        # A is a text client: rosters, no position stream
+        assert not [m for m in a.inbox if m["type"] == "state_update"]
         await a.close()
         await b.close()
     run(go())

@@ -298,6 +298,8 @@ static void test_walk_to_point(void **state)
     zsim_t *sim = new_sim(0, 0);
     enter(sim, 1, "Alice", 100, 100, 0);
     enter(sim, 2, "Bobby", 120, 100, 0);
+    enter(sim, 3, "Carol", 140, 100, 0);
+    assert_int_equal(zsim_player_set_client(sim, 2, MSG_CLIENT_POSITIONS), 0); /* graphical */
     msg_move_t m = {.method = MOVE_FOLLOW, .has_speed = 1, .speed = SPEED_JOG, .x = 130, .z = 60};
     assert_int_equal(zsim_player_move(sim, 1, &m), 0);
     clear_caps();
@@ -336,6 +338,7 @@ static void test_walk_to_point(void **state)
     }
     assert_true(saw);
     json_decref(su);
+    assert_int_equal(count_msgs(3, "state_update"), 0); /* a text client: rosters only */
     /* standing still: nothing more */
     clear_caps();
     for (int i = 0; i < 10; i++)
@@ -606,8 +609,8 @@ static void test_world_entry_and_roster(void **state)
     json_decref(r);
 
     /* Alice saw Bobby (a bot: isMachine) arrive as a delta with her next tick */
-    assert_int_equal(zsim_player_set_machine(sim, 2, 1), 0);
-    assert_int_equal(zsim_player_set_machine(sim, 99, 1), -1);
+    assert_int_equal(zsim_player_set_client(sim, 2, MSG_CLIENT_MACHINE), 0);
+    assert_int_equal(zsim_player_set_client(sim, 99, MSG_CLIENT_MACHINE), -1);
     clear_caps();
     zsim_tick(sim, 0);
     json_t *d = last_msg(1, "proximity_roster_delta");
