@@ -77,6 +77,8 @@ def test_cross_server_border_and_shout(cluster):
         loc = json.loads(wait_for(lambda: r.get(f"player:location:{cid}")))
         assert loc["zone"] == "zone-crossroads" and loc["zoneServer"] == "zone-1"
         assert loc["gateway"] == "gateway-1"
+        ttl = r.ttl(f"player:location:{cid}")  # expires unless the zone server refreshes it
+        assert 1 <= ttl <= 120
         await runner.send("move", {"method": "compass", "compass": "N", "speed": "run"})
         upd = await runner.expect("state_update", timeout=10, pred=lambda p: "zone" in p)
         assert upd["zone"]["id"] == "zone-forest"
