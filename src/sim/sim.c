@@ -391,7 +391,7 @@ static void put_entry_entity(buf_t *b, const zent_t *e)
     buf_json_str(b, e->description ? e->description : "");
     if (e->interactive) buf_puts(b, ",\"interactive\":true");
     if (e->hostile) buf_puts(b, ",\"hostile\":true");
-    buf_putc(b, '}');
+    buf_puts(b, ",\"isAlive\":true}"); /* the dead are not in the grid */
 }
 
 static void send_world_entry(zsim_t *sim, zplayer_t *p)

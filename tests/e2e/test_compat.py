@@ -81,6 +81,8 @@ def test_original_text_client_session(server):
         check_character(ch)
         assert ch["name"] == "TestHero" and ch["currentSpeed"] == "stop"
         assert isinstance(entry["entities"], list) and isinstance(entry["exits"], list)
+        for e in entry["entities"]:
+            assert e["isAlive"] is True and isinstance(e["description"], str)
         for k in ("name", "description", "weather", "timeOfDay", "lighting", "contentRating"):
             assert k in entry["zone"]
         roster = await c.expect("proximity_roster")
@@ -117,6 +119,10 @@ def test_original_text_client_session(server):
         await c2.send("auth", {"method": "token", "token": auth["token"]})
         a2 = await c2.expect("auth_success")
         assert len(a2["characters"]) == 1
+        summary = a2["characters"][0]
+        assert set(summary) == {"id", "name", "level", "lastPlayed", "location"}
+        assert summary["name"] == "TestHero" and summary["level"] == 1
+        assert isinstance(summary["lastPlayed"], int) and isinstance(summary["location"], str)
         await c2.send("character_select", {"characterId": a2["characters"][0]["id"]})
         e2 = await c2.expect("world_entry")
         assert e2["character"]["position"]["z"] == pytest.approx(z0 - 30)

@@ -555,6 +555,7 @@ static void test_world_entry_and_roster(void **state)
         if (strcmp(id, "npc-1") == 0) {
             saw_merchant = 1;
             assert_true(json_is_true(json_object_get(e, "interactive")));
+            assert_true(json_is_true(json_object_get(e, "isAlive")));
             assert_string_equal(json_string_value(json_object_get(e, "type")), "npc");
         }
         assert_non_null(json_object_get(e, "position"));
