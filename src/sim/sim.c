@@ -76,7 +76,7 @@ typedef struct zplayer_s {
     double speed_fps;        /* current speed, ft/s */
     move_kind_t move;        /* what the current movement is */
     double move_left_ft;     /* MV_DISTANCE: feet still to go */
-    double tx, ty, tz;       /* MV_POINT: where to */
+    double tx, tz;           /* MV_POINT: where to (y is kept) */
     int64_t target_pid;      /* MV_TARGET: whom to approach */
     double range_ft;         /* MV_TARGET: stop within this range */
     double next_state_ms;    /* sim time the next state_update may go out */
@@ -697,7 +697,6 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
     } else if (m->method == MOVE_FOLLOW) {
         p->move = MV_POINT;
         p->tx = m->x;
-        p->ty = m->y;
         p->tz = m->z;
     } else {
         p->ch.heading = normalize_heading(m->heading);
