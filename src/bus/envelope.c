@@ -76,6 +76,7 @@ void env_put(buf_t *b, const env_rec_t *r)
         put_character(b, &r->u.enter.ch);
         put_f64(b, r->u.enter.max_update_rate);
         buf_put_u8(b, (uint8_t)r->u.enter.entry);
+        buf_put_u8(b, (uint8_t)r->u.enter.client_flags);
         break;
     case ENV_LEAVE:
         put_client(b, &r->client);
@@ -264,6 +265,8 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_character(r, &rec->u.enter.ch);
         rec->u.enter.max_update_rate = get_f64(r);
         rec->u.enter.entry = get_enum(r, ENV_ENTRY_RECOVER);
+        rec->u.enter.client_flags =
+            (unsigned)get_enum(r, MSG_CLIENT_MACHINE | MSG_CLIENT_POSITIONS);
         rec->character_id = rec->u.enter.ch.id;
         break;
     case ENV_LEAVE:

@@ -66,7 +66,8 @@ typedef struct env_rec_s {
         struct {
             character_t ch;
             double max_update_rate;
-            int entry; /* env_entry_t */
+            int entry;             /* env_entry_t */
+            unsigned client_flags; /* MSG_CLIENT_* of the client's handshake */
         } enter;
         msg_move_t move;
         msg_chat_t chat;

@@ -211,6 +211,7 @@ static void enter_world(gw_conn_t *c, character_t *ch)
     r.kind = ENV_ENTER;
     r.u.enter.ch = *ch;
     r.u.enter.max_update_rate = c->max_update_rate;
+    r.u.enter.client_flags = c->client_flags;
     r.u.enter.entry = ENV_ENTRY_LOGIN;
     gw_session_route_record(c, &r);
     log_info(gw_conn_subject(c), "character %lld '%s' enters %s", (long long)ch->id, ch->name,

@@ -58,6 +58,8 @@ void gw_api_refresh(gw_t *gw)
     gw_recovery_check(gw);
 }
 
+/* Each live server's heartbeat, plus the original's `serverId` and
+ * `alive` (listed = its heartbeat key has not expired). */
 static json_t *servers_array(gw_t *gw)
 {
     json_t *arr = json_array();
@@ -67,9 +69,33 @@ static json_t *servers_array(gw_t *gw)
     {
         json_t *s = json_deep_copy(hb);
         json_object_set_new(s, "serverId", json_string(id));
+        json_object_set_new(s, "alive", json_true());
         json_array_append_new(arr, s);
     }
     return arr;
+}
+
+/* The host part of a server's heartbeat address ("127.0.0.1:3101"). */
+static json_t *server_host(gw_t *gw, const char *server_id)
+{
+    json_t *hb = server_id ? json_object_get(gw->servers_cache, server_id) : NULL;
+    const char *addr = json_string_value(json_object_get(hb, "address"));
+    if (!addr) return json_null();
+    const char *colon = strrchr(addr, ':');
+    return json_stringn(addr, colon ? (size_t)(colon - addr) : strlen(addr));
+}
+
+/* assignedAt: the registry keeps no time, so it is when this gateway
+ * first saw the zone held by its current owner (wall ms). */
+static json_int_t assigned_at(gw_t *gw, const char *zone, const char *owner, uint64_t now)
+{
+    if (!owner) return 0;
+    json_t *seen = json_object_get(gw->assigned_seen, zone);
+    if (!seen || strcmp(json_string_value(json_array_get(seen, 0)), owner) != 0) {
+        seen = json_pack("[s, I]", owner, (json_int_t)now);
+        json_object_set_new(gw->assigned_seen, zone, seen);
+    }
+    return json_integer_value(json_array_get(seen, 1));
 }
 
 static json_t *zones_object(gw_t *gw)
@@ -189,20 +215,27 @@ int gw_api_handle(gw_t *gw, const char *path, buf_t *body, const char **type)
             if (t && strcmp(t, "gateway") != 0)
                 players += json_integer_value(json_object_get(hb, "players"));
         }
-        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:i, s:o, s:o}", "serverId", gw->cfg.server_id,
-                              "type", gw->role_all ? "all" : "gateway", "timestamp",
-                              (json_int_t)now, "players", players, "connections", (int)gw->n_conns,
-                              "zones", zones, "servers", servers_array(gw));
+        json_t *servers = servers_array(gw);
+        /* the original's counts, then our detail under names of its own */
+        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:o, s:o}", "serverId",
+                              gw->cfg.server_id, "type", gw->role_all ? "all" : "gateway",
+                              "timestamp", (json_int_t)now, "players", players, "connections",
+                              (int)gw->n_conns, "zones", (int)json_object_size(gw->zones_cache),
+                              "servers", (int)json_array_size(servers), "zoneDetails", zones,
+                              "serverDetails", servers);
         dump(body, j);
         return 200;
     }
     if (strcmp(path, "/api/zones") == 0) {
         json_t *arr = json_array();
         for (int i = 0; i < gw->n_zones; i++) {
-            json_t *owner = json_object_get(gw->zones_cache, gw->zones[i].id);
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "zoneId", gw->zones[i].id,
-                                                 "name", gw->zones[i].name, "serverId",
-                                                 owner ? json_copy(owner) : json_null()));
+            const char *id = gw->zones[i].id;
+            const char *owner = json_string_value(json_object_get(gw->zones_cache, id));
+            json_array_append_new(
+                arr, json_pack("{s:s, s:o, s:o, s:I, s:s}", "zoneId", id, "serverId",
+                               owner ? json_string(owner) : json_null(), "serverHost",
+                               server_host(gw, owner), "assignedAt",
+                               assigned_at(gw, id, owner, now), "name", gw->zones[i].name));
         }
         dump(body, json_pack("{s:o}", "zones", arr));
         return 200;

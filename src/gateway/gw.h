@@ -11,10 +11,11 @@
 #include <uthash.h>
 #include <stdint.h>
 
-#define GW_MAX_PENDING    32 /* messages held while an auth/db job runs */
-#define GW_CHAT_BURST     10 /* chat rate limit: burst ... */
-#define GW_CHAT_PER_SEC   2  /* ... then this many per second */
-#define GW_MAX_BAD_FRAMES 20 /* invalid frames in a row before a close */
+#define GW_MAX_PENDING    32    /* messages held while an auth/db job runs */
+#define GW_CHAT_BURST     10    /* chat rate limit: burst ... */
+#define GW_CHAT_PER_SEC   2     /* ... then this many per second */
+#define GW_MAX_BAD_FRAMES 20    /* invalid frames in a row before a close */
+#define GW_MAX_PLAYERS    10000 /* handshake_ack.serverCapabilities.maxPlayers (the original's) */
 
 /* The send queue cap (GATEWAY_SEND_QUEUE_BYTES) and the stall time
  * (GATEWAY_SEND_STALL_MS) are configuration; see docs/OPERATIONS.md. */
@@ -68,6 +69,8 @@ typedef struct gw_conn_s {
     char character_name[CHAR_NAME_MAX + 1];
     char zone[ZONE_ID_MAX + 1];
     double max_update_rate;
+    int wants_communication;        /* handshake capability: chat as `communication` */
+    unsigned client_flags;          /* MSG_CLIENT_* from the handshake, for zones */
     int busy;                       /* an async job (auth, create, select) is running */
     msg_t *pending[GW_MAX_PENDING]; /* messages received while busy, in order */
     int n_pending;
@@ -132,6 +135,7 @@ struct gw_s {
     gw_limits_t *limits;          /* limits.c */
     /* registry cache for the HTTP API */
     json_t *servers_cache, *zones_cache;
+    json_t *assigned_seen; /* zoneId -> [owner, wall ms first seen] (/api/zones assignedAt) */
     int bus_up;
     /* metrics */
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
@@ -185,6 +189,8 @@ void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
 void gw_session_closed(gw_conn_t *c);
 /* Dispatches messages that arrived while an account job ran. */
 void gw_session_drain(gw_conn_t *c);
+/* Sends one chat line as `chat`, or `communication` if the client asked. */
+void gw_session_send_chat(gw_conn_t *c, const char *payload, size_t len);
 void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
 void gw_session_flush(gw_t *gw);
 /* Asks every zone with players here for full rosters (after a bus outage). */

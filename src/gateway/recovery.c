@@ -100,6 +100,7 @@ void gw_recovery_check(gw_t *gw)
             r.kind = ENV_ENTER;
             r.u.enter.ch = c->character;
             r.u.enter.max_update_rate = c->max_update_rate;
+            r.u.enter.client_flags = c->client_flags;
             r.u.enter.entry = ENV_ENTRY_RECOVER;
             gw_session_route_record(c, &r);
         }

@@ -196,7 +196,9 @@ int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
     gw->sio_ping_timeout = env_int("SIO_PING_TIMEOUT_MS", 20000);
     gw->servers_cache = json_object();
     gw->zones_cache = json_object();
+    gw->assigned_seen = json_object();
     if (gw_account_init(gw) < 0) {
+        json_decref(gw->assigned_seen);
         json_decref(gw->servers_cache);
         json_decref(gw->zones_cache);
         free(gw->zones);
@@ -235,6 +237,7 @@ int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
         gw_account_stop(gw);
         json_decref(gw->servers_cache);
         json_decref(gw->zones_cache);
+        json_decref(gw->assigned_seen);
         free(gw->zones);
         free(gw);
         *out = NULL;
@@ -319,6 +322,7 @@ void gw_free(gw_t *gw)
     gw_limits_free(gw);
     json_decref(gw->servers_cache);
     json_decref(gw->zones_cache);
+    json_decref(gw->assigned_seen);
     gw_recovery_free(gw);
     gw_zone_batch_t *b, *tmp;
     HASH_ITER(hh, gw->batches, b, tmp)

@@ -150,8 +150,25 @@ static int dec_handshake(ctx_t *c, json_t *p, msg_handshake_t *m)
         if (get_num(c, caps, "maxUpdateRate", 0, &rate) < 0) return -1;
         if (rate < 0) return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be >= 0", "maxUpdateRate");
         m->max_update_rate = rate;
+        json_t *mach = json_object_get(caps, "isMachine");
+        json_t *comm = json_object_get(caps, "communication");
+        json_t *gfx = json_object_get(caps, "graphics");
+        if ((mach && !json_is_boolean(mach)) || (comm && !json_is_boolean(comm)) ||
+            (gfx && !json_is_boolean(gfx)))
+            return fail(c, MSG_ERR_PAYLOAD, "capabilities %s must be booleans",
+                        "isMachine/communication/graphics");
+        m->is_machine = mach && json_is_true(mach);
+        m->communication = comm && json_is_true(comm);
+        m->graphics = gfx && json_is_true(gfx);
     }
     return 0;
+}
+
+unsigned msg_client_flags(const msg_handshake_t *h)
+{
+    unsigned f = h->is_machine ? MSG_CLIENT_MACHINE : 0;
+    if (h->client_type != CLIENT_TEXT || h->graphics) f |= MSG_CLIENT_POSITIONS;
+    return f;
 }
 
 static int dec_auth(ctx_t *c, json_t *p, msg_auth_t *m)
@@ -212,30 +229,88 @@ static int dec_select(ctx_t *c, json_t *p, msg_character_select_t *m)
     return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be a character id", "characterId");
 }
 
+/* A follow range: feet, or the reference's named ranges (GAME-REFERENCE 6). */
+static int get_range(ctx_t *c, json_t *p, double *out)
+{
+    static const char *const names[] = {"melee", "short", "medium", "long", NULL};
+    static const double feet[] = {5, 20, 50, 150};
+    json_t *v = json_object_get(p, "range");
+    if (!v || json_is_null(v)) return 0;
+    if (json_is_string(v)) {
+        int i = lookup(json_string_value(v), names);
+        if (i < 0) return fail(c, MSG_ERR_PAYLOAD, "field '%s' has an unsupported value", "range");
+        *out = feet[i];
+        return 0;
+    }
+    if (get_num(c, p, "range", 1, out) < 0) return -1;
+    if (*out < 0 || *out > MSG_MOVE_MAX_FT)
+        return fail(c, MSG_ERR_PAYLOAD, "field '%s' is out of range", "range");
+    return 0;
+}
+
+static int get_position(ctx_t *c, json_t *p, msg_move_t *m)
+{
+    json_t *pos = json_object_get(p, "position");
+    if (!json_is_object(pos))
+        return fail(c, MSG_ERR_PAYLOAD, "missing object field '%s'", "position");
+    if (get_num(c, pos, "x", 1, &m->x) < 0 || get_num(c, pos, "z", 1, &m->z) < 0) return -1;
+    m->y = 0;
+    return get_num(c, pos, "y", 0, &m->y) < 0 ? -1 : 0;
+}
+
+/* `move` with or without `method` (docs/PROTOCOL.md "Movement"): an
+ * explicit method wins; without one the fields present decide, in the
+ * order targetId, position, heading, compass, speed "stop". */
 static int dec_move(ctx_t *c, json_t *p, msg_move_t *m)
 {
-    int method, speed = SPEED_WALK;
-    if (get_enum(c, p, "method", 1, move_methods, &method) < 0) return -1;
-    m->method = (move_method_t)method;
+    int method = -1, speed = SPEED_WALK;
+    if (get_enum(c, p, "method", 0, move_methods, &method) < 0) return -1;
     int r = get_enum(c, p, "speed", 0, speeds, &speed);
     if (r < 0) return -1;
     m->has_speed = r == 0;
     m->speed = (move_speed_t)speed;
+    if (get_str(c, p, "targetId", 0, m->target_id, sizeof(m->target_id)) < 0) return -1;
+    if (method < 0) {
+        int has_pos = json_object_get(p, "position") != NULL;
+        if (m->target_id[0])
+            method = MOVE_FOLLOW;
+        else if (has_pos)
+            method = MOVE_POSITION;
+        else if (json_object_get(p, "heading"))
+            method = MOVE_HEADING;
+        else if (json_object_get(p, "compass"))
+            method = MOVE_COMPASS;
+        else if (m->has_speed && m->speed == SPEED_STOP)
+            method = MOVE_HEADING; /* a stop: the heading is kept */
+        else
+            return fail(c, MSG_ERR_PAYLOAD,
+                        "move needs a method, position, heading, compass, targetId or "
+                        "speed 'stop'%s",
+                        "");
+    } else if (method == MOVE_POSITION) {
+        method = MOVE_FOLLOW; /* method "position" walks there */
+    }
+    m->method = (move_method_t)method;
+    double dist = 0;
+    if (get_num(c, p, "distance", 0, &dist) < 0) return -1;
+    if (dist < 0 || dist > MSG_MOVE_MAX_FT)
+        return fail(c, MSG_ERR_PAYLOAD, "field '%s' is out of range", "distance");
+    m->distance_ft = dist;
+    int stop = m->has_speed && m->speed == SPEED_STOP;
     if (m->method == MOVE_HEADING) {
-        if (get_num(c, p, "heading", 1, &m->heading) < 0) return -1;
-        if (m->heading < 0 || m->heading > 360)
+        m->heading = -1; /* a stop without heading keeps the current one */
+        if (get_num(c, p, "heading", !stop, &m->heading) < 0) return -1;
+        if (m->heading != -1 && (m->heading < 0 || m->heading > 360))
             return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be 0..360", "heading");
     } else if (m->method == MOVE_COMPASS) {
         int dir;
         if (get_enum(c, p, "compass", 1, compass, &dir) < 0) return -1;
         m->heading = dir * 45.0;
-    } else {
-        json_t *pos = json_object_get(p, "position");
-        if (!json_is_object(pos))
-            return fail(c, MSG_ERR_PAYLOAD, "missing object field '%s'", "position");
-        if (get_num(c, pos, "x", 1, &m->x) < 0 || get_num(c, pos, "z", 1, &m->z) < 0) return -1;
-        m->y = 0;
-        if (get_num(c, pos, "y", 0, &m->y) < 0) return -1;
+    } else if (m->method == MOVE_FOLLOW) {
+        if (get_range(c, p, &m->range_ft) < 0) return -1;
+        if (!m->target_id[0] && get_position(c, p, m) < 0) return -1;
+    } else if (get_position(c, p, m) < 0) {
+        return -1;
     }
     return 0;
 }
@@ -282,9 +357,8 @@ static int dec_combat(ctx_t *c, json_t *p, msg_combat_t *m)
 }
 
 static const char *const type_names[] = {
-    "",           "handshake", "auth",     "character_create", "character_select",
-    "move",       "chat",      "interact", "combat_action",    "ping",
-    "disconnect", NULL};
+    "",         "handshake",     "auth", "character_create", "character_select",  "move", "chat",
+    "interact", "combat_action", "ping", "disconnect",       "proximity_refresh", NULL};
 
 int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code, char *err,
                size_t errlen)
@@ -330,6 +404,8 @@ int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code,
             break;
         case MSG_PING:
             out->u.ping.timestamp = ts;
+            break;
+        case MSG_PROXIMITY_REFRESH:
             break;
         case MSG_DISCONNECT:
             rc = get_str(&c, payload, "reason", 0, out->u.disconnect.reason,

@@ -18,6 +18,7 @@
 #define MSG_USERNAME_MAX    32
 #define MSG_PASSWORD_MAX    128
 #define MSG_REASON_MAX      127
+#define MSG_MOVE_MAX_FT     100000.0 /* move range/distance bound */
 
 typedef enum {
     MSG_HANDSHAKE = 1,
@@ -30,6 +31,7 @@ typedef enum {
     MSG_COMBAT_ACTION,
     MSG_PING,
     MSG_DISCONNECT,
+    MSG_PROXIMITY_REFRESH, /* ask for a full proximity_roster again */
 } msg_type_t;
 
 typedef enum { CLIENT_TEXT, CLIENT_2D, CLIENT_3D, CLIENT_VR } client_kind_t;
@@ -39,7 +41,19 @@ typedef struct {
     client_kind_t client_type;
     char client_version[32];
     double max_update_rate; /* capabilities.maxUpdateRate, 0 = unspecified */
+    int is_machine;         /* capabilities.isMachine: shown in others' rosters */
+    int graphics;           /* capabilities.graphics */
+    int communication;      /* capabilities.communication: chat arrives as `communication` */
 } msg_handshake_t;
+
+/* What a client's handshake asked of the simulation (a bit set carried to
+ * zones in ENTER records): */
+#define MSG_CLIENT_MACHINE 1u /* isMachine: others' rosters say so */
+#define MSG_CLIENT_POSITIONS                                                                       \
+    2u /* graphical (clientType 2d/3d/vr or graphics): state_update positions */
+
+/* The MSG_CLIENT_* bits of a handshake. */
+unsigned msg_client_flags(const msg_handshake_t *h);
 
 typedef enum { AUTH_GUEST, AUTH_CREDENTIALS, AUTH_TOKEN } auth_method_t;
 
@@ -64,14 +78,17 @@ typedef struct {
 typedef enum { MOVE_HEADING, MOVE_COMPASS, MOVE_POSITION, MOVE_FOLLOW } move_method_t;
 typedef enum { SPEED_STOP = 0, SPEED_WALK, SPEED_JOG, SPEED_RUN } move_speed_t;
 
+/* MOVE_POSITION is the original clients' step without `method`: applied
+ * at once when the legs can do it. MOVE_FOLLOW walks to target_id, or to
+ * (x, y, z) when target_id is empty (`method: "position"`). */
 typedef struct {
     move_method_t method;
     int has_speed;
     move_speed_t speed;
-    double heading;     /* degrees 0..360; compass already converted */
-    double x, y, z;     /* MOVE_POSITION target, zone-local */
+    double heading;     /* degrees 0..360; compass already converted; -1 = keep (a stop) */
+    double x, y, z;     /* MOVE_POSITION / point MOVE_FOLLOW target, zone-local */
     char target_id[64]; /* MOVE_FOLLOW: the entity to approach ("char-N", "npc-N") */
-    double range_ft;    /* MOVE_FOLLOW: stop within this range */
+    double range_ft;    /* MOVE_FOLLOW: stop within this range (0 = arrival tolerance) */
     double distance_ft; /* MOVE_HEADING/COMPASS: stop after this distance; 0 = until stopped */
 } msg_move_t;
 

@@ -16,6 +16,10 @@
 
 #define REGISTRY_HEARTBEAT_TTL_S    15
 #define REGISTRY_HEARTBEAT_EVERY_MS 5000
+/* player:location keys expire unless refreshed (a crashed zone server
+ * leaves none behind for long); zone servers rewrite them this often. */
+#define REGISTRY_LOCATION_TTL_S      120
+#define REGISTRY_LOCATION_REFRESH_MS 60000
 
 typedef struct registry_s registry_t;
 
@@ -37,7 +41,8 @@ typedef struct registry_ops_s {
     /* Writes server:heartbeat:{server_id} = value with the 15 s TTL;
      * NULL deletes it (clean shutdown). */
     int (*heartbeat)(registry_t *r, const char *value_json);
-    /* value NULL deletes the location. */
+    /* Writes player:location:{id} with the REGISTRY_LOCATION_TTL_S TTL
+     * (writing it again refreshes it); value NULL deletes the location. */
     int (*player_location)(registry_t *r, int64_t character_id, const char *value_json);
     int (*list_servers)(registry_t *r, registry_json_cb cb, void *ud);
     int (*list_zones)(registry_t *r, registry_json_cb cb, void *ud);

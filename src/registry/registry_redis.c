@@ -293,8 +293,10 @@ static int rr_location(registry_t *r, int64_t character_id, const char *value_js
         const char *argv[] = {"DEL", key};
         return send_write((redis_registry_t *)r, "player_location DEL", 2, argv);
     }
-    const char *argv[] = {"SET", key, value_json};
-    return send_write((redis_registry_t *)r, "player_location SET", 3, argv);
+    char ttl[16];
+    snprintf(ttl, sizeof(ttl), "%d", REGISTRY_LOCATION_TTL_S);
+    const char *argv[] = {"SET", key, value_json, "EX", ttl};
+    return send_write((redis_registry_t *)r, "player_location SET", 5, argv);
 }
 
 /* ---- list_servers / list_zones: SCAN MATCH prefix*, then MGET */

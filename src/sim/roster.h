@@ -13,7 +13,7 @@
  * ROSTER_ELEVATION_EPS_DEG since the value last sent; only the fields
  * that moved are present. Numbers are rounded to 0.1. `sample` and
  * `lastSpeaker` exist only while count <= ROSTER_SAMPLE_MAX; a delta
- * sets them to null when the count grows past it. Wire format:
+ * sets `sample` to [] and `lastSpeaker` to null when the count grows past it. Wire format:
  * docs/PROTOCOL.md. */
 #ifndef WOD_SIM_ROSTER_H
 #define WOD_SIM_ROSTER_H

@@ -22,7 +22,8 @@
  * deterministic; protocol timestamps are wall-clock ms.
  *
  * Chat: the sender is among the recipients of its own say/shout/emote/
- * cfh (distance 0), which doubles as the client's echo. */
+ * cfh (distance 0), which doubles as the client's echo. A call for help
+ * is heard within its range in danger or not, as the original's was. */
 #include "sim.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
@@ -43,14 +44,27 @@
 #define ZSIM_ENTRY_ENTITIES 256  /* world_entry.entities lists at most the nearest N */
 #define ZSIM_SEE_RANGE      150.0
 #define ZSIM_INTERACT_RANGE 20.0 /* talk/attack/trade/use: say range */
-#define POS_MOVE_MIN_S      1.0  /* a position move may always cover 1 s of running */
-#define POS_MOVE_MAX_S      5.0  /* ...and never more than 5 s of it */
-#define POS_MOVE_SLACK_FT   1.0
-#define STATS_WINDOW_S      60
-#define ROSTER_CHUNK        32 /* viewers per pool work item */
+/* A step without `method` (the original clients: 10 ft every 2 s at
+ * walk) may cover POS_MOVE_TOLERANCE x the named speed x the time since
+ * the last accepted step, that time taken as at least POS_MOVE_MIN_S (two
+ * steps may arrive in one tick) and at most POS_MOVE_MAX_S, plus
+ * POS_MOVE_SLACK_FT. */
+#define POS_MOVE_MIN_S     2.0
+#define POS_MOVE_MAX_S     10.0
+#define POS_MOVE_TOLERANCE 1.5
+#define POS_MOVE_SLACK_FT  2.0
+#define ARRIVE_MIN_FT      0.5 /* walk-to arrives within max(this, 1.1 x one tick's step) */
+#define STATS_WINDOW_S     60
+#define ROSTER_CHUNK       32 /* viewers per pool work item */
 
 static const double gait_mult[] = {
     [SPEED_STOP] = 0.0, [SPEED_WALK] = 1.0, [SPEED_JOG] = 2.0, [SPEED_RUN] = 3.5};
+static const char *const speed_name[] = {
+    [SPEED_STOP] = "stop", [SPEED_WALK] = "walk", [SPEED_JOG] = "jog", [SPEED_RUN] = "run"};
+
+/* A player's movement: none, walking a heading (until stopped or for a
+ * distance), to a point, or towards an entity. */
+typedef enum { MV_NONE, MV_HEADING, MV_DISTANCE, MV_POINT, MV_TARGET } move_kind_t;
 
 typedef struct zplayer_s {
     uint64_t ref;
@@ -60,6 +74,15 @@ typedef struct zplayer_s {
     character_derived_t d;
     move_speed_t gait;
     double speed_fps;        /* current speed, ft/s */
+    move_kind_t move;        /* what the current movement is */
+    double move_left_ft;     /* MV_DISTANCE: feet still to go */
+    double tx, tz;           /* MV_POINT: where to (y is kept) */
+    int64_t target_pid;      /* MV_TARGET: whom to approach */
+    double range_ft;         /* MV_TARGET: stop within this range */
+    double next_state_ms;    /* sim time the next state_update may go out */
+    uint64_t state_seq;      /* sim->move_seq at its last state_update */
+    uint32_t state_epoch;    /* grid epoch of its last state_update check */
+    int wants_positions;     /* a graphical client: state_update positions */
     double last_pos_move_ms; /* sim time of the last accepted position move */
     double send_interval_ms; /* 1000 / min(tick rate, maxUpdateRate) */
     double next_send_ms;     /* sim time the next roster delta may go out */
@@ -111,6 +134,7 @@ struct zsim_s {
     znpc_t npcs[NPC_MAX_PER_ZONE];
     int n_npcs;
     uint32_t speak_seq;
+    uint64_t move_seq; /* counts entity placements (zent_t.moved_seq) */
 
     roster_scratch_t scratch; /* rosters outside the tick (entry) */
     grid_hits_t hits;
@@ -192,6 +216,7 @@ static void slot_free(zsim_t *sim, int32_t slot)
 static void ent_place(zsim_t *sim, int32_t slot, double x, double y, double z)
 {
     zent_t *e = &sim->ents[slot];
+    e->moved_seq = ++sim->move_seq; /* state_update: newer than what viewers were sent */
     e->x = x;
     e->y = y;
     e->z = z;
@@ -366,7 +391,7 @@ static void put_entry_entity(buf_t *b, const zent_t *e)
     buf_json_str(b, e->description ? e->description : "");
     if (e->interactive) buf_puts(b, ",\"interactive\":true");
     if (e->hostile) buf_puts(b, ",\"hostile\":true");
-    buf_putc(b, '}');
+    buf_puts(b, ",\"isAlive\":true}"); /* the dead are not in the grid */
 }
 
 static void send_world_entry(zsim_t *sim, zplayer_t *p)
@@ -379,7 +404,7 @@ static void send_world_entry(zsim_t *sim, zplayer_t *p)
     buf_puts(b, ",\"timestamp\":");
     roster_put_u64(b, sim->ts);
     buf_puts(b, ",\"character\":");
-    character_json(b, &p->ch, p->speed_fps);
+    character_json(b, &p->ch, speed_name[p->gait], p->speed_fps);
     buf_puts(b, ",\"zone\":");
     zonedef_json(b, &sim->def);
     buf_puts(b, ",\"entities\":[");
@@ -420,7 +445,7 @@ static void send_zone_change(zsim_t *sim, zplayer_t *p)
     buf_puts(b, ",\"zone\":");
     zonedef_json(b, &sim->def);
     buf_puts(b, ",\"character\":");
-    character_json(b, &p->ch, p->speed_fps);
+    character_json(b, &p->ch, speed_name[p->gait], p->speed_fps);
     buf_putc(b, '}');
     send_buf(sim, p->ref, "state_update", b);
 }
@@ -481,6 +506,9 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
     /* one epoch back: anything else changing before the next tick is re-checked */
     p->roster_epoch = sim->grid.epoch - 1;
     p->next_send_ms = sim->time_ms;
+    p->state_epoch = sim->grid.epoch - 1;
+    p->state_seq = sim->move_seq; /* world_entry told it where everything is */
+    p->next_state_ms = sim->time_ms;
     return 0;
 }
 
@@ -504,6 +532,16 @@ int zsim_player_leave(zsim_t *sim, uint64_t ref, character_t *out)
     if (!p) return -1;
     if (out) *out = p->ch;
     remove_player(sim, p);
+    return 0;
+}
+
+int zsim_player_set_client(zsim_t *sim, uint64_t ref, unsigned flags)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    /* set right after zsim_player_enter, before any neighbour's roster lists it */
+    sim->ents[p->ent].machine = (flags & MSG_CLIENT_MACHINE) != 0;
+    p->wants_positions = (flags & MSG_CLIENT_POSITIONS) != 0;
     return 0;
 }
 
@@ -566,44 +604,196 @@ static void cross(zsim_t *sim, zplayer_t *p)
     if (sim->hooks.crossed) sim->hooks.crossed(sim->hooks.ud, ref, &st, st.zone_id);
 }
 
+static int32_t target_slot(zsim_t *sim, const char *target_id);
+
+/* Ends the current movement; a targeted one (a distance, a point, an
+ * entity) or any stop tells the mover why with `movement_complete`. */
+static void end_move(zsim_t *sim, zplayer_t *p, const char *reason, int tell)
+{
+    int targeted = p->move == MV_DISTANCE || p->move == MV_POINT || p->move == MV_TARGET;
+    int was_moving = p->move != MV_NONE && p->speed_fps > 0;
+    p->move = MV_NONE;
+    p->gait = SPEED_STOP;
+    p->speed_fps = 0;
+    p->persist_dirty = 1;
+    if (!(tell && (targeted || was_moving))) return;
+    static const struct {
+        const char *reason, *text;
+    } texts[] = {{"command", "You stop."},
+                 {"distance_reached", "You have gone the distance."},
+                 {"target_reached", "You arrive."},
+                 {"target_lost", "You lose sight of your target and stop."}};
+    const char *narrative = texts[0].text;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        if (strcmp(texts[i].reason, reason) == 0) narrative = texts[i].text;
+    buf_t *b = &sim->tmp;
+    buf_reset(b);
+    buf_puts(b, "{\"eventType\":\"movement_complete\",\"reason\":");
+    buf_json_str(b, reason);
+    buf_puts(b, ",\"narrative\":");
+    buf_json_str(b, narrative);
+    buf_puts(b, ",\"position\":{\"x\":");
+    buf_json_num(b, p->ch.x);
+    buf_puts(b, ",\"y\":");
+    buf_json_num(b, p->ch.y);
+    buf_puts(b, ",\"z\":");
+    buf_json_num(b, p->ch.z);
+    buf_puts(b, "},\"timestamp\":");
+    roster_put_u64(b, sim->ts);
+    buf_putc(b, '}');
+    send_buf(sim, p->ref, "event", b);
+}
+
 int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
 {
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
-    if (m->method == MOVE_HEADING || m->method == MOVE_COMPASS) {
-        move_speed_t g = m->has_speed ? m->speed : SPEED_WALK;
-        if (g < SPEED_STOP || g > SPEED_RUN) g = SPEED_WALK;
-        double h = normalize_heading(m->heading);
-        if (h != p->ch.heading) p->persist_dirty = 1;
-        p->ch.heading = h;
-        p->gait = g;
-        p->speed_fps = gait_mult[g] * p->d.base_speed;
+    move_speed_t g = m->has_speed ? m->speed : SPEED_WALK;
+    if (g < SPEED_STOP || g > SPEED_RUN) g = SPEED_WALK;
+    if (m->method == MOVE_POSITION) {
+        /* the original clients' step: the server owns positions; refuse
+         * what the legs can't do at the named speed */
+        double dx = m->x - p->ch.x, dz = m->z - p->ch.z;
+        double dist = sqrt(dx * dx + dz * dz);
+        double elapsed = (sim->time_ms - p->last_pos_move_ms) / 1000.0;
+        double fps = gait_mult[g == SPEED_STOP ? SPEED_WALK : g] * p->d.base_speed;
+        double allowed =
+            POS_MOVE_TOLERANCE * fps * clampd(elapsed, POS_MOVE_MIN_S, POS_MOVE_MAX_S) +
+            POS_MOVE_SLACK_FT;
+        if (!isfinite(dist) || !isfinite(m->y) || dist > allowed) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "Moved %.1f ft but could cover at most %.1f ft",
+                     isfinite(dist) ? dist : -1.0, allowed);
+            send_error(sim, p, "MOVE_REJECTED", msg, "warning");
+            return -1;
+        }
+        p->last_pos_move_ms = sim->time_ms;
+        end_move(sim, p, "command", 1);
+        if (dist > 0.01) p->ch.heading = normalize_heading(atan2(dx, dz) * 180.0 / M_PI);
+        if (place_player(sim, p, m->x, m->y, m->z)) cross(sim, p);
         return 0;
     }
-    /* MOVE_POSITION: the server owns positions; refuse what the legs can't do */
-    double dx = m->x - p->ch.x, dz = m->z - p->ch.z;
-    double dist = sqrt(dx * dx + dz * dz);
-    double elapsed = (sim->time_ms - p->last_pos_move_ms) / 1000.0;
-    double allowed =
-        gait_mult[SPEED_RUN] * p->d.base_speed * clampd(elapsed, POS_MOVE_MIN_S, POS_MOVE_MAX_S) +
-        POS_MOVE_SLACK_FT;
-    if (!isfinite(dist) || !isfinite(m->y) || dist > allowed) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "Moved %.1f ft but could cover at most %.1f ft",
-                 isfinite(dist) ? dist : -1.0, allowed);
-        send_error(sim, p, "MOVE_REJECTED", msg, "warning");
-        return -1;
+    if (g == SPEED_STOP) {
+        if (m->method == MOVE_HEADING && m->heading >= 0)
+            p->ch.heading = normalize_heading(m->heading);
+        end_move(sim, p, "command", 1);
+        return 0;
     }
-    p->last_pos_move_ms = sim->time_ms;
-    p->gait = SPEED_STOP;
-    p->speed_fps = 0;
-    if (dist > 0.01) {
-        p->ch.heading = normalize_heading(atan2(dx, dz) * 180.0 / M_PI);
-        p->persist_dirty = 1;
+    if (m->method == MOVE_FOLLOW && m->target_id[0]) {
+        int32_t slot = target_slot(sim, m->target_id);
+        if (slot < 0 || slot == p->ent) {
+            send_error(sim, p, "TARGET_NOT_FOUND", "No such target here", "warning");
+            return -1;
+        }
     }
-    if (place_player(sim, p, m->x, m->y, m->z)) cross(sim, p);
+    end_move(sim, p, "command", 1); /* a new move ends the old one */
+    p->gait = g;
+    p->speed_fps = gait_mult[g] * p->d.base_speed;
+    if (m->method == MOVE_FOLLOW && m->target_id[0]) {
+        p->move = MV_TARGET;
+        zent_id_parse(m->target_id, &p->target_pid);
+        p->range_ft = m->range_ft;
+    } else if (m->method == MOVE_FOLLOW) {
+        p->move = MV_POINT;
+        p->tx = m->x;
+        p->tz = m->z;
+    } else {
+        p->ch.heading = normalize_heading(m->heading);
+        p->move = m->distance_ft > 0 ? MV_DISTANCE : MV_HEADING;
+        p->move_left_ft = m->distance_ft;
+    }
     return 0;
+}
+
+/* One tick of a player's movement. Returns 1 if it walked over a border. */
+static int step_player(zsim_t *sim, zplayer_t *p)
+{
+    double step = p->speed_fps * sim->dt;
+    double x = p->ch.x, z = p->ch.z;
+    const char *done = NULL;
+    if (p->move == MV_POINT || p->move == MV_TARGET) {
+        double gx = p->tx, gz = p->tz, stop_at = 0;
+        if (p->move == MV_TARGET) {
+            char id[ZENT_ID_MAX];
+            zent_id_format(p->target_pid, id);
+            int32_t slot = target_slot(sim, id);
+            if (slot < 0) {
+                end_move(sim, p, "target_lost", 1);
+                return 0;
+            }
+            gx = sim->ents[slot].x;
+            gz = sim->ents[slot].z;
+            stop_at = p->range_ft;
+        }
+        double dx = gx - x, dz = gz - z, d = sqrt(dx * dx + dz * dz);
+        double tol = fmax(ARRIVE_MIN_FT, 1.1 * step);
+        if (p->move == MV_TARGET && d <= fmax(stop_at, tol)) {
+            end_move(sim, p, "target_reached", 1);
+            return 0;
+        }
+        if (d > 1e-9) p->ch.heading = normalize_heading(atan2(dx, dz) * 180.0 / M_PI);
+        if (p->move == MV_POINT && d <= tol) { /* arrived: snap */
+            x = gx;
+            z = gz;
+            done = "target_reached";
+        } else if (p->move == MV_TARGET && d - step <= stop_at) {
+            x += dx / d * (d - stop_at);
+            z += dz / d * (d - stop_at);
+            done = "target_reached";
+        } else {
+            x += dx / d * step;
+            z += dz / d * step;
+        }
+    } else {
+        if (p->move == MV_DISTANCE && step >= p->move_left_ft) {
+            step = p->move_left_ft;
+            done = "distance_reached";
+        }
+        p->move_left_ft -= step;
+        double h = p->ch.heading * (M_PI / 180.0);
+        x += sin(h) * step;
+        z += cos(h) * step;
+    }
+    if (place_player(sim, p, x, p->ch.y, z)) return 1;
+    if (done) end_move(sim, p, done, 1);
+    return 0;
+}
+
+/* state_update {entities:{updated}} with the absolute position of each
+ * entity within see range that moved since this viewer's last one. */
+static void push_state(zsim_t *sim, zplayer_t *p)
+{
+    const zent_t *me = &sim->ents[p->ent];
+    sim->hits.n = 0;
+    grid_query(&sim->grid, me->x, me->y, me->z, ZSIM_SEE_RANGE, &sim->hits);
+    buf_t *b = &sim->tmp;
+    buf_reset(b);
+    int n = 0;
+    for (size_t i = 0; i < sim->hits.n && n < sim->cfg.roster_max_entities; i++) {
+        const zent_t *e = &sim->ents[sim->hits.v[i].id];
+        if (e->moved_seq <= p->state_seq) continue;
+        buf_puts(b, n++ ? ",{\"id\":" : "{\"timestamp\":");
+        if (n == 1) {
+            roster_put_u64(b, sim->ts);
+            buf_puts(b, ",\"entities\":{\"updated\":[{\"id\":");
+        }
+        roster_put_id(b, e->pid);
+        buf_puts(b, ",\"name\":");
+        buf_json_str(b, e->name);
+        buf_puts(b, e->kind == ZENT_NPC ? ",\"type\":\"npc\"" : ",\"type\":\"player\"");
+        buf_puts(b, ",\"position\":{\"x\":");
+        buf_json_num(b, e->x);
+        buf_puts(b, ",\"y\":");
+        buf_json_num(b, e->y);
+        buf_puts(b, ",\"z\":");
+        buf_json_num(b, e->z);
+        buf_puts(b, "}}");
+    }
+    p->state_seq = sim->move_seq;
+    if (!n) return;
+    buf_puts(b, "]}}");
+    send_buf(sim, p->ref, "state_update", b);
 }
 
 /* ---------- chat ---------- */
@@ -624,8 +814,10 @@ static double channel_range(chat_channel_t c)
     }
 }
 
-/* Delivers one `communication` to every player within `range` of the
- * zone-local point. The payload is built once; only distance changes. */
+/* Delivers one `chat` to every player within `range` of the zone-local
+ * point: the reference's fields {channel, sender, senderId, message,
+ * timestamp}, then ours (senderName, senderType, content, distance).
+ * The payload is built once; only distance changes. */
 static void deliver(zsim_t *sim, chat_channel_t ch, int64_t sender_pid, const char *sender_name,
                     const char *sender_type, const char *content, double x, double y, double z,
                     double range)
@@ -634,8 +826,14 @@ static void deliver(zsim_t *sim, chat_channel_t ch, int64_t sender_pid, const ch
     buf_reset(b);
     buf_puts(b, "{\"channel\":");
     buf_json_str(b, msg_chat_channel_name(ch));
+    buf_puts(b, ",\"sender\":");
+    buf_json_str(b, sender_name);
     buf_puts(b, ",\"senderId\":");
     roster_put_id(b, sender_pid);
+    buf_puts(b, ",\"message\":");
+    buf_json_str(b, content);
+    buf_puts(b, ",\"timestamp\":");
+    roster_put_u64(b, sim->ts);
     buf_puts(b, ",\"senderName\":");
     buf_json_str(b, sender_name);
     buf_puts(b, ",\"senderType\":");
@@ -652,10 +850,8 @@ static void deliver(zsim_t *sim, chat_channel_t ch, int64_t sender_pid, const ch
         b->len = prefix;
         double dx = e->x - x, dy = e->y - y, dz = e->z - z;
         roster_put_tenths(b, lround(sqrt(dx * dx + dy * dy + dz * dz) * 10.0));
-        buf_puts(b, ",\"timestamp\":");
-        roster_put_u64(b, sim->ts);
         buf_putc(b, '}');
-        send_buf(sim, ((const zplayer_t *)e->owner)->ref, "communication", b);
+        send_buf(sim, ((const zplayer_t *)e->owner)->ref, "chat", b);
     }
 }
 
@@ -682,11 +878,6 @@ int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m)
         return -1;
     }
     zent_t *e = &sim->ents[p->ent];
-    if (m->channel == CHAT_CFH && hostiles_near(sim, e) == 0) {
-        send_error(sim, p, "CFH_NOT_IN_DANGER",
-                   "Call for help is only possible while a hostile creature is near", "warning");
-        return -1;
-    }
     e->spoke_seq = ++sim->speak_seq;
     grid_touch(&sim->grid, e->x, e->z); /* lastSpeaker may change for its neighbours */
     deliver(sim, m->channel, e->pid, p->ch.name, "player", m->message, e->x, e->y, e->z, range);
@@ -944,17 +1135,25 @@ void zsim_tick(zsim_t *sim, double now_ms)
     sim->n_crossers = 0;
     for (size_t i = 0; i < sim->n_players; i++) {
         zplayer_t *p = sim->players[i];
-        if (p->speed_fps <= 0) continue;
-        double step = p->speed_fps * sim->dt, h = p->ch.heading * (M_PI / 180.0);
-        if (place_player(sim, p, p->ch.x + sin(h) * step, p->ch.y, p->ch.z + cos(h) * step))
-            sim->crossers[sim->n_crossers++] = p;
+        if (p->speed_fps <= 0 || p->move == MV_NONE) continue;
+        if (step_player(sim, p)) sim->crossers[sim->n_crossers++] = p;
     }
     /* 2. NPCs */
     tick_npcs(sim);
     /* 3. borders */
     for (size_t i = 0; i < sim->n_crossers; i++)
         cross(sim, sim->crossers[i]);
-    /* 4. rosters of players near a change, at each player's own rate */
+    /* 4. absolute positions of what moved in each player's view, at its own rate */
+    for (size_t i = 0; i < sim->n_players; i++) {
+        zplayer_t *p = sim->players[i];
+        if (!p->wants_positions || sim->time_ms + 1e-6 < p->next_state_ms) continue;
+        const zent_t *e = &sim->ents[p->ent];
+        if (!grid_changed_since(&sim->grid, e->x, e->z, ZSIM_SEE_RANGE, p->state_epoch)) continue;
+        p->state_epoch = sim->grid.epoch;
+        p->next_state_ms = sim->time_ms + p->send_interval_ms;
+        push_state(sim, p);
+    }
+    /* 5. rosters of players near a change, at each player's own rate */
     uint32_t epoch = sim->grid.epoch;
     size_t n_due = 0;
     for (size_t i = 0; i < sim->n_players; i++) {

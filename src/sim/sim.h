@@ -63,6 +63,11 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
 /* Removes a player; others see it leave. Copies its final state to *out
  * (if not NULL). Returns -1 if unknown. */
 int zsim_player_leave(zsim_t *sim, uint64_t ref, character_t *out);
+/* What the player's client asked for (MSG_CLIENT_* bits), right after
+ * zsim_player_enter: MSG_CLIENT_MACHINE shows it with isMachine true in
+ * others' rosters; MSG_CLIENT_POSITIONS sends it state_update positions
+ * (graphical clients). Returns -1 if unknown. */
+int zsim_player_set_client(zsim_t *sim, uint64_t ref, unsigned flags);
 /* Current state of a player, or NULL. */
 const character_t *zsim_player(const zsim_t *sim, uint64_t ref);
 /* ref of the player with this character id, or 0. */

@@ -193,6 +193,8 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     }
     snprintf(ch.zone_id, sizeof(ch.zone_id), "%s", z->id);
     zs_player_t *p = player_add(zs, &r->client, ch.id, z);
+    p->max_update_rate = r->u.enter.max_update_rate;
+    p->client_flags = r->u.enter.client_flags;
     if (mode == ENV_ENTRY_RECOVER) {
         char ev[256];
         int n = str_fmt(ev, sizeof(ev),
@@ -208,6 +210,7 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         zs__player_drop(zs, p);
         return;
     }
+    zsim_player_set_client(z->sim, p->ref, p->client_flags);
     set_location(zs, p, z->id);
     if (mode != ENV_ENTRY_LOGIN) route_record(zs, p, z->id);
 }
@@ -387,7 +390,9 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     zs_zone_t *target = zs__zone_find(zs, to_zone);
     if (target) {
         p->zone = target;
-        if (zsim_player_enter(target->sim, ref, state, 0, ENV_ENTRY_TRANSFER) == 0) {
+        if (zsim_player_enter(target->sim, ref, state, p->max_update_rate, ENV_ENTRY_TRANSFER) ==
+            0) {
+            zsim_player_set_client(target->sim, ref, p->client_flags);
             route_record(zs, p, to_zone);
             set_location(zs, p, to_zone);
             return;
@@ -400,6 +405,8 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     r.client = p->client;
     r.u.enter.ch = *state;
     r.u.enter.entry = 0;
+    r.u.enter.max_update_rate = p->max_update_rate;
+    r.u.enter.client_flags = p->client_flags;
     buf_t f;
     buf_init(&f);
     env_begin(&f);
@@ -490,6 +497,16 @@ void zs__heartbeat(zs_t *zs)
     zs->registry->ops->heartbeat(zs->registry, s);
     free(s);
     json_decref(hb);
+    /* player:location keys have a TTL: rewrite them while the players are here */
+    double now = clock_mono_ms();
+    if (now >= zs->next_location_refresh_ms) {
+        zs->next_location_refresh_ms = now + REGISTRY_LOCATION_REFRESH_MS;
+        zs_player_t *p, *ptmp;
+        HASH_ITER(hh_char, zs->by_char, p, ptmp)
+        {
+            if (p->zone) set_location(zs, p, p->zone->id);
+        }
+    }
 }
 
 /* Stops running a zone whose claim another server now holds (we were cut

@@ -28,6 +28,8 @@ typedef struct zs_player_s {
     int64_t character_id;
     env_client_t client;
     zs_zone_t *zone;
+    double max_update_rate; /* the client's, kept over border crossings */
+    unsigned client_flags;  /* MSG_CLIENT_* of the client */
     UT_hash_handle hh_ref;
     UT_hash_handle hh_char;
 } zs_player_t;
@@ -57,6 +59,7 @@ struct zs_s {
     int handles_open;
     int bus_up;
     double started_ms;
+    double next_location_refresh_ms; /* mono ms: rewrite player:location keys (TTL) */
     /* failover (failover.c) */
     uv_timer_t scan_timer;  /* standby: looks for orphaned zones every second */
     json_t *scan_zones;     /* last registry views */

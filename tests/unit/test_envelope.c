@@ -55,6 +55,7 @@ static void build_sample(sample_t *s)
     r.u.enter.ch.last_played = 1700000000123LL;
     r.u.enter.max_update_rate = 2.5;
     r.u.enter.entry = 1;
+    r.u.enter.client_flags = MSG_CLIENT_MACHINE | MSG_CLIENT_POSITIONS;
     r.character_id = 1234;
     add(s, &r);
 
@@ -206,6 +207,7 @@ static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
         assert_character_equal(&got->u.enter.ch, &want->u.enter.ch);
         assert_true(got->u.enter.max_update_rate == want->u.enter.max_update_rate);
         assert_int_equal(got->u.enter.entry, want->u.enter.entry);
+        assert_int_equal(got->u.enter.client_flags, want->u.enter.client_flags);
         assert_int_equal(got->character_id, want->u.enter.ch.id);
         break;
     case ENV_LEAVE:

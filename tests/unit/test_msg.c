@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/msg.h"
@@ -72,6 +73,85 @@ static void test_move_compass_and_position(void **state)
                      0);
     assert_true(m.u.move.x == 1.5 && m.u.move.z == -2 && m.u.move.y == 0);
     assert_int_equal(m.u.move.has_speed, 0);
+    /* method "position" walks there: a follow of a point (no target id) */
+    assert_int_equal(m.u.move.method, MOVE_FOLLOW);
+    assert_string_equal(m.u.move.target_id, "");
+}
+
+static msg_move_t mv(const char *payload, int rc_want)
+{
+    char json[512];
+    msg_t m;
+    const char *code = NULL;
+    snprintf(json, sizeof(json), "{\"type\":\"move\",\"payload\":%s}", payload);
+    int rc = decode(json, &m, &code);
+    assert_int_equal(rc, rc_want);
+    if (rc) assert_string_equal(code, MSG_ERR_PAYLOAD);
+    return m.u.move;
+}
+
+/* `move` without `method`: the fields present decide. */
+static void test_move_inference(void **state)
+{
+    (void)state;
+    /* the original clients' step: position, heading 0, walk, no method */
+    msg_move_t m =
+        mv("{\"position\":{\"x\":100,\"y\":0,\"z\":90},\"heading\":0,\"speed\":\"walk\"}", 0);
+    assert_int_equal(m.method, MOVE_POSITION);
+    assert_true(m.x == 100 && m.z == 90);
+    assert_int_equal(m.has_speed, 1);
+    assert_int_equal(m.speed, SPEED_WALK);
+    m = mv("{\"heading\":270}", 0);
+    assert_int_equal(m.method, MOVE_HEADING);
+    assert_true(m.heading == 270);
+    m = mv("{\"compass\":\"NE\",\"speed\":\"jog\",\"distance\":30}", 0);
+    assert_int_equal(m.method, MOVE_COMPASS);
+    assert_true(m.heading == 45 && m.distance_ft == 30);
+    /* speed "stop" alone stops, keeping the heading */
+    m = mv("{\"speed\":\"stop\"}", 0);
+    assert_int_equal(m.method, MOVE_HEADING);
+    assert_int_equal(m.speed, SPEED_STOP);
+    assert_true(m.heading == -1);
+    /* a target entity: follow it to a range (feet, or the reference's names) */
+    m = mv("{\"targetId\":\"npc-2\",\"range\":\"melee\",\"speed\":\"run\"}", 0);
+    assert_int_equal(m.method, MOVE_FOLLOW);
+    assert_string_equal(m.target_id, "npc-2");
+    assert_true(m.range_ft == 5);
+    m = mv("{\"targetId\":\"char-7\",\"range\":12.5}", 0);
+    assert_true(m.range_ft == 12.5);
+    /* targetId wins over position when both are present without method */
+    m = mv("{\"targetId\":\"char-7\",\"position\":{\"x\":1,\"z\":2}}", 0);
+    assert_int_equal(m.method, MOVE_FOLLOW);
+    /* an explicit method wins over inference */
+    m = mv("{\"method\":\"heading\",\"heading\":90,\"position\":{\"x\":1,\"z\":2}}", 0);
+    assert_int_equal(m.method, MOVE_HEADING);
+    /* nothing to go on, or bad values */
+    mv("{}", -1);
+    mv("{\"speed\":\"walk\"}", -1);
+    mv("{\"targetId\":\"npc-1\",\"range\":\"far\"}", -1);
+    mv("{\"targetId\":\"npc-1\",\"range\":-1}", -1);
+    mv("{\"heading\":90,\"distance\":-3}", -1);
+    mv("{\"position\":{\"x\":1}}", -1);
+    mv("{\"method\":\"position\"}", -1);
+}
+
+static void test_handshake_caps_and_refresh(void **state)
+{
+    (void)state;
+    msg_t m;
+    const char *code;
+    assert_int_equal(decode("{\"type\":\"handshake\",\"payload\":{\"protocolVersion\":\"1.0.0\","
+                            "\"capabilities\":{\"isMachine\":true,\"communication\":true}}}",
+                            &m, &code),
+                     0);
+    assert_int_equal(m.u.handshake.is_machine, 1);
+    assert_int_equal(m.u.handshake.communication, 1);
+    assert_int_equal(decode("{\"type\":\"handshake\",\"payload\":{\"protocolVersion\":\"1.0.0\","
+                            "\"capabilities\":{\"isMachine\":1}}}",
+                            &m, &code),
+                     -1);
+    assert_int_equal(decode("{\"type\":\"proximity_refresh\",\"payload\":{}}", &m, &code), 0);
+    assert_int_equal(m.type, MSG_PROXIMITY_REFRESH);
 }
 
 static void test_chat_limits(void **state)
@@ -202,6 +282,8 @@ int main(void)
         cmocka_unit_test(test_handshake),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_move_compass_and_position),
+        cmocka_unit_test(test_move_inference),
+        cmocka_unit_test(test_handshake_caps_and_refresh),
         cmocka_unit_test(test_chat_limits),
         cmocka_unit_test(test_auth_and_select),
         cmocka_unit_test(test_pong_payload),

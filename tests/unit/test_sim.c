@@ -136,6 +136,15 @@ static double view_range(uint64_t ref, const char *channel, const char *id)
     return range;
 }
 
+static json_t *kept; /* a message parsed by last_msg_keep, decref'd by the test */
+
+static json_t *last_msg_keep(uint64_t ref, const char *type)
+{
+    json_decref(kept);
+    kept = last_msg(ref, type);
+    return kept;
+}
+
 /* ---- world ---- */
 
 static zonedef_t world[3];
@@ -272,7 +281,9 @@ static void test_position_move_checked(void **state)
     (void)state;
     zsim_t *sim = new_sim(0, 0);
     enter(sim, 1, "Alice", 100, 100, 0);
-    msg_move_t m = {.method = MOVE_POSITION, .x = 180, .y = 0, .z = 100};
+    /* no speed named: walk; at least 2 s count, x 1.5, + 2 ft = 20 ft */
+    double walk = base_speed();
+    msg_move_t m = {.method = MOVE_POSITION, .x = 100 + 1.5 * walk * 2 + 2.5, .y = 0, .z = 100};
     assert_int_equal(zsim_player_move(sim, 1, &m), -1);
     json_t *e = last_msg(1, "error");
     assert_non_null(e);
@@ -284,18 +295,156 @@ static void test_position_move_checked(void **state)
     json_decref(e);
     assert_true(zsim_player(sim, 1)->x == 100);
 
-    m.x = 110; /* 10 ft: within one second of running */
-    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
-    assert_true(zsim_player(sim, 1)->x == 110);
-    /* 3 s later, 3 s of running is fine */
+    /* the original clients: 10 ft north (their z-10) at walk, every 2 s, applied at once */
+    m.x = 100;
+    m.z = 90;
+    m.has_speed = 1;
+    m.speed = SPEED_WALK;
+    for (int step = 1; step <= 3; step++) {
+        for (int i = 0; i < 40; i++)
+            zsim_tick(sim, 0);
+        m.z = 100 - 10 * step;
+        assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+        assert_true(zsim_player(sim, 1)->z == m.z);
+    }
+    /* 3 s later, at run: 1.5 x 3 s of running is fine */
     double run = 3.5 * base_speed();
     for (int i = 0; i < 60; i++)
         zsim_tick(sim, 0);
-    m.x = 110 + run * 2.9;
+    m.speed = SPEED_RUN;
+    m.z = 70;
+    m.x = 100 + run * 4.4;
     assert_int_equal(zsim_player_move(sim, 1, &m), 0);
-    /* but right away again not */
-    m.x += run * 1.5;
+    /* but right away again not (2 s count at least: 3 s of running is too far) */
+    m.x += run * 3.1;
     assert_int_equal(zsim_player_move(sim, 1, &m), -1);
+    /* at walk, what run allowed is refused */
+    m.speed = SPEED_WALK;
+    m.x = zsim_player(sim, 1)->x + walk * 3.5;
+    assert_int_equal(zsim_player_move(sim, 1, &m), -1);
+    zsim_free(sim);
+}
+
+/* method "position": walk there, re-aimed each tick, snap on arrival,
+ * then movement_complete target_reached with the position. */
+static void test_walk_to_point(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 0);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    enter(sim, 2, "Bobby", 120, 100, 0);
+    enter(sim, 3, "Carol", 140, 100, 0);
+    assert_int_equal(zsim_player_set_client(sim, 2, MSG_CLIENT_POSITIONS), 0); /* graphical */
+    msg_move_t m = {.method = MOVE_FOLLOW, .has_speed = 1, .speed = SPEED_JOG, .x = 130, .z = 60};
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    clear_caps();
+    double d = hypot(30, 40), step = 2.0 * base_speed() / 20.0;
+    int ticks = 0;
+    while (count_msgs(1, "event") == 0 && ticks < 200) {
+        zsim_tick(sim, 0);
+        ticks++;
+        if (count_msgs(1, "event") == 0) { /* on the way: on the straight line */
+            const character_t *c = zsim_player(sim, 1);
+            assert_true(fabs((c->x - 100) * 40 + (c->z - 100) * 30) < 1e-6);
+        }
+    }
+    assert_true(ticks >= (int)floor(d / step) - 1 && ticks <= (int)ceil(d / step) + 1);
+    const character_t *c = zsim_player(sim, 1);
+    assert_true(c->x == 130 && c->z == 60);
+    json_t *ev = last_msg(1, "event");
+    assert_string_equal(json_string_value(json_object_get(ev, "eventType")), "movement_complete");
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "target_reached");
+    json_t *pos = json_object_get(ev, "position");
+    assert_true(json_number_value(json_object_get(pos, "x")) == 130);
+    assert_true(json_number_value(json_object_get(pos, "z")) == 60);
+    json_decref(ev);
+    /* Bobby (within see range) got Alice's absolute positions as state_update */
+    json_t *su = last_msg(2, "state_update");
+    assert_non_null(su);
+    json_t *upd = json_object_get(json_object_get(su, "entities"), "updated");
+    int saw = 0;
+    for (size_t i = 0; i < json_array_size(upd); i++) {
+        json_t *u = json_array_get(upd, i);
+        if (strcmp(json_string_value(json_object_get(u, "id")), "char-1")) continue;
+        saw = 1;
+        assert_string_equal(json_string_value(json_object_get(u, "name")), "Alice");
+        assert_string_equal(json_string_value(json_object_get(u, "type")), "player");
+        assert_non_null(json_object_get(json_object_get(u, "position"), "x"));
+    }
+    assert_true(saw);
+    json_decref(su);
+    assert_int_equal(count_msgs(3, "state_update"), 0); /* a text client: rosters only */
+    /* standing still: nothing more */
+    clear_caps();
+    for (int i = 0; i < 10; i++)
+        zsim_tick(sim, 0);
+    assert_int_equal(count_msgs(1, "event") + count_msgs(2, "state_update"), 0);
+
+    /* a new move ends the old one: reason command */
+    m.x = 10;
+    m.z = 10;
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    zsim_tick(sim, 0);
+    move_heading(sim, 1, 90, 1, SPEED_WALK);
+    ev = last_msg(1, "event");
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "command");
+    json_decref(ev);
+    /* a heading move for a distance ends with distance_reached */
+    msg_move_t h = {.method = MOVE_COMPASS, .heading = 0, .distance_ft = 12};
+    assert_int_equal(zsim_player_move(sim, 1, &h), 0);
+    double z0 = zsim_player(sim, 1)->z;
+    clear_caps();
+    for (int i = 0; i < 100 && count_msgs(1, "event") == 0; i++)
+        zsim_tick(sim, 0);
+    ev = last_msg(1, "event");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "distance_reached");
+    json_decref(ev);
+    assert_true(fabs(zsim_player(sim, 1)->z - (z0 + 12)) < 1e-9);
+    zsim_free(sim);
+}
+
+/* A move with a target entity approaches it to the range; a target that
+ * leaves ends the move with target_lost. */
+static void test_follow_target(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(2, 0);
+    enter(sim, 1, "Alice", 500, 500, 0);
+    enter(sim, 2, "Bobby", 500, 600, 0);
+    move_heading(sim, 2, 90, 1, SPEED_WALK); /* Bobby walks away east */
+    msg_move_t m = {.method = MOVE_FOLLOW, .has_speed = 1, .speed = SPEED_RUN, .range_ft = 5};
+    snprintf(m.target_id, sizeof(m.target_id), "char-2");
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    clear_caps();
+    for (int i = 0; i < 400 && count_msgs(1, "event") == 0; i++)
+        zsim_tick(sim, 0);
+    json_t *ev = last_msg(1, "event");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "target_reached");
+    json_decref(ev);
+    const character_t *a = zsim_player(sim, 1), *b = zsim_player(sim, 2);
+    double gap = hypot(a->x - b->x, a->z - b->z);
+    /* stopped at the range (the target may take its own step after ours), not on top */
+    assert_true(gap <= 5 + base_speed() / 20.0 + 1e-6 && gap > 4);
+    assert_true(b->x > 510); /* it was a chase */
+    /* follow again, the target leaves the zone: target_lost */
+    m.range_ft = 1;
+    move_heading(sim, 2, 90, 1, SPEED_RUN);
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    clear_caps();
+    assert_int_equal(zsim_player_leave(sim, 2, NULL), 0);
+    zsim_tick(sim, 0);
+    ev = last_msg(1, "event");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "target_lost");
+    json_decref(ev);
+    /* an unknown target is refused at once */
+    snprintf(m.target_id, sizeof(m.target_id), "npc-42");
+    assert_int_equal(zsim_player_move(sim, 1, &m), -1);
+    ev = last_msg(1, "error");
+    assert_string_equal(json_string_value(json_object_get(ev, "code")), "TARGET_NOT_FOUND");
+    json_decref(ev);
     zsim_free(sim);
 }
 
@@ -308,9 +457,12 @@ static void test_say_range(void **state)
     enter(sim, 3, "Carol", 130, 100, 0);
     clear_caps();
     assert_int_equal(chat(sim, 1, CHAT_SAY, "hello there"), 0);
-    json_t *m = last_msg(2, "communication");
+    json_t *m = last_msg(2, "chat");
     assert_non_null(m);
     assert_string_equal(json_string_value(json_object_get(m, "channel")), "say");
+    /* the reference's fields */
+    assert_string_equal(json_string_value(json_object_get(m, "sender")), "Alice");
+    assert_string_equal(json_string_value(json_object_get(m, "message")), "hello there");
     assert_string_equal(json_string_value(json_object_get(m, "senderId")), "char-1");
     assert_string_equal(json_string_value(json_object_get(m, "senderName")), "Alice");
     assert_string_equal(json_string_value(json_object_get(m, "senderType")), "player");
@@ -318,11 +470,11 @@ static void test_say_range(void **state)
     assert_true(json_number_value(json_object_get(m, "distance")) == 10);
     assert_non_null(json_object_get(m, "timestamp"));
     json_decref(m);
-    assert_int_equal(count_msgs(3, "communication"), 0); /* 30 ft: out of say */
-    assert_int_equal(count_msgs(1, "communication"), 1); /* the sender hears itself */
+    assert_int_equal(count_msgs(3, "chat"), 0); /* 30 ft: out of say */
+    assert_int_equal(count_msgs(1, "chat"), 1); /* the sender hears itself */
     /* emote reaches 150 */
     assert_int_equal(chat(sim, 1, CHAT_EMOTE, "waves"), 0);
-    assert_int_equal(count_msgs(3, "communication"), 1);
+    assert_int_equal(count_msgs(3, "chat"), 1);
     /* whisper is not zone chat */
     assert_int_equal(chat(sim, 1, CHAT_WHISPER, "psst"), -1);
     json_t *e = last_msg(1, "error");
@@ -340,11 +492,11 @@ static void test_shout_range(void **state)
     enter(sim, 3, "Carol", 700, 500, 0);
     clear_caps();
     assert_int_equal(chat(sim, 1, CHAT_SHOUT, "HEY"), 0);
-    json_t *m = last_msg(2, "communication");
+    json_t *m = last_msg(2, "chat");
     assert_non_null(m);
     assert_true(json_number_value(json_object_get(m, "distance")) == 100);
     json_decref(m);
-    assert_int_equal(count_msgs(3, "communication"), 0);
+    assert_int_equal(count_msgs(3, "chat"), 0);
     assert_int_equal(n_shouts_out, 0); /* 500 ft from every border */
     zsim_free(sim);
 }
@@ -361,12 +513,12 @@ static void test_shout_into_neighbour(void **state)
     assert_int_equal(chat(city, 1, CHAT_SHOUT, "over the wall"), 0);
     assert_int_equal(n_shouts_out, 1);
     assert_string_equal(last_shout_zone, "zone-crossroads");
-    json_t *m = last_msg(2, "communication");
+    json_t *m = last_msg(2, "chat");
     assert_non_null(m);
     assert_true(json_number_value(json_object_get(m, "distance")) == 100);
     assert_string_equal(json_string_value(json_object_get(m, "senderId")), "char-1");
     json_decref(m);
-    assert_int_equal(count_msgs(3, "communication"), 0);
+    assert_int_equal(count_msgs(3, "chat"), 0);
     /* a say does not cross */
     assert_int_equal(chat(city, 1, CHAT_SAY, "quiet"), 0);
     assert_int_equal(n_shouts_out, 1);
@@ -438,6 +590,7 @@ static void test_world_entry_and_roster(void **state)
         if (strcmp(id, "npc-1") == 0) {
             saw_merchant = 1;
             assert_true(json_is_true(json_object_get(e, "interactive")));
+            assert_true(json_is_true(json_object_get(e, "isAlive")));
             assert_string_equal(json_string_value(json_object_get(e, "type")), "npc");
         }
         assert_non_null(json_object_get(e, "position"));
@@ -470,11 +623,30 @@ static void test_world_entry_and_roster(void **state)
                         "Alice");
     json_t *touch = json_object_get(json_object_get(r, "channels"), "touch");
     assert_int_equal(json_integer_value(json_object_get(touch, "count")), 0);
-    json_t *danger = json_object_get(r, "dangerState");
+    assert_true(json_is_false(json_object_get(r, "dangerState")));
+    json_t *danger = json_object_get(r, "danger");
     assert_string_equal(json_string_value(json_object_get(danger, "level")), "safe");
+    assert_int_equal(json_integer_value(json_object_get(danger, "hostilesNearby")), 0);
+    assert_true(json_is_true(json_object_get(a, "isAlive")));
+    assert_true(json_is_false(json_object_get(a, "isMachine")));
+    /* world_entry.character: the reference's shape */
+    json_t *ch = json_object_get(last_msg_keep(2, "world_entry"), "character");
+    assert_string_equal(json_string_value(json_object_get(ch, "currentSpeed")), "stop");
+    assert_true(json_is_true(json_object_get(ch, "isAlive")));
+    assert_int_equal(json_integer_value(json_object_get(ch, "abilityPoints")), 0);
+    const char *arrays[] = {"unlockedFeats", "unlockedAbilities", "activeLoadout", "passiveLoadout",
+                            "specialLoadout"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_true(json_is_array(json_object_get(ch, arrays[i])));
+        assert_int_equal(json_array_size(json_object_get(ch, arrays[i])), 0);
+    }
+    json_decref(kept);
+    kept = NULL;
     json_decref(r);
 
-    /* Alice saw Bobby arrive as a delta with her next tick */
+    /* Alice saw Bobby (a bot: isMachine) arrive as a delta with her next tick */
+    assert_int_equal(zsim_player_set_client(sim, 2, MSG_CLIENT_MACHINE), 0);
+    assert_int_equal(zsim_player_set_client(sim, 99, MSG_CLIENT_MACHINE), -1);
     clear_caps();
     zsim_tick(sim, 0);
     json_t *d = last_msg(1, "proximity_roster_delta");
@@ -483,6 +655,7 @@ static void test_world_entry_and_roster(void **state)
         json_object_get(json_object_get(json_object_get(d, "channels"), "say"), "added");
     assert_string_equal(json_string_value(json_object_get(json_array_get(added, 0), "id")),
                         "char-2");
+    assert_true(json_is_true(json_object_get(json_array_get(added, 0), "isMachine")));
     assert_true(json_number_value(json_object_get(json_array_get(added, 0), "bearing")) == 0);
     json_decref(d);
     zsim_free(sim);
@@ -563,15 +736,16 @@ static void test_update_rate_coalescing(void **state)
     zsim_free(sim);
 }
 
-static void test_cfh_needs_danger_and_combat(void **state)
+static void test_cfh_danger_and_combat(void **state)
 {
     (void)state;
     zsim_t *sim = new_sim(0, 1);
     enter(sim, 1, "Alice", 100, 100, 0);
-    assert_int_equal(chat(sim, 1, CHAT_CFH, "help!"), -1);
-    json_t *e = last_msg(1, "error");
-    assert_string_equal(json_string_value(json_object_get(e, "code")), "CFH_NOT_IN_DANGER");
-    json_decref(e);
+    /* a call for help outside danger is heard, as the original's was */
+    assert_int_equal(chat(sim, 1, CHAT_CFH, "help!"), 0);
+    assert_int_equal(count_msgs(1, "chat"), 1);
+    assert_int_equal(count_msgs(1, "error"), 0);
+    json_t *e;
     /* find a hostile NPC in Alice's world_entry and put Bobby next to it */
     json_t *we = last_msg(1, "world_entry");
     json_t *ents = json_object_get(we, "entities");
@@ -591,13 +765,14 @@ static void test_cfh_needs_danger_and_combat(void **state)
     assert_true(hypot(hx - 100, hz - 100) > 45); /* spawn is safe */
     enter(sim, 2, "Bobby", hx, hz + 3 <= 200 ? hz + 3 : hz - 3, 0);
     json_t *r = last_msg(2, "proximity_roster");
-    json_t *danger = json_object_get(r, "dangerState");
+    assert_true(json_is_true(json_object_get(r, "dangerState")));
+    json_t *danger = json_object_get(r, "danger");
     assert_string_equal(json_string_value(json_object_get(danger, "level")), "danger");
     assert_true(json_integer_value(json_object_get(danger, "hostilesNearby")) >= 1);
     json_decref(r);
     clear_caps();
     assert_int_equal(chat(sim, 2, CHAT_CFH, "help!"), 0);
-    json_t *m = last_msg(1, "communication"); /* Alice is within 250 ft */
+    json_t *m = last_msg(1, "chat"); /* Alice is within 250 ft */
     assert_non_null(m);
     assert_string_equal(json_string_value(json_object_get(m, "channel")), "cfh");
     json_decref(m);
@@ -712,6 +887,8 @@ int main(void)
         cmocka_unit_test_setup(test_heading_run_east, setup),
         cmocka_unit_test_setup(test_clamped_to_bounds, setup),
         cmocka_unit_test_setup(test_position_move_checked, setup),
+        cmocka_unit_test_setup(test_walk_to_point, setup),
+        cmocka_unit_test_setup(test_follow_target, setup),
         cmocka_unit_test_setup(test_say_range, setup),
         cmocka_unit_test_setup(test_shout_range, setup),
         cmocka_unit_test_setup(test_shout_into_neighbour, setup),
@@ -720,7 +897,7 @@ int main(void)
         cmocka_unit_test_setup(test_idle_player_gets_nothing, setup),
         cmocka_unit_test_setup(test_leaving_player_removed, setup),
         cmocka_unit_test_setup(test_update_rate_coalescing, setup),
-        cmocka_unit_test_setup(test_cfh_needs_danger_and_combat, setup),
+        cmocka_unit_test_setup(test_cfh_danger_and_combat, setup),
         cmocka_unit_test_setup(test_collect_dirty_and_stats, setup),
         cmocka_unit_test_setup(test_threads_same_output, setup),
     };

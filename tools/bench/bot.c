@@ -2,7 +2,7 @@
  *
  * Incoming frames are classified by their first bytes only: the server
  * writes every native frame as {"type":"<type>",...}. Only world_entry
- * (once per bot) is reassembled and parsed with jansson; `communication`
+ * (once per bot) is reassembled and parsed with jansson; `chat`
  * is scanned for the bench's own content marker. Everything else is
  * counted and dropped, so one bench process can keep up with the tens of
  * thousands of roster deltas per second a crowd produces.
@@ -162,8 +162,8 @@ static void send_move(bot_t *bot, double x, double z)
 {
     char f[BOT_FRAME_MAX];
     int n = str_fmt(f, sizeof(f),
-                    "{\"type\":\"move\",\"payload\":{\"method\":\"position\",\"position\":{"
-                    "\"x\":%.2f,\"y\":0,\"z\":%.2f},\"timestamp\":%llu}}",
+                    "{\"type\":\"move\",\"payload\":{\"position\":{"
+                    "\"x\":%.2f,\"y\":0,\"z\":%.2f},\"speed\":\"run\",\"timestamp\":%llu}}",
                     x, z, (unsigned long long)clock_wall_ms());
     send_frame(bot, f, (size_t)n);
     /* the server rounds nothing away: what we sent is where we are */
@@ -296,7 +296,7 @@ static rx_kind_t classify(const char *in, size_t len)
 #define IS(lit) (left > sizeof(lit) - 1 && memcmp(t, lit "\"", sizeof(lit)) == 0)
     switch (t[0]) {
     case 'c':
-        return IS("communication") ? RX_COMMUNICATION : RX_OTHER;
+        return IS("chat") || IS("communication") ? RX_COMMUNICATION : RX_OTHER;
     case 'p':
         if (IS("proximity_roster_delta") || IS("proximity_roster")) return RX_ROSTER;
         return IS("pong") ? RX_PONG : RX_OTHER;
