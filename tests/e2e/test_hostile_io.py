@@ -154,8 +154,8 @@ def test_control_characters_are_not_relayed(server):
         a = await enter_world(server, unique("Ca"))
         b = await enter_world(server, unique("Cb"))
         await a.send("chat", {"channel": "say", "message": "hi\x1b[2J\x07 there\r\u009b"})
-        m = await b.expect("communication", pred=lambda d: d["content"].startswith("hi"))
-        assert m["content"] == "hi[2J there"
+        m = await b.expect("chat", pred=lambda d: d["message"].startswith("hi"))
+        assert m["message"] == "hi[2J there"
         # a chat of nothing but control characters is empty: refused
         await a.send("chat", {"channel": "say", "message": "\x1b\x07"})
         err = await a.expect("error")
