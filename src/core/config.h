@@ -31,6 +31,8 @@ typedef struct config_s {
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
     int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
     int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
+    int mob_respawn_ms; /* MOB_RESPAWN_MS: default delay before a killed mob respawns */
+    int rng_seed;       /* RNG_SEED: seeds each zone's game RNG (with the zone id) */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.

@@ -488,10 +488,12 @@ static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
     put_frag(b, e->idstr, e->idlen);
     PUTS(b, "\",\"name\":");
     put_str(b, e->name);
-    if (e->kind == ZENT_NPC)
-        PUTS(b, ",\"type\":\"npc\",\"bearing\":");
+    if (e->kind == ZENT_NPC && e->wildlife)
+        PUTS(b, ",\"type\":\"wildlife\",\"isAlive\":true,\"bearing\":");
+    else if (e->kind == ZENT_NPC)
+        PUTS(b, ",\"type\":\"npc\",\"isAlive\":true,\"bearing\":");
     else
-        PUTS(b, ",\"type\":\"player\",\"bearing\":");
+        PUTS(b, ",\"type\":\"player\",\"isAlive\":true,\"bearing\":");
     put_tenths_raw(b, cand_bearing(c));
     PUTS(b, ",\"elevation\":");
     put_tenths_raw(b, cand_elev(c));

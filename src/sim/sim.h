@@ -11,6 +11,7 @@
 #define WOD_SIM_SIM_H
 
 #include "../game/character.h"
+#include "../game/npcdef.h"
 #include "../game/zonedef.h"
 #include "../proto/msg.h"
 
@@ -38,6 +39,9 @@ typedef struct zsim_config_s {
     int disable_npcs;        /* 1: spawn no NPCs (tests, benches); 0 = normal */
     int roster_threads;      /* threads computing rosters during a tick, the caller's
                                 included (0 or 1: the caller's only) */
+    int mob_respawn_ms;      /* a killed mob's respawn delay unless its row sets one
+                                (0 = 120000) */
+    int rng_seed;            /* RNG_SEED: with the zone id, seeds the zone's game RNG */
 } zsim_config_t;
 
 typedef struct zsim_tick_stats_s {
@@ -50,6 +54,10 @@ typedef struct zsim_tick_stats_s {
 zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
                  const zsim_config_t *cfg, const zsim_hooks_t *hooks);
 void zsim_free(zsim_t *sim);
+/* Spawns the NPCs of defs[0..n) whose zone_id is this zone (copied), in
+ * that order as npc-1, npc-2, ... Once per sim; nothing if disable_npcs.
+ * Returns how many. */
+int zsim_add_npcs(zsim_t *sim, const npcdef_t *defs, int n);
 const zonedef_t *zsim_def(const zsim_t *sim);
 
 /* Adds a player. entry=1 (login): sends world_entry then a full

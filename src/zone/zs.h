@@ -47,6 +47,8 @@ struct zs_s {
     bus_t *bus;
     zonedef_t *world;
     int n_world;
+    npcdef_t *npcs; /* every zone's NPC spawns, loaded at start-up */
+    int n_npcs;
     int role_all;
     zs_zone_t *zones;
     zs_player_t *by_ref, *by_char;
