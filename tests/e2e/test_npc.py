@@ -1,6 +1,7 @@
 """Issue 13 (NPC half): NPCs and mobs from the database, their AI, dialogue, respawn."""
 import asyncio
 import math
+import os
 
 import pytest
 
@@ -18,9 +19,14 @@ def run(coro):
     return asyncio.run(coro)
 
 
-@pytest.fixture
-def world():
-    s = Server(env={"MOB_RESPAWN_MS": "1500", "RNG_SEED": "7"}).start()
+@pytest.fixture(params=["sqlite", "postgres"])
+def world(request):
+    env = {"MOB_RESPAWN_MS": "1500", "RNG_SEED": "7"}
+    if request.param == "postgres":
+        if not os.environ.get("WOD_TEST_PG_URL"):
+            pytest.skip("WOD_TEST_PG_URL not set")
+        env["DATABASE_URL"] = os.environ["WOD_TEST_PG_URL"]
+    s = Server(env=env).start()
     yield s
     assert s.stop() == 0, s.logs()
 
