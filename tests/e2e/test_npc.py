@@ -165,7 +165,6 @@ def test_killed_rat_respawns(world):
             if msg["eventType"] in ("death", "combat_death"):
                 dead = msg
                 break
-            await asyncio.sleep(0.3)
         assert dead is not None
         # dead: neither talkable nor attackable, and not in danger any more
         await a.send("combat_action", {"abilityId": "basic_attack", "targetId": rat["id"]})

@@ -50,7 +50,7 @@ INSERT INTO npc_defs VALUES
  'A broad-shouldered sellsword leaning on a notched blade, waiting for coin and work.'),
 ('hire_bowman', 'Hired Bowman', 'npc', 'humanoid', 3, 9, 10, 13, 12, 10, 10, 110, 0, 0, 0, 6, 0, 0,
  'A wiry archer with a longbow across her back, watching the tree line.'),
-('rat', 'Rat', 'mob', 'wildlife', 2, 6, 6, 8, 9, 3, 3, 35, 0, 0, 30, 8, 0.25, 0,
+('rat', 'Rat', 'mob', 'wildlife', 2, 6, 6, 8, 9, 3, 3, 35, 0, 0, 30, 8, 0, 0,
  'A fat grey rat with a bald tail. It bites if cornered.'),
 ('rabid_dog', 'Rabid Dog', 'mob', 'wildlife', 7, 12, 11, 12, 14, 4, 5, 140, 1, 30, 70, 12, 0, 0,
  'A gaunt mongrel with foam at its jaws and madness in its eyes.'),
