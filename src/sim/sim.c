@@ -1056,11 +1056,11 @@ static void tick_npcs(zsim_t *sim)
         ai_view_t v;
         ai_out_t out;
         zplayer_t *t = npc_view(sim, n, &v);
+        int32_t old_slot = n->target_slot;
         ai_step(n, &v, sim->def.size_x, sim->def.size_z, sim->dt, sim->time_ms, &sim->rng, &out);
         if (out.moved) ent_place(sim, n->ent, n->x, n->y, n->z);
-        if (out.aggro_changed) {
-            if (out.dropped) grid_touch(&sim->grid, n->x, n->z); /* the victim may be gone */
-            if (t && out.dropped) touch_victim(sim, t->ent, out.dropped);
+        if (out.aggro_changed) { /* the victims' dangerState changed */
+            if (out.dropped) touch_victim(sim, old_slot, out.dropped);
             if (n->target_pid) touch_victim(sim, n->target_slot, n->target_pid);
         }
         if (out.strike && t) npc_strike(sim, n, t);

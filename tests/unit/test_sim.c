@@ -720,6 +720,35 @@ static void test_npc_strikes_dies_and_respawns(void **state)
     zsim_free(sim);
 }
 
+/* A player the dog has bitten to 0 HP is no target any more: it lets go
+ * and the player's dangerState returns to safe. */
+static void test_npc_lets_go_of_a_downed_player(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 1);
+    character_t ch = make_char(3, "Carol", "zone-crossroads", 30, 34);
+    ch.hp = 40; /* two bites */
+    assert_int_equal(zsim_player_enter(sim, 3, &ch, 0, 1), 0);
+    int was_danger = 0, safe_again = 0, hits = 0;
+    for (int i = 0; i < 200 && !safe_again; i++) {
+        clear_caps();
+        zsim_tick(sim, 0);
+        json_t *ev = last_msg(3, "event");
+        if (ev) hits += !strcmp(json_string_value(json_object_get(ev, "eventType")), "combat_hit");
+        json_decref(ev);
+        json_t *r = last_msg(3, "proximity_roster_delta");
+        const char *lvl =
+            json_string_value(json_object_get(json_object_get(r, "dangerState"), "level"));
+        if (lvl && !strcmp(lvl, "danger")) was_danger = 1;
+        if (lvl && !strcmp(lvl, "safe") && was_danger) safe_again = 1;
+        json_decref(r);
+    }
+    assert_true(was_danger && safe_again);
+    assert_int_equal(hits, 2);
+    assert_int_equal(zsim_player(sim, 3)->hp, 0);
+    zsim_free(sim);
+}
+
 static void test_collect_dirty_and_stats(void **state)
 {
     (void)state;
@@ -807,6 +836,7 @@ int main(void)
         cmocka_unit_test_setup(test_update_rate_coalescing, setup),
         cmocka_unit_test_setup(test_cfh_needs_danger_and_combat, setup),
         cmocka_unit_test_setup(test_npc_strikes_dies_and_respawns, setup),
+        cmocka_unit_test_setup(test_npc_lets_go_of_a_downed_player, setup),
         cmocka_unit_test_setup(test_collect_dirty_and_stats, setup),
         cmocka_unit_test_setup(test_threads_same_output, setup),
     };
