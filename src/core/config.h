@@ -29,10 +29,16 @@ typedef struct config_s {
     int log_level;                                            /* LOG_LEVEL (log_level_t) */
     int log_json;                                             /* LOG_FORMAT=json */
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
-    int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
-    int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
-    int mob_respawn_ms; /* MOB_RESPAWN_MS: default delay before a killed mob respawns */
-    int rng_seed;       /* RNG_SEED: seeds each zone's game RNG (with the zone id) */
+    int npcs;               /* NPCS: 0 spawns no NPCs (quiet test worlds) */
+    int roster_threads;     /* ROSTER_THREADS: threads computing rosters per tick */
+    int mob_respawn_ms;     /* MOB_RESPAWN_MS: default delay before a killed mob respawns */
+    int rng_seed;           /* RNG_SEED: seeds each zone's game RNG (with the zone id) */
+    char llm_base_url[256]; /* LLM_BASE_URL: OpenAI-compatible http:// endpoint; "" = off */
+    char llm_model[128];    /* LLM_MODEL */
+    char llm_api_key[256];  /* LLM_API_KEY: sent as a Bearer token if set */
+    int llm_timeout_ms;     /* LLM_TIMEOUT_MS: a request gives up after this */
+    int llm_cooldown_ms;    /* LLM_NPC_COOLDOWN_MS: one request per NPC per this */
+    int llm_max_per_minute; /* LLM_MAX_PER_MINUTE: requests per zone server */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.

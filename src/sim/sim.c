@@ -748,12 +748,27 @@ static void npcs_answer(zsim_t *sim, const zent_t *speaker, const char *text)
         if (dx * dx + dy * dy + dz * dz > range * range || !addressed(n, text)) continue;
         if (n->last_reply_ms > 0 && sim->time_ms - n->last_reply_ms < ZSIM_NPC_REPLY_MS) continue;
         n->last_reply_ms = sim->time_ms > 0 ? sim->time_ms : 1e-3;
-        zent_t *e = &sim->ents[n->ent];
-        e->spoke_seq = ++sim->speak_seq;
-        grid_touch(&sim->grid, e->x, e->z);
-        deliver(sim, CHAT_SAY, e->pid, n->def->name, "npc", npc_next_line(n), e->x, e->y, e->z,
-                range);
+        if (sim->hooks.npc_addressed &&
+            sim->hooks.npc_addressed(sim->hooks.ud, sim->def.id, n->index, n->def->name,
+                                     n->def->description, speaker->name, text))
+            continue; /* voiced later through zsim_npc_say */
+        zsim_npc_say(sim, n->index, NULL);
     }
+}
+
+int zsim_npc_say(zsim_t *sim, int npc_index, const char *text)
+{
+    if (npc_index < 1 || npc_index > sim->n_npcs) return -1;
+    znpc_t *n = &sim->npcs[npc_index - 1];
+    if (!n->alive || n->def->wildlife) return -1;
+    if (!text && !(text = npc_next_line(n))) return -1;
+    sim->ts = clock_wall_ms();
+    zent_t *e = &sim->ents[n->ent];
+    e->spoke_seq = ++sim->speak_seq;
+    grid_touch(&sim->grid, e->x, e->z);
+    deliver(sim, CHAT_SAY, e->pid, n->def->name, "npc", text, e->x, e->y, e->z,
+            roster_channel_range[RCH_SAY]);
+    return 0;
 }
 
 int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m)
@@ -961,7 +976,6 @@ int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m)
         buf_json_str(&extra, t->name);
         buf_puts(&extra, ",\"line\":");
         buf_json_str(&extra, line);
-        buf_putc(&extra, '\0');
         send_event(sim, p, "dialogue", t->pid, narrative, extra.data);
         buf_free(&extra);
         break;

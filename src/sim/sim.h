@@ -31,6 +31,11 @@ typedef struct zsim_hooks_s {
     void (*crossed)(void *ud, uint64_t ref, const character_t *state, const char *to_zone);
     /* A shout from this zone reaches into adjacent zone `to_zone`. */
     void (*shout_out)(void *ud, const char *to_zone, const msg_shout_t *s);
+    /* A player's say names talking NPC npc-<npc_index> nearby. Return 1
+     * to voice it yourself later (zsim_npc_say), 0 for its scripted line
+     * now. NULL = always scripted. */
+    int (*npc_addressed)(void *ud, const char *zone_id, int npc_index, const char *npc_name,
+                         const char *npc_description, const char *speaker, const char *text);
 } zsim_hooks_t;
 
 typedef struct zsim_config_s {
@@ -84,6 +89,10 @@ int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m);
 int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m);
 /* A shout from a neighbouring zone, heard by players in range. */
 void zsim_remote_shout(zsim_t *sim, const msg_shout_t *s);
+
+/* NPC npc-<npc_index> says `text` (NULL: its next scripted line) on the
+ * say channel. Returns -1 if it is unknown, dead or cannot talk. */
+int zsim_npc_say(zsim_t *sim, int npc_index, const char *text);
 
 /* Sends every player a full proximity_roster now (after a bus outage,
  * when deltas may have been lost). */
