@@ -102,5 +102,14 @@ def test_llm_voices_the_merchant_and_falls_back(llm_world):
             await a.expect("pong")  # the loop is not blocked while the request hangs
             m = await merchant_says(a, merchant)
             assert m["content"] in MERCHANT_LINES
+        # leave a request in flight: the server must still stop cleanly (fixture)
+        await asyncio.sleep(2.2)
+        n = len(fake.requests)
+        await a.send("chat", {"channel": "say", "message": "Merchant, one more thing"})
+        for _ in range(50):
+            if len(fake.requests) > n:
+                break
+            await asyncio.sleep(0.05)
+        assert len(fake.requests) == n + 1
         await a.close()
     asyncio.run(go())
