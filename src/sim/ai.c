@@ -111,7 +111,10 @@ void ai_step(znpc_t *n, const ai_view_t *v, double sx, double sz, double dt, dou
         int home = 0;
         out->moved =
             walk_to(n, n->home_x, n->home_z, d->speed > 0 ? d->speed : 1, 0, dt, sx, sz, &home);
-        n->hp += (int)ceil(n->max_hp * AI_LEASH_HEAL_FRAC * dt);
+        n->heal_carry += n->max_hp * AI_LEASH_HEAL_FRAC * dt;
+        int whole = (int)n->heal_carry;
+        n->heal_carry -= whole;
+        n->hp += whole;
         if (n->hp > n->max_hp || home) n->hp = n->max_hp;
         if (home) {
             n->state = AI_IDLE;

@@ -49,6 +49,7 @@ void npc_respawn(znpc_t *n)
     n->target_pid = 0;
     n->target_slot = -1;
     n->next_strike_ms = 0;
+    n->heal_carry = 0;
 }
 
 int npc_attack_rating(const znpc_t *n)

@@ -39,6 +39,7 @@ typedef struct znpc_s {
     int64_t target_pid;    /* player it is aggroed on (0 = none) */
     int32_t target_slot;   /* that player's entity slot (checked against target_pid) */
     double next_strike_ms; /* sim time its next strike may land */
+    double heal_carry;     /* leash healing not yet a whole hit point */
     double respawn_at_ms;
     int next_line;        /* dialogue: the line said next (cycled) */
     double last_reply_ms; /* sim time it last answered a /say */
