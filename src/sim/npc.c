@@ -17,7 +17,7 @@ void npc_init(znpc_t *n, int index, const npcdef_t *def)
     npc_respawn(n);
 }
 
-int npc_damage(znpc_t *n, int damage, double now_ms, double respawn_ms)
+int npc_damage(znpc_t *n, int damage, double now_ms)
 {
     if (!n->alive) return 0;
     n->hp -= damage;
@@ -27,7 +27,7 @@ int npc_damage(znpc_t *n, int damage, double now_ms, double respawn_ms)
     n->state = AI_DEAD;
     n->target_pid = 0;
     n->target_slot = -1;
-    n->respawn_at_ms = now_ms + respawn_ms;
+    n->respawn_at_ms = now_ms + n->respawn_ms;
     return 1;
 }
 

@@ -41,6 +41,7 @@ typedef struct znpc_s {
     double next_strike_ms; /* sim time its next strike may land */
     double heal_carry;     /* leash healing not yet a whole hit point */
     double respawn_at_ms;
+    double respawn_ms;    /* its respawn delay (row or MOB_RESPAWN_MS), set by the sim */
     int next_line;        /* dialogue: the line said next (cycled) */
     double last_reply_ms; /* sim time it last answered a /say */
 } znpc_t;
@@ -49,8 +50,8 @@ typedef struct znpc_s {
 void npc_init(znpc_t *n, int index, const npcdef_t *def);
 
 /* Applies `damage`; returns 1 if this killed it (then it waits for
- * npc_respawn at respawn_at_ms = now + respawn_ms). */
-int npc_damage(znpc_t *n, int damage, double now_ms, double respawn_ms);
+ * npc_respawn at respawn_at_ms = now + n->respawn_ms). */
+int npc_damage(znpc_t *n, int damage, double now_ms);
 int npc_respawn_due(const znpc_t *n, double now_ms);
 /* Back at its spawn point at full health, idle. */
 void npc_respawn(znpc_t *n);

@@ -319,6 +319,7 @@ int zsim_add_npcs(zsim_t *sim, const npcdef_t *defs, int n)
         d->z = clampd(d->z, 0, sim->def.size_z);
         znpc_t *npc = &sim->npcs[sim->n_npcs];
         npc_init(npc, ++sim->n_npcs, d);
+        npc->respawn_ms = d->respawn_ms > 0 ? d->respawn_ms : sim->cfg.mob_respawn_ms;
         npc->ent = slot_alloc(sim);
         zent_t *e = &sim->ents[npc->ent];
         memset(e, 0, sizeof(*e));
@@ -895,8 +896,7 @@ static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
     if (damage < 1) damage = 1;
     int64_t victim = n->target_pid;
     int32_t victim_slot = n->target_slot;
-    double respawn_ms = n->def->respawn_ms > 0 ? n->def->respawn_ms : sim->cfg.mob_respawn_ms;
-    int killed = npc_damage(n, damage, sim->time_ms, respawn_ms);
+    int killed = npc_damage(n, damage, sim->time_ms);
     if (killed)
         touch_victim(sim, victim_slot, victim); /* no longer aggroed on anyone */
     else if (ai_provoke(n, p->ch.id, p->ent, sim->time_ms))

@@ -211,7 +211,8 @@ static void test_passive_mob_fights_back_only(void **state)
     assert_int_equal(strikes, 1);
     assert_int_equal(w.n.state, AI_ATTACK);
     /* dead NPCs neither act nor get provoked */
-    assert_int_equal(npc_damage(&w.n, 1000, w.now_ms, 5000), 1);
+    w.n.respawn_ms = 5000;
+    assert_int_equal(npc_damage(&w.n, 1000, w.now_ms), 1);
     assert_int_equal(ai_provoke(&w.n, 7, 3, w.now_ms), 0);
     ai_out_t o = tick(&w);
     assert_false(o.moved || o.strike);
