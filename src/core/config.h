@@ -29,8 +29,10 @@ typedef struct config_s {
     int log_level;                                            /* LOG_LEVEL (log_level_t) */
     int log_json;                                             /* LOG_FORMAT=json */
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
-    int npcs;               /* NPCS: 0 spawns no NPCs (quiet test worlds) */
-    int roster_threads;     /* ROSTER_THREADS: threads computing rosters per tick */
+    int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
+    int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
+
+    /* NPCs and their AI (docs/GAME.md) */
     int mob_respawn_ms;     /* MOB_RESPAWN_MS: default delay before a killed mob respawns */
     int rng_seed;           /* RNG_SEED: seeds each zone's game RNG (with the zone id) */
     char llm_base_url[256]; /* LLM_BASE_URL: OpenAI-compatible http:// endpoint; "" = off */

@@ -40,17 +40,18 @@
 #include <string.h>
 #include <uthash.h>
 
-#define ZSIM_CELL_FT         50.0 /* grid cell side */
-#define ZSIM_ENTRY_ENTITIES  256  /* world_entry.entities lists at most the nearest N */
-#define ZSIM_SEE_RANGE       150.0
-#define ZSIM_INTERACT_RANGE  20.0   /* talk/attack/trade/use: say range */
-#define ZSIM_COMBAT_EVENT_FT 45.72  /* combat events reach players this close to the attacker */
+#define ZSIM_CELL_FT        50.0 /* grid cell side */
+#define ZSIM_ENTRY_ENTITIES 256  /* world_entry.entities lists at most the nearest N */
+#define ZSIM_SEE_RANGE      150.0
+#define ZSIM_INTERACT_RANGE 20.0 /* talk/attack/trade/use: say range */
+#define POS_MOVE_MIN_S      1.0  /* a position move may always cover 1 s of running */
+#define POS_MOVE_MAX_S      5.0  /* ...and never more than 5 s of it */
+#define POS_MOVE_SLACK_FT   1.0
+#define STATS_WINDOW_S      60
+#define ROSTER_CHUNK        32 /* viewers per pool work item */
+
+#define ZSIM_COMBAT_EVENT_FT 45.72  /* NPC strikes are told to players this close to the NPC */
 #define ZSIM_NPC_REPLY_MS    2000.0 /* an NPC answers a /say at most this often */
-#define POS_MOVE_MIN_S       1.0    /* a position move may always cover 1 s of running */
-#define POS_MOVE_MAX_S       5.0    /* ...and never more than 5 s of it */
-#define POS_MOVE_SLACK_FT    1.0
-#define STATS_WINDOW_S       60
-#define ROSTER_CHUNK         32 /* viewers per pool work item */
 
 static const double gait_mult[] = {
     [SPEED_STOP] = 0.0, [SPEED_WALK] = 1.0, [SPEED_JOG] = 2.0, [SPEED_RUN] = 3.5};
