@@ -184,6 +184,22 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
         return -1;
     if (get_int("GATEWAY_SEND_STALL_MS", 15000, 1000, 3600 * 1000, &cfg->send_stall_ms, err, n) < 0)
         return -1;
+    if (get_int("MOB_RESPAWN_MS", 120000, 100, 86400000, &cfg->mob_respawn_ms, err, n) < 0)
+        return -1;
+    if (get_int("RNG_SEED", 1, 0, 2147483647, &cfg->rng_seed, err, n) < 0) return -1;
+    if (get_str("LLM_BASE_URL", "", cfg->llm_base_url, sizeof(cfg->llm_base_url), err, n) < 0 ||
+        get_str("LLM_MODEL", "local-model", cfg->llm_model, sizeof(cfg->llm_model), err, n) < 0 ||
+        get_str("LLM_API_KEY", "", cfg->llm_api_key, sizeof(cfg->llm_api_key), err, n) < 0)
+        return -1;
+    if (cfg->llm_base_url[0] && strncmp(cfg->llm_base_url, "http://", 7) != 0) {
+        snprintf(err, n, "LLM_BASE_URL=\"%s\" is invalid: expected http://host[:port]/path",
+                 cfg->llm_base_url);
+        return -1;
+    }
+    if (get_int("LLM_TIMEOUT_MS", 8000, 100, 120000, &cfg->llm_timeout_ms, err, n) < 0 ||
+        get_int("LLM_NPC_COOLDOWN_MS", 10000, 0, 3600000, &cfg->llm_cooldown_ms, err, n) < 0 ||
+        get_int("LLM_MAX_PER_MINUTE", 30, 1, 6000, &cfg->llm_max_per_minute, err, n) < 0)
+        return -1;
     log_level_t lvl;
     const char *ls = env_or("LOG_LEVEL", "info");
     if (log_level_parse(ls, &lvl) < 0) {

@@ -53,6 +53,16 @@ typedef struct config_s {
 
     int send_queue_bytes; /* GATEWAY_SEND_QUEUE_BYTES: a client's unsent output before it is cut */
     int send_stall_ms;    /* GATEWAY_SEND_STALL_MS: no write progress this long cuts it too */
+
+    /* NPCs and their AI (docs/GAME.md) */
+    int mob_respawn_ms;     /* MOB_RESPAWN_MS: default delay before a killed mob respawns */
+    int rng_seed;           /* RNG_SEED: seeds each zone's game RNG (with the zone id) */
+    char llm_base_url[256]; /* LLM_BASE_URL: OpenAI-compatible http:// endpoint; "" = off */
+    char llm_model[128];    /* LLM_MODEL */
+    char llm_api_key[256];  /* LLM_API_KEY: sent as a Bearer token if set */
+    int llm_timeout_ms;     /* LLM_TIMEOUT_MS: a request gives up after this */
+    int llm_cooldown_ms;    /* LLM_NPC_COOLDOWN_MS: one request per NPC per this */
+    int llm_max_per_minute; /* LLM_MAX_PER_MINUTE: requests per zone server */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.

@@ -30,6 +30,7 @@ typedef struct zent_s {
     uint8_t interactive;     /* can be talked to */
     uint8_t in_grid;         /* present in the spatial grid */
     uint8_t machine;         /* a player whose client said isMachine (NPCs always are) */
+    uint8_t wildlife;        /* an animal NPC (roster type "wildlife") */
     void *owner;             /* zplayer_t* or znpc_t* */
     uint8_t idlen;           /* strlen(idstr) */
     char idstr[ZENT_ID_MAX]; /* the protocol id, preformatted (see zent_set_id) */

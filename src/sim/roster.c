@@ -489,7 +489,9 @@ static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
     PUTS(b, "\",\"name\":");
     put_str(b, e->name);
     /* in the grid means alive: the dead are taken out of it */
-    if (e->kind == ZENT_NPC)
+    if (e->kind == ZENT_NPC && e->wildlife)
+        PUTS(b, ",\"type\":\"wildlife\",\"isMachine\":true,\"isAlive\":true,\"bearing\":");
+    else if (e->kind == ZENT_NPC)
         PUTS(b, ",\"type\":\"npc\",\"isMachine\":true,\"isAlive\":true,\"bearing\":");
     else if (e->machine)
         PUTS(b, ",\"type\":\"player\",\"isMachine\":true,\"isAlive\":true,\"bearing\":");

@@ -28,6 +28,7 @@
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "ai.h"
 #include "entity.h"
 #include "grid.h"
 #include "npc.h"
@@ -56,6 +57,9 @@
 #define ARRIVE_MIN_FT      0.5 /* walk-to arrives within max(this, 1.1 x one tick's step) */
 #define STATS_WINDOW_S     60
 #define ROSTER_CHUNK       32 /* viewers per pool work item */
+
+#define ZSIM_COMBAT_EVENT_FT 45.72  /* NPC strikes are told to players this close to the NPC */
+#define ZSIM_NPC_REPLY_MS    2000.0 /* an NPC answers a /say at most this often */
 
 static const double gait_mult[] = {
     [SPEED_STOP] = 0.0, [SPEED_WALK] = 1.0, [SPEED_JOG] = 2.0, [SPEED_RUN] = 3.5};
@@ -131,8 +135,10 @@ struct zsim_s {
     size_t n_players, players_cap;
     zplayer_t *by_ref; /* uthash on ref */
 
-    znpc_t npcs[NPC_MAX_PER_ZONE];
+    znpc_t *npcs;
+    npcdef_t *npc_defs; /* owned copies, npcs[i].def points here */
     int n_npcs;
+    uint64_t rng; /* the zone's game RNG (ai_rand), seeded from RNG_SEED and the zone id */
     uint32_t speak_seq;
     uint64_t move_seq; /* counts entity placements (zent_t.moved_seq) */
 
@@ -243,19 +249,32 @@ static double normalize_heading(double h)
     return h < 0 ? h + 360.0 : h;
 }
 
-/* Hostile NPCs within ROSTER_DANGER_RANGE of an entity. NPCs are few
- * per zone, so a scan beats a grid query (and keeps the roster pass from
- * touching every neighbour's entity record). */
+/* NPCs aggroed on an entity (dangerState). NPCs are few per zone, so a
+ * scan beats bookkeeping (and keeps the roster pass from touching every
+ * neighbour's entity record). Whoever changes an aggro touches the
+ * victim's grid cell so its roster is recomputed. */
 static int hostiles_near(const zsim_t *sim, const zent_t *e)
 {
     int n = 0;
-    for (int i = 0; i < sim->n_npcs; i++) {
-        const znpc_t *npc = &sim->npcs[i];
-        if (!npc->hostile || !npc->alive) continue;
-        double dx = npc->x - e->x, dy = npc->y - e->y, dz = npc->z - e->z;
-        n += dx * dx + dy * dy + dz * dz <= ROSTER_DANGER_RANGE * ROSTER_DANGER_RANGE;
-    }
+    for (int i = 0; i < sim->n_npcs; i++)
+        n += sim->npcs[i].target_pid == e->pid && sim->npcs[i].alive;
     return n;
+}
+
+/* The player slot with this pid, or NULL. */
+static zplayer_t *slot_player(zsim_t *sim, int32_t slot, int64_t pid)
+{
+    if (slot < 0 || (size_t)slot >= sim->n_slots) return NULL;
+    zent_t *e = &sim->ents[slot];
+    if (e->pid != pid || e->kind != ZENT_PLAYER || !e->in_grid) return NULL;
+    return e->owner;
+}
+
+/* dangerState of player `pid` may have changed: recompute its roster. */
+static void touch_victim(zsim_t *sim, int32_t slot, int64_t pid)
+{
+    zplayer_t *p = slot_player(sim, slot, pid);
+    if (p) grid_touch(&sim->grid, p->ch.x, p->ch.z);
 }
 
 /* Sends the player's roster: full, or a delta if anything changed. */
@@ -303,26 +322,45 @@ zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
     sim->ring_len = (size_t)sim->cfg.tick_rate * STATS_WINDOW_S;
     sim->tick_ms = wod_calloc(sim->ring_len, sizeof(float));
     sim->ts = clock_wall_ms();
-
-    if (!cfg->disable_npcs) {
-        sim->n_npcs = npc_spawn_zone(&sim->def, sim->npcs, NPC_MAX_PER_ZONE);
-        for (int i = 0; i < sim->n_npcs; i++) {
-            znpc_t *n = &sim->npcs[i];
-            n->ent = slot_alloc(sim);
-            zent_t *e = &sim->ents[n->ent];
-            memset(e, 0, sizeof(*e));
-            zent_set_id(e, -(int64_t)n->index);
-            sim->pids[n->ent] = e->pid;
-            e->name = n->name;
-            e->description = n->description;
-            e->kind = ZENT_NPC;
-            e->hostile = n->hostile;
-            e->interactive = n->interactive;
-            e->owner = n;
-            ent_place(sim, n->ent, n->x, n->y, n->z);
-        }
-    }
+    if (sim->cfg.mob_respawn_ms <= 0) sim->cfg.mob_respawn_ms = 120000;
+    sim->rng = ai_seed(sim->cfg.rng_seed, def->id);
     return sim;
+}
+
+int zsim_add_npcs(zsim_t *sim, const npcdef_t *defs, int n)
+{
+    if (sim->cfg.disable_npcs || sim->n_npcs) return 0;
+    int mine = 0;
+    for (int i = 0; i < n; i++)
+        mine += strcmp(defs[i].zone_id, sim->def.id) == 0;
+    if (!mine) return 0;
+    sim->npc_defs = wod_calloc((size_t)mine, sizeof(*sim->npc_defs));
+    sim->npcs = wod_calloc((size_t)mine, sizeof(*sim->npcs));
+    for (int i = 0; i < n; i++) {
+        if (strcmp(defs[i].zone_id, sim->def.id) != 0) continue;
+        npcdef_t *d = &sim->npc_defs[sim->n_npcs];
+        *d = defs[i];
+        d->x = clampd(d->x, 0, sim->def.size_x); /* a bad row must not put it off the grid */
+        d->y = clampd(d->y, 0, sim->def.size_y);
+        d->z = clampd(d->z, 0, sim->def.size_z);
+        znpc_t *npc = &sim->npcs[sim->n_npcs];
+        npc_init(npc, ++sim->n_npcs, d);
+        npc->respawn_ms = d->respawn_ms > 0 ? d->respawn_ms : sim->cfg.mob_respawn_ms;
+        npc->ent = slot_alloc(sim);
+        zent_t *e = &sim->ents[npc->ent];
+        memset(e, 0, sizeof(*e));
+        zent_set_id(e, -(int64_t)npc->index);
+        sim->pids[npc->ent] = e->pid;
+        e->name = d->name;
+        e->description = d->description;
+        e->kind = ZENT_NPC;
+        e->hostile = (uint8_t)d->hostile;
+        e->interactive = !d->wildlife && d->n_lines > 0;
+        e->wildlife = (uint8_t)d->wildlife;
+        e->owner = npc;
+        ent_place(sim, npc->ent, npc->x, npc->y, npc->z);
+    }
+    return sim->n_npcs;
 }
 
 static void player_destroy(zplayer_t *p)
@@ -347,6 +385,8 @@ void zsim_free(zsim_t *sim)
     }
     free(sim->work);
     zpool_free(sim->pool);
+    free(sim->npcs);
+    free(sim->npc_defs);
     free(sim->ents);
     free(sim->pids);
     free(sim->free_slots);
@@ -391,7 +431,13 @@ static void put_entry_entity(buf_t *b, const zent_t *e)
     buf_json_str(b, e->description ? e->description : "");
     if (e->interactive) buf_puts(b, ",\"interactive\":true");
     if (e->hostile) buf_puts(b, ",\"hostile\":true");
-    buf_puts(b, ",\"isAlive\":true}"); /* the dead are not in the grid */
+    buf_puts(b, ",\"isAlive\":true"); /* the dead are not in the grid */
+    if (e->kind == ZENT_NPC) {
+        const znpc_t *n = e->owner;
+        buf_printf(b, ",\"level\":%d,\"family\":\"%s\"", n->def->level,
+                   n->def->wildlife ? "wildlife" : "humanoid");
+    }
+    buf_putc(b, '}');
 }
 
 static void send_world_entry(zsim_t *sim, zplayer_t *p)
@@ -863,6 +909,66 @@ static double dist_to_zone(const zonedef_t *z, double wx, double wz)
     return sqrt((wx - cx) * (wx - cx) + (wz - cz) * (wz - cz));
 }
 
+/* Does `text` contain `word` (ASCII, ignoring case)? */
+static int mentions(const char *text, const char *word, size_t wlen)
+{
+    for (; *text; text++) {
+        size_t i = 0;
+        while (i < wlen && text[i] && (text[i] | 0x20) == (word[i] | 0x20))
+            i++;
+        if (i == wlen) return 1;
+    }
+    return 0;
+}
+
+/* Does a /say address this NPC: a word of its name (4+ letters, so not
+ * "Old") appears in it? Keeps NPCs from chiming into every conversation. */
+static int addressed(const znpc_t *n, const char *text)
+{
+    const char *w = n->def->name;
+    while (*w) {
+        size_t len = strcspn(w, " ");
+        if (len >= 4 && mentions(text, w, len)) return 1;
+        w += len;
+        w += strspn(w, " ");
+    }
+    return 0;
+}
+
+/* NPCs in say range that are addressed answer with their next line. */
+static void npcs_answer(zsim_t *sim, const zent_t *speaker, const char *text)
+{
+    double range = roster_channel_range[RCH_SAY];
+    for (int i = 0; i < sim->n_npcs; i++) {
+        znpc_t *n = &sim->npcs[i];
+        if (!n->alive || n->def->wildlife || n->def->n_lines <= 0) continue;
+        double dx = n->x - speaker->x, dy = n->y - speaker->y, dz = n->z - speaker->z;
+        if (dx * dx + dy * dy + dz * dz > range * range || !addressed(n, text)) continue;
+        if (n->last_reply_ms > 0 && sim->time_ms - n->last_reply_ms < ZSIM_NPC_REPLY_MS) continue;
+        n->last_reply_ms = sim->time_ms > 0 ? sim->time_ms : 1e-3;
+        if (sim->hooks.npc_addressed &&
+            sim->hooks.npc_addressed(sim->hooks.ud, sim->def.id, n->index, n->def->name,
+                                     n->def->description, speaker->name, text))
+            continue; /* voiced later through zsim_npc_say */
+        zsim_npc_say(sim, n->index, NULL);
+    }
+}
+
+int zsim_npc_say(zsim_t *sim, int npc_index, const char *text)
+{
+    if (npc_index < 1 || npc_index > sim->n_npcs) return -1;
+    znpc_t *n = &sim->npcs[npc_index - 1];
+    if (!n->alive || n->def->wildlife) return -1;
+    if (!text && !(text = npc_next_line(n))) return -1;
+    sim->ts = clock_wall_ms();
+    zent_t *e = &sim->ents[n->ent];
+    e->spoke_seq = ++sim->speak_seq;
+    grid_touch(&sim->grid, e->x, e->z);
+    deliver(sim, CHAT_SAY, e->pid, n->def->name, "npc", text, e->x, e->y, e->z,
+            roster_channel_range[RCH_SAY]);
+    return 0;
+}
+
 int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m)
 {
     zplayer_t *p = find(sim, ref);
@@ -881,6 +987,7 @@ int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m)
     e->spoke_seq = ++sim->speak_seq;
     grid_touch(&sim->grid, e->x, e->z); /* lastSpeaker may change for its neighbours */
     deliver(sim, m->channel, e->pid, p->ch.name, "player", m->message, e->x, e->y, e->z, range);
+    if (m->channel == CHAT_SAY) npcs_answer(sim, e, m->message);
 
     if (m->channel == CHAT_SHOUT && sim->hooks.shout_out && sim->n_adjacent) {
         double wx = sim->def.origin_x + e->x, wz = sim->def.origin_z + e->z;
@@ -965,6 +1072,12 @@ static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
         send_error(sim, p, "INVALID_TARGET", "Players cannot be attacked here", "warning");
         return -1;
     }
+    if (!((const znpc_t *)t->owner)->def->is_mob) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s is friendly and cannot be attacked", t->name);
+        send_error(sim, p, "INVALID_TARGET", msg, "warning");
+        return -1;
+    }
     if (slot_distance(sim, p->ent, slot) > ZSIM_INTERACT_RANGE) {
         send_error(sim, p, "OUT_OF_RANGE", "Target is too far away", "warning");
         return -1;
@@ -973,16 +1086,22 @@ static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
     int64_t pid = t->pid;
     int damage = (int)p->d.attack_rating; /* the reference: attackRating = 10 + strength*2 */
     if (damage < 1) damage = 1;
+    int64_t victim = n->target_pid;
+    int32_t victim_slot = n->target_slot;
     int killed = npc_damage(n, damage, sim->time_ms);
+    if (killed)
+        touch_victim(sim, victim_slot, victim); /* no longer aggroed on anyone */
+    else if (ai_provoke(n, p->ch.id, p->ent, sim->time_ms))
+        grid_touch(&sim->grid, p->ch.x, p->ch.z); /* it turns on the attacker: danger */
     char narrative[160], extra[256];
-    snprintf(narrative, sizeof(narrative), "You hit %s for %d damage.", n->name, damage);
+    snprintf(narrative, sizeof(narrative), "You hit %s for %d damage.", n->def->name, damage);
     snprintf(extra, sizeof(extra),
              ",\"attackerId\":\"char-%lld\",\"ability\":\"%.32s\",\"damage\":%d,"
              "\"targetHp\":%d,\"targetMaxHp\":%d,\"animation\":\"attack\"",
              (long long)p->ch.id, ability, damage, n->hp, n->max_hp);
     send_event(sim, p, "combat_hit", pid, narrative, extra);
     if (killed) {
-        snprintf(narrative, sizeof(narrative), "%s falls and lies still.", n->name);
+        snprintf(narrative, sizeof(narrative), "%s falls and lies still.", n->def->name);
         send_event(sim, p, "death", pid, narrative, NULL);
         ent_unplace(sim, slot); /* others see it leave; respawns later */
     }
@@ -994,6 +1113,13 @@ static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
 static int32_t other_target(zsim_t *sim, zplayer_t *p, const char *target_id)
 {
     int32_t slot = target_slot(sim, target_id);
+    int64_t pid;
+    if (slot < 0 && zent_id_parse(target_id, &pid) == 0 && pid < 0 && -pid <= sim->n_npcs) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s is dead", sim->npcs[-pid - 1].def->name);
+        send_error(sim, p, "TARGET_DEAD", msg, "warning");
+        return -1;
+    }
     if (slot < 0 || slot == p->ent) {
         send_error(sim, p, "TARGET_NOT_FOUND", "No such target here", "warning");
         return -1;
@@ -1016,20 +1142,36 @@ int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m)
         return -1;
     }
     char narrative[512];
-    const znpc_t *n = t->kind == ZENT_NPC ? t->owner : NULL;
+    znpc_t *n = t->kind == ZENT_NPC ? t->owner : NULL;
     switch (m->action) {
     case ACT_EXAMINE:
         snprintf(narrative, sizeof(narrative), "%s: %s", t->name,
                  t->description && t->description[0] ? t->description : "Nothing remarkable.");
         send_event(sim, p, "examine", t->pid, narrative, NULL);
         break;
-    case ACT_TALK:
-        if (n)
-            snprintf(narrative, sizeof(narrative), "%s", n->talk);
-        else
+    case ACT_TALK: {
+        if (!n) {
             snprintf(narrative, sizeof(narrative), "You greet %s.", t->name);
-        send_event(sim, p, "dialogue", t->pid, narrative, NULL);
+            send_event(sim, p, "dialogue", t->pid, narrative, NULL);
+            break;
+        }
+        const char *line = npc_next_line(n);
+        if (!line) {
+            snprintf(narrative, sizeof(narrative), "%s cannot talk: it is an animal", t->name);
+            send_error(sim, p, "CANNOT_TALK", narrative, "warning");
+            return -1;
+        }
+        snprintf(narrative, sizeof(narrative), "%s says, \"%s\"", t->name, line);
+        buf_t extra;
+        buf_init(&extra);
+        buf_puts(&extra, ",\"speaker\":");
+        buf_json_str(&extra, t->name);
+        buf_puts(&extra, ",\"line\":");
+        buf_json_str(&extra, line);
+        send_event(sim, p, "dialogue", t->pid, narrative, extra.data);
+        buf_free(&extra);
         break;
+    }
     default:
         snprintf(narrative, sizeof(narrative), "%s has nothing for you right now.", t->name);
         send_event(sim, p, "interaction", t->pid, narrative, NULL);
@@ -1050,17 +1192,84 @@ int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m)
 
 /* ---------- tick ---------- */
 
+/* The one place an NPC hurts a player. Today a flat hit of its
+ * attackRating; the combat engine (ATB, hit tables) replaces this body.
+ * The event reaches players within ZSIM_COMBAT_EVENT_FT of the NPC. */
+static void npc_strike(zsim_t *sim, znpc_t *n, zplayer_t *target)
+{
+    int damage = npc_attack_rating(n);
+    target->ch.hp = target->ch.hp > damage ? target->ch.hp - damage : 0;
+    target->persist_dirty = 1;
+    const zent_t *e = &sim->ents[n->ent];
+    char narrative[160], extra[320];
+    snprintf(narrative, sizeof(narrative), "%s hits %s for %d damage.", n->def->name,
+             target->ch.name, damage);
+    snprintf(extra, sizeof(extra),
+             ",\"attackerId\":\"%s\",\"abilityId\":\"basic_attack\",\"outcome\":\"hit\","
+             "\"amount\":%d,\"damage\":%d,\"targetHp\":%d,\"targetMaxHp\":%d",
+             e->idstr, damage, damage, target->ch.hp, target->d.max_hp);
+    int64_t tpid = sim->ents[target->ent].pid;
+    sim->hits.n = 0;
+    grid_query(&sim->grid, e->x, e->y, e->z, ZSIM_COMBAT_EVENT_FT, &sim->hits);
+    for (size_t i = 0; i < sim->hits.n; i++) {
+        const zent_t *h = &sim->ents[sim->hits.v[i].id];
+        if (h->kind == ZENT_PLAYER) send_event(sim, h->owner, "combat_hit", tpid, narrative, extra);
+    }
+}
+
+/* What NPC n sees this tick (ai.h): its target, or the nearest living
+ * player within its aggro radius. Returns the target's player, if any. */
+static zplayer_t *npc_view(zsim_t *sim, const znpc_t *n, ai_view_t *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->near_slot = -1;
+    if (n->target_pid) {
+        zplayer_t *t = slot_player(sim, n->target_slot, n->target_pid);
+        if (!t || t->ch.hp <= 0) return NULL;
+        v->has_target = 1;
+        v->tx = t->ch.x;
+        v->ty = t->ch.y;
+        v->tz = t->ch.z;
+        return t;
+    }
+    if (!n->def->hostile || n->def->aggro_radius <= 0 || n->state == AI_LEASH) return NULL;
+    sim->hits.n = 0;
+    grid_query(&sim->grid, n->x, n->y, n->z, n->def->aggro_radius, &sim->hits);
+    float best = 0;
+    for (size_t i = 0; i < sim->hits.n; i++) {
+        const grid_hit_t *h = &sim->hits.v[i];
+        const zent_t *e = &sim->ents[h->id];
+        if (e->kind != ZENT_PLAYER || ((const zplayer_t *)e->owner)->ch.hp <= 0) continue;
+        if (v->near_pid && (h->d2 > best || (h->d2 == best && e->pid > v->near_pid))) continue;
+        best = h->d2;
+        v->near_pid = e->pid;
+        v->near_slot = h->id;
+    }
+    return NULL;
+}
+
 static void tick_npcs(zsim_t *sim)
 {
     for (int i = 0; i < sim->n_npcs; i++) {
         znpc_t *n = &sim->npcs[i];
-        if (npc_respawn_due(n, sim->time_ms)) {
-            npc_respawn(n);
-            ent_place(sim, n->ent, n->x, n->y, n->z);
+        if (!n->alive) {
+            if (npc_respawn_due(n, sim->time_ms)) {
+                npc_respawn(n);
+                ent_place(sim, n->ent, n->x, n->y, n->z);
+            }
             continue;
         }
-        if (npc_think(n, &sim->def, sim->dt, sim->time_ms))
-            ent_place(sim, n->ent, n->x, n->y, n->z);
+        ai_view_t v;
+        ai_out_t out;
+        zplayer_t *t = npc_view(sim, n, &v);
+        int32_t old_slot = n->target_slot;
+        ai_step(n, &v, sim->def.size_x, sim->def.size_z, sim->dt, sim->time_ms, &sim->rng, &out);
+        if (out.moved) ent_place(sim, n->ent, n->x, n->y, n->z);
+        if (out.aggro_changed) { /* the victims' dangerState changed */
+            if (out.dropped) touch_victim(sim, old_slot, out.dropped);
+            if (n->target_pid) touch_victim(sim, n->target_slot, n->target_pid);
+        }
+        if (out.strike && t) npc_strike(sim, n, t);
     }
 }
 

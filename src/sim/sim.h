@@ -11,6 +11,7 @@
 #define WOD_SIM_SIM_H
 
 #include "../game/character.h"
+#include "../game/npcdef.h"
 #include "../game/zonedef.h"
 #include "../proto/msg.h"
 
@@ -30,6 +31,11 @@ typedef struct zsim_hooks_s {
     void (*crossed)(void *ud, uint64_t ref, const character_t *state, const char *to_zone);
     /* A shout from this zone reaches into adjacent zone `to_zone`. */
     void (*shout_out)(void *ud, const char *to_zone, const msg_shout_t *s);
+    /* A player's say names talking NPC npc-<npc_index> nearby. Return 1
+     * to voice it yourself later (zsim_npc_say), 0 for its scripted line
+     * now. NULL = always scripted. */
+    int (*npc_addressed)(void *ud, const char *zone_id, int npc_index, const char *npc_name,
+                         const char *npc_description, const char *speaker, const char *text);
 } zsim_hooks_t;
 
 typedef struct zsim_config_s {
@@ -38,6 +44,9 @@ typedef struct zsim_config_s {
     int disable_npcs;        /* 1: spawn no NPCs (tests, benches); 0 = normal */
     int roster_threads;      /* threads computing rosters during a tick, the caller's
                                 included (0 or 1: the caller's only) */
+    int mob_respawn_ms;      /* a killed mob's respawn delay unless its row sets one
+                                (0 = 120000) */
+    int rng_seed;            /* RNG_SEED: with the zone id, seeds the zone's game RNG */
 } zsim_config_t;
 
 typedef struct zsim_tick_stats_s {
@@ -50,6 +59,10 @@ typedef struct zsim_tick_stats_s {
 zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
                  const zsim_config_t *cfg, const zsim_hooks_t *hooks);
 void zsim_free(zsim_t *sim);
+/* Spawns the NPCs of defs[0..n) whose zone_id is this zone (copied), in
+ * that order as npc-1, npc-2, ... Once per sim; nothing if disable_npcs.
+ * Returns how many. */
+int zsim_add_npcs(zsim_t *sim, const npcdef_t *defs, int n);
 const zonedef_t *zsim_def(const zsim_t *sim);
 
 /* Adds a player. entry=1 (login): sends world_entry then a full
@@ -81,6 +94,10 @@ int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m);
 int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m);
 /* A shout from a neighbouring zone, heard by players in range. */
 void zsim_remote_shout(zsim_t *sim, const msg_shout_t *s);
+
+/* NPC npc-<npc_index> says `text` (NULL: its next scripted line) on the
+ * say channel. Returns -1 if it is unknown, dead or cannot talk. */
+int zsim_npc_say(zsim_t *sim, int npc_index, const char *text);
 
 /* Sends every player a full proximity_roster now (after a bus outage,
  * when deltas may have been lost). */

@@ -2,6 +2,7 @@
  * output is appended to one frame per gateway and published once per
  * tick (DESIGN.md "Batching is the scaling lever"). */
 #include "zs.h"
+#include "llm.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
@@ -444,6 +445,26 @@ static void hook_shout(void *ud, const char *to_zone, const msg_shout_t *s)
 
 /* ---- tick and heartbeat ---------------------------------------------- */
 
+/* A player's say named an NPC: voice it through the LLM if one is
+ * configured and not rate-capped (else the sim uses a scripted line). */
+static int hook_npc_addressed(void *ud, const char *zone_id, int npc_index, const char *npc_name,
+                              const char *npc_description, const char *speaker, const char *text)
+{
+    zs_t *zs = ud;
+    return zs->llm &&
+           llm_ask(zs->llm, zone_id, npc_index, npc_name, npc_description, speaker, text) == 0;
+}
+
+static void on_llm_reply(void *ud, const char *zone_id, int npc_index, int outcome,
+                         const char *text)
+{
+    zs_t *zs = ud;
+    zs_zone_t *z = zs__zone_find(zs, zone_id);
+    if (!z || outcome == 0) return; /* zone gone, or the NPC chose silence */
+    zsim_npc_say(z->sim, npc_index, outcome > 0 ? text : NULL); /* failed: a scripted line */
+    flush(zs);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     zs_t *zs = container_of(t, zs_t, tick_timer);
@@ -570,18 +591,21 @@ zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore)
     zsim_config_t cfg = {.tick_rate = zs->cfg.tick_rate,
                          .roster_max_entities = zs->cfg.roster_max_entities,
                          .disable_npcs = !zs->cfg.npcs,
-                         .roster_threads = zs->cfg.roster_threads};
-    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout};
+                         .roster_threads = zs->cfg.roster_threads,
+                         .mob_respawn_ms = zs->cfg.mob_respawn_ms,
+                         .rng_seed = zs->cfg.rng_seed};
+    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout, hook_npc_addressed};
     z = wod_calloc(1, sizeof(*z));
     snprintf(z->id, sizeof(z->id), "%s", zone);
     z->zs = zs;
     z->restore = restore;
     z->sim = zsim_new(def, zs->world, zs->n_world, &cfg, &hooks);
+    int n_npcs = zsim_add_npcs(z->sim, zs->npcs, zs->n_npcs);
     HASH_ADD_STR(zs->zones, id, z);
     char ch[96];
     snprintf(ch, sizeof(ch), "zone:%s:input", zone);
     bus_subscribe(zs->bus, ch);
-    log_info(zone, "zone loaded (%.0fx%.0f ft)%s", def->size_x, def->size_z,
+    log_info(zone, "zone loaded (%.0fx%.0f ft, %d NPCs)%s", def->size_x, def->size_z, n_npcs,
              restore ? ", restored from snapshot" : "");
     zs__heartbeat(zs); /* the registry shows the new zone at once */
     return z;
@@ -611,6 +635,14 @@ zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
     zs->world = wod_malloc(sizeof(zonedef_t) * (size_t)(opt->n_zones ? opt->n_zones : 1));
     memcpy(zs->world, opt->zones, sizeof(zonedef_t) * (size_t)opt->n_zones);
     zs->role_all = opt->role_all;
+    zs->llm = llm_new(loop, &zs->cfg, on_llm_reply, zs);
+    /* Once, before the loop runs (like the zones): zones opened later
+     * take their NPCs from this copy without touching the store. */
+    if (zs->cfg.npcs && zs->store->ops->npcs_load(zs->store, &zs->npcs, &zs->n_npcs) != STORE_OK) {
+        log_error("zone", "could not load NPCs from the database; zones run without them");
+        zs->npcs = NULL;
+        zs->n_npcs = 0;
+    }
     zs->step_ms = 1000.0 / zs->cfg.tick_rate;
     zs->started_ms = clock_mono_ms();
     uv_timer_init(loop, &zs->tick_timer);
@@ -704,6 +736,8 @@ static void handle_closed(uv_handle_t *h)
         free(o);
     }
     free(zs->world);
+    free(zs->npcs);
+    llm_free(zs->llm);
     free(zs);
 }
 

@@ -49,6 +49,9 @@ struct zs_s {
     bus_t *bus;
     zonedef_t *world;
     int n_world;
+    npcdef_t *npcs; /* every zone's NPC spawns, loaded at start-up */
+    int n_npcs;
+    struct llm_s *llm; /* LLM-voiced NPCs, NULL = off */
     int role_all;
     zs_zone_t *zones;
     zs_player_t *by_ref, *by_char;

@@ -116,6 +116,33 @@ static void test_config_edge_limits(void **state)
     unsetenv("BIND_ADDRESS");
 }
 
+static void test_npc_settings(void **state)
+{
+    (void)state;
+    config_t cfg;
+    char err[256];
+    unsetenv("MOB_RESPAWN_MS");
+    unsetenv("RNG_SEED");
+    unsetenv("LLM_BASE_URL");
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.mob_respawn_ms, 120000);
+    assert_int_equal(cfg.rng_seed, 1);
+    assert_string_equal(cfg.llm_base_url, ""); /* LLM NPCs off */
+    assert_int_equal(cfg.llm_timeout_ms, 8000);
+    assert_int_equal(cfg.llm_cooldown_ms, 10000);
+    assert_int_equal(cfg.llm_max_per_minute, 30);
+    setenv("MOB_RESPAWN_MS", "5", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MOB_RESPAWN_MS"));
+    unsetenv("MOB_RESPAWN_MS");
+    setenv("LLM_BASE_URL", "https://api.example.com/v1", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "LLM_BASE_URL"));
+    setenv("LLM_BASE_URL", "http://127.0.0.1:1234/v1", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    unsetenv("LLM_BASE_URL");
+}
+
 static void test_env_file_loses_to_real_env(void **state)
 {
     (void)state;
@@ -170,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_dotenv_errors),
         cmocka_unit_test(test_config_defaults_and_errors),
         cmocka_unit_test(test_config_edge_limits),
+        cmocka_unit_test(test_npc_settings),
         cmocka_unit_test(test_env_file_loses_to_real_env),
         cmocka_unit_test(test_config_auth_limits),
     };

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "sim/sim.h"
+#include "game/npcdef.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -184,15 +185,57 @@ static int setup(void **state)
 
 static int roster_threads = 1;
 
+/* A small cast as the store would load it: the merchant beside the
+ * crossroads spawn, a hostile dog in a corner, one in another zone. */
+static npcdef_t cast[3];
+
+static void make_cast(void)
+{
+    memset(cast, 0, sizeof(cast));
+    npcdef_t *m = &cast[0];
+    snprintf(m->tag, sizeof(m->tag), "npc.merchant.old");
+    snprintf(m->zone_id, sizeof(m->zone_id), "zone-crossroads");
+    snprintf(m->name, sizeof(m->name), "Old Merchant");
+    snprintf(m->description, sizeof(m->description), "A stooped trader.");
+    m->level = 5;
+    m->max_hp = 150;
+    m->x = 102;
+    m->z = 98;
+    m->n_lines = 2;
+    snprintf(m->lines[0], sizeof(m->lines[0]), "Lamp oil, rope?");
+    snprintf(m->lines[1], sizeof(m->lines[1]), "Mind the dog.");
+    npcdef_t *d = &cast[1];
+    snprintf(d->tag, sizeof(d->tag), "mob.rabid_dog");
+    snprintf(d->zone_id, sizeof(d->zone_id), "zone-crossroads");
+    snprintf(d->name, sizeof(d->name), "Rabid Dog");
+    d->is_mob = d->wildlife = d->hostile = 1;
+    d->level = 7;
+    d->strength = 12;
+    d->max_hp = 140;
+    d->aggro_radius = 30;
+    d->leash = 70;
+    d->speed = 12;
+    d->x = 30;
+    d->z = 30;
+    cast[2] = *d;
+    snprintf(cast[2].tag, sizeof(cast[2].tag), "mob.elsewhere");
+    snprintf(cast[2].zone_id, sizeof(cast[2].zone_id), "zone-forest");
+}
+
 static zsim_t *new_sim(int zone_index, int npcs)
 {
     zsim_config_t cfg = {.tick_rate = 20,
                          .roster_max_entities = 64,
                          .disable_npcs = !npcs,
-                         .roster_threads = roster_threads};
+                         .roster_threads = roster_threads,
+                         .mob_respawn_ms = 2000,
+                         .rng_seed = 1};
     zsim_hooks_t hooks = {
         .ud = NULL, .send = on_send, .crossed = on_crossed, .shout_out = on_shout};
-    return zsim_new(&world[zone_index], world, 3, &cfg, &hooks);
+    zsim_t *sim = zsim_new(&world[zone_index], world, 3, &cfg, &hooks);
+    make_cast();
+    assert_int_equal(zsim_add_npcs(sim, cast, 3), npcs && zone_index == 0 ? 2 : 0);
+    return sim;
 }
 
 static character_t make_char(int64_t id, const char *name, const char *zone_id, double x, double z)
@@ -765,8 +808,14 @@ static void test_cfh_danger_and_combat(void **state)
     assert_true(hypot(hx - 100, hz - 100) > 45); /* spawn is safe */
     enter(sim, 2, "Bobby", hx, hz + 3 <= 200 ? hz + 3 : hz - 3, 0);
     json_t *r = last_msg(2, "proximity_roster");
-    assert_true(json_is_true(json_object_get(r, "dangerState")));
+    assert_false(json_is_true(json_object_get(r, "dangerState"))); /* near, not yet noticed */
     json_t *danger = json_object_get(r, "danger");
+    assert_string_equal(json_string_value(json_object_get(danger, "level")), "safe");
+    json_decref(r);
+    zsim_tick(sim, 0); /* it notices Bobby within its aggro radius */
+    r = last_msg(2, "proximity_roster_delta");
+    assert_true(json_is_true(json_object_get(r, "dangerState")));
+    danger = json_object_get(r, "danger");
     assert_string_equal(json_string_value(json_object_get(danger, "level")), "danger");
     assert_true(json_integer_value(json_object_get(danger, "hostilesNearby")) >= 1);
     json_decref(r);
@@ -805,8 +854,113 @@ static void test_cfh_danger_and_combat(void **state)
     json_decref(ev);
     in.action = ACT_TALK;
     assert_int_equal(zsim_player_interact(sim, 1, &in), 0);
+    ev = last_msg(1, "event");
+    assert_string_equal(json_string_value(json_object_get(ev, "eventType")), "dialogue");
+    assert_string_equal(json_string_value(json_object_get(ev, "line")), "Lamp oil, rope?");
+    json_decref(ev);
+    /* the merchant is friendly: no attacking him */
+    snprintf(c.target_id, sizeof(c.target_id), "npc-1");
+    assert_int_equal(zsim_player_combat(sim, 1, &c), -1);
+    e = last_msg(1, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "INVALID_TARGET");
+    json_decref(e);
+    /* the dog cannot talk */
+    snprintf(in.target_id, sizeof(in.target_id), "%s", hid);
+    assert_int_equal(zsim_player_interact(sim, 2, &in), -1);
+    e = last_msg(2, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "CANNOT_TALK");
+    json_decref(e);
     snprintf(in.target_id, sizeof(in.target_id), "npc-99");
     assert_int_equal(zsim_player_interact(sim, 1, &in), -1);
+    zsim_free(sim);
+}
+
+/* The dog bites whoever it is aggroed on (through npc_strike), dies,
+ * cannot be targeted while dead, and respawns at home after the delay. */
+static void test_npc_strikes_dies_and_respawns(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 1);
+    enter(sim, 2, "Bobby", 30, 36, 0); /* 6 ft from the dog's spawn */
+    int hp0 = zsim_player(sim, 2)->hp;
+    json_t *hit = NULL;
+    for (int i = 0; i < 40 && !hit; i++) {
+        zsim_tick(sim, 0);
+        json_t *ev = last_msg(2, "event");
+        if (ev && !strcmp(json_string_value(json_object_get(ev, "eventType")), "combat_hit"))
+            hit = ev;
+        else
+            json_decref(ev);
+        clear_caps();
+    }
+    assert_non_null(hit);
+    assert_string_equal(json_string_value(json_object_get(hit, "attackerId")), "npc-2");
+    assert_string_equal(json_string_value(json_object_get(hit, "targetId")), "char-2");
+    int dmg = (int)json_integer_value(json_object_get(hit, "amount"));
+    assert_int_equal(dmg, 10 + 2 * 12);
+    assert_int_equal(zsim_player(sim, 2)->hp, hp0 - dmg);
+    assert_int_equal(json_integer_value(json_object_get(hit, "targetHp")), hp0 - dmg);
+    json_decref(hit);
+
+    msg_combat_t c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.ability_id, sizeof(c.ability_id), "basic_attack");
+    snprintf(c.target_id, sizeof(c.target_id), "npc-2");
+    int killed = 0;
+    for (int i = 0; i < 20 && !killed; i++) {
+        assert_int_equal(zsim_player_combat(sim, 2, &c), 0);
+        json_t *ev = last_msg(2, "event");
+        killed = !strcmp(json_string_value(json_object_get(ev, "eventType")), "death");
+        json_decref(ev);
+    }
+    assert_true(killed);
+    assert_int_equal(zsim_player_combat(sim, 2, &c), -1);
+    json_t *e = last_msg(2, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "TARGET_DEAD");
+    json_decref(e);
+    /* Bobby is out of danger at once */
+    clear_caps();
+    zsim_tick(sim, 0);
+    json_t *r = last_msg(2, "proximity_roster_delta");
+    assert_non_null(r);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r, "danger"), "level")), "safe");
+    json_decref(r);
+    /* 2 s later (mob_respawn_ms) it is back at its spawn point */
+    for (int i = 0; i < 41; i++)
+        zsim_tick(sim, 0);
+    msg_interact_t in = {.action = ACT_EXAMINE};
+    snprintf(in.target_id, sizeof(in.target_id), "npc-2");
+    assert_int_equal(zsim_player_interact(sim, 2, &in), 0);
+    zsim_free(sim);
+}
+
+/* A player the dog has bitten to 0 HP is no target any more: it lets go
+ * and the player's dangerState returns to safe. */
+static void test_npc_lets_go_of_a_downed_player(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 1);
+    character_t ch = make_char(3, "Carol", "zone-crossroads", 30, 34);
+    ch.hp = 40; /* two bites */
+    assert_int_equal(zsim_player_enter(sim, 3, &ch, 0, 1), 0);
+    int was_danger = 0, safe_again = 0, hits = 0;
+    for (int i = 0; i < 200 && !safe_again; i++) {
+        clear_caps();
+        zsim_tick(sim, 0);
+        json_t *ev = last_msg(3, "event");
+        if (ev) hits += !strcmp(json_string_value(json_object_get(ev, "eventType")), "combat_hit");
+        json_decref(ev);
+        json_t *r = last_msg(3, "proximity_roster_delta");
+        const char *lvl =
+            json_string_value(json_object_get(json_object_get(r, "danger"), "level"));
+        if (lvl && !strcmp(lvl, "danger")) was_danger = 1;
+        if (lvl && !strcmp(lvl, "safe") && was_danger) safe_again = 1;
+        json_decref(r);
+    }
+    assert_true(was_danger && safe_again);
+    assert_int_equal(hits, 2);
+    assert_int_equal(zsim_player(sim, 3)->hp, 0);
     zsim_free(sim);
 }
 
@@ -898,6 +1052,8 @@ int main(void)
         cmocka_unit_test_setup(test_leaving_player_removed, setup),
         cmocka_unit_test_setup(test_update_rate_coalescing, setup),
         cmocka_unit_test_setup(test_cfh_danger_and_combat, setup),
+        cmocka_unit_test_setup(test_npc_strikes_dies_and_respawns, setup),
+        cmocka_unit_test_setup(test_npc_lets_go_of_a_downed_player, setup),
         cmocka_unit_test_setup(test_collect_dirty_and_stats, setup),
         cmocka_unit_test_setup(test_threads_same_output, setup),
     };
