@@ -63,8 +63,9 @@ async def step_to(c, x, z, step=5.0):
             break
         k = min(1.0, step / d)
         px, pz = px + dx * k, pz + dz * k
-        await c.send("move", {"method": "position", "position": {"x": px, "y": 0, "z": pz}})
-        await asyncio.sleep(0.15)
+        # a step without `method` is placed at once (docs/PROTOCOL.md, movement)
+        await c.send("move", {"position": {"x": px, "y": 0, "z": pz}, "speed": "run"})
+        await asyncio.sleep(0.2)
     c.pos = (px, pz)
 
 
@@ -100,7 +101,7 @@ def test_cast_from_the_database_and_dialogue(world):
         assert ev2["line"] in MERCHANT_LINES and ev2["line"] != ev["line"]
         # /say addressed to the merchant: he answers on the say channel
         await a.send("chat", {"channel": "say", "message": "Good evening, merchant!"})
-        m = await a.expect("communication", pred=lambda p: p["senderId"] == merchant["id"])
+        m = await a.expect("chat", pred=lambda p: p["senderId"] == merchant["id"])
         assert m["channel"] == "say" and m["content"] in MERCHANT_LINES
         assert m["senderName"] == "Old Merchant" and m["senderType"] == "npc"
 

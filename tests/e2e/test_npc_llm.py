@@ -64,7 +64,7 @@ def llm_world():
 
 
 def merchant_says(a, merchant_id):
-    return a.expect("communication", timeout=10, pred=lambda p: p["senderId"] == merchant_id)
+    return a.expect("chat", timeout=10, pred=lambda p: p["senderId"] == merchant_id)
 
 
 def test_llm_voices_the_merchant_and_falls_back(llm_world):
@@ -90,7 +90,7 @@ def test_llm_voices_the_merchant_and_falls_back(llm_world):
         await a.send("chat", {"channel": "say", "message": "Merchant?"})
         got = await a.drain(1.5)
         assert len(fake.requests) == n + 1
-        assert not [x for x in got if x["type"] == "communication"
+        assert not [x for x in got if x["type"] == "chat"
                     and x["payload"]["senderId"] == merchant]
 
         # an error, then a timeout (1 s; the stand-in takes 3): scripted lines instead
