@@ -134,6 +134,13 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
         return -1;
     if (get_int("NPCS", 1, 0, 1, &cfg->npcs, err, n) < 0) return -1;
     if (get_int("ROSTER_THREADS", 1, 1, 64, &cfg->roster_threads, err, n) < 0) return -1;
+    if (get_str("ADMIN_TOKEN", "", cfg->admin_token, sizeof(cfg->admin_token), err, n) < 0)
+        return -1;
+    /* A short token would make the admin console guessable. */
+    if (cfg->admin_token[0] && strlen(cfg->admin_token) < 16) {
+        snprintf(err, n, "ADMIN_TOKEN is invalid: use at least 16 characters (or leave it empty)");
+        return -1;
+    }
     log_level_t lvl;
     const char *ls = env_or("LOG_LEVEL", "info");
     if (log_level_parse(ls, &lvl) < 0) {

@@ -29,8 +29,9 @@ typedef struct config_s {
     int log_level;                                            /* LOG_LEVEL (log_level_t) */
     int log_json;                                             /* LOG_FORMAT=json */
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
-    int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
-    int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
+    int npcs;              /* NPCS: 0 spawns no NPCs (quiet test worlds) */
+    int roster_threads;    /* ROSTER_THREADS: threads computing rosters per tick */
+    char admin_token[129]; /* ADMIN_TOKEN: "" = admin console disabled */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.

@@ -47,8 +47,9 @@ void gw_api_refresh(gw_t *gw)
         char hb[256];
         snprintf(hb, sizeof(hb),
                  "{\"type\":\"gateway\",\"zones\":[],\"players\":%d,\"connections\":%u,"
-                 "\"address\":\"%s:%d\"}",
-                 in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port);
+                 "\"address\":\"%s:%d\",\"msgsIn\":%llu,\"msgsOut\":%llu,\"sentAt\":%llu}",
+                 in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port,
+                 gw->msgs_in, gw->msgs_out, (unsigned long long)clock_wall_ms());
         gw->registry->ops->heartbeat(gw->registry, hb);
     }
     gw->registry->ops->list_servers(gw->registry, on_servers, gw);

@@ -74,6 +74,7 @@ typedef struct gw_conn_s {
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;
+typedef struct gw_admin_s gw_admin_t;
 
 /* Client input for one zone, published once per loop iteration. */
 typedef struct gw_zone_batch_s {
@@ -113,6 +114,7 @@ struct gw_s {
     /* registry cache for the HTTP API */
     json_t *servers_cache, *zones_cache;
     int bus_up;
+    gw_admin_t *admin; /* admin.c, created on first use */
     /* metrics */
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
     unsigned long long deltas_dropped; /* roster deltas not sent to backed-up clients */
@@ -164,6 +166,31 @@ void gw_session_route_record(gw_conn_t *c, struct env_rec_s *r);
 void gw_recovery_check(gw_t *gw);
 int gw_recovery_zone_down(gw_t *gw, const char *zone);
 void gw_recovery_free(gw_t *gw);
+
+/* admin.c: static files, the admin console and its API. */
+#include "../net/http.h"
+typedef struct gw_http_req_s {
+    buf_t *body; /* a POST body being received, or NULL */
+    char path[128];
+} gw_http_req_t;
+/* Answers static files and /admin, /api/admin/...: 1 = handled (a reply is
+ * started, or a POST body is awaited), 0 = not ours. */
+int gw_web_http(gw_t *gw, struct lws *wsi, const char *path, gw_http_req_t *req,
+                http_reply_t *reply);
+/* LWS_CALLBACK_HTTP_BODY: returns -1 to drop an oversized body. */
+int gw_web_body(gw_http_req_t *req, const void *in, size_t len);
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION. */
+int gw_web_body_done(gw_t *gw, struct lws *wsi, gw_http_req_t *req, http_reply_t *reply);
+void gw_web_req_clear(gw_http_req_t *req);
+/* ADMIN_SNAPSHOT and ADMIN_KICK records from the bus. */
+void gw_admin_record(gw_t *gw, const struct env_rec_s *r);
+/* A frame on zone:{id}:broadcast: to every player here in that zone. */
+void gw_admin_zone_broadcast(gw_t *gw, const char *channel, const char *data, size_t len);
+/* Subscribes to every zone's broadcast channel. */
+void gw_admin_attach(gw_t *gw);
+/* Every second: queries zones while the console is in use. */
+void gw_admin_tick(gw_t *gw);
+void gw_admin_free(gw_t *gw);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */

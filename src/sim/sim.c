@@ -1052,3 +1052,24 @@ int zsim_player_resync(zsim_t *sim, uint64_t ref)
     push_roster(sim, p, 1);
     return 0;
 }
+
+void zsim_each_entity(const zsim_t *sim, void (*cb)(void *ud, const zsim_entity_view_t *e),
+                      void *ud)
+{
+    for (size_t i = 0; i < sim->n_slots; i++) {
+        const zent_t *e = &sim->ents[i];
+        if (!e->pid || !e->in_grid) continue;
+        zsim_entity_view_t v = {
+            e->idstr, e->name, e->kind == ZENT_PLAYER, e->hostile, e->x, e->y, e->z, 0, 0};
+        if (e->kind == ZENT_PLAYER) {
+            const zplayer_t *p = e->owner;
+            v.heading = p->ch.heading;
+            v.ref = p->ref;
+        } else {
+            /* NPCs keep radians; the view speaks degrees like players. */
+            double h = ((const znpc_t *)e->owner)->heading * 180.0 / M_PI;
+            v.heading = fmod(h + 360.0, 360.0);
+        }
+        cb(ud, &v);
+    }
+}

@@ -95,4 +95,15 @@ size_t zsim_collect_all(zsim_t *sim, character_t *out, size_t max);
 size_t zsim_player_count(const zsim_t *sim);
 void zsim_tick_stats(const zsim_t *sim, zsim_tick_stats_t *out);
 
+/* One entity as the admin console's live map sees it. */
+typedef struct zsim_entity_view_s {
+    const char *id, *name; /* protocol id ("char-5", "npc-2"), display name */
+    int is_player, hostile;
+    double x, y, z, heading; /* zone-local feet, degrees */
+    uint64_t ref;            /* players: the caller's ref; NPCs: 0 */
+} zsim_entity_view_t;
+/* Calls cb for every entity present in the zone (dead NPCs excluded). */
+void zsim_each_entity(const zsim_t *sim, void (*cb)(void *ud, const zsim_entity_view_t *e),
+                      void *ud);
+
 #endif
