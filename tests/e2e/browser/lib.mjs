@@ -1,0 +1,112 @@
+// lib.mjs - helpers of the browser tests: start a real wod-server on a free
+// port (killed by PID), launch Debian's chromium through playwright-core
+// (never a downloaded browser), wait for conditions, save screenshots.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(here, '../../..');
+export const SERVER_BIN = process.env.WOD_SERVER_BIN || path.join(ROOT, 'build/wod-server');
+export const OUT_DIR = process.env.WOD_TEST_OUTPUT || path.join(ROOT, 'build/test-output/browser');
+export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// `wod-server all` with a throwaway SQLite database. env adds variables.
+export async function startServer(env = {}) {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-browser-'));
+  const proc = spawn(SERVER_BIN, ['all'], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH,
+      GATEWAY_PORT: String(port),
+      ZONE_HTTP_PORT: '0',
+      BIND_ADDRESS: '127.0.0.1',
+      DATABASE_URL: `sqlite:${dir}/wod.db`,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const s = { proc, port, dir, url: `http://127.0.0.1:${port}`, log: '' };
+  proc.stdout.on('data', (d) => { s.log += d; });
+  proc.stderr.on('data', (d) => { s.log += d; });
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`wod-server exited (${proc.exitCode}):\n${s.log}`);
+    try {
+      if ((await fetch(`${s.url}/health`)).ok) return s;
+    } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`wod-server did not start:\n${s.log}`);
+    await sleep(100);
+  }
+}
+
+export async function stopServer(s) {
+  if (!s || s.proc.exitCode !== null) return;
+  s.proc.kill('SIGTERM');
+  const deadline = Date.now() + 10000;
+  while (s.proc.exitCode === null && s.proc.signalCode === null && Date.now() < deadline) await sleep(50);
+  if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
+  fs.rmSync(s.dir, { recursive: true, force: true });
+}
+
+export async function launchBrowser() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--user-data-dir=${userDataDir}`,
+    ],
+  });
+  browser.on('disconnected', () => fs.rmSync(userDataDir, { recursive: true, force: true }));
+  return browser;
+}
+
+// A page that records console errors and uncaught exceptions.
+export async function newPage(browser, viewport = { width: 1920, height: 1080 }) {
+  const ctx = await browser.newContext({ viewport });
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  return page;
+}
+
+// Polls fn (in the page) until it returns a truthy value; returns it.
+export async function waitFor(page, fn, arg, what, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await page.evaluate(fn, arg);
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await sleep(100);
+  }
+}
+
+export async function screenshot(page, name) {
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const file = path.join(OUT_DIR, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
