@@ -216,10 +216,8 @@ function renderPlayers(list) {
 async function poll() {
   clearTimeout(A.timer);
   try {
-    const [cluster, players] = await Promise.all([
-      api('/api/admin/cluster'),
-      api(`/api/admin/players?q=${encodeURIComponent($('search').value.trim())}`),
-    ]);
+    const cluster = await api('/api/admin/cluster');
+    const players = await api(`/api/admin/players?q=${encodeURIComponent($('search').value.trim())}`);
     $('login').hidden = true;
     $('console').hidden = false;
     $('signout').hidden = false;

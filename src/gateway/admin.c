@@ -204,7 +204,7 @@ void gw_admin_record(gw_t *gw, const env_rec_t *r)
         log_info(gw_conn_subject(c), "kicked by an admin: %s", reason);
         gw_conn_error(c, "KICKED", reason, "fatal");
         /* The close takes the character out of the world (LEAVE). */
-        gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "kicked");
+        gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, "kicked");
     }
 }
 
@@ -457,8 +457,9 @@ static void handle_get(gw_t *gw, struct lws *wsi, const char *path, http_reply_t
         return;
     }
     if (strcmp(path, "/api/admin/players") == 0) {
-        char q[64] = "";
-        lws_get_urlarg_by_name(wsi, "q=", q, sizeof(q));
+        char buf[80];
+        /* returns a pointer past "q=" inside buf */
+        const char *q = lws_get_urlarg_by_name(wsi, "q=", buf, sizeof(buf));
         reply_json(wsi, reply, 200, json_pack("{s:o}", "players", players_json(gw, q)));
         return;
     }

@@ -67,19 +67,17 @@ export async function stopServer(s) {
   fs.rmSync(s.dir, { recursive: true, force: true });
 }
 
+// playwright's launch() gives chromium a new empty --user-data-dir of its own
+// (it refuses the flag in args), so each run starts from a clean profile.
 export async function launchBrowser() {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-chromium-'));
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${userDataDir}`,
     ],
   });
-  browser.on('disconnected', () => fs.rmSync(userDataDir, { recursive: true, force: true }));
-  return browser;
 }
 
 // A page that records console errors and uncaught exceptions.
