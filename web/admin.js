@@ -76,10 +76,12 @@ function sparkline(values) {
   c.height = 22;
   const ctx = c.getContext('2d');
   const max = Math.max(0.01, ...values);
+  // newest sample at the right edge; at least a minute's width
+  const span = Math.max(60, values.length) - 1;
   ctx.strokeStyle = '#3ee07a';
   ctx.beginPath();
   values.forEach((v, i) => {
-    const x = values.length > 1 ? (i / (HISTORY - 1)) * 120 : 0;
+    const x = 120 - ((values.length - 1 - i) / span) * 120;
     const y = 21 - (v / max) * 20;
     if (i) ctx.lineTo(x, y);
     else ctx.moveTo(x, y);
@@ -87,7 +89,7 @@ function sparkline(values) {
   ctx.stroke();
   ctx.fillStyle = '#9fb0c4';
   ctx.font = '9px system-ui';
-  ctx.fillText(`max ${max.toFixed(2)}`, 70, 9);
+  ctx.fillText(`max ${max.toFixed(2)}`, 2, 9);
   return c;
 }
 

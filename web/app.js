@@ -147,6 +147,7 @@ function enterWorld(p) {
   }
   updateVitals(p.character);
   updateWhere();
+  setStatus('In the world', 'ok');
   show('game');
   log('sys', `You enter ${p.zone?.name || p.zone?.id}.`);
 }
@@ -244,7 +245,7 @@ function setDanger(d) {
   else if (d && typeof d === 'object') S.danger = { ...S.danger, ...d };
   const el = $('danger');
   const danger = S.danger.level === 'danger' || S.danger.inDanger === true;
-  el.className = `danger ${danger ? 'danger' : 'safe'}`;
+  el.className = `danger ${danger ? 'is-danger' : 'is-safe'}`;
   const n = S.danger.hostilesNearby;
   el.textContent = danger ? `Danger${typeof n === 'number' ? ` \u2014 ${n} hostile${n === 1 ? '' : 's'} near` : ''}` : 'Safe';
 }

@@ -127,7 +127,7 @@ export class MapView {
         ctx.arc(p.x, p.y, r * 1.9, 0, Math.PI * 2);
         ctx.stroke();
       }
-      if (opts.labels || e.id === this.hoverId || e.id === opts.targetId) {
+      if (opts.labels || e.type === 'player' || e.id === this.hoverId || e.id === opts.targetId) {
         ctx.fillStyle = COLORS.label;
         ctx.fillText(e.name || e.id, p.x, p.y - r * 2.2);
       }
@@ -154,10 +154,13 @@ export class MapView {
     for (const ex of exits) {
       let p, q, label;
       const name = `${ex.name || ex.zoneId} \u2192`;
-      if (ex.direction === 'north') { p = this.toScreen(0, sz); q = this.toScreen(sx, sz); label = this.toScreen(sx / 2, sz + 4); }
-      else if (ex.direction === 'south') { p = this.toScreen(0, 0); q = this.toScreen(sx, 0); label = this.toScreen(sx / 2, -6); }
-      else if (ex.direction === 'east') { p = this.toScreen(sx, 0); q = this.toScreen(sx, sz); label = this.toScreen(sx - 4, sz / 2); }
-      else if (ex.direction === 'west') { p = this.toScreen(0, 0); q = this.toScreen(0, sz); label = this.toScreen(4, sz / 2); }
+      // labels sit just inside the edge, kept on screen while the edge is
+      const m = 8 * dpr, w = this.canvas.width, h = this.canvas.height;
+      const clampX = (x) => Math.max(m, Math.min(w - m, x)), clampY = (y) => Math.max(m * 2, Math.min(h - m, y));
+      if (ex.direction === 'north') { p = this.toScreen(0, sz); q = this.toScreen(sx, sz); label = { x: clampX(this.toScreen(this.cx, 0).x), y: p.y + 16 * dpr }; }
+      else if (ex.direction === 'south') { p = this.toScreen(0, 0); q = this.toScreen(sx, 0); label = { x: clampX(this.toScreen(this.cx, 0).x), y: p.y - 8 * dpr }; }
+      else if (ex.direction === 'east') { p = this.toScreen(sx, 0); q = this.toScreen(sx, sz); label = { x: p.x - m, y: clampY(this.toScreen(0, this.cz).y) }; }
+      else if (ex.direction === 'west') { p = this.toScreen(0, 0); q = this.toScreen(0, sz); label = { x: p.x + m, y: clampY(this.toScreen(0, this.cz).y) }; }
       else continue;
       ctx.beginPath();
       ctx.moveTo(p.x, p.y);
