@@ -108,16 +108,6 @@ test('two browser players, the admin console, screenshots', async () => {
   assert.equal(await entityId(anna), annaId);
   await waitFor(anna, (id) => window.__wod.entities().some((e) => e.id === id), brunoId, 'Anna sees Bruno again');
 
-  // screenshots of the client
-  await sleep(500);
-  await screenshot(anna, 'client-1920');
-  await anna.setViewportSize({ width: 360, height: 780 });
-  await sleep(600);
-  await screenshot(anna, 'client-360');
-  const wide = await anna.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(wide <= 362, `no horizontal scrolling at 360 px (scrollWidth ${wide})`);
-  await anna.setViewportSize({ width: 1920, height: 1080 });
-
   // the admin console
   const admin = await newPage(browser);
   pages.push(admin);
@@ -145,6 +135,17 @@ test('two browser players, the admin console, screenshots', async () => {
   await admin.locator('#announce-form button').click();
   for (const p of [anna, bruno])
     await waitFor(p, () => window.__wod.logLines().some((l) => l.includes('Announcement: Server restarts at dawn')), null, 'announcement');
+
+  // screenshots of the client (Bruno's page has the chat so far)
+  await bruno.locator('#map').focus();
+  await sleep(300);
+  await screenshot(bruno, 'client-1920');
+  await bruno.setViewportSize({ width: 360, height: 780 });
+  await sleep(600);
+  await screenshot(bruno, 'client-360');
+  const wide = await bruno.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= 362, `no horizontal scrolling at 360 px (scrollWidth ${wide})`);
+  await bruno.setViewportSize({ width: 1920, height: 1080 });
 
   await sleep(1500); // a few samples for the sparklines
   await screenshot(admin, 'admin-1920');
