@@ -28,18 +28,26 @@ export function freePort() {
 }
 
 // `wod-server all` with a throwaway SQLite database. env adds variables.
-export async function startServer(env = {}) {
+export function startServer(env = {}) {
+  return startRole('all', env);
+}
+
+// One wod-server process in `role` (all, gateway, zone) on a free port,
+// started in a throwaway directory; resolves once /health answers.
+export async function startRole(role, env = {}) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-browser-'));
-  const proc = spawn(SERVER_BIN, ['all'], {
+  const portVars = role === 'zone'
+    ? { ZONE_HTTP_PORT: String(port), GATEWAY_PORT: String(await freePort()) }
+    : { GATEWAY_PORT: String(port), ZONE_HTTP_PORT: '0' };
+  const proc = spawn(SERVER_BIN, [role], {
     cwd: dir,
     env: {
       PATH: process.env.PATH,
-      GATEWAY_PORT: String(port),
-      ZONE_HTTP_PORT: '0',
       BIND_ADDRESS: '127.0.0.1',
       DATABASE_URL: `sqlite:${dir}/wod.db`,
       LOG_LEVEL: 'info',
+      ...portVars,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,11 +57,11 @@ export async function startServer(env = {}) {
   proc.stderr.on('data', (d) => { s.log += d; });
   const deadline = Date.now() + 20000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`wod-server exited (${proc.exitCode}):\n${s.log}`);
+    if (proc.exitCode !== null) throw new Error(`wod-server ${role} exited (${proc.exitCode}):\n${s.log}`);
     try {
       if ((await fetch(`${s.url}/health`)).ok) return s;
     } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`wod-server did not start:\n${s.log}`);
+    if (Date.now() > deadline) throw new Error(`wod-server ${role} did not start:\n${s.log}`);
     await sleep(100);
   }
 }
@@ -107,4 +115,28 @@ export async function screenshot(page, name) {
   const file = path.join(OUT_DIR, `${name}.png`);
   await page.screenshot({ path: file });
   return file;
+}
+
+// A guest with a new character of that name, in the world; returns the page.
+export async function enterAsGuest(browser, url, name) {
+  const page = await newPage(browser);
+  await page.goto(`${url}/`);
+  await page.locator('#guest-name').fill(name);
+  await page.locator('#guest-form button[type=submit]').click();
+  await page.locator('#char-name').waitFor();
+  await page.locator('#char-name').fill(name);
+  await page.locator('#char-desc').fill('a test visitor');
+  await page.locator('#create-form button[type=submit]').click();
+  await waitFor(page, () => window.__wod?.state.inWorld, null, `${name} in the world`);
+  return page;
+}
+
+// Opens the admin console on `url` with the token; returns the page.
+export async function openAdmin(browser, url, token) {
+  const admin = await newPage(browser);
+  await admin.goto(`${url}/admin`);
+  await admin.locator('#token').fill(token);
+  await admin.locator('#token-form button').click();
+  await waitFor(admin, () => !document.getElementById('console').hidden, null, 'the admin console');
+  return admin;
 }

@@ -8,6 +8,7 @@
 // Run: cd tests/e2e/browser && npm ci && node --test
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as lib from './lib.mjs';
 import { launchBrowser, newPage, screenshot, sleep, startServer, stopServer, waitFor } from './lib.mjs';
 
 const TOKEN = 'browser-test-admin-token-0123456789';
@@ -27,18 +28,10 @@ after(async () => {
 });
 
 async function enterAsGuest(name) {
-  const page = await newPage(browser);
+  const page = await lib.enterAsGuest(browser, server.url, name);
   pages.push(page);
-  await page.goto(`${server.url}/`);
-  await page.locator('#guest-name').fill(name);
-  await page.locator('#guest-form button[type=submit]').click();
-  await page.locator('#char-name').waitFor();
-  // the name rules are on screen before submitting
+  // the character screen showed the name rules
   assert.match(await page.locator('#name-rules').textContent(), /3–20 characters/);
-  await page.locator('#char-name').fill(name);
-  await page.locator('#char-desc').fill('a test visitor');
-  await page.locator('#create-form button[type=submit]').click();
-  await waitFor(page, () => window.__wod?.state.inWorld, null, `${name} in the world`);
   return page;
 }
 
