@@ -73,6 +73,9 @@ export async function stopServer(s) {
   while (s.proc.exitCode === null && s.proc.signalCode === null && Date.now() < deadline) await sleep(50);
   if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
   fs.rmSync(s.dir, { recursive: true, force: true });
+  // under ASan/UBSan (scripts/test.sh's second suite) a report fails the test
+  if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(s.log)) throw new Error(`sanitizer report:\n${s.log}`);
+  if (s.proc.exitCode !== 0) throw new Error(`wod-server exited with ${s.proc.exitCode ?? s.proc.signalCode}:\n${s.log.slice(-4000)}`);
 }
 
 // playwright's launch() gives chromium a new empty --user-data-dir of its own
