@@ -34,9 +34,10 @@ export function startServer(env = {}) {
 
 // One wod-server process in `role` (all, gateway, zone) on a free port,
 // started in a throwaway directory; resolves once /health answers.
-export async function startRole(role, env = {}) {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-browser-'));
+// reuse: {port, dir} of a stopped server to restart it in place.
+export async function startRole(role, env = {}, reuse = null) {
+  const port = reuse ? reuse.port : await freePort();
+  const dir = reuse ? reuse.dir : fs.mkdtempSync(path.join(os.tmpdir(), 'wod-browser-'));
   const portVars = role === 'zone'
     ? { ZONE_HTTP_PORT: String(port), GATEWAY_PORT: String(await freePort()) }
     : { GATEWAY_PORT: String(port), ZONE_HTTP_PORT: '0' };
@@ -66,13 +67,13 @@ export async function startRole(role, env = {}) {
   }
 }
 
-export async function stopServer(s) {
+export async function stopServer(s, keepDir = false) {
   if (!s || s.proc.exitCode !== null) return;
   s.proc.kill('SIGTERM');
   const deadline = Date.now() + 10000;
   while (s.proc.exitCode === null && s.proc.signalCode === null && Date.now() < deadline) await sleep(50);
   if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
-  fs.rmSync(s.dir, { recursive: true, force: true });
+  if (!keepDir) fs.rmSync(s.dir, { recursive: true, force: true });
   // under ASan/UBSan (scripts/test.sh's second suite) a report fails the test
   if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(s.log)) throw new Error(`sanitizer report:\n${s.log}`);
   if (s.proc.exitCode !== 0) throw new Error(`wod-server exited with ${s.proc.exitCode ?? s.proc.signalCode}:\n${s.log.slice(-4000)}`);
