@@ -119,6 +119,32 @@ static admin_fail_t *fail_slot(gw_admin_t *a, const char *ip)
     return oldest;
 }
 
+const char *gw_admin_bearer(const char *authorization)
+{
+    return strncasecmp(authorization, "Bearer ", 7) == 0 ? authorization + 7 : "";
+}
+
+int gw_admin_zone_path(const char *path, char *zone, size_t cap)
+{
+    const char *pre = "/api/admin/zones/", *suf = "/entities";
+    size_t pl = strlen(pre), n = strlen(path), sl = strlen(suf);
+    if (strncmp(path, pre, pl) != 0 || n <= pl + sl || strcmp(path + n - sl, suf) != 0 ||
+        n - pl - sl >= cap)
+        return -1;
+    snprintf(zone, cap, "%.*s", (int)(n - pl - sl), path + pl);
+    return strchr(zone, '/') ? -1 : 0;
+}
+
+int gw_admin_zone_channel(const char *channel, char *zone, size_t cap)
+{
+    const char *p = channel + 5, *end;
+    if (strncmp(channel, "zone:", 5) != 0 || !(end = strstr(p, ":broadcast")) || end[10] ||
+        end == p || (size_t)(end - p) >= cap)
+        return -1;
+    snprintf(zone, cap, "%.*s", (int)(end - p), p);
+    return 0;
+}
+
 /* 0 = authorised; else the HTTP status to answer (401, 429). */
 static int check_token(gw_t *gw, struct lws *wsi)
 {
@@ -133,8 +159,8 @@ static int check_token(gw_t *gw, struct lws *wsi)
     if (f->tokens < 1) return 429;
 
     char hdr[256] = "";
-    int n = lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION);
-    const char *given = (n > 7 && strncasecmp(hdr, "Bearer ", 7) == 0) ? hdr + 7 : "";
+    if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) < 0) hdr[0] = '\0';
+    const char *given = gw_admin_bearer(hdr);
     /* Hash both sides so the comparison takes the same time whatever the
      * lengths; sodium_memcmp is constant-time over the digests. */
     unsigned char h1[32], h2[32];
@@ -211,9 +237,7 @@ void gw_admin_record(gw_t *gw, const env_rec_t *r)
 void gw_admin_zone_broadcast(gw_t *gw, const char *channel, const char *data, size_t len)
 {
     char zone[ZONE_ID_MAX + 1];
-    const char *p = channel + 5, *end = strstr(p, ":broadcast");
-    if (strncmp(channel, "zone:", 5) || !end || (size_t)(end - p) > ZONE_ID_MAX) return;
-    snprintf(zone, sizeof(zone), "%.*s", (int)(end - p), p);
+    if (gw_admin_zone_channel(channel, zone, sizeof(zone)) < 0) return;
     env_reader_t rd;
     env_rec_t r;
     if (env_reader_init(&rd, data, len) < 0) return;
@@ -463,12 +487,8 @@ static void handle_get(gw_t *gw, struct lws *wsi, const char *path, http_reply_t
         reply_json(wsi, reply, 200, json_pack("{s:o}", "players", players_json(gw, q)));
         return;
     }
-    const char *pre = "/api/admin/zones/", *suf = "/entities";
-    size_t pl = strlen(pre), n = strlen(path), sl = strlen(suf);
-    if (strncmp(path, pre, pl) == 0 && n > pl + sl && strcmp(path + n - sl, suf) == 0 &&
-        n - pl - sl <= ZONE_ID_MAX) {
-        char zone[ZONE_ID_MAX + 1];
-        snprintf(zone, sizeof(zone), "%.*s", (int)(n - pl - sl), path + pl);
+    char zone[ZONE_ID_MAX + 1];
+    if (gw_admin_zone_path(path, zone, sizeof(zone)) == 0) {
         if (zone_def(gw, zone)) {
             /* No snapshot yet (first look at this zone): ask now. */
             if (!json_object_get(a->snapshots, zone)) query_zone(gw, zone);

@@ -191,6 +191,13 @@ void gw_admin_attach(gw_t *gw);
 /* Every second: queries zones while the console is in use. */
 void gw_admin_tick(gw_t *gw);
 void gw_admin_free(gw_t *gw);
+/* Parsers of untrusted text (tests/fuzz/fuzz_admin.c). The token of an
+ * "Authorization: Bearer <token>" value, or "". */
+const char *gw_admin_bearer(const char *authorization);
+/* The zone of "/api/admin/zones/{zone}/entities": 0, or -1 if not that. */
+int gw_admin_zone_path(const char *path, char *zone, size_t cap);
+/* The zone of a "zone:{zone}:broadcast" channel: 0, or -1. */
+int gw_admin_zone_channel(const char *channel, char *zone, size_t cap);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */
