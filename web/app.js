@@ -221,7 +221,9 @@ function applyRoster(p, full) {
     if (c.sample !== undefined) r.sample = c.sample;
     if (c.lastSpeaker !== undefined) r.lastSpeaker = c.lastSpeaker;
   }
+  // dangerState: an object, or the original's boolean with the detail in `danger`
   if (p.dangerState !== undefined) setDanger(p.dangerState);
+  if (p.danger && typeof p.danger === 'object') setDanger(p.danger);
   // Positions: the widest channels list the most; nearer ones are more exact.
   const seen = new Set();
   for (const ch of ['touch', 'say', 'see', 'shout', 'hear', 'emote', 'cfh']) {
@@ -285,7 +287,10 @@ function onStateUpdate(p) {
   const ents = p.entities;
   if (ents) {
     for (const e of [...(ents.added || []), ...(ents.updated || [])]) {
-      if (e.id === S.entityId) continue;
+      if (e.id === S.entityId) {
+        correctSelf(e.position);
+        continue;
+      }
       upsertEntity(e.id, { name: e.name, type: e.type, hostile: e.hostile, heading: e.heading }, e.position, !!e.position);
     }
     for (const r of ents.removed || []) S.entities.delete(typeof r === 'string' ? r : r.id);
@@ -294,6 +299,16 @@ function onStateUpdate(p) {
     S.combat = p.combat;
     renderCombat();
   }
+}
+
+// The server's word on our own position: pull the dead-reckoned one towards
+// it (snapping outright would jitter, since it is a little behind).
+function correctSelf(pos) {
+  if (!pos || S.clickTarget) return;
+  const dx = pos.x - S.self.x, dz = pos.z - S.self.z;
+  const d = Math.hypot(dx, dz);
+  if (d > 20) Object.assign(S.self, { x: pos.x, z: pos.z });
+  else if (d > 1.5) { S.self.x += dx / 2; S.self.z += dz / 2; }
 }
 
 function updateVitals(ch) {
@@ -391,6 +406,7 @@ function onEvent(p) {
   if (t === 'combat_miss') { log('combat', p.narrative || `${nameOf(p.attackerId)} missed ${nameOf(p.targetId)}.`); return; }
   if (t === 'combat_death' || t === 'death') { log('combat', p.narrative || `${nameOf(p.targetId || p.entityId)} dies.`); return; }
   if (t === 'combat_error') { log('err', p.narrative || `Cannot attack: ${p.reason || 'error'}.`); return; }
+  if (t === 'movement_complete') return;
   if (t === 'zone_recovering') { log('sys', 'The zone is recovering\u2026'); return; }
   if (t === 'zone_recovered') { log('sys', 'The zone is back.'); return; }
   log(t?.startsWith('combat') ? 'combat' : 'sys', p.narrative || p.message || p.text || `${t}${p.targetId ? ' ' + nameOf(p.targetId) : ''}`);
@@ -437,9 +453,13 @@ function onMessage(type, p) {
     case 'chat': return onChat(p.channel, p.sender || p.senderName || p.senderId, p.message ?? p.content);
     case 'event': return onEvent(p);
     case 'command_response': {
+      // {success, command, message?, error?, data?} (docs/GAME.md)
       S.pendingCommand = null;
-      const lines = p.lines || (p.message ? [p.message] : p.output ? [].concat(p.output) : [JSON.stringify(p)]);
-      for (const l of lines) log(p.success === false || p.ok === false ? 'err' : 'sys', typeof l === 'string' ? l : JSON.stringify(l));
+      const ok = p.success !== false;
+      let text = (ok ? p.message : p.error) || p.message || p.error || `${p.command || 'command'}: ${ok ? 'done' : 'failed'}`;
+      const sugg = p.data?.suggestions;
+      if (Array.isArray(sugg) && sugg.length) text += ` (did you mean ${sugg.join(', ')}?)`;
+      for (const line of String(text).split('\n')) log(ok ? 'sys' : 'err', line);
       return;
     }
     case 'error': return onError(p);

@@ -88,10 +88,10 @@ test('two browser players, the admin console, screenshots', async () => {
   await bruno.locator('#chat-input').press('Enter');
   await waitFor(anna, () => window.__wod.logLines().some((l) => l.includes('[shout] Bruno: hi Anna')), null, 'Anna hears Bruno');
   // a slash command gets a readable line (a response, or an error if unsupported)
+  const lines = (await anna.evaluate(() => window.__wod.logLines())).length;
   await anna.locator('#chat-input').fill('/who');
   await anna.locator('#chat-input').press('Enter');
-  await waitFor(anna, () => document.querySelectorAll('#log li').length > 0 &&
-    [...document.querySelectorAll('#log li')].slice(-1)[0].textContent.length > 0, null, 'a line for /who');
+  await waitFor(anna, (n) => window.__wod.logLines().length > n, lines, 'a line answering /who');
 
   // a reload resumes the same character
   const charId = await anna.evaluate(() => window.__wod.state.characterId);
