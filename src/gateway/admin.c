@@ -534,9 +534,15 @@ int gw_web_http(gw_t *gw, struct lws *wsi, const char *path, gw_http_req_t *req,
     a->active_until = clock_mono_ms() + ADMIN_ACTIVE_MS;
     if (was_idle) query_all(gw);
     if (post) {
+        /* Without a Content-Length no body follows (and lws would wait). */
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+            reply_error(wsi, reply, 411, "a JSON body with a Content-Length is required", path);
+            return 1;
+        }
         /* The answer comes once the body is in (gw_web_body_done). */
         snprintf(req->path, sizeof(req->path), "%s", path);
         req->body = wod_calloc(1, sizeof(buf_t));
+        req->too_big = 0;
         return 1;
     }
     handle_get(gw, wsi, path, reply);
@@ -546,14 +552,19 @@ int gw_web_http(gw_t *gw, struct lws *wsi, const char *path, gw_http_req_t *req,
 int gw_web_body(gw_http_req_t *req, const void *in, size_t len)
 {
     if (!req->body) return 0;
-    if (req->body->len + len > ADMIN_MAX_BODY) return -1;
-    buf_append(req->body, in, len);
+    if (req->body->len + len > ADMIN_MAX_BODY) req->too_big = 1;
+    if (!req->too_big) buf_append(req->body, in, len);
     return 0;
 }
 
 int gw_web_body_done(gw_t *gw, struct lws *wsi, gw_http_req_t *req, http_reply_t *reply)
 {
     if (!req->body) return 0;
+    if (req->too_big) {
+        reply_error(wsi, reply, 413, "body over 8 KiB", req->path);
+        gw_web_req_clear(req);
+        return 0;
+    }
     json_t *body = json_loadb(req->body->data ? req->body->data : "", req->body->len, 0, NULL);
     handle_post(gw, wsi, req->path, body, reply);
     json_decref(body);

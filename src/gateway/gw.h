@@ -171,13 +171,14 @@ void gw_recovery_free(gw_t *gw);
 #include "../net/http.h"
 typedef struct gw_http_req_s {
     buf_t *body; /* a POST body being received, or NULL */
+    int too_big; /* over the limit: the rest is dropped, the answer is 413 */
     char path[128];
 } gw_http_req_t;
 /* Answers static files and /admin, /api/admin/...: 1 = handled (a reply is
  * started, or a POST body is awaited), 0 = not ours. */
 int gw_web_http(gw_t *gw, struct lws *wsi, const char *path, gw_http_req_t *req,
                 http_reply_t *reply);
-/* LWS_CALLBACK_HTTP_BODY: returns -1 to drop an oversized body. */
+/* LWS_CALLBACK_HTTP_BODY. */
 int gw_web_body(gw_http_req_t *req, const void *in, size_t len);
 /* LWS_CALLBACK_HTTP_BODY_COMPLETION. */
 int gw_web_body_done(gw_t *gw, struct lws *wsi, gw_http_req_t *req, http_reply_t *reply);

@@ -182,3 +182,30 @@ test('without ADMIN_TOKEN the admin console is 404', async () => {
     await stopServer(plain);
   }
 });
+
+test('admin API: bearer token, throttling, bad requests', async () => {
+  const s = await startServer({ ADMIN_TOKEN: TOKEN });
+  try {
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const post = (path, body, headers = auth) =>
+      fetch(`${s.url}${path}`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body });
+    assert.equal((await fetch(`${s.url}/api/admin/cluster`, { headers: auth })).status, 200);
+    assert.equal((await fetch(`${s.url}/admin`)).status, 200); // the page itself holds no secret
+    assert.equal((await post('/api/admin/kick', 'not json')).status, 400);
+    assert.equal((await post('/api/admin/announce', JSON.stringify({ zoneId: 'zone-nowhere', message: 'x' }))).status, 400);
+    assert.equal((await post('/api/admin/kick', 'x'.repeat(9000))).status, 413);
+    assert.equal((await fetch(`${s.url}/api/admin/zones/zone-nowhere/entities`, { headers: auth })).status, 404);
+    const z = await (await fetch(`${s.url}/api/admin/zones/zone-crossroads/entities`, { headers: auth })).json();
+    assert.equal(z.zoneId, 'zone-crossroads');
+    // wrong tokens: 401 for a small burst, then 429 even for the right one
+    const codes = [];
+    for (let i = 0; i < 7; i++)
+      codes.push((await fetch(`${s.url}/api/admin/cluster`, { headers: { Authorization: `Bearer wrong-${i}` } })).status);
+    assert.deepEqual(codes.slice(0, 5), [401, 401, 401, 401, 401]);
+    assert.deepEqual(codes.slice(5), [429, 429]);
+    assert.equal((await fetch(`${s.url}/api/admin/cluster`, { headers: auth })).status, 429);
+    assert.equal((await fetch(`${s.url}/api/admin/cluster`)).status, 429);
+  } finally {
+    await stopServer(s);
+  }
+});
