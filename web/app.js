@@ -326,6 +326,7 @@ function updateVitals(ch) {
 }
 
 function renderCombat() {
+  if (S.combat?.autoAttackTarget && !S.targetId) S.targetId = S.combat.autoAttackTarget;
   const atb = S.combat?.atb;
   $('atb-row').hidden = !atb;
   if (atb) {
@@ -359,6 +360,15 @@ function renderAbilities() {
     cd.dataset.ability = a.id;
     b.append(cd);
     row.append(b);
+  }
+}
+
+// Cooldown bars under the ability buttons shrink to nothing as they end.
+function renderCooldowns(now) {
+  for (const a of ABILITIES) {
+    const el = document.querySelector(`.cd[data-ability="${a.id}"]`);
+    const left = (S.cooldowns[a.id] || 0) - now;
+    if (el) el.style.width = left > 0 && a.cooldownS ? `${(100 * left) / (a.cooldownS * 1000)}%` : '0';
   }
 }
 
@@ -405,6 +415,9 @@ function onEvent(p) {
   }
   if (t === 'combat_miss') { log('combat', p.narrative || `${nameOf(p.attackerId)} missed ${nameOf(p.targetId)}.`); return; }
   if (t === 'combat_death' || t === 'death') { log('combat', p.narrative || `${nameOf(p.targetId || p.entityId)} dies.`); return; }
+  if (t === 'combat_error' && p.reason === 'cooldown' && p.remainingMs) {
+    S.cooldowns[p.abilityId || 'basic_attack'] = performance.now() + p.remainingMs;
+  }
   if (t === 'combat_error') { log('err', p.narrative || `Cannot attack: ${p.reason || 'error'}.`); return; }
   if (t === 'movement_complete') return;
   if (t === 'zone_recovering') { log('sys', 'The zone is recovering\u2026'); return; }
@@ -636,6 +649,7 @@ function frame(now) {
     lastDrawn = renderedEntities(now);
     view.draw(S.zone, S.exits, lastDrawn, { selfId: S.entityId, targetId: S.targetId });
     renderTarget();
+    renderCooldowns(now);
   }
   requestAnimationFrame(frame);
 }
