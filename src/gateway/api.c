@@ -44,7 +44,7 @@ void gw_api_refresh(gw_t *gw)
 {
     static int ticks;
     if (!gw->role_all && ticks++ % (REGISTRY_HEARTBEAT_EVERY_MS / 1000) == 0) {
-        char hb[256];
+        char hb[384];
         snprintf(hb, sizeof(hb),
                  "{\"type\":\"gateway\",\"zones\":[],\"players\":%d,\"connections\":%u,"
                  "\"address\":\"%s:%d\",\"msgsIn\":%llu,\"msgsOut\":%llu,\"sentAt\":%llu}",
