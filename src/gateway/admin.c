@@ -264,6 +264,8 @@ void gw_admin_attach(gw_t *gw)
 
 /* ---- store probe --------------------------------------------------------- */
 
+/* The gateway outlives its store jobs (main waits for store_pending()
+ * before gw_free), so the probe may carry it by pointer. */
 typedef struct probe_s {
     gw_t *gw;
     int rc;
