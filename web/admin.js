@@ -100,7 +100,8 @@ function renderCluster(c) {
   for (const s of c.servers) {
     const zs = s.zoneStats ? Object.values(s.zoneStats) : [];
     const p99 = zs.length ? Math.max(...zs.map((z) => z.tickMs?.p99 || 0)) : null;
-    const avg = zs.length ? zs.reduce((a, z) => a + (z.tickMs?.avg || 0), 0) / zs.length : null;
+    // the server's p50 is its zones' highest (an older server sends only avg)
+    const p50 = zs.length ? Math.max(...zs.map((z) => z.tickMs?.p50 ?? z.tickMs?.avg ?? 0)) : null;
     if (p99 !== null) {
       const h = A.history.get(s.serverId) || [];
       h.push(p99);
@@ -114,7 +115,7 @@ function renderCluster(c) {
     cell(tr, s.players ?? 0);
     const age = s.heartbeatAgeMs;
     cell(tr, typeof age === 'number' ? `${(age / 1000).toFixed(1)} s ago` : '?', typeof age === 'number' && age > 12000 ? 'bad' : 'ok');
-    cell(tr, p99 === null ? '\u2013' : `${fmt(avg, 3)} / ${fmt(p99, 3)}`);
+    cell(tr, p99 === null ? '\u2013' : `${fmt(p50, 3)} / ${fmt(p99, 3)}`);
     const td = cell(tr, '');
     if (A.history.has(s.serverId)) td.append(sparkline(A.history.get(s.serverId)));
     tb.append(tr);
@@ -145,7 +146,7 @@ function renderCluster(c) {
     cell(tr, z.name || z.zoneId);
     cell(tr, z.owner || 'unowned', z.owner ? '' : 'bad');
     cell(tr, z.players ?? 0);
-    cell(tr, z.tickMs ? `${fmt(z.tickMs.avg, 3)} / ${fmt(z.tickMs.p99, 3)}` : '\u2013');
+    cell(tr, z.tickMs ? `${fmt(z.tickMs.p50 ?? z.tickMs.avg, 3)} / ${fmt(z.tickMs.p99, 3)}` : '\u2013');
     const b = document.createElement('button');
     b.className = 'small';
     b.textContent = 'Watch';

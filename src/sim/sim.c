@@ -1033,6 +1033,7 @@ void zsim_tick_stats(const zsim_t *sim, zsim_tick_stats_t *out)
         sum += v[i];
     qsort(v, n, sizeof(float), cmp_float);
     out->avg_ms = sum / (double)n;
+    out->p50_ms = v[(n - 1) / 2];
     size_t k = (size_t)ceil(0.99 * (double)n);
     out->p99_ms = v[k ? k - 1 : 0];
     out->max_ms = v[n - 1];

@@ -41,7 +41,7 @@ typedef struct zsim_config_s {
 } zsim_config_t;
 
 typedef struct zsim_tick_stats_s {
-    double avg_ms, p99_ms, max_ms; /* over the last minute */
+    double avg_ms, p50_ms, p99_ms, max_ms; /* over the last minute */
     uint64_t ticks;
 } zsim_tick_stats_t;
 

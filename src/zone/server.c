@@ -477,9 +477,9 @@ void zs__heartbeat(zs_t *zs)
         players += n;
         json_array_append_new(zones, json_string(z->id));
         json_object_set_new(stats, z->id,
-                            json_pack("{s:I, s:{s:f, s:f, s:f}}", "players", (json_int_t)n,
-                                      "tickMs", "avg", st.avg_ms, "p99", st.p99_ms, "max",
-                                      st.max_ms));
+                            json_pack("{s:I, s:{s:f, s:f, s:f, s:f}}", "players", (json_int_t)n,
+                                      "tickMs", "avg", st.avg_ms, "p50", st.p50_ms, "p99",
+                                      st.p99_ms, "max", st.max_ms));
     }
     char addr[96];
     snprintf(addr, sizeof(addr), "%s:%d", zs->cfg.bind_address,
