@@ -503,6 +503,13 @@ function onError(p) {
     }
     return;
   }
+  if (code === 'CHARACTER_NOT_FOUND' && S.screen !== 'chars') {
+    // the stored character is gone: choose again
+    rememberCharacter(null);
+    S.resumeWorld = false;
+    renderCharacters(null);
+    show('chars');
+  }
   if (S.screen === 'login') $('login-error').textContent = p.message || code;
   else if (S.screen === 'chars') $('chars-error').textContent = p.message || code;
   else log('err', `${p.message || code}`);
@@ -727,7 +734,7 @@ window.__wod = {
     const e = lastDrawn.find((x) => x.id === id || x.name === id);
     if (!e) return null;
     const p = view.toScreen(e.x, e.z);
-    return { x: p.x, y: p.y, dpr: view.dpr, color: null };
+    return { x: p.x, y: p.y, dpr: view.dpr };
   },
   logLines: () => [...document.querySelectorAll('#log li')].map((li) => li.textContent),
 };
