@@ -139,6 +139,17 @@ void env_put(buf_t *b, const env_rec_t *r)
         put_client(b, &r->client);
         buf_put_u64(b, (uint64_t)r->character_id);
         break;
+    case ENV_ADMIN_QUERY:
+        put_client(b, &r->client);
+        break;
+    case ENV_ADMIN_SNAPSHOT:
+        put_str(b, r->u.route.zone);
+        buf_put_blob(b, r->payload, r->payload_len);
+        break;
+    case ENV_ADMIN_KICK:
+        put_str(b, r->u.whisper.target);
+        buf_put_blob(b, r->payload, r->payload_len);
+        break;
     case ENV_WHISPER:
         put_str(b, r->u.whisper.target);
         /* fall through */
@@ -335,6 +346,17 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         break;
+    case ENV_ADMIN_QUERY:
+        get_client(r, &rec->client);
+        break;
+    case ENV_ADMIN_SNAPSHOT:
+        get_str(r, rec->u.route.zone, sizeof(rec->u.route.zone));
+        rec->payload = get_span(r, &rec->payload_len, 1);
+        break;
+    case ENV_ADMIN_KICK:
+        get_str(r, rec->u.whisper.target, sizeof(rec->u.whisper.target));
+        rec->payload = get_span(r, &rec->payload_len, 1);
+        break;
     case ENV_WHISPER:
         get_str(r, rec->u.whisper.target, sizeof(rec->u.whisper.target));
         /* fall through */
@@ -351,8 +373,9 @@ int env_next(env_reader_t *r, env_rec_t *rec)
 
 const char *env_kind_name(env_kind_t k)
 {
-    static const char *const names[] = {"?",        "ENTER",     "LEAVE",   "MOVE",    "CHAT",
-                                        "INTERACT", "COMBAT",    "SHOUT",   "DELIVER", "ROUTE",
-                                        "KICK",     "BROADCAST", "WHISPER", "RESYNC"};
+    static const char *const names[] = {
+        "?",       "ENTER",  "LEAVE",       "MOVE",           "CHAT",      "INTERACT",
+        "COMBAT",  "SHOUT",  "DELIVER",     "ROUTE",          "KICK",      "BROADCAST",
+        "WHISPER", "RESYNC", "ADMIN_QUERY", "ADMIN_SNAPSHOT", "ADMIN_KICK"};
     return (k > 0 && k < ENV_KIND_MAX) ? names[k] : "?";
 }

@@ -41,6 +41,10 @@ typedef enum {
     /* gateway -> zone:{id}:input */
     ENV_RESYNC, /* character 0: send every player full rosters (bus traffic lost);
                  * else that player's (its gateway dropped deltas) */
+    /* admin console (src/gateway/admin.c) */
+    ENV_ADMIN_QUERY,    /* gateway -> zone:{id}:input: send me the zone's entities */
+    ENV_ADMIN_SNAPSHOT, /* zone -> gateway:{id}:output: the answer (zone, JSON) */
+    ENV_ADMIN_KICK,     /* gateway -> gateway:output: close the named character's client */
     ENV_KIND_MAX
 } env_kind_t;
 
@@ -60,7 +64,8 @@ typedef struct env_client_s {
 /* One decoded record. Pointers (type, payload) point into the frame. */
 typedef struct env_rec_s {
     env_kind_t kind;
-    env_client_t client;  /* ENTER..COMBAT, KICK(conn only), DELIVER(conn), ROUTE(conn) */
+    env_client_t client;  /* ENTER..COMBAT, KICK(conn only), DELIVER(conn), ROUTE(conn),
+                           * ADMIN_QUERY (gateway only) */
     int64_t character_id; /* LEAVE..COMBAT, ROUTE */
     union {
         struct {
@@ -82,12 +87,12 @@ typedef struct env_rec_s {
             char message[128];
         } kick;
         struct {
-            char target[CHAR_NAME_MAX + 1]; /* WHISPER only */
+            char target[CHAR_NAME_MAX + 1]; /* WHISPER, ADMIN_KICK */
         } whisper;
     } u;
     const char *type; /* DELIVER, BROADCAST, WHISPER, not NUL-terminated */
     size_t type_len;
-    const char *payload; /* JSON bytes */
+    const char *payload; /* JSON bytes (ADMIN_KICK: the reason text) */
     size_t payload_len;
 } env_rec_t;
 

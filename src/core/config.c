@@ -200,6 +200,13 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
         get_int("LLM_NPC_COOLDOWN_MS", 10000, 0, 3600000, &cfg->llm_cooldown_ms, err, n) < 0 ||
         get_int("LLM_MAX_PER_MINUTE", 30, 1, 6000, &cfg->llm_max_per_minute, err, n) < 0)
         return -1;
+    if (get_str("ADMIN_TOKEN", "", cfg->admin_token, sizeof(cfg->admin_token), err, n) < 0)
+        return -1;
+    /* A short token would make the admin console guessable. */
+    if (cfg->admin_token[0] && strlen(cfg->admin_token) < 16) {
+        snprintf(err, n, "ADMIN_TOKEN is invalid: use at least 16 characters (or leave it empty)");
+        return -1;
+    }
     log_level_t lvl;
     const char *ls = env_or("LOG_LEVEL", "info");
     if (log_level_parse(ls, &lvl) < 0) {

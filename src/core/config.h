@@ -29,8 +29,9 @@ typedef struct config_s {
     int log_level;                                            /* LOG_LEVEL (log_level_t) */
     int log_json;                                             /* LOG_FORMAT=json */
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
-    int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
-    int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
+    int npcs;              /* NPCS: 0 spawns no NPCs (quiet test worlds) */
+    int roster_threads;    /* ROSTER_THREADS: threads computing rosters per tick */
+    char admin_token[129]; /* ADMIN_TOKEN: "" = admin console disabled */
     /* Login abuse limits (docs/OPERATIONS.md, "Limits and abuse"); 0 turns a rate off. */
     int auth_hash_threads;        /* AUTH_HASH_THREADS: argon2id threads (~64 MiB each) */
     int auth_hash_queue;          /* AUTH_HASH_QUEUE: password jobs waiting beyond those */

@@ -46,11 +46,12 @@ void gw_api_refresh(gw_t *gw)
 {
     static int ticks;
     if (!gw->role_all && ticks++ % (REGISTRY_HEARTBEAT_EVERY_MS / 1000) == 0) {
-        char hb[256];
+        char hb[384];
         snprintf(hb, sizeof(hb),
                  "{\"type\":\"gateway\",\"zones\":[],\"players\":%d,\"connections\":%u,"
-                 "\"address\":\"%s:%d\"}",
-                 in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port);
+                 "\"address\":\"%s:%d\",\"msgsIn\":%llu,\"msgsOut\":%llu,\"sentAt\":%llu}",
+                 in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port,
+                 gw->msgs_in, gw->msgs_out, (unsigned long long)clock_wall_ms());
         gw->registry->ops->heartbeat(gw->registry, hb);
     }
     gw->registry->ops->list_servers(gw->registry, on_servers, gw);

@@ -96,6 +96,7 @@ typedef struct gw_limits_s gw_limits_t;
 
 /* Per-address login limits, for wod_auth_rate_limited_total{kind} (account.c). */
 typedef enum { GW_LIMIT_LOGIN, GW_LIMIT_TOKEN, GW_LIMIT_GUEST, GW_LIMIT_KINDS } gw_auth_limit_t;
+typedef struct gw_admin_s gw_admin_t;
 
 /* Client input for one zone, published once per loop iteration. */
 typedef struct gw_zone_batch_s {
@@ -137,6 +138,7 @@ struct gw_s {
     json_t *servers_cache, *zones_cache;
     json_t *assigned_seen; /* zoneId -> [owner, wall ms first seen] (/api/zones assignedAt) */
     int bus_up;
+    gw_admin_t *admin; /* admin.c, created on first use */
     /* metrics */
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
     unsigned long long deltas_dropped; /* roster deltas not sent to backed-up clients */
@@ -231,6 +233,38 @@ void gw_limits_progress(struct lws *wsi, const gw_conn_t *c);
 void gw_limits_closed_http(struct lws *wsi); /* CLOSED_HTTP: counts requests lws dropped */
 void gw_limits_detach(struct lws *wsi);      /* WSI_DESTROY */
 void gw_limits_metrics(gw_t *gw, buf_t *b);
+/* admin.c: static files, the admin console and its API. */
+#include "../net/http.h"
+typedef struct gw_http_req_s {
+    buf_t *body; /* a POST body being received, or NULL */
+    int too_big; /* over the limit: the rest is dropped, the answer is 413 */
+    char path[128];
+} gw_http_req_t;
+/* Answers static files and /admin, /api/admin/...: 1 = handled (a reply is
+ * started, or a POST body is awaited), 0 = not ours. */
+int gw_web_http(gw_t *gw, struct lws *wsi, const char *path, gw_http_req_t *req,
+                http_reply_t *reply);
+/* LWS_CALLBACK_HTTP_BODY. */
+int gw_web_body(gw_http_req_t *req, const void *in, size_t len);
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION. */
+int gw_web_body_done(gw_t *gw, struct lws *wsi, gw_http_req_t *req, http_reply_t *reply);
+void gw_web_req_clear(gw_http_req_t *req);
+/* ADMIN_SNAPSHOT and ADMIN_KICK records from the bus. */
+void gw_admin_record(gw_t *gw, const struct env_rec_s *r);
+/* A frame on zone:{id}:broadcast: to every player here in that zone. */
+void gw_admin_zone_broadcast(gw_t *gw, const char *channel, const char *data, size_t len);
+/* Subscribes to every zone's broadcast channel. */
+void gw_admin_attach(gw_t *gw);
+/* Every second: queries zones while the console is in use. */
+void gw_admin_tick(gw_t *gw);
+void gw_admin_free(gw_t *gw);
+/* Parsers of untrusted text (tests/fuzz/fuzz_admin.c). The token of an
+ * "Authorization: Bearer <token>" value, or "". */
+const char *gw_admin_bearer(const char *authorization);
+/* The zone of "/api/admin/zones/{zone}/entities": 0, or -1 if not that. */
+int gw_admin_zone_path(const char *path, char *zone, size_t cap);
+/* The zone of a "zone:{zone}:broadcast" channel: 0, or -1. */
+int gw_admin_zone_channel(const char *channel, char *zone, size_t cap);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */

@@ -15,6 +15,7 @@ typedef struct pss_s {
     gw_conn_t *conn; /* WebSocket connections */
     framing_t framing;
     http_reply_t http; /* HTTP requests */
+    gw_http_req_t req; /* a POST body (admin API) */
 } pss_t;
 
 static gw_t *gw_of(struct lws *wsi)
@@ -48,6 +49,11 @@ static int on_http(struct lws *wsi, pss_t *pss, const char *path)
     buf_t *body = wod_calloc(1, sizeof(buf_t));
     const char *type = "application/json";
     int status;
+    if (gw_web_http(gw_of(wsi), wsi, path, &pss->req, &pss->http)) {
+        buf_free(body);
+        free(body);
+        return 0;
+    }
     if (strncmp(path, "/socket.io", 10) == 0) {
         /* What a Socket.IO server answers for a transport it does not offer. */
         status = 400;
@@ -74,6 +80,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         if (gw_limits_request(wsi) < 0) return -1;
         return on_http(wsi, pss, (const char *)in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return gw_web_body(&pss->req, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return gw_web_body_done(gw_of(wsi), wsi, &pss->req, &pss->http);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!pss || !pss->http.body) return 0;
         int rc = http_reply_write(wsi, &pss->http);
@@ -148,7 +158,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         gw_limits_detach(wsi);
-        if (pss) http_reply_clear(&pss->http);
+        if (pss) {
+            http_reply_clear(&pss->http);
+            gw_web_req_clear(&pss->req);
+        }
         return 0;
     default:
         break;
@@ -166,6 +179,7 @@ static void on_timer(uv_timer_t *t)
     gw_t *gw = container_of(t, gw_t, timer);
     gw_api_refresh(gw);
     gw_conn_sweep(gw);
+    gw_admin_tick(gw);
 }
 
 static void on_prepare(uv_prepare_t *p)
@@ -247,8 +261,9 @@ int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
     uv_timer_start(&gw->timer, on_timer, 200, 1000);
     uv_prepare_init(loop, &gw->flush);
     uv_prepare_start(&gw->flush, on_prepare);
-    log_info("gateway", "listening on %s:%d (HTTP, /ws, /socket.io/)", gw->cfg.bind_address,
-             gw->cfg.gateway_port);
+    log_info("gateway", "listening on %s:%d (HTTP, /ws, /socket.io/, web client at /%s)",
+             gw->cfg.bind_address, gw->cfg.gateway_port,
+             gw->cfg.admin_token[0] ? ", admin console at /admin" : "");
     *out = gw;
     return 0;
 }
@@ -261,13 +276,16 @@ void gw_attach_bus(gw_t *gw, bus_t *bus)
     snprintf(ch, sizeof(ch), "gateway:%s:output", gw->cfg.server_id);
     bus_subscribe(bus, ch);
     bus_subscribe(bus, "gateway:output");
+    gw_admin_attach(gw);
     gw_api_refresh(gw);
 }
 
 void gw_bus_msg(void *ud, const char *channel, const char *data, size_t len)
 {
-    (void)channel;
-    gw_session_route(ud, data, len);
+    if (strncmp(channel, "zone:", 5) == 0)
+        gw_admin_zone_broadcast(ud, channel, data, len);
+    else
+        gw_session_route(ud, data, len);
 }
 
 void gw_bus_state(void *ud, int up)
@@ -324,6 +342,7 @@ void gw_free(gw_t *gw)
     json_decref(gw->zones_cache);
     json_decref(gw->assigned_seen);
     gw_recovery_free(gw);
+    gw_admin_free(gw);
     gw_zone_batch_t *b, *tmp;
     HASH_ITER(hh, gw->batches, b, tmp)
     {

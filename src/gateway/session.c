@@ -495,6 +495,10 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
                     gw_conn_send(c, type, r.payload, r.payload_len);
             }
             break;
+        case ENV_ADMIN_SNAPSHOT:
+        case ENV_ADMIN_KICK:
+            gw_admin_record(gw, &r);
+            break;
         default:
             log_warn("gateway", "unexpected %s record on gateway channel", env_kind_name(r.kind));
         }

@@ -21,6 +21,8 @@ void http_reply_start(struct lws *wsi, http_reply_t *r, int status, const char *
     r->body = body;
     r->status = status;
     r->content_type = content_type;
+    r->cache_control = NULL;
+    r->etag = NULL;
     lws_callback_on_writable(wsi);
 }
 
@@ -30,10 +32,14 @@ int http_reply_write(struct lws *wsi, http_reply_t *r)
     unsigned char hdr[LWS_PRE + 1024];
     unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
     buf_t *b = r->body;
+    const char *cc = r->cache_control ? r->cache_control : "no-store";
     if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->content_type,
                                     (lws_filepos_t)b->len, &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)cc,
+                                     (int)strlen(cc), &p, end) ||
+        (r->etag &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ETAG, (const unsigned char *)r->etag,
+                                      (int)strlen(r->etag), &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     /* lws_write needs LWS_PRE bytes of headroom before the payload. */

@@ -13,7 +13,9 @@
 typedef struct http_reply_s {
     buf_t *body; /* owned until sent */
     int status;
-    const char *content_type; /* static string */
+    const char *content_type;  /* static string */
+    const char *cache_control; /* static string; NULL = "no-store" */
+    const char *etag;          /* static string or NULL */
 } http_reply_t;
 
 /* Takes the body (a heap buf_t), asks lws for a writable callback. */

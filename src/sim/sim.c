@@ -1441,6 +1441,7 @@ void zsim_tick_stats(const zsim_t *sim, zsim_tick_stats_t *out)
         sum += v[i];
     qsort(v, n, sizeof(float), cmp_float);
     out->avg_ms = sum / (double)n;
+    out->p50_ms = v[(n - 1) / 2];
     size_t k = (size_t)ceil(0.99 * (double)n);
     out->p99_ms = v[k ? k - 1 : 0];
     out->max_ms = v[n - 1];
@@ -1459,4 +1460,25 @@ int zsim_player_resync(zsim_t *sim, uint64_t ref)
     if (!p) return -1;
     push_roster(sim, p, 1);
     return 0;
+}
+
+void zsim_each_entity(const zsim_t *sim, void (*cb)(void *ud, const zsim_entity_view_t *e),
+                      void *ud)
+{
+    for (size_t i = 0; i < sim->n_slots; i++) {
+        const zent_t *e = &sim->ents[i];
+        if (!e->pid || !e->in_grid) continue;
+        zsim_entity_view_t v = {
+            e->idstr, e->name, e->kind == ZENT_PLAYER, e->hostile, e->x, e->y, e->z, 0, 0};
+        if (e->kind == ZENT_PLAYER) {
+            const zplayer_t *p = e->owner;
+            v.heading = p->ch.heading;
+            v.ref = p->ref;
+        } else {
+            /* NPCs keep radians; the view speaks degrees like players. */
+            double h = ((const znpc_t *)e->owner)->heading * 180.0 / M_PI;
+            v.heading = fmod(h + 360.0, 360.0);
+        }
+        cb(ud, &v);
+    }
 }

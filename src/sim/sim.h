@@ -50,7 +50,7 @@ typedef struct zsim_config_s {
 } zsim_config_t;
 
 typedef struct zsim_tick_stats_s {
-    double avg_ms, p99_ms, max_ms; /* over the last minute */
+    double avg_ms, p50_ms, p99_ms, max_ms; /* over the last minute */
     uint64_t ticks;
 } zsim_tick_stats_t;
 
@@ -116,5 +116,16 @@ size_t zsim_collect_all(zsim_t *sim, character_t *out, size_t max);
 
 size_t zsim_player_count(const zsim_t *sim);
 void zsim_tick_stats(const zsim_t *sim, zsim_tick_stats_t *out);
+
+/* One entity as the admin console's live map sees it. */
+typedef struct zsim_entity_view_s {
+    const char *id, *name; /* protocol id ("char-5", "npc-2"), display name */
+    int is_player, hostile;
+    double x, y, z, heading; /* zone-local feet, degrees */
+    uint64_t ref;            /* players: the caller's ref; NPCs: 0 */
+} zsim_entity_view_t;
+/* Calls cb for every entity present in the zone (dead NPCs excluded). */
+void zsim_each_entity(const zsim_t *sim, void (*cb)(void *ud, const zsim_entity_view_t *e),
+                      void *ud);
 
 #endif

@@ -273,6 +273,9 @@ static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         else if ((p = commander(zs, r)))
             zsim_player_resync(p->zone->sim, p->ref);
         break;
+    case ENV_ADMIN_QUERY:
+        zs__admin_query(zs, z, r);
+        break;
     default:
         log_warn("zone", "unexpected %s record on %s input", env_kind_name(r->kind), z->id);
     }
@@ -504,16 +507,16 @@ void zs__heartbeat(zs_t *zs)
         players += n;
         json_array_append_new(zones, json_string(z->id));
         json_object_set_new(stats, z->id,
-                            json_pack("{s:I, s:{s:f, s:f, s:f}}", "players", (json_int_t)n,
-                                      "tickMs", "avg", st.avg_ms, "p99", st.p99_ms, "max",
-                                      st.max_ms));
+                            json_pack("{s:I, s:{s:f, s:f, s:f, s:f}}", "players", (json_int_t)n,
+                                      "tickMs", "avg", st.avg_ms, "p50", st.p50_ms, "p99",
+                                      st.p99_ms, "max", st.max_ms));
     }
     char addr[96];
     snprintf(addr, sizeof(addr), "%s:%d", zs->cfg.bind_address,
              zs->role_all ? zs->cfg.gateway_port : zs->cfg.zone_http_port);
-    json_t *hb =
-        json_pack("{s:s, s:o, s:I, s:o, s:s}", "type", zs->role_all ? "all" : "zone", "zones",
-                  zones, "players", (json_int_t)players, "zoneStats", stats, "address", addr);
+    json_t *hb = json_pack("{s:s, s:o, s:I, s:o, s:s, s:I}", "type", zs->role_all ? "all" : "zone",
+                           "zones", zones, "players", (json_int_t)players, "zoneStats", stats,
+                           "address", addr, "sentAt", (json_int_t)clock_wall_ms());
     char *s = json_dumps(hb, JSON_COMPACT);
     zs->registry->ops->heartbeat(zs->registry, s);
     free(s);

@@ -87,6 +87,8 @@ void zs__player_remove(zs_t *zs, zs_player_t *p);
 void zs__save_async(zs_t *zs, const character_t *chars, int n);
 void zs__heartbeat(zs_t *zs);
 zs_out_t *zs__out_for(zs_t *zs, const char *gateway);
+/* admin.c: answers an ADMIN_QUERY for zone z. */
+void zs__admin_query(zs_t *zs, zs_zone_t *z, const env_rec_t *r);
 
 /* failover.c */
 /* Writes a snapshot of every zone (async, or blocking when sync=1). */

@@ -82,6 +82,16 @@ static void test_config_defaults_and_errors(void **state)
     assert_non_null(strstr(err, "DATABASE_URL"));
     unsetenv("DATABASE_URL");
     unsetenv("ASSIGNED_ZONES");
+    /* ADMIN_TOKEN: empty disables the console; a short one is refused */
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_string_equal(cfg.admin_token, "");
+    setenv("ADMIN_TOKEN", "short", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "ADMIN_TOKEN"));
+    setenv("ADMIN_TOKEN", "0123456789abcdef", 1);
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_string_equal(cfg.admin_token, "0123456789abcdef");
+    unsetenv("ADMIN_TOKEN");
 }
 
 static void test_config_edge_limits(void **state)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_RECS 16
+#define MAX_RECS 24
 
 /* A frame holding one record of every kind, and where each record ends. */
 typedef struct sample_s {
@@ -159,6 +159,25 @@ static void build_sample(sample_t *s)
     memset(&r, 0, sizeof(r));
     r.kind = ENV_RESYNC;
     add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ADMIN_QUERY;
+    snprintf(r.client.gateway, sizeof(r.client.gateway), "gateway-2");
+    add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ADMIN_SNAPSHOT;
+    snprintf(r.u.route.zone, sizeof(r.u.route.zone), "zone-city");
+    r.payload = "{\"entities\":[]}";
+    r.payload_len = strlen(r.payload);
+    add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ADMIN_KICK;
+    snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "Mira Vale");
+    r.payload = "be nice";
+    r.payload_len = strlen(r.payload);
+    add(s, &r);
 }
 
 static char *heap_copy(const char *p, size_t n)
@@ -269,6 +288,17 @@ static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
         assert_span(got->payload, got->payload_len, want->payload, want->payload_len);
         break;
     case ENV_RESYNC:
+        break;
+    case ENV_ADMIN_QUERY:
+        assert_string_equal(got->client.gateway, want->client.gateway);
+        break;
+    case ENV_ADMIN_SNAPSHOT:
+        assert_string_equal(got->u.route.zone, want->u.route.zone);
+        assert_span(got->payload, got->payload_len, want->payload, want->payload_len);
+        break;
+    case ENV_ADMIN_KICK:
+        assert_string_equal(got->u.whisper.target, want->u.whisper.target);
+        assert_span(got->payload, got->payload_len, want->payload, want->payload_len);
         break;
     default:
         fail_msg("unexpected kind %d", want->kind);
