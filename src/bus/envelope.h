@@ -41,6 +41,10 @@ typedef enum {
     /* gateway -> zone:{id}:input */
     ENV_RESYNC, /* character 0: send every player full rosters (bus traffic lost);
                  * else that player's (its gateway dropped deltas) */
+    /* zone -> gateway:{id}:output */
+    ENV_EPOCH,   /* the records after it, up to the next EPOCH, come from the owner
+                  * of a zone at this fencing epoch; older epochs are dropped */
+    ENV_UNKNOWN, /* input named a player this zone does not host: re-enter it */
     ENV_KIND_MAX
 } env_kind_t;
 
@@ -61,7 +65,7 @@ typedef struct env_client_s {
 typedef struct env_rec_s {
     env_kind_t kind;
     env_client_t client;  /* ENTER..COMBAT, KICK(conn only), DELIVER(conn), ROUTE(conn) */
-    int64_t character_id; /* LEAVE..COMBAT, ROUTE */
+    int64_t character_id; /* LEAVE..COMBAT, ROUTE, UNKNOWN */
     union {
         struct {
             character_t ch;
@@ -75,7 +79,11 @@ typedef struct env_rec_s {
         msg_shout_t shout;
         struct {
             char zone[ZONE_ID_MAX + 1];
-        } route;
+        } route; /* ROUTE; UNKNOWN: the zone that does not know the player */
+        struct {
+            char zone[ZONE_ID_MAX + 1];
+            uint64_t epoch;
+        } fence; /* EPOCH */
         struct {
             char code[32];
             char message[128];
@@ -94,6 +102,8 @@ typedef struct env_rec_s {
 void env_begin(buf_t *b);
 /* Appends one record. Fields not used by rec->kind are ignored. */
 void env_put(buf_t *b, const env_rec_t *rec);
+/* Appends an EPOCH record: what follows comes from zone's owner at epoch. */
+void env_put_epoch(buf_t *b, const char *zone, uint64_t epoch);
 /* Fast path for DELIVER: no env_rec_t needed. */
 void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len);
 

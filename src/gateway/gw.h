@@ -65,10 +65,11 @@ typedef struct gw_conn_s {
     int bad_frames;
     buf_t rx; /* fragments of the message being received */
     out_queue_t out[OUT_LANES];
-    size_t out_bytes; /* both lanes */
-    int roster_stale; /* deltas were dropped: waiting for a full roster */
-    int resync_asked; /* ... and the zone has been asked for one */
-    int closing;      /* close after the queue drains */
+    size_t out_bytes;    /* both lanes */
+    int roster_stale;    /* deltas were dropped: waiting for a full roster */
+    int resync_asked;    /* ... and the zone has been asked for one */
+    double reentered_ms; /* recovery.c: last re-entry after the zone forgot us */
+    int closing;         /* close after the queue drains */
     int close_code;
     char close_reason[64];
 } gw_conn_t;
@@ -115,7 +116,8 @@ struct gw_s {
     int bus_up;
     /* metrics */
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
-    unsigned long long deltas_dropped; /* roster deltas not sent to backed-up clients */
+    unsigned long long deltas_dropped;    /* roster deltas not sent to backed-up clients */
+    unsigned long long stale_epoch_drops; /* zone records from a deposed owner (recovery.c) */
     double store_ms_total;
     unsigned long long store_ops;
 };
@@ -163,6 +165,11 @@ void gw_session_route_record(gw_conn_t *c, struct env_rec_s *r);
 /* recovery.c */
 void gw_recovery_check(gw_t *gw);
 int gw_recovery_zone_down(gw_t *gw, const char *zone);
+/* An EPOCH record: 1 if records of `zone` at `epoch` are current (the
+ * highest epoch seen is remembered), 0 if a newer owner has spoken. */
+int gw_recovery_epoch_ok(gw_t *gw, const char *zone, uint64_t epoch);
+/* An UNKNOWN record: the zone lost the player; re-enter it from the session. */
+void gw_recovery_unknown(gw_t *gw, const struct env_rec_s *r);
 void gw_recovery_free(gw_t *gw);
 
 /* api.c */
