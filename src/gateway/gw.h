@@ -65,13 +65,14 @@ typedef struct gw_conn_s {
     int bad_frames;
     buf_t rx; /* fragments of the message being received */
     out_queue_t out[OUT_LANES];
-    size_t out_bytes;    /* both lanes */
-    int roster_stale;    /* deltas were dropped: waiting for a full roster */
-    int resync_asked;    /* ... and the zone has been asked for one */
-    double reentered_ms; /* recovery.c: last re-entry after the zone forgot us */
-    int closing;         /* close after the queue drains */
+    size_t out_bytes; /* both lanes */
+    int roster_stale; /* deltas were dropped: waiting for a full roster */
+    int resync_asked; /* ... and the zone has been asked for one */
+    int closing;      /* close after the queue drains */
     int close_code;
     char close_reason[64];
+    /* recovery.c: last re-entry after the zone forgot this player */
+    double reentered_ms;
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;
@@ -116,10 +117,11 @@ struct gw_s {
     int bus_up;
     /* metrics */
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
-    unsigned long long deltas_dropped;    /* roster deltas not sent to backed-up clients */
-    unsigned long long stale_epoch_drops; /* zone records from a deposed owner (recovery.c) */
+    unsigned long long deltas_dropped; /* roster deltas not sent to backed-up clients */
     double store_ms_total;
     unsigned long long store_ops;
+    /* zone records from a deposed owner, dropped (recovery.c) */
+    unsigned long long stale_epoch_drops;
 };
 
 /* conn.c */
