@@ -72,7 +72,7 @@ async def hear(speaker, listener, text, timeout=40):
         try:
             return await listener.expect("communication", timeout=1,
                                          pred=lambda p: p["content"] == text)
-        except AssertionError:
+        except (AssertionError, asyncio.TimeoutError):
             pass
     raise AssertionError(f"{text!r} not heard within {timeout}s")
 
