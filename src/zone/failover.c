@@ -71,6 +71,7 @@ void zs__snapshot_all(zs_t *zs, int sync)
     zs_zone_t *z, *tmp;
     HASH_ITER(hh, zs->zones, z, tmp)
     {
+        if (z->fenced) continue; /* maybe stale: never overwrite the new owner's snapshot */
         snap_job_t *j = wod_calloc(1, sizeof(*j));
         snprintf(j->zone, sizeof(j->zone), "%s", z->id);
         buf_init(&j->data);

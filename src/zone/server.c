@@ -118,10 +118,12 @@ static void on_save_timer(uv_timer_t *t)
 {
     zs_t *zs = container_of(t, zs_t, save_timer);
     static character_t batch[ZS_SAVE_BATCH];
+    zs__check_pause(zs);
     zs_zone_t *z, *tmp;
     HASH_ITER(hh, zs->zones, z, tmp)
     {
         size_t n;
+        if (z->fenced) continue; /* maybe stale: it must not overwrite the new owner's saves */
         while ((n = zsim_collect_dirty(z->sim, batch, ZS_SAVE_BATCH)) > 0) {
             zs__save_async(zs, batch, (int)n);
             if (n < ZS_SAVE_BATCH) break;
@@ -864,6 +866,10 @@ void zs_shutdown(zs_t *zs)
     size_t total = 0;
     HASH_ITER(hh, zs->zones, z, tmp)
     {
+        if (z->fenced) {
+            log_warn(z->id, "claim unconfirmed at shutdown: not saving or releasing the zone");
+            continue;
+        }
         size_t n = zsim_player_count(z->sim);
         if (n) {
             character_t *all = wod_malloc(sizeof(character_t) * n);
