@@ -514,7 +514,8 @@ void zs_bus_state(void *ud, int up)
     zs->bus_up = up;
     log_warn("zone", "bus %s", up ? "connected" : "lost");
     /* While the bus was down a standby may have taken our zones over. */
-    if (up) fence_all(zs, "bus reconnected");
+    if (up && zs->bus_lost) fence_all(zs, "bus reconnected");
+    zs->bus_lost = !up;
     if (up) { /* deltas may have been lost while the bus was down */
         zs_zone_t *z, *tmp;
         HASH_ITER(hh, zs->zones, z, tmp)

@@ -100,6 +100,7 @@ struct zs_s {
     /* fencing */
     double alive_ms; /* the loop last ran then (pause detection) */
     unsigned pauses; /* pauses detected so far */
+    int bus_lost;    /* the bus went down (its next up is a reconnect) */
     /* metrics */
     unsigned long long ticks, records_in, bad_frames, saves;
     unsigned long long zones_lost, backlog_frames_dropped;
