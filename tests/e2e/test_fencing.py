@@ -211,3 +211,46 @@ def test_redis_stall_after_takeover_strands_nobody():
         for p in procs:
             p.stop()
         svc.stop()
+
+
+def test_player_removed_anyway_is_reentered():
+    """The zone removes a live gateway's players (here: its heartbeat key is
+    deleted over and over while Redis answers, so the evidence is fresh).
+    When the players speak again the zone answers UNKNOWN and the gateway
+    re-enters them: an event, then play as before, never silence."""
+    svc = Services()
+    procs = []
+    try:
+        z1 = role(svc, "zone", "zone-1", ASSIGNED_ZONES=ZONE, SAVE_INTERVAL_MS=500)
+        g1 = role(svc, "gateway", "gateway-1")
+        procs = [z1, g1]
+
+        async def go():
+            anna = await enter_world(g1, unique("Ra"))
+            bram = await enter_world(g1, unique("Rb"))
+            await hear(anna, bram, "before")
+            deadline = time.time() + 60
+            while "has had no heartbeat" not in full_log(z1):
+                assert time.time() < deadline, "the zone never removed the players"
+                svc.redis.delete("server:heartbeat:gateway-1")
+                await asyncio.sleep(0.2)
+            wait_for(lambda: metric(z1, f'wod_zone_players{{zone="{ZONE}"}}') == 0, 10,
+                     "players not removed")
+            for c in (anna, bram):
+                await c.send("move", {"method": "compass", "compass": "N", "speed": "walk"})
+                ev = await c.expect("event", timeout=10,
+                                    pred=lambda p: p["eventType"] == "zone_recovering")
+                assert ev["zoneId"] == ZONE
+                await c.expect("event", timeout=10,
+                               pred=lambda p: p["eventType"] == "zone_recovered")
+                await c.expect("proximity_roster", timeout=10)
+            await hear(anna, bram, "back again")
+            assert metric(z1, f'wod_zone_players{{zone="{ZONE}"}}') == 2
+            await anna.close()
+            await bram.close()
+
+        run(go())
+    finally:
+        for p in procs:
+            p.stop()
+        svc.stop()
