@@ -432,9 +432,15 @@ static void fence_check(zs_t *zs, zs_zone_t *z);
 static void on_fence_check(void *ud, const char *zone, int won, const char *owner, uint64_t epoch)
 {
     zs_t *zs = ud;
+    zs__check_pause(zs);
     zs_zone_t *z = zs__zone_find(zs, zone);
     if (!z || !z->fenced) return;
     z->fence_inflight = 0;
+    if (z->fence_stale) { /* the takeover may have come after Redis answered this */
+        z->fence_stale = 0;
+        fence_check(zs, z);
+        return;
+    }
     if (!owner) return; /* registry unavailable: the tick asks again */
     if (!won) {
         give_up_zone(zs, z, owner, epoch);
@@ -467,11 +473,13 @@ static void fence_all(zs_t *zs, const char *why)
     HASH_ITER(hh, zs->zones, z, tmp)
     {
         z->fenced = 1;
-        z->fence_inflight = 0; /* an answer to a check sent before is stale */
+        /* Answers come in order: one to a check sent before this point is
+         * not proof, so its arrival sends a new check. */
+        if (z->fence_inflight)
+            z->fence_stale = 1;
+        else
+            fence_check(zs, z);
     }
-    /* A second pass: a synchronous answer may free zones. */
-    HASH_ITER(hh, zs->zones, z, tmp)
-    fence_check(zs, z);
 }
 
 int zs__check_pause(zs_t *zs)

@@ -42,7 +42,8 @@ typedef struct zs_zone_s {
      * confirms the claim (then it is processed) or names another owner
      * (then the zone is given up and the backlog dropped). */
     int fenced;
-    int fence_inflight;    /* a claim check is waiting for the registry */
+    int fence_inflight;    /* a claim check is waiting for the registry ... */
+    int fence_stale;       /* ... and was sent before the latest pause: ask again */
     double fence_asked_ms; /* when it was sent */
     zs_frame_t *backlog, *backlog_tail;
     size_t backlog_bytes;
