@@ -51,6 +51,13 @@ void env_begin(buf_t *b)
     buf_put_u8(b, ENV_VERSION);
 }
 
+void env_put_epoch(buf_t *b, const char *zone, uint64_t epoch)
+{
+    buf_put_u8(b, ENV_EPOCH);
+    put_str(b, zone);
+    buf_put_u64(b, epoch);
+}
+
 void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len)
 {
     buf_put_u8(b, ENV_DELIVER);
@@ -149,6 +156,15 @@ void env_put(buf_t *b, const env_rec_t *r)
     case ENV_ADMIN_KICK:
         put_str(b, r->u.whisper.target);
         buf_put_blob(b, r->payload, r->payload_len);
+        break;
+    case ENV_EPOCH:
+        put_str(b, r->u.fence.zone);
+        buf_put_u64(b, r->u.fence.epoch);
+        break;
+    case ENV_UNKNOWN:
+        buf_put_u64(b, r->client.conn);
+        buf_put_u64(b, (uint64_t)r->character_id);
+        put_str(b, r->u.route.zone);
         break;
     case ENV_WHISPER:
         put_str(b, r->u.whisper.target);
@@ -357,6 +373,15 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_str(r, rec->u.whisper.target, sizeof(rec->u.whisper.target));
         rec->payload = get_span(r, &rec->payload_len, 1);
         break;
+    case ENV_EPOCH:
+        get_str(r, rec->u.fence.zone, sizeof(rec->u.fence.zone));
+        rec->u.fence.epoch = get_uint(r, 8);
+        break;
+    case ENV_UNKNOWN:
+        rec->client.conn = get_uint(r, 8);
+        rec->character_id = (int64_t)get_uint(r, 8);
+        get_str(r, rec->u.route.zone, sizeof(rec->u.route.zone));
+        break;
     case ENV_WHISPER:
         get_str(r, rec->u.whisper.target, sizeof(rec->u.whisper.target));
         /* fall through */
@@ -374,8 +399,8 @@ int env_next(env_reader_t *r, env_rec_t *rec)
 const char *env_kind_name(env_kind_t k)
 {
     static const char *const names[] = {
-        "?",       "ENTER",  "LEAVE",       "MOVE",           "CHAT",      "INTERACT",
-        "COMBAT",  "SHOUT",  "DELIVER",     "ROUTE",          "KICK",      "BROADCAST",
-        "WHISPER", "RESYNC", "ADMIN_QUERY", "ADMIN_SNAPSHOT", "ADMIN_KICK"};
+        "?",           "ENTER",          "LEAVE",      "MOVE",  "CHAT",      "INTERACT", "COMBAT",
+        "SHOUT",       "DELIVER",        "ROUTE",      "KICK",  "BROADCAST", "WHISPER",  "RESYNC",
+        "ADMIN_QUERY", "ADMIN_SNAPSHOT", "ADMIN_KICK", "EPOCH", "UNKNOWN"};
     return (k > 0 && k < ENV_KIND_MAX) ? names[k] : "?";
 }

@@ -45,6 +45,10 @@ typedef enum {
     ENV_ADMIN_QUERY,    /* gateway -> zone:{id}:input: send me the zone's entities */
     ENV_ADMIN_SNAPSHOT, /* zone -> gateway:{id}:output: the answer (zone, JSON) */
     ENV_ADMIN_KICK,     /* gateway -> gateway:output: close the named character's client */
+    /* zone -> gateway:{id}:output */
+    ENV_EPOCH,   /* the records after it, up to the next EPOCH, come from the owner
+                  * of a zone at this fencing epoch; older epochs are dropped */
+    ENV_UNKNOWN, /* input named a player this zone does not host: re-enter it */
     ENV_KIND_MAX
 } env_kind_t;
 
@@ -65,8 +69,8 @@ typedef struct env_client_s {
 typedef struct env_rec_s {
     env_kind_t kind;
     env_client_t client;  /* ENTER..COMBAT, KICK(conn only), DELIVER(conn), ROUTE(conn),
-                           * ADMIN_QUERY (gateway only) */
-    int64_t character_id; /* LEAVE..COMBAT, ROUTE */
+                           * ADMIN_QUERY (gateway only), UNKNOWN (conn) */
+    int64_t character_id; /* LEAVE..COMBAT, ROUTE, UNKNOWN */
     union {
         struct {
             character_t ch;
@@ -81,7 +85,11 @@ typedef struct env_rec_s {
         msg_shout_t shout;
         struct {
             char zone[ZONE_ID_MAX + 1];
-        } route;
+        } route; /* ROUTE; UNKNOWN: the zone that does not know the player */
+        struct {
+            char zone[ZONE_ID_MAX + 1];
+            uint64_t epoch;
+        } fence; /* EPOCH */
         struct {
             char code[32];
             char message[128];
@@ -100,6 +108,8 @@ typedef struct env_rec_s {
 void env_begin(buf_t *b);
 /* Appends one record. Fields not used by rec->kind are ignored. */
 void env_put(buf_t *b, const env_rec_t *rec);
+/* Appends an EPOCH record: what follows comes from zone's owner at epoch. */
+void env_put_epoch(buf_t *b, const char *zone, uint64_t epoch);
 /* Fast path for DELIVER: no env_rec_t needed. */
 void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len);
 

@@ -142,8 +142,12 @@ static void metrics(gw_t *gw, buf_t *b)
                "# HELP wod_gateway_deltas_dropped_total Roster deltas skipped for clients too "
                "far behind (they get a full roster once caught up).\n"
                "# TYPE wod_gateway_deltas_dropped_total counter\n"
-               "wod_gateway_deltas_dropped_total %llu\n",
-               gw->deltas_dropped);
+               "wod_gateway_deltas_dropped_total %llu\n"
+               "# HELP wod_gateway_stale_epoch_drops_total Zone records dropped: their zone "
+               "server had lost the zone (fencing).\n"
+               "# TYPE wod_gateway_stale_epoch_drops_total counter\n"
+               "wod_gateway_stale_epoch_drops_total %llu\n",
+               gw->deltas_dropped, gw->stale_epoch_drops);
     gw_limits_metrics(gw, b);
     buf_printf(b,
                "# HELP wod_gateway_slow_client_closes_total Clients closed for not reading "

@@ -89,6 +89,8 @@ typedef struct gw_conn_s {
 
     int close_sent;          /* the close frame is handed to lws */
     double last_progress_ms; /* the socket last took data (or the queue started) */
+    /* recovery.c: last re-entry after the zone forgot this player */
+    double reentered_ms;
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;
@@ -152,6 +154,8 @@ struct gw_s {
     struct throttle_s *throttle; /* per-address buckets, per-account lockouts */
     unsigned long long auth_bad_password, auth_bad_token, auth_lockouts, auth_busy, auth_conn_cut;
     unsigned long long auth_limited[GW_LIMIT_KINDS];
+    /* zone records from a deposed owner, dropped (recovery.c) */
+    unsigned long long stale_epoch_drops;
 };
 
 /* conn.c */
@@ -210,6 +214,11 @@ void gw_session_route_record(gw_conn_t *c, struct env_rec_s *r);
 /* recovery.c */
 void gw_recovery_check(gw_t *gw);
 int gw_recovery_zone_down(gw_t *gw, const char *zone);
+/* An EPOCH record: 1 if records of `zone` at `epoch` are current (the
+ * highest epoch seen is remembered), 0 if a newer owner has spoken. */
+int gw_recovery_epoch_ok(gw_t *gw, const char *zone, uint64_t epoch);
+/* An UNKNOWN record: the zone lost the player; re-enter it from the session. */
+void gw_recovery_unknown(gw_t *gw, const struct env_rec_s *r);
 void gw_recovery_free(gw_t *gw);
 
 /* limits.c: deadlines and caps for connections that have not authenticated

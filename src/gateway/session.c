@@ -455,7 +455,7 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
 {
     env_reader_t rd;
     env_rec_t r;
-    int rc;
+    int rc, stale = 0;
     if (env_reader_init(&rd, data, len) < 0) {
         log_warn("gateway", "dropping a bus frame that is not an envelope (%zu bytes)", len);
         return;
@@ -463,6 +463,15 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
     while ((rc = env_next(&rd, &r)) == 1) {
         gw_conn_t *c = NULL;
         char type[64];
+        /* Fencing: records after an EPOCH of a deposed owner are dropped. */
+        if (r.kind == ENV_EPOCH) {
+            stale = !gw_recovery_epoch_ok(gw, r.u.fence.zone, r.u.fence.epoch);
+            continue;
+        }
+        if (stale) {
+            gw->stale_epoch_drops++;
+            continue;
+        }
         if (r.type) snprintf(type, sizeof(type), "%.*s", (int)r.type_len, r.type);
         switch (r.kind) {
         case ENV_DELIVER:
@@ -481,6 +490,9 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
                 c->state = ST_AUTHED;
                 gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, r.u.kick.code);
             }
+            break;
+        case ENV_UNKNOWN:
+            gw_recovery_unknown(gw, &r);
             break;
         case ENV_BROADCAST:
         case ENV_WHISPER:

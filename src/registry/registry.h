@@ -2,7 +2,8 @@
  * zone, where each player is, which servers are alive.
  *
  * Keys (Redis implementation, docs/PROTOCOL.md "Registry"):
- *   zone:assignment:{zoneId}      -> serverId (claimed with SET NX)
+ *   zone:assignment:{zoneId}      -> serverId (claimed atomically)
+ *   zone:epoch:{zoneId}           -> fencing epoch, bumped by every new claim/takeover
  *   player:location:{characterId} -> JSON {zone, zoneServer, gateway}
  *   server:heartbeat:{serverId}   -> JSON {type, zones, players, tickMs, address}, TTL 15 s
  * registry_local.c keeps the same data in memory for `wod-server all`.
@@ -23,17 +24,29 @@
 
 typedef struct registry_s registry_t;
 
-/* won=1 when server_id now owns the zone (new claim or already ours);
- * owner names the current owner (NULL on error). */
-typedef void (*registry_claim_cb)(void *ud, const char *zone, int won, const char *owner);
+/* won=1 when server_id now owns the zone (new claim or already ours at the
+ * epoch it held); owner names the current owner (NULL on error, "" when the
+ * zone is free but was held by someone else after us); epoch is the claim's
+ * fencing epoch (0 on error). Every record a zone server publishes for the
+ * zone carries that epoch; gateways drop records of an older one. */
+typedef void (*registry_claim_cb)(void *ud, const char *zone, int won, const char *owner,
+                                  uint64_t epoch);
 /* result is borrowed for the call: list_servers gives {serverId: heartbeat
  * object}, list_zones {zoneId: serverId}; NULL on error. */
 typedef void (*registry_json_cb)(void *ud, json_t *result);
 
 typedef struct registry_ops_s {
-    int (*claim_zone)(registry_t *r, const char *zone, registry_claim_cb cb, void *ud);
+    /* Claims a zone, or confirms a claim. held_epoch 0: a new claim (a free
+     * zone is taken with the next epoch; a zone already assigned to us gets
+     * a new epoch too, as this process has none). held_epoch > 0: we run the
+     * zone at that epoch; won only if the claim is still ours at that epoch.
+     * If the registry lost the keys (a Redis restart without persistence)
+     * and nobody claimed since, the claim is restored at held_epoch. */
+    int (*claim_zone)(registry_t *r, const char *zone, uint64_t held_epoch, registry_claim_cb cb,
+                      void *ud);
     /* Claims a zone that is free or still held by `dead_owner` (whose
-     * heartbeat expired): a compare-and-set, so one claimant wins. */
+     * heartbeat expired): a compare-and-set, so one claimant wins, with a
+     * new epoch. */
     int (*takeover_zone)(registry_t *r, const char *zone, const char *dead_owner,
                          registry_claim_cb cb, void *ud);
     /* Deletes the assignment only if this server holds it. */

@@ -68,6 +68,6 @@ void zs__admin_query(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     snprintf(out.u.route.zone, sizeof(out.u.route.zone), "%s", z->id);
     out.payload = b.data;
     out.payload_len = b.len;
-    env_put(&zs__out_for(zs, r->client.gateway)->frame, &out);
+    env_put(&zs__out_for(zs, r->client.gateway, z)->frame, &out);
     buf_free(&b);
 }

@@ -178,6 +178,19 @@ static void build_sample(sample_t *s)
     r.payload = "be nice";
     r.payload_len = strlen(r.payload);
     add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_EPOCH;
+    snprintf(r.u.fence.zone, sizeof(r.u.fence.zone), "zone-crossroads");
+    r.u.fence.epoch = 0x0102030405060708ull; /* all 8 bytes matter */
+    add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_UNKNOWN;
+    r.client.conn = 0x100000002ull;
+    r.character_id = 4321;
+    snprintf(r.u.route.zone, sizeof(r.u.route.zone), "zone-city");
+    add(s, &r);
 }
 
 static char *heap_copy(const char *p, size_t n)
@@ -300,6 +313,15 @@ static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
         assert_string_equal(got->u.whisper.target, want->u.whisper.target);
         assert_span(got->payload, got->payload_len, want->payload, want->payload_len);
         break;
+    case ENV_EPOCH:
+        assert_string_equal(got->u.fence.zone, want->u.fence.zone);
+        assert_true(got->u.fence.epoch == want->u.fence.epoch);
+        break;
+    case ENV_UNKNOWN:
+        assert_int_equal(got->client.conn, want->client.conn);
+        assert_int_equal(got->character_id, want->character_id);
+        assert_string_equal(got->u.route.zone, want->u.route.zone);
+        break;
     default:
         fail_msg("unexpected kind %d", want->kind);
     }
@@ -345,6 +367,16 @@ static void test_deliver_fast_path_matches(void **state)
     r.payload_len = 7;
     env_put(&a, &r);
     env_put_deliver(&b, 77, "pong", "{\"t\":1}", 7);
+    assert_span(a.data, a.len, b.data, b.len);
+    /* and the EPOCH helper the zone server uses */
+    env_begin(&a);
+    env_begin(&b);
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_EPOCH;
+    snprintf(r.u.fence.zone, sizeof(r.u.fence.zone), "zone-forest");
+    r.u.fence.epoch = 42;
+    env_put(&a, &r);
+    env_put_epoch(&b, "zone-forest", 42);
     assert_span(a.data, a.len, b.data, b.len);
     buf_free(&a);
     buf_free(&b);
@@ -465,6 +497,8 @@ static void test_kind_names(void **state)
     (void)state;
     assert_string_equal(env_kind_name(ENV_ENTER), "ENTER");
     assert_string_equal(env_kind_name(ENV_WHISPER), "WHISPER");
+    assert_string_equal(env_kind_name(ENV_EPOCH), "EPOCH");
+    assert_string_equal(env_kind_name(ENV_UNKNOWN), "UNKNOWN");
     assert_string_equal(env_kind_name((env_kind_t)0), "?");
     assert_string_equal(env_kind_name(ENV_KIND_MAX), "?");
 }
