@@ -1,6 +1,7 @@
 """Smoke runs of the benchmark tools: wod-bench (200 bot players against
 `wod-server all`; a few bots crossing zone borders and shouting) and the
-Colyseus peer with its colyseus.js driver (bench/colyseus).
+Colyseus peer with its colyseus.js driver (bench/colyseus), and the Node.js
+peer (bench/peer) honouring the bots' maxUpdateRate.
 
 Correctness only (everyone connected, nobody failed, chat was heard and a
 latency was measured); timings are reported by `make bench`, never asserted
@@ -126,3 +127,57 @@ def test_colyseus_peer_and_driver(views):
         except subprocess.TimeoutExpired:
             srv.kill()
             srv.wait()
+
+
+PEER = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "peer")
+SERVICES = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "services.sh")
+
+
+@pytest.mark.skipif(not os.path.exists(BENCH) or shutil.which("node") is None
+                    or shutil.which("redis-server") is None,
+                    reason="wod-bench, node or redis-server missing")
+def test_node_peer_honours_max_update_rate(tmp_path):
+    # Equal terms: with HONOUR_UPDATE_RATE=1 the peer sends a bot's roster at most
+    # maxUpdateRate (2) times a second instead of every tick (20).
+    if not os.path.isdir(os.path.join(PEER, "node_modules")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEER,
+                       check=True, timeout=300)
+    svc = tmp_path / "svc"
+    svc.mkdir()
+    os.chmod(svc, 0o711)
+    redis_url = subprocess.run(["bash", SERVICES, "redis", str(free_port()), str(svc)], check=True,
+                               capture_output=True, text=True, timeout=60).stdout.split()[-1]
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", REDIS_URL=redis_url, TICK_RATE="20",
+               HONOUR_UPDATE_RATE="1")
+    srv = subprocess.Popen(["node", "server.js"], cwd=PEER, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert srv.poll() is None, srv.stdout.read()
+                time.sleep(0.2)
+        r = subprocess.run(
+            [BENCH, "--url", f"ws://127.0.0.1:{port}/ws", "--clients", "20", "--ramp", "1",
+             "--duration", "4", "--spread", "20", "--move-hz", "2", "--chat-hz", "0.5",
+             "--update-rate", "2", "--json", "--quiet"],
+            capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, f"wod-bench exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+        summary = last_json(r.stdout)
+        assert summary["clients_failed"] == 0, r.stdout
+        per_bot = summary["rosters_per_s"] / summary["clients_connected"]
+        assert 0 < per_bot <= 3, r.stdout  # 2 Hz (+ the entry roster), never the 20 Hz tick
+        assert summary["chats_heard"] > 0, r.stdout
+        assert srv.poll() is None, "the peer died"
+    finally:
+        srv.terminate()
+        try:
+            srv.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
+        subprocess.run(["bash", SERVICES, "stop", str(svc)], capture_output=True, timeout=60)
