@@ -106,7 +106,7 @@ for k, label in [("cpu", "CPU"), ("cores", "cores"), ("mem_gib", "memory (GiB)")
                  ("date", "run at (UTC)")]:
     w(f"| {label} | {m.get(k, '?')} |")
 w("")
-w("Reproduce: `make bench` (≈ 15 minutes). Single scenarios: start `build/wod-server all` with "
+w("Reproduce: `make bench` (≈ 35 minutes). Single scenarios: start `build/wod-server all` with "
   "`GATEWAY_PORT=PORT DATABASE_URL=sqlite:/tmp/x/wod.db NPCS=0 BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn` "
   "and run the `wod-bench` command shown with each table (`--json` is added by the script). "
   "wod-bench's measured window opens after the ramp, once every bot has entered the world and "
@@ -145,6 +145,9 @@ for n in sizes:
         w(f"\n`{c}`")
         break
 w(f"\nServer alive after each run: {', '.join(read(f'conn-{n}.alive').strip() or '?' for n in sizes)}.\n")
+w("50,000 clients need several gateways here (one process may hold at most RLIMIT_NOFILE "
+  "descriptors): `make bench-world-idle` runs three gateways behind haproxy with "
+  "`WORLD_CLIENTS` idle authenticated clients and prints RSS per client of each.\n")
 
 # ---- 2 -------------------------------------------------------------------------
 w("## 2. One zone at 20 Hz (`build/bench-zone`)\n")
@@ -170,13 +173,13 @@ w("Target: p99 ≤ 1 tick + 5 ms = 55 ms at 20 Hz with 1,000 players (chat laten
   "sent → heard by another bot; move → roster: a position move sent → the mover's next "
   "`proximity_roster_delta`, an approximation since deltas also flow when others move). "
   "The 2,000-player row is the acceptance run of issue 7 (chat p99 < 100 ms).\n")
-w("| players | connected | failed | chat p50 | chat p99 | move→roster p50 | move→roster p99 | ping p99 | msgs/s out / in | server cores | server peak RSS (MiB) | target |")
-w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+w("| players | connected | failed | chat p50 | chat p99 | move→roster p50 | move→roster p99 | ping p99 | msgs/s out / in | B/s per player | server cores | server peak RSS (MiB) | target |")
+w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 e2e = sorted(int(os.path.basename(p)[4:-4]) for p in glob.glob(os.path.join(res, "e2e-*.out")))
 for n in e2e:
     d = summary(f"e2e-{n}")
     if not d:
-        w(f"| {n:,} | run failed | | | | | | | | | | |")
+        w(f"| {n:,} | run failed | | | | | | | | | | | |")
         continue
     c99, m99 = lat(d, "latency_ms", "p99"), lat(d, "move_roster_ms", "p99")
     limit = 55 if n <= 1000 else 100
@@ -186,7 +189,8 @@ for n in e2e:
     w(f"| {n:,} | {d['clients_connected']:,} | {d['clients_failed']:,} | "
       f"{f(lat(d, 'latency_ms', 'p50'))} | {f(c99)} | {f(lat(d, 'move_roster_ms', 'p50'))} | "
       f"{f(m99)} | {f(lat(d, 'ping_ms', 'p99'))} | "
-      f"{d['msgs_sent_per_s']:,.0f} / {d['msgs_recv_per_s']:,.0f} | {read(f'e2e-{n}.cores').strip() or '-'} | "
+      f"{d['msgs_sent_per_s']:,.0f} / {d['msgs_recv_per_s']:,.0f} | {f(d.get('recv_bytes_per_bot_s'), 0)} | "
+      f"{read(f'e2e-{n}.cores').strip() or '-'} | "
       f"{int(hwm)/1024 if hwm else 0:.0f} | {'met' if ok else '**missed**'} (≤ {limit} ms) |")
 w("\nLatencies in ms. The bots are text clients announcing `maxUpdateRate` 2 (wod-bench's default). "
   "With every bot asking for 20 roster updates a second instead (the same crowd: every bot "
@@ -273,7 +277,7 @@ else:
 w("## 5. Side by side on equal terms: the original's stack and Colyseus\n")
 w("Every server below runs the same scenario, driven the same way: bots walk to a random point of "
   "a 150 × 150 ft square around the spawn of a 200 × 200 ft zone, then move 2 ft twice a second and "
-  "say something (20 ft range) every 5 s; ramp 10 s, 20 s measured. **Each row states the update "
+  "say something (20 ft range) every 5 s (`" + (read("side.args").strip() or "--ramp 10 --duration 20 --move-hz 2 --chat-hz 0.2") + "`). **Each row states the update "
   "rate both sides ran at**: wod-server honours `capabilities.maxUpdateRate` from the handshake; "
   "the Node.js peer does the same (started with `HONOUR_UPDATE_RATE=1`: a player's roster is "
   "computed and sent at most that often; the original itself has no such control and pushes "
@@ -626,6 +630,7 @@ if [ "$QUICK" = 1 ]; then
 fi
 SIDE_ARGS=(--ramp 10 --duration 20 --move-hz 2 --chat-hz 0.2)
 [ -n "${BENCH_SIDE_ARGS:-}" ] && read -r -a SIDE_ARGS <<<"$BENCH_SIDE_ARGS"
+echo "${SIDE_ARGS[*]}" >"$RES/side.args"
 if [ -z "${REDIS_URL:-}" ]; then # section 4 did not run: the node peer needs a Redis
     RPORT=$(free_port)
     REDIS_URL=$(bash "$ROOT/scripts/services.sh" redis "$RPORT" "$WORK/services" | tail -n 1)

@@ -18,6 +18,10 @@
  * spreading the bots over enough addresses; otherwise bots past the limit
  * get auth_error RATE_LIMITED and count as failed.
  *
+ * The summary also gives bytes received per bot per second (on the wire,
+ * frame headers included), this process's CPU per 1,000 bots, and, with
+ * --shout-hz / --travel, shout latency and border crossings.
+ *
  * Limits: a single loop thread; when this process runs out of CPU the
  * latencies it reports include its own queueing (bench_cpu_pct in the
  * summary says how busy it was). */
