@@ -25,6 +25,12 @@
 // lists): a client gets raw positions of the players in its view and must
 // derive the rest; no persistence; no Redis (one process, LocalPresence).
 //
+// Versions (package-lock.json): colyseus is pinned to 0.16.0, whose
+// dependencies resolve to @colyseus/core 0.16.x, @colyseus/schema 3.0.x and
+// @colyseus/ws-transport 0.16.x; the later 0.16.3-0.16.5 tarballs of the
+// `colyseus` bundle list no dependencies at all. Clients: colyseus.js 0.16.
+// 0.17+ needs a newer Node.js than this machine's 20.
+//
 // CommonJS on purpose: loaded as ES modules, colyseus 0.16.0's bundle and
 // @colyseus/ws-transport ended up with two matchMaker instances here, and
 // every join failed with "seat reservation expired".
