@@ -41,7 +41,7 @@ export class Connection {
         protocolVersion: '1.0.0',
         clientType: '2d',
         clientVersion: 'wod-web-1',
-        capabilities: { graphics: '2d', audio: false, input: ['keyboard', 'mouse', 'touch'], maxUpdateRate: 10 },
+        capabilities: { graphics: true, audio: false, input: ['keyboard', 'mouse', 'touch'], maxUpdateRate: 10 },
       });
     };
     ws.onmessage = (ev) => {

@@ -36,6 +36,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -333,10 +334,17 @@ int gw_limits_request(struct lws *wsi)
     uv_timer_stop(&s->timer);
     s->stage = SOCK_SERVING;
     /* What arrived since the last request ended: its request line and
-     * headers (our clients send no body with a GET or an upgrade). The
-     * kernel counts them: lws 4.1.6 cannot list the headers it stored. */
+     * headers, and of a POST (the admin API) up to Content-Length bytes of
+     * body, which are not headers. The kernel counts the bytes: lws 4.1.6
+     * cannot list the headers it stored. */
     int fd = lws_get_socket_fd(wsi);
-    if (tcpinfo_bytes_received(fd) - s->rx_base <= HTTP_MAX_HEADER_BYTES) return 0;
+    long long got = (long long)(tcpinfo_bytes_received(fd) - s->rx_base);
+    char cl[24];
+    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        long long body = strtoll(cl, NULL, 10);
+        if (body > 0) got -= body < got ? body : got;
+    }
+    if (got <= HTTP_MAX_HEADER_BYTES) return 0;
     too_large(s, 1);
     http_raw_reply(fd, 431, "Request Header Fields Too Large",
                    "{\"error\":\"request headers too large\"}");

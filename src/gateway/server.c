@@ -120,6 +120,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             gw_session_sio_start(c);
         }
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* Our close frame went out by hand (conn.c, send_close): this is the
+         * client's answer, and lws must not echo a second close frame. */
+        return pss->conn && pss->conn->close_sent ? -1 : 0;
     case LWS_CALLBACK_RECEIVE: {
         gw_conn_t *c = pss->conn;
         if (!c || c->closing) return 0;
