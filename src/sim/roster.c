@@ -805,22 +805,30 @@ int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, con
     return roster_update_near(r, s, ents, pids, &ns, &src, hostiles, full, ts, out);
 }
 
-/* Steps 2-4 of an update, from the entities within the widest channel. */
-static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *ents,
-                              const int64_t *pids, const near_set_t *ns, const geo_src_t *src,
-                              int hostiles, int full, uint64_t ts, buf_t *out)
+/* What the selection stage found for one viewer: s->cand[0..k) are the
+ * nearest `k` (nearest first on a full roster), with channel masks and
+ * geometry; counts are exact; lastSpeaker per channel. */
+typedef struct view_s {
+    int k;
+    uint32_t count[ROSTER_CHANNELS];
+    int64_t speaker[ROSTER_CHANNELS];
+    const char *speaker_name[ROSTER_CHANNELS];
+} view_t;
+
+/* Step 2: the nearest `max` of the entities within the widest channel,
+ * with channel masks and geometry, into s->cand. */
+static void select_view(const roster_t *r, roster_scratch_t *s, const zent_t *ents,
+                        const near_set_t *ns, const geo_src_t *src, int full, view_t *v)
 {
     float r2[ROSTER_CHANNELS];
     for (int c = 0; c < ROSTER_CHANNELS; c++)
         r2[c] = (float)(roster_channel_range[c] * roster_channel_range[c]);
 
-    uint32_t count[ROSTER_CHANNELS];
-    memcpy(count, ns->count, sizeof(count));
-    count[RCH_EMOTE] = count[RCH_SEE] = count[RCH_HEAR] = count[RCH_SHOUT];
+    memcpy(v->count, ns->count, sizeof(v->count));
+    v->count[RCH_EMOTE] = v->count[RCH_SEE] = v->count[RCH_HEAR] = v->count[RCH_SHOUT];
     size_t nc = ns->n;
     roster_near_t *near = s->near;
 
-    /* 2. the nearest `max`, with geometry */
     int k = nc > (size_t)r->max ? r->max : (int)nc;
     if (nc > (size_t)k) take_nearest(near, nc, (size_t)k, s->tmp);
     if (full && k > 1) qsort(near, (size_t)k, sizeof(*near), near_cmp);
@@ -851,61 +859,66 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         c->mask = m;
     }
     cand_geometry(cand, k);
+    v->k = k;
+    channel_speakers(ents, cand, k, v->count, v->speaker, v->speaker_name);
+}
 
-    int64_t speaker[ROSTER_CHANNELS];
-    const char *speaker_name[ROSTER_CHANNELS];
-    channel_speakers(ents, cand, k, count, speaker, speaker_name);
-
-    roster_entry_t *next = s->next;
-    int ret = 1;
-
-    if (full) {
-        PUTS(out, "{\"channels\":{");
-        size_t same_off = 0, same_len = 0;
-        for (int c = 0; c < ROSTER_CHANNELS; c++) {
-            if (c) putc_raw(out, ',');
-            put_frag(out, chan_key[c].s, chan_key[c].n);
-            if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
-                append_self(out, same_off, same_len);
-                continue;
-            }
-            size_t body = out->len;
-            PUTS(out, "{\"count\":");
-            put_u64_raw(out, count[c]);
-            PUTS(out, ",\"entities\":[");
-            int first = 1;
-            for (int i = 0; i < k; i++) {
-                if (!(cand[i].mask & (1u << c))) continue;
-                if (!first) putc_raw(out, ',');
-                first = 0;
-                put_entity(out, &ents[cand[i].slot], &cand[i]);
-            }
-            putc_raw(out, ']');
-            if (count[c] <= ROSTER_SAMPLE_MAX) {
-                putc_raw(out, ',');
-                put_sample(out, ents, cand, k, c);
-                if (speaker[c]) {
-                    PUTS(out, ",\"lastSpeaker\":");
-                    put_str(out, speaker_name[c]);
-                }
-            }
-            putc_raw(out, '}');
-            if (c == RCH_SHOUT) {
-                same_off = body;
-                same_len = out->len - body;
+/* Writes a complete proximity_roster payload for the selected view. */
+static void write_full_roster(buf_t *out, const zent_t *ents, roster_cand_t *cand, const view_t *v,
+                              int hostiles, uint64_t ts)
+{
+    PUTS(out, "{\"channels\":{");
+    size_t same_off = 0, same_len = 0;
+    for (int c = 0; c < ROSTER_CHANNELS; c++) {
+        if (c) putc_raw(out, ',');
+        put_frag(out, chan_key[c].s, chan_key[c].n);
+        if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
+            append_self(out, same_off, same_len);
+            continue;
+        }
+        size_t body = out->len;
+        PUTS(out, "{\"count\":");
+        put_u64_raw(out, v->count[c]);
+        PUTS(out, ",\"entities\":[");
+        int first = 1;
+        for (int i = 0; i < v->k; i++) {
+            if (!(cand[i].mask & (1u << c))) continue;
+            if (!first) putc_raw(out, ',');
+            first = 0;
+            put_entity(out, &ents[cand[i].slot], &cand[i]);
+        }
+        putc_raw(out, ']');
+        if (v->count[c] <= ROSTER_SAMPLE_MAX) {
+            putc_raw(out, ',');
+            put_sample(out, ents, cand, v->k, c);
+            if (v->speaker[c]) {
+                PUTS(out, ",\"lastSpeaker\":");
+                put_str(out, v->speaker_name[c]);
             }
         }
-        PUTS(out, "},");
-        put_danger(out, hostiles);
-        PUTS(out, ",\"timestamp\":");
-        put_u64_raw(out, ts);
         putc_raw(out, '}');
-        for (int i = 0; i < k; i++)
-            fill_entry(&next[i], pids ? pids[cand[i].slot] : ents[cand[i].slot].pid, &cand[i]);
-        goto commit;
+        if (c == RCH_SHOUT) {
+            same_off = body;
+            same_len = out->len - body;
+        }
     }
+    PUTS(out, "},");
+    put_danger(out, hostiles);
+    PUTS(out, ",\"timestamp\":");
+    put_u64_raw(out, ts);
+    putc_raw(out, '}');
+}
 
-    /* 3. match against the last state by entity slot (+ pid: slots are reused) */
+/* Step 3: matches the selected view against the last sent state by
+ * entity slot (+ pid: slots are reused). Fills s->next with the state
+ * the client will hold and s->diff with every entity added, removed or
+ * noticeably moved; returns how many diffs, and in *memb_changed the
+ * channels whose membership changed. */
+static int diff_view(const roster_t *r, roster_scratch_t *s, const zent_t *ents,
+                     const int64_t *pids, const view_t *v, uint8_t *memb_changed)
+{
+    roster_cand_t *cand = s->cand;
+    roster_entry_t *next = s->next;
     if (++s->stamp == 0) {
         memset(s->mark, 0, s->mark_cap * sizeof(*s->mark));
         s->stamp = 1;
@@ -917,9 +930,9 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
     }
     roster_diff_t *diff = s->diff;
     int nd = 0;
-    uint8_t memb_changed = 0;
+    uint8_t changed = 0;
     const float cos_eps = (float)cos(ROSTER_BEARING_EPS_DEG * M_PI / 180.0);
-    for (int i = 0; i < k; i++) {
+    for (int i = 0; i < v->k; i++) {
         roster_cand_t *c = &cand[i];
         roster_mark_t *m = &s->mark[c->slot];
         roster_entry_t *ne = &next[i];
@@ -927,7 +940,7 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         if (m->stamp != s->stamp || old[m->idx].pid != pid) {
             fill_entry(ne, pid, c);
             diff[nd++] = (roster_diff_t){i, -1, 0, c->mask, 0, 0, 0, 0, 0};
-            memb_changed |= c->mask;
+            changed |= c->mask;
             continue;
         }
         const roster_entry_t *oe = &old[m->idx];
@@ -968,25 +981,37 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         }
         if (upd || c->mask != oe->mask) {
             diff[nd++] = (roster_diff_t){i, m->idx, oe->mask, c->mask, upd, 0, 0, 0, 0};
-            memb_changed |= (uint8_t)(c->mask ^ oe->mask);
+            changed |= (uint8_t)(c->mask ^ oe->mask);
         }
     }
     for (int o = 0; o < r->n; o++) {
         const roster_mark_t *m = &s->mark[old[o].slot];
         if (m->stamp != s->stamp || m->idx != o) continue;
         diff[nd++] = (roster_diff_t){-1, o, old[o].mask, 0, 0, 0, 0, 0, 0};
-        memb_changed |= old[o].mask;
+        changed |= old[o].mask;
     }
+    *memb_changed = changed;
+    return nd;
+}
 
+/* Whether the client could notice anything: a diff, a count, a speaker
+ * or dangerState. */
+static int view_changed(const roster_t *r, const view_t *v, int nd, int hostiles)
+{
     int any = nd > 0 || hostiles != r->hostiles;
     for (int c = 0; c < ROSTER_CHANNELS && !any; c++)
-        any = count[c] != r->count[c] || speaker[c] != r->speaker[c];
-    if (!any) {
-        ret = 0;
-        goto commit;
-    }
+        any = v->count[c] != r->count[c] || v->speaker[c] != r->speaker[c];
+    return any;
+}
 
-    /* 4. the delta; a channel with nothing to say is rolled back */
+/* Step 4: the proximity_roster_delta payload of s->diff[0..nd) against
+ * the last state; a channel with nothing to say is rolled back. */
+static void write_roster_delta(buf_t *out, const roster_t *r, roster_scratch_t *s,
+                               const zent_t *ents, const view_t *v, int nd, uint8_t memb_changed,
+                               int hostiles, uint64_t ts)
+{
+    roster_diff_t *diff = s->diff;
+    const roster_entry_t *old = r->e;
     buf_reset(&s->frag);
     putc_raw(out, '{');
     size_t channels_at = out->len;
@@ -1029,24 +1054,24 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
             put_updated(out, s, &diff[d]);
         }
         if (!first) putc_raw(out, ']');
-        if (count[c] != r->count[c]) {
+        if (v->count[c] != r->count[c]) {
             if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"count\":");
-            put_u64_raw(out, count[c]);
+            put_u64_raw(out, v->count[c]);
         }
-        int small = count[c] <= ROSTER_SAMPLE_MAX, was_small = r->count[c] <= ROSTER_SAMPLE_MAX;
+        int small = v->count[c] <= ROSTER_SAMPLE_MAX, was_small = r->count[c] <= ROSTER_SAMPLE_MAX;
         if (small && ((memb_changed & bit) || !was_small)) {
             if (out->len != body) putc_raw(out, ',');
-            put_sample(out, ents, cand, k, c);
+            put_sample(out, ents, s->cand, v->k, c);
         } else if (!small && was_small) {
             if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"sample\":[]"); /* arrays are never null (the original clients) */
         }
-        if (speaker[c] != r->speaker[c]) {
+        if (v->speaker[c] != r->speaker[c]) {
             if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"lastSpeaker\":");
-            if (speaker[c])
-                put_str(out, speaker_name[c]);
+            if (v->speaker[c])
+                put_str(out, v->speaker_name[c]);
             else
                 PUTS(out, "null");
         }
@@ -1072,15 +1097,45 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
     PUTS(out, "\"timestamp\":");
     put_u64_raw(out, ts);
     putc_raw(out, '}');
+}
 
-commit:
-    if (ret) out->data[out->len] = '\0';
+/* The selected view becomes what the client was last told (s->next is
+ * swapped in as the roster's entries). */
+static void commit_view(roster_t *r, roster_scratch_t *s, const view_t *v, int hostiles)
+{
+    roster_entry_t *next = s->next;
     s->next = r->e;
     r->e = next;
-    r->n = k;
-    memcpy(r->count, count, sizeof(count));
-    memcpy(r->speaker, speaker, sizeof(speaker));
+    r->n = v->k;
+    memcpy(r->count, v->count, sizeof(v->count));
+    memcpy(r->speaker, v->speaker, sizeof(v->speaker));
     r->hostiles = hostiles;
     r->has_state = 1;
+}
+
+/* Steps 2-4 of an update, from the entities within the widest channel:
+ * select, then write the full roster, or diff and write the delta. */
+static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *ents,
+                              const int64_t *pids, const near_set_t *ns, const geo_src_t *src,
+                              int hostiles, int full, uint64_t ts, buf_t *out)
+{
+    view_t v;
+    select_view(r, s, ents, ns, src, full, &v);
+    int ret = 1;
+    if (full) {
+        write_full_roster(out, ents, s->cand, &v, hostiles, ts);
+        for (int i = 0; i < v.k; i++)
+            fill_entry(&s->next[i], pids ? pids[s->cand[i].slot] : ents[s->cand[i].slot].pid,
+                       &s->cand[i]);
+    } else {
+        uint8_t memb_changed;
+        int nd = diff_view(r, s, ents, pids, &v, &memb_changed);
+        if (view_changed(r, &v, nd, hostiles))
+            write_roster_delta(out, r, s, ents, &v, nd, memb_changed, hostiles, ts);
+        else
+            ret = 0;
+    }
+    if (ret) out->data[out->len] = '\0';
+    commit_view(r, s, &v, hostiles);
     return ret;
 }
