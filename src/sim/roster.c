@@ -1483,9 +1483,13 @@ static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const z
             put_zz(out, me[a]);
     }
     /* far moves: this update's share of the budget, plus what was saved */
-    r->credit += r->per_update;
-    if (r->credit > r->credit_max) r->credit = r->credit_max;
-    r->credit -= (int32_t)(out->len - start);
+    if (full) {
+        r->credit = 0; /* an entry or a resync: rare, not held against the far ones */
+    } else {
+        r->credit += r->per_update;
+        if (r->credit > r->credit_max) r->credit = r->credit_max;
+        r->credit -= (int32_t)(out->len - start);
+    }
     int f = 0;
     if (n_far && r->credit > 0) {
         /* most displaced for their distance first, when not all fit */
