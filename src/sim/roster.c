@@ -86,8 +86,8 @@ struct roster_mark_s {
 
 /* A far entity's move waiting for the compact budget. */
 struct roster_far_s {
-    float priority; /* squared displacement (tenths^2) per squared distance (ft^2) */
-    int32_t i;      /* candidate index */
+    int32_t bin; /* priority bin, 0 first: see far_bin */
+    int32_t i;   /* candidate index */
 };
 
 /* Inline append: with a constant n the memcpy compiles to a few moves.
@@ -301,7 +301,7 @@ void roster_scratch_init(roster_scratch_t *s, int max)
     s->diff = wod_malloc((size_t)max * 2 * sizeof(*s->diff));
     s->cnext = wod_malloc((size_t)max * sizeof(*s->cnext));
     s->ckind = wod_malloc((size_t)max);
-    s->cfar = wod_malloc((size_t)max * sizeof(*s->cfar));
+    s->cfar = wod_malloc((size_t)max * 2 * sizeof(*s->cfar)); /* + sort scratch */
 }
 
 void roster_scratch_free(roster_scratch_t *s)
@@ -1208,9 +1208,11 @@ static inline void put_zz(buf_t *b, int64_t v)
 }
 
 /* Tenths of a foot; from the float the grid holds, so every path agrees. */
+#define QUANT_BIAS (1 << 24) /* positions are > -1.6 million ft: truncation is floor */
+
 static inline int32_t quantise(float v)
 {
-    return (int32_t)floor((double)v * (1.0 / COMPACT_QUANTUM_FT) + 0.5);
+    return (int32_t)((double)v * (1.0 / COMPACT_QUANTUM_FT) + (0.5 + QUANT_BIAS)) - QUANT_BIAS;
 }
 
 static inline uint32_t pid_hash(int64_t pid)
@@ -1254,8 +1256,8 @@ static void hash_delete(roster_compact_t *r, uint32_t sid)
 static void ids_resize(roster_compact_t *r, uint32_t cap)
 {
     r->sid_pid = wod_realloc(r->sid_pid, cap * sizeof(*r->sid_pid));
-    r->sid_stamp = wod_realloc(r->sid_stamp, cap * sizeof(*r->sid_stamp));
-    memset(r->sid_stamp + r->ids_cap, 0, (cap - r->ids_cap) * sizeof(*r->sid_stamp));
+    r->sid_busy = wod_realloc(r->sid_busy, cap);
+    memset(r->sid_busy + r->ids_cap, 0, cap - r->ids_cap);
     r->ids_cap = cap;
     free(r->hash);
     r->hash_cap = cap * 2;
@@ -1277,11 +1279,11 @@ static uint32_t ids_alloc(roster_compact_t *r, int64_t pid)
         do {
             sid = r->hand;
             r->hand = r->hand + 1 == r->ids_cap ? 0 : r->hand + 1;
-        } while (r->sid_stamp[sid] == r->stamp);
+        } while (r->sid_busy[sid]);
         hash_delete(r, sid);
     }
     r->sid_pid[sid] = pid;
-    r->sid_stamp[sid] = r->stamp;
+    r->sid_busy[sid] = 1;
     hash_insert(r, sid);
     return sid;
 }
@@ -1303,7 +1305,7 @@ void roster_compact_free(roster_compact_t *r)
 {
     free(r->e);
     free(r->sid_pid);
-    free(r->sid_stamp);
+    free(r->sid_busy);
     free(r->hash);
     memset(r, 0, sizeof(*r));
 }
@@ -1314,6 +1316,7 @@ static void ids_reset(roster_compact_t *r)
     r->ids_n = 0;
     r->hand = 0;
     memset(r->hash, 0, r->hash_cap * sizeof(*r->hash));
+    memset(r->sid_busy, 0, r->ids_cap);
     r->n = 0;
 }
 
@@ -1344,10 +1347,32 @@ static void put_move(buf_t *out, const roster_centry_t *oe, const int32_t q[3], 
     if (f & CMOVE_MASK) put_byte(out, mask);
 }
 
-static int far_cmp(const void *a, const void *b)
+#define FAR_BINS 32
+
+/* The bin of a far move's priority, its squared displacement (tenths^2)
+ * per squared distance (ft^2), to a factor of two: the difference of the
+ * float exponents, no division. Bin 0 is the most urgent. */
+static inline int far_bin(float err2, float d2)
 {
-    float x = ((const roster_far_t *)a)->priority, y = ((const roster_far_t *)b)->priority;
-    return (x < y) - (x > y); /* highest first */
+    uint32_t a, b;
+    memcpy(&a, &err2, sizeof(a));
+    memcpy(&b, &d2, sizeof(b));
+    int e = (int)(a >> 23) - (int)(b >> 23) + FAR_BINS / 2;
+    return FAR_BINS - 1 - (e < 0 ? 0 : e > FAR_BINS - 1 ? FAR_BINS - 1 : e);
+}
+
+/* Orders far[0..n) by bin, most urgent first, minor moves (bin FAR_BINS)
+ * last (a counting sort: no comparisons). tmp holds n. */
+static void order_far(roster_far_t *far, int n, roster_far_t *tmp)
+{
+    int start[FAR_BINS + 2] = {0}; /* bin FAR_BINS: minor moves */
+    for (int i = 0; i < n; i++)
+        start[far[i].bin + 1]++;
+    for (int b = 0; b <= FAR_BINS; b++)
+        start[b + 1] += start[b];
+    for (int i = 0; i < n; i++)
+        tmp[start[far[i].bin]++] = far[i];
+    memcpy(far, tmp, (size_t)n * sizeof(*far));
 }
 
 /* Steps 2-4 for a compact client. */
@@ -1358,10 +1383,6 @@ static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const z
     view_t v;
     select_view(r->max, s, ents, ns, src, full, 1, &v);
     if (full) ids_reset(r);
-    if (++r->stamp == 0) {
-        memset(r->sid_stamp, 0, r->ids_cap * sizeof(*r->sid_stamp));
-        r->stamp = 1;
-    }
     if (++s->stamp == 0) {
         memset(s->mark, 0, s->mark_cap * sizeof(*s->mark));
         s->stamp = 1;
@@ -1395,7 +1416,7 @@ static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const z
             ne->sid = ids_find(r, pid);
             s->ckind[i] = ne->sid == SID_NONE ? CK_NEW : CK_KNOWN;
         }
-        if (ne->sid != SID_NONE) r->sid_stamp[ne->sid] = r->stamp;
+        if (s->ckind[i] == CK_KNOWN) r->sid_busy[ne->sid] = 1; /* matched ones already are */
     }
 
     size_t start = out->len;
@@ -1408,6 +1429,7 @@ static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const z
         if (m->stamp != s->stamp || m->idx != o) continue;
         put_byte(out, CREC_REMOVE);
         put_varint(out, old[o].sid);
+        r->sid_busy[old[o].sid] = 0;
     }
     for (int i = 0; i < v.k; i++) {
         if (s->ckind[i] == CK_MATCHED) continue;
@@ -1424,7 +1446,7 @@ static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const z
     }
     /* moves: near ones and channel changes now, far ones by budget */
     const float near2 = (float)(ROSTER_COMPACT_NEAR_FT * ROSTER_COMPACT_NEAR_FT);
-    int n_far = 0;
+    int n_far = 0, n_major = 0;
     for (int i = 0; i < v.k; i++) {
         if (s->ckind[i] != CK_MATCHED) continue;
         const roster_cand_t *c = &cand[i];
@@ -1435,7 +1457,12 @@ static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const z
         if (c->d2 > near2 && c->mask == ne->mask) {
             float e0 = (float)(q[0] - ne->q[0]), e1 = (float)(q[1] - ne->q[1]);
             float e2 = (float)(q[2] - ne->q[2]);
-            s->cfar[n_far++] = (roster_far_t){(e0 * e0 + e1 * e1 + e2 * e2) / (c->d2 + 1.0f), i};
+            float err2 = e0 * e0 + e1 * e1 + e2 * e2;
+            /* under ROSTER_COMPACT_FAR_ERR of the distance: only when idle */
+            int minor =
+                err2 < c->d2 * (float)(100 * ROSTER_COMPACT_FAR_ERR * ROSTER_COMPACT_FAR_ERR);
+            s->cfar[n_far++] = (roster_far_t){minor ? FAR_BINS : far_bin(err2, c->d2), i};
+            n_major += !minor;
             continue;
         }
         put_move(out, ne, q, c->mask);
@@ -1490,11 +1517,19 @@ static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const z
         if (r->credit > r->credit_max) r->credit = r->credit_max;
         r->credit -= (int32_t)(out->len - start);
     }
-    int f = 0;
+    int sent = 0;
     if (n_far && r->credit > 0) {
-        /* most displaced for their distance first, when not all fit */
-        if (n_far * 8 > r->credit) qsort(s->cfar, (size_t)n_far, sizeof(*s->cfar), far_cmp);
-        for (; f < n_far && r->credit > 0; f++) {
+        /* the most displaced for their distance first; the minor ones
+         * only in a frame with nothing but far moves, so a view at rest
+         * converges while a busy one spends nothing on them */
+        int with_minor = out->len == header;
+        int sorted = (with_minor ? n_far : n_major) * 8 > r->credit; /* not all fit */
+        if (sorted) order_far(s->cfar, n_far, s->cfar + s->max);
+        for (int f = 0; f < n_far && r->credit > 0; f++) {
+            if (s->cfar[f].bin == FAR_BINS && !with_minor) {
+                if (sorted) break; /* the minor ones are last */
+                continue;
+            }
             int i = s->cfar[f].i;
             const roster_cand_t *c = &cand[i];
             roster_centry_t *ne = &next[i];
@@ -1503,10 +1538,11 @@ static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const z
             put_move(out, ne, q, ne->mask);
             memcpy(ne->q, q, sizeof(q));
             r->credit -= (int32_t)(out->len - at);
+            sent++;
         }
     }
     if (r->credit < -r->credit_max) r->credit = -r->credit_max;
-    r->pending = n_far - f;
+    r->pending = n_far - sent;
 
     int ret = 1;
     if (!full && out->len == header) {
@@ -1545,6 +1581,9 @@ int roster_compact_update_grid(roster_compact_t *r, roster_scratch_t *s, const z
                                buf_t *out)
 {
     wod_assert(r->max == s->max);
+    /* the last sent view is read after the selection: start loading it */
+    for (size_t off = 0; off < (size_t)r->n * sizeof(*r->e); off += 64)
+        __builtin_prefetch((const char *)r->e + off);
     near_set_t ns;
     geo_src_t src;
     near_from_grid(s, n_slots, viewer, g, x, y, z, &ns, &src);

@@ -86,10 +86,10 @@ typedef struct roster_centry_s {
 typedef struct roster_compact_s {
     roster_centry_t *e; /* owned, capacity max: the view */
     int n, max;
-    int64_t *sid_pid;    /* sid -> pid (0: free) */
-    uint32_t *sid_stamp; /* == stamp: listed by the update being written */
-    uint32_t *hash;      /* pid -> sid + 1 (0 empty), linear probing, hash_cap = 2 ids_cap */
-    uint32_t ids_n, ids_cap, ids_max, hash_cap, hand, stamp;
+    int64_t *sid_pid;  /* sid -> pid (0: free) */
+    uint8_t *sid_busy; /* 1: in the client's view, or taken by the frame being written */
+    uint32_t *hash;    /* pid -> sid + 1 (0 empty), linear probing, hash_cap = 2 ids_cap */
+    uint32_t ids_n, ids_cap, ids_max, hash_cap, hand;
     uint32_t count[4];       /* COUNTS sent, by channel group */
     uint32_t speaker_sid[4]; /* SPEAKERS sent: sid + 1, 0 none */
     int64_t speaker_pid[4];
@@ -158,10 +158,14 @@ int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, con
                        double z, int hostiles, int full, uint64_t ts, buf_t *out);
 
 /* Compact clients: the nearest ROSTER_COMPACT_NEAR_FT get every change
- * at every update; farther ones share what is left of
+ * (0.1 ft) at every update; farther ones share what is left of
  * ROSTER_COMPACT_BYTES_PER_S (everything a frame holds counts), the most
- * displaced relative to their distance first. */
+ * displaced relative to their distance first. A far entity displaced by
+ * less than ROSTER_COMPACT_FAR_ERR of its distance (2 %: finer than the
+ * JSON roster's 5 % range / 5 degree bearing) is sent only in a frame
+ * with nothing else in it, so a view at rest converges exactly. */
 #define ROSTER_COMPACT_NEAR_FT     20.0
+#define ROSTER_COMPACT_FAR_ERR     0.02
 #define ROSTER_COMPACT_BYTES_PER_S 6000
 #define ROSTER_COMPACT_IDS         1024 /* id table entries (at least 2 max) */
 

@@ -1313,7 +1313,7 @@ static void roster_job(void *ctx, int worker, size_t begin, size_t end)
         if (i + 1 < end) {
             const zplayer_t *q = sim->due[i + 1];
             __builtin_prefetch(&sim->ents[q->ent]);
-            __builtin_prefetch(q->roster.e);
+            __builtin_prefetch(q->compact ? (const void *)q->compact : (const void *)q->roster.e);
         }
         const zent_t *e = &sim->ents[p->ent];
         size_t off = wk->out.len;
