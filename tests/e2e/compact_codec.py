@@ -83,6 +83,7 @@ class CompactView:
         r = Reader(data)
         kind = r.u8()
         ts = r.varint()
+        self.frame_ts = ts  # as sent: FULL wall ms, DELTA ms since the last frame
         if kind == FULL:
             self.defs.clear()
             self.view.clear()
@@ -114,12 +115,15 @@ class CompactView:
             if sid not in self.view:
                 raise ValueError(f"MOVE of {sid}, not in view")
             e = self.view[sid]
+            vals = []
             for a in range(3):
                 if tag & (1 << a):
-                    e["pos"][a] += r.zz()
+                    vals.append(r.zz())
+                    e["pos"][a] += vals[-1]
             if tag & 8:
                 e["mask"] = r.u8()
-            return ("move", sid, tag & 15)
+                vals.append(e["mask"])
+            return ("move", sid, tag & 15, vals)
         if tag == DEF:
             sid, pid, flags, n = r.sid(), r.zz(), r.u8(), r.u8()
             name = r.raw(n).decode("utf-8")
@@ -127,7 +131,7 @@ class CompactView:
                 raise ValueError("DEF with pid 0")
             if sid in self.view:
                 raise ValueError(f"DEF of {sid} while in view")
-            self.defs[sid] = {"pid": pid, "id": protocol_id(pid), "name": name,
+            self.defs[sid] = {"pid": pid, "id": protocol_id(pid), "name": name, "flags": flags,
                               "type": TYPES.get(flags & 3, "player"),
                               "isMachine": bool(flags & 4)}
             return ("def", sid, self.defs[sid]["id"])
@@ -212,25 +216,27 @@ class CompactView:
 
 def as_json_arrays(kind, recs, view):
     """The same records as compact JSON arrays (the alternative to binary,
-    for the size comparison in docs/PERFORMANCE.md): one array per record,
-    positions as numbers in feet."""
-    out = [kind]
+    for the size comparison in docs/PERFORMANCE.md): one array per record
+    holding the same integers (tenths of a foot, deltas for moves), so only
+    the text encoding differs. Call right after apply() of that frame."""
+    out = [kind, view.frame_ts]
     for rec in recs:
         if rec[0] == "def":
             d = view.defs.get(rec[1], {})
-            out.append(["d", rec[1], rec[2], d.get("name", ""), d.get("type", "")])
-        elif rec[0] in ("add", "move"):
+            out.append(["d", rec[1], d.get("pid", 0), d.get("flags", 0), d.get("name", "")])
+        elif rec[0] == "add":
             e = view.view.get(rec[1])
-            pos = [v / 10 for v in e["pos"]] if e else [0, 0, 0]
-            out.append([rec[0][0], rec[1]] + pos + ([e["mask"]] if e else []))
+            out.append(["a", rec[1], e["mask"]] + e["pos"] if e else ["a", rec[1]])
+        elif rec[0] == "move":
+            out.append(["m", rec[1], rec[2]] + rec[3])
         elif rec[0] == "remove":
             out.append(["r", rec[1]])
         elif rec[0] == "counts":
-            out.append(["c"] + view.count)
+            out.append(["c", rec[1]] + [view.count[g] for g in range(4) if rec[1] & (1 << g)])
         elif rec[0] == "speakers":
-            out.append(["s"] + view.speaker)
+            out.append(["s", rec[1]] + [view.speaker[g] for g in range(4) if rec[1] & (1 << g)])
         elif rec[0] == "danger":
             out.append(["h", view.hostiles])
         elif rec[0] == "self":
-            out.append(["p"] + [v / 10 for v in view.self_pos])
+            out.append(["p"] + view.self_pos)
     return len(json.dumps(out, separators=(",", ":")))
