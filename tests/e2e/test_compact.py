@@ -3,13 +3,12 @@ binary frames on /ws, decoded with compact_codec.py (a decoder written from
 docs/PROTOCOL.md), checked against what JSON clients are told."""
 import asyncio
 import json
-import math
 import time
 
 import pytest
 import websockets
 
-from compact_codec import CompactView, DELTA, FULL
+from compact_codec import CompactView, FULL
 from conftest import Client, Server, enter_world, unique
 
 
@@ -120,6 +119,12 @@ def test_compact_view_matches_json_rosters(quiet):
         await walk_to(a, pos["x"] - 5, pos["z"])
         await a.until(lambda v: v.self_pos[0] == round((pos["x"] - 5) * 10), what="SELF")
         assert a.binary_frames >= 3
+        # proximity_refresh: a full frame, after which the view is the same
+        before = {d["id"] for sid, d in a.view.defs.items() if sid in a.view.view}
+        await a.send("proximity_refresh", {})
+        await a.expect("compact", pred=lambda p: p["kind"] == FULL)
+        assert {d["id"] for sid, d in a.view.defs.items() if sid in a.view.view} == before
+        assert a.view.position(bid) is not None
         await a.close()
         await b.close()
     run(go())
