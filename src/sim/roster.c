@@ -1549,6 +1549,7 @@ static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const z
         out->len = start; /* nothing to say */
         ret = 0;
     } else {
+        out->data[out->len] = '\0'; /* buf_t's convention; not part of the frame */
         r->ts = ts;
     }
     s->cnext = r->e;
