@@ -293,7 +293,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         rec->u.enter.max_update_rate = get_f64(r);
         rec->u.enter.entry = get_enum(r, ENV_ENTRY_RECOVER);
         rec->u.enter.client_flags =
-            (unsigned)get_enum(r, MSG_CLIENT_MACHINE | MSG_CLIENT_POSITIONS);
+            (unsigned)get_enum(r, MSG_CLIENT_MACHINE | MSG_CLIENT_POSITIONS | MSG_CLIENT_COMPACT);
         rec->character_id = rec->u.enter.ch.id;
         break;
     case ENV_LEAVE:

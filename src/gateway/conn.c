@@ -120,7 +120,7 @@ static void cut_slow(gw_conn_t *c, const char *why)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
+static void enqueue_frame(gw_conn_t *c, int lane, const char *data, size_t len, int binary)
 {
     if (!c->wsi || c->closing) return;
     /* A client that does not read cannot make us hold unbounded memory. */
@@ -132,6 +132,7 @@ static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
     out_msg_t *m = wod_malloc(sizeof(*m) + LWS_PRE + len);
     m->next = NULL;
     m->len = len;
+    m->binary = binary;
     memcpy(m->data + LWS_PRE, data, len);
     if (q->tail)
         q->tail->next = m;
@@ -143,6 +144,17 @@ static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
     c->out_bytes += len;
     c->gw->msgs_out++;
     lws_callback_on_writable(c->wsi);
+}
+
+static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
+{
+    enqueue_frame(c, lane, data, len, 0);
+}
+
+void gw_conn_send_binary(gw_conn_t *c, const char *payload, size_t len)
+{
+    if (c->framing != FRAMING_NATIVE) return;
+    enqueue_frame(c, OUT_LOW, payload, len, 1);
 }
 
 void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len)
@@ -245,7 +257,8 @@ int gw_conn_on_writable(gw_conn_t *c)
         out_queue_t *q = &c->out[lane];
         out_msg_t *m;
         while ((m = q->head)) {
-            int n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+            int n = lws_write(c->wsi, m->data + LWS_PRE, m->len,
+                              m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
             if (n < (int)m->len) return -1;
             wrote = 1;
             q->head = m->next;

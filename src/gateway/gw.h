@@ -39,6 +39,7 @@ typedef enum { ST_NEW, ST_HANDSHAKEN, ST_AUTHED, ST_IN_WORLD } conn_state_t;
 typedef struct out_msg_s {
     struct out_msg_s *next;
     size_t len;
+    int binary;           /* a binary frame (compact rosters), else text */
     unsigned char data[]; /* LWS_PRE headroom + len bytes */
 } out_msg_t;
 
@@ -167,6 +168,9 @@ gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id);
 void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len);
 /* Queues a protocol message in the connection's framing. */
 void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len);
+/* Queues a compact roster frame (src/proto/compact.h) as one binary frame
+ * in the low lane; native /ws only (Socket.IO clients never get one). */
+void gw_conn_send_binary(gw_conn_t *c, const char *payload, size_t len);
 void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity);
 /* The one way the server closes a client: sends what is queued, then a
  * close frame with code (an RFC 6455 status, LWS_CLOSE_STATUS_*) and

@@ -192,6 +192,7 @@ static void handle_handshake(gw_conn_t *c, const msg_handshake_t *h)
     int compatible = strncmp(h->protocol_version, "1.", 2) == 0;
     c->max_update_rate = h->max_update_rate;
     c->client_flags = msg_client_flags(h);
+    if (c->framing != FRAMING_NATIVE) c->client_flags &= ~MSG_CLIENT_COMPACT; /* binary: /ws only */
     c->wants_communication = h->communication;
     buf_t b;
     buf_init(&b);
@@ -200,6 +201,9 @@ static void handle_handshake(gw_conn_t *c, const msg_handshake_t *h)
     buf_puts(&b, compatible ? "true" : "false");
     buf_printf(&b, ",\"sessionId\":\"%016llx\",\"timestamp\":%llu,\"requiresAuth\":true",
                (unsigned long long)c->id, (unsigned long long)clock_wall_ms());
+    /* ours: the roster encoding this connection gets (docs/PROTOCOL.md) */
+    buf_puts(&b, c->client_flags & MSG_CLIENT_COMPACT ? ",\"encoding\":\"compact\""
+                                                      : ",\"encoding\":\"json\"");
     buf_printf(&b,
                ",\"serverCapabilities\":{\"maxPlayers\":%d,\"features\":[\"proximity_roster\","
                "\"movement\",\"chat\",\"combat\"]}}",
@@ -424,19 +428,24 @@ void gw_session_closed(gw_conn_t *c)
 
 static void deliver(gw_conn_t *c, const char *type, const char *payload, size_t len)
 {
-    if (strcmp(type, "proximity_roster_delta") == 0) {
+    /* roster_compact(_delta): a compact client's rosters, as binary frames */
+    int compact = strncmp(type, "roster_compact", 14) == 0;
+    if (strcmp(type, "proximity_roster_delta") == 0 || strcmp(type, "roster_compact_delta") == 0) {
         if (c->roster_stale || c->out[OUT_LOW].bytes > GW_DELTA_DROP_BYTES) {
             c->roster_stale = 1;
             c->gw->deltas_dropped++;
             return;
         }
-    } else if (strcmp(type, "proximity_roster") == 0) {
+    } else if (strcmp(type, "proximity_roster") == 0 || strcmp(type, "roster_compact") == 0) {
         c->roster_stale = c->resync_asked = 0;
     } else if (strcmp(type, "chat") == 0) {
         gw_session_send_chat(c, payload, len);
         return;
     }
-    gw_conn_send(c, type, payload, len);
+    if (compact)
+        gw_conn_send_binary(c, payload, len);
+    else
+        gw_conn_send(c, type, payload, len);
 }
 
 void gw_session_drained(gw_conn_t *c)

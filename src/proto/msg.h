@@ -44,6 +44,7 @@ typedef struct {
     int is_machine;         /* capabilities.isMachine: shown in others' rosters */
     int graphics;           /* capabilities.graphics */
     int communication;      /* capabilities.communication: chat arrives as `communication` */
+    int compact;            /* capabilities.encoding "compact": binary rosters (compact.h) */
 } msg_handshake_t;
 
 /* What a client's handshake asked of the simulation (a bit set carried to
@@ -51,6 +52,8 @@ typedef struct {
 #define MSG_CLIENT_MACHINE 1u /* isMachine: others' rosters say so */
 #define MSG_CLIENT_POSITIONS                                                                       \
     2u /* graphical (clientType 2d/3d/vr or graphics): state_update positions */
+#define MSG_CLIENT_COMPACT                                                                         \
+    4u /* rosters and positions in the compact encoding (native /ws only: the gateway decides) */
 
 /* The MSG_CLIENT_* bits of a handshake. */
 unsigned msg_client_flags(const msg_handshake_t *h);

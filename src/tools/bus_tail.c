@@ -48,6 +48,12 @@ static void print_record(const char *channel, const env_rec_t *r)
         printf(" to=%s", r->u.whisper.target); /* fall through */
     case ENV_DELIVER:
     case ENV_BROADCAST:
+        if (r->type_len >= 14 && memcmp(r->type, "roster_compact", 14) == 0) {
+            /* binary (src/proto/compact.h): not for a terminal */
+            printf(" type=%.*s payload=<%zu bytes, compact>", (int)r->type_len, r->type,
+                   r->payload_len);
+            break;
+        }
         printf(" type=%.*s payload=%.*s", (int)r->type_len, r->type,
                (int)(r->payload_len > 200 ? 200 : r->payload_len), r->payload);
         break;
