@@ -1,5 +1,6 @@
-/* conn.c - client connections: the id table, the outgoing queue and the
- * two framings (native JSON on /ws, Socket.IO event packets).
+/* conn.c - client connections: the id table and the outgoing queue. What
+ * a message looks like on the socket is the connection's framing's
+ * (framing.h).
  *
  * A connection is named outside this file by its id {generation, slot}
  * so that a late store reply or bus record for a client that has gone
@@ -8,7 +9,6 @@
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
-#include "../proto/sio.h"
 
 #include <malloc.h>
 #include <netinet/in.h>
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
+gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, const gw_framing_t *framing)
 {
     uint32_t slot;
     if (gw->n_free) {
@@ -39,7 +39,7 @@ gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
     c->id = ((uint64_t)++gw->gens[slot] << 32) | slot;
     c->chat_tokens = GW_CHAT_BURST;
     c->chat_refill_at = clock_mono_ms();
-    uv_timer_init(gw->loop, &c->sio_timer);
+    uv_timer_init(gw->loop, &c->heartbeat);
     buf_init(&c->rx);
     gw->slots[slot] = c;
     gw->n_conns++;
@@ -49,7 +49,7 @@ gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
 
 static void conn_closed(uv_handle_t *h)
 {
-    free(container_of((uv_timer_t *)h, gw_conn_t, sio_timer));
+    free(container_of((uv_timer_t *)h, gw_conn_t, heartbeat));
 }
 
 /* Frees both send lanes; the bytes count towards the next malloc_trim. */
@@ -79,7 +79,7 @@ void gw_conn_free(gw_conn_t *c)
         free(c->pending[i]);
     buf_free(&c->rx);
     c->wsi = NULL;
-    uv_close((uv_handle_t *)&c->sio_timer, conn_closed);
+    uv_close((uv_handle_t *)&c->heartbeat, conn_closed);
 }
 
 const char *gw_conn_subject(const gw_conn_t *c)
@@ -154,16 +154,7 @@ void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t le
 {
     static buf_t frame; /* loop thread only; reused */
     buf_reset(&frame);
-    if (c->framing == FRAMING_SIO) {
-        if (!c->sio_connected) return;
-        sio_encode_event(&frame, type, payload, len);
-    } else {
-        buf_puts(&frame, "{\"type\":");
-        buf_json_str(&frame, type);
-        buf_puts(&frame, ",\"payload\":");
-        buf_append(&frame, payload, len);
-        buf_printf(&frame, ",\"timestamp\":%llu}", (unsigned long long)clock_wall_ms());
-    }
+    if (c->framing->encode(c, &frame, type, payload, len) < 0) return;
     int lane = strcmp(type, "proximity_roster_delta") == 0 ? OUT_LOW : OUT_HIGH;
     enqueue(c, lane, frame.data, frame.len);
 }
@@ -186,11 +177,8 @@ void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const ch
 void gw_conn_close(gw_conn_t *c, int code, const char *reason)
 {
     if (c->closing || !c->wsi) return;
-    /* Socket.IO: a namespace disconnect tells the client not to reconnect
-     * on its own; a shutdown (1001) leaves it free to. */
-    if (c->framing == FRAMING_SIO && c->sio_connected && code != LWS_CLOSE_STATUS_GOINGAWAY)
-        enqueue(c, OUT_HIGH, "41", 2);
-    if (c->closing) return; /* that enqueue found the client too slow */
+    c->framing->close(c, code);
+    if (c->closing) return; /* what the framing queued found the client too slow */
     c->closing = 1;
     c->close_code = code;
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);

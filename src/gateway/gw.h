@@ -3,6 +3,7 @@
 #ifndef WOD_GW_H
 #define WOD_GW_H
 
+#include "framing.h"
 #include "gateway.h"
 #include "../core/buf.h"
 #include "../proto/msg.h"
@@ -33,7 +34,6 @@
 #define GW_DELTA_DROP_BYTES   (128 * 1024)
 #define GW_DELTA_RESUME_BYTES (16 * 1024)
 
-typedef enum { FRAMING_NATIVE, FRAMING_SIO } framing_t;
 typedef enum { ST_NEW, ST_HANDSHAKEN, ST_AUTHED, ST_IN_WORLD } conn_state_t;
 
 typedef struct out_msg_s {
@@ -55,11 +55,13 @@ typedef struct out_queue_s {
 typedef struct gw_conn_s {
     gw_t *gw;
     struct lws *wsi;
-    uint64_t id; /* generation << 32 | slot; what async work and the bus carry */
-    framing_t framing;
+    uint64_t id;                 /* generation << 32 | slot; what async work and the bus carry */
+    const gw_framing_t *framing; /* native /ws or Socket.IO, chosen at the upgrade */
     conn_state_t state;
-    int sio_connected;    /* Socket.IO namespace "/" connected */
-    uv_timer_t sio_timer; /* Engine.IO heartbeat: next ping, or the pong deadline */
+    /* the framing's heartbeat (Engine.IO: next ping, or the pong deadline);
+     * idle on /ws. The connection is freed in its close callback. */
+    uv_timer_t heartbeat;
+    int sio_connected; /* framing_sio.c: Socket.IO namespace "/" connected */
     int sio_awaiting_pong;
     char sid[24];
     int64_t account_id;
@@ -159,7 +161,7 @@ struct gw_s {
 };
 
 /* conn.c */
-gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing);
+gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, const gw_framing_t *framing);
 /* Unlinks c from the table; the memory goes once its timer has closed. */
 void gw_conn_free(gw_conn_t *c);
 gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id);
@@ -190,9 +192,11 @@ int gw_account_init(gw_t *gw);
 void gw_account_stop(gw_t *gw);
 
 /* session.c */
-void gw_session_on_frame(gw_conn_t *c, const char *data, size_t len);
 void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
 void gw_session_closed(gw_conn_t *c);
+/* A frame that did not decode: answered with an error, the connection is
+ * closed after GW_MAX_BAD_FRAMES in a row. */
+void gw_session_bad_frame(gw_conn_t *c, const char *code, const char *why);
 /* Dispatches messages that arrived while an account job ran. */
 void gw_session_drain(gw_conn_t *c);
 /* Sends one chat line as `chat`, or `communication` if the client asked. */
@@ -203,9 +207,6 @@ void gw_session_flush(gw_t *gw);
 void gw_session_resync(gw_t *gw);
 /* Called as c's send queue drains: asks for a full roster if deltas were dropped. */
 void gw_session_drained(gw_conn_t *c);
-/* Starts the Engine.IO heartbeat of a Socket.IO connection. */
-void gw_session_sio_start(gw_conn_t *c);
-void gw_session_sio_pong(gw_conn_t *c);
 
 /* Routes one record for c to its zone (fills client and character id). */
 struct env_rec_s;

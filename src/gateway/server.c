@@ -1,21 +1,21 @@
 /* server.c - the gateway's libwebsockets server on the process's libuv
  * loop: HTTP API, WebSocket upgrade on /ws and /socket.io/, and the
- * 1 s housekeeping timer. Protocol handling is in session.c. */
+ * 1 s housekeeping timer. Framings are framing_*.c, protocol handling is
+ * session.c. */
 #include "gw.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
 #include "../net/http.h"
-#include "../proto/sio.h"
 
 #include <string.h>
 
 /* Per-wsi user data, zeroed by lws. */
 typedef struct pss_s {
-    gw_conn_t *conn; /* WebSocket connections */
-    framing_t framing;
-    http_reply_t http; /* HTTP requests */
-    gw_http_req_t req; /* a POST body (admin API) */
+    gw_conn_t *conn;             /* WebSocket connections */
+    const gw_framing_t *framing; /* chosen at the upgrade */
+    http_reply_t http;           /* HTTP requests */
+    gw_http_req_t req;           /* a POST body (admin API) */
 } pss_t;
 
 static gw_t *gw_of(struct lws *wsi)
@@ -29,19 +29,14 @@ static void uri_of(struct lws *wsi, char *out, int cap)
     if (lws_hdr_copy(wsi, out, cap, WSI_TOKEN_GET_URI) < 0) out[0] = '\0';
 }
 
-/* Which WebSocket framing a request path asks for; -1 if none. */
-static int framing_for(struct lws *wsi, const char *uri)
+static const gw_framing_t *const framings[] = {&gw_framing_ws, &gw_framing_sio};
+
+/* Which WebSocket framing a request asks for; NULL if none. */
+static const gw_framing_t *framing_for(struct lws *wsi, const char *uri)
 {
-    if (strcmp(uri, "/ws") == 0 || strcmp(uri, "/ws/") == 0) return FRAMING_NATIVE;
-    if (strcmp(uri, "/socket.io/") == 0 || strcmp(uri, "/socket.io") == 0) {
-        char buf[64];
-        const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
-        if (!eio || strcmp(eio, "4") != 0) return -1;
-        const char *t = lws_get_urlarg_by_name(wsi, "transport=", buf, sizeof(buf));
-        if (!t || strcmp(t, "websocket") != 0) return -1;
-        return FRAMING_SIO;
-    }
-    return -1;
+    for (size_t i = 0; i < sizeof(framings) / sizeof(framings[0]); i++)
+        if (framings[i]->accepts(wsi, uri)) return framings[i];
+    return NULL;
 }
 
 static int on_http(struct lws *wsi, pss_t *pss, const char *path)
@@ -94,12 +89,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (gw_limits_request(wsi) < 0) return 1;
         gw = gw_of(wsi);
         uri_of(wsi, uri, sizeof(uri));
-        int f = framing_for(wsi, uri);
-        if (f < 0 || gw->shutting_down) {
+        const gw_framing_t *f = framing_for(wsi, uri);
+        if (!f || gw->shutting_down) {
             log_info("gateway", "refusing WebSocket upgrade on %s", uri);
             return 1;
         }
-        pss->framing = (framing_t)f;
+        pss->framing = f;
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
@@ -107,18 +102,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         pss->conn = gw_conn_new(gw, wsi, pss->framing);
         gw_limits_established(wsi, pss->conn);
         log_debug("gateway", "conn %llx: connected (%s)", (unsigned long long)pss->conn->id,
-                  pss->framing == FRAMING_SIO ? "socket.io" : "ws");
-        if (pss->framing == FRAMING_SIO) {
-            gw_conn_t *c = pss->conn;
-            snprintf(c->sid, sizeof(c->sid), "%016llx", (unsigned long long)c->id);
-            buf_t b;
-            buf_init(&b);
-            sio_encode_open(&b, c->sid, gw->sio_ping_interval, gw->sio_ping_timeout,
-                            MSG_MAX_FRAME_BYTES);
-            gw_conn_write_raw(c, b.data, b.len);
-            buf_free(&b);
-            gw_session_sio_start(c);
-        }
+                  pss->framing->name);
+        pss->framing->open(pss->conn);
         return 0;
     case LWS_CALLBACK_RECEIVE: {
         gw_conn_t *c = pss->conn;
@@ -135,7 +120,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         buf_append(&c->rx, in, len);
         if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
-        gw_session_on_frame(c, c->rx.data ? c->rx.data : "", c->rx.len);
+        c->framing->on_frame(c, c->rx.data ? c->rx.data : "", c->rx.len);
         /* the session may have closed c, but the struct lives until CLOSED */
         buf_reset(&c->rx);
         gw_limits_progress(wsi, c);

@@ -1,5 +1,5 @@
-/* session.c - the client protocol dispatcher: one code path for both
- * framings (native /ws frames and Socket.IO events). It enforces the order
+/* session.c - the client protocol dispatcher: one code path for every
+ * framing (framing_*.c decode frames into msg_t and hand them here). It enforces the order
  * of a session (handshake, auth, character, world), hands auth and
  * character choice to account.c, routes world messages to the zone that
  * holds the player as bus records batched per zone, and delivers what
@@ -9,7 +9,6 @@
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
-#include "../proto/sio.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -301,7 +300,7 @@ void gw_session_drain(gw_conn_t *c)
     }
 }
 
-static void bad_frame(gw_conn_t *c, const char *code, const char *why)
+void gw_session_bad_frame(gw_conn_t *c, const char *code, const char *why)
 {
     if (++c->bad_frames > GW_MAX_BAD_FRAMES) {
         log_info(gw_conn_subject(c), "closing after %d invalid frames", c->bad_frames);
@@ -309,104 +308,6 @@ static void bad_frame(gw_conn_t *c, const char *code, const char *why)
         return;
     }
     gw_conn_error(c, code, why, "error");
-}
-
-static void on_sio_frame(gw_conn_t *c, const char *data, size_t len)
-{
-    sio_packet_t p;
-    char err[160];
-    buf_t b;
-    if (sio_parse(data, len, &p, err, sizeof(err)) < 0) {
-        log_info(gw_conn_subject(c), "bad socket.io packet: %s", err);
-        gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "invalid packet");
-        return;
-    }
-    buf_init(&b);
-    switch (p.eio) {
-    case EIO_PONG:
-        gw_session_sio_pong(c);
-        break;
-    case EIO_PING:
-        sio_encode_pong(&b, p.raw, p.raw_len);
-        gw_conn_write_raw(c, b.data, b.len);
-        break;
-    case EIO_CLOSE:
-        gw_session_closed(c);
-        gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, "client closed");
-        break;
-    case EIO_MESSAGE:
-        if (p.sio == SIO_CONNECT) {
-            if (strcmp(p.nsp, "/") != 0) {
-                sio_encode_connect_error_nsp(&b, p.nsp, "Invalid namespace");
-            } else {
-                c->sio_connected = 1;
-                sio_encode_connect(&b, c->sid);
-            }
-            gw_conn_write_raw(c, b.data, b.len);
-        } else if (p.sio == SIO_DISCONNECT) {
-            c->sio_connected = 0;
-            gw_session_closed(c);
-            gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, "namespace disconnect");
-        } else if (p.sio == SIO_EVENT) {
-            const char *name;
-            json_t *payload;
-            if (!c->sio_connected || strcmp(p.nsp, "/") != 0) {
-                gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "event before connect");
-                break;
-            }
-            if (sio_event_args(&p, &name, &payload) < 0) {
-                bad_frame(c, MSG_ERR_PAYLOAD, "an event needs a name");
-                break;
-            }
-            msg_t *m = wod_malloc(sizeof(*m));
-            const char *code;
-            int ok = msg_decode(name, payload, m, &code, err, sizeof(err)) == 0;
-            if (p.ack_id >= 0) {
-                buf_t args;
-                buf_init(&args);
-                if (ok) {
-                    buf_puts(&args, "[{\"ok\":true}]");
-                } else {
-                    buf_puts(&args, "[{\"ok\":false,\"code\":");
-                    buf_json_str(&args, code);
-                    buf_puts(&args, "}]");
-                }
-                sio_encode_ack(&b, p.ack_id, args.data, args.len);
-                gw_conn_write_raw(c, b.data, b.len);
-                buf_free(&args);
-            }
-            if (ok) {
-                c->bad_frames = 0;
-                gw_session_on_msg(c, m);
-            } else {
-                free(m);
-                bad_frame(c, code, err);
-            }
-        }
-        break;
-    default:
-        break;
-    }
-    buf_free(&b);
-    sio_packet_clear(&p);
-}
-
-void gw_session_on_frame(gw_conn_t *c, const char *data, size_t len)
-{
-    if (c->framing == FRAMING_SIO) {
-        on_sio_frame(c, data, len);
-        return;
-    }
-    msg_t *m = wod_malloc(sizeof(*m));
-    const char *code;
-    char err[200];
-    if (msg_decode_native(data, len, m, &code, err, sizeof(err)) < 0) {
-        free(m);
-        bad_frame(c, code, err);
-        return;
-    }
-    c->bad_frames = 0;
-    gw_session_on_msg(c, m);
 }
 
 void gw_session_closed(gw_conn_t *c)
@@ -516,34 +417,4 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
         }
     }
     if (rc < 0) log_warn("gateway", "dropping the rest of a malformed bus frame");
-}
-
-/* Engine.IO heartbeat: ping every pingInterval; a pong must come within
- * pingTimeout of the ping or the connection is closed. */
-static void on_sio_timer(uv_timer_t *t)
-{
-    gw_conn_t *c = container_of(t, gw_conn_t, sio_timer);
-    gw_t *gw = c->gw;
-    if (!c->wsi || c->closing) return;
-    if (c->sio_awaiting_pong) {
-        log_info(gw_conn_subject(c), "socket.io ping timeout");
-        gw_session_closed(c);
-        gw_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
-        return;
-    }
-    gw_conn_write_raw(c, "2", 1);
-    c->sio_awaiting_pong = 1;
-    uv_timer_start(&c->sio_timer, on_sio_timer, (uint64_t)gw->sio_ping_timeout, 0);
-}
-
-void gw_session_sio_start(gw_conn_t *c)
-{
-    uv_timer_start(&c->sio_timer, on_sio_timer, (uint64_t)c->gw->sio_ping_interval, 0);
-}
-
-void gw_session_sio_pong(gw_conn_t *c)
-{
-    if (!c->sio_awaiting_pong) return;
-    c->sio_awaiting_pong = 0;
-    gw_session_sio_start(c);
 }
