@@ -62,6 +62,7 @@ static void send_auth_error(gw_conn_t *c, const char *reason, const char *messag
 typedef struct job_s {
     gw_t *gw;
     uint64_t conn_id;
+    gw_account_done_fn done; /* told once the answer is sent */
     msg_t msg;
     int64_t account_id;
     int max_chars;
@@ -213,7 +214,7 @@ static void enter_world(gw_conn_t *c, character_t *ch)
     r.u.enter.max_update_rate = c->max_update_rate;
     r.u.enter.client_flags = c->client_flags;
     r.u.enter.entry = ENV_ENTRY_LOGIN;
-    gw_session_route_record(c, &r);
+    gw_route_record(c, &r);
     log_info(gw_conn_subject(c), "character %lld '%s' enters %s", (long long)ch->id, ch->name,
              c->zone);
 }
@@ -303,8 +304,9 @@ static void job_done(void *arg)
     } else {
         enter_world(c, &j->ch);
     }
+    gw_account_done_fn done = j->done;
     free(j);
-    gw_session_drain(c);
+    done(c);
 }
 
 static void hash_work(void *arg)
@@ -408,7 +410,7 @@ void gw_account_stop(gw_t *gw)
     gw->throttle = NULL;
 }
 
-void gw_account_start(gw_conn_t *c, msg_t *m)
+void gw_account_start(gw_conn_t *c, const msg_t *m, gw_account_done_fn done)
 {
     char addr[ACCOUNT_ADDR_MAX];
     int hashes = 0;
@@ -424,6 +426,7 @@ void gw_account_start(gw_conn_t *c, msg_t *m)
     job_t *j = wod_calloc(1, sizeof(*j));
     j->gw = gw;
     j->conn_id = c->id;
+    j->done = done;
     j->msg = *m;
     j->account_id = c->account_id;
     j->max_chars = gw->cfg.max_characters;

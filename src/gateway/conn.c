@@ -247,7 +247,7 @@ int gw_conn_on_writable(gw_conn_t *c)
 choked:
     if (corked) setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
     if (wrote) c->last_progress_ms = clock_mono_ms();
-    gw_session_drained(c);
+    if (c->gw->conn_drained) c->gw->conn_drained(c);
     if (c->out_bytes) {
         lws_callback_on_writable(c->wsi);
         return 0;

@@ -96,6 +96,8 @@ typedef struct gw_conn_s {
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;
+/* An account job for c has been answered (gw_account_start). */
+typedef void (*gw_account_done_fn)(gw_conn_t *c);
 typedef struct gw_limits_s gw_limits_t;
 
 /* Per-address login limits, for wod_auth_rate_limited_total{kind} (account.c). */
@@ -135,9 +137,10 @@ struct gw_s {
     uint32_t n_free;
     uint32_t n_conns;
     /* batched input per zone */
-    gw_zone_batch_t *batches;
-    gw_zone_state_t *zone_states; /* recovery.c */
-    gw_limits_t *limits;          /* limits.c */
+    gw_zone_batch_t *batches;           /* route.c */
+    void (*conn_drained)(gw_conn_t *c); /* conn.c reports a draining send queue */
+    gw_zone_state_t *zone_states;       /* recovery.c */
+    gw_limits_t *limits;                /* limits.c */
     /* registry cache for the HTTP API */
     json_t *servers_cache, *zones_cache;
     json_t *assigned_seen; /* zoneId -> [owner, wall ms first seen] (/api/zones assignedAt) */
@@ -160,6 +163,11 @@ struct gw_s {
     unsigned long long stale_epoch_drops;
 };
 
+/* Who calls whom (docs/ARCHITECTURE.md "Gateway layout"): server.c ->
+ * framing_*.c -> session.c -> account.c, recovery.c, admin.c -> route.c ->
+ * conn.c. A lower file reports upwards only through a callback the upper
+ * one registered (gw_t.conn_drained, the `done` of gw_account_start). */
+
 /* conn.c */
 gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, const gw_framing_t *framing);
 /* Unlinks c from the table; the memory goes once its timer has closed. */
@@ -172,10 +180,12 @@ void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t le
 void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity);
 /* The one way the server closes a client: sends what is queued, then a
  * close frame with code (an RFC 6455 status, LWS_CLOSE_STATUS_*) and
- * reason (cut to 63 bytes); a Socket.IO client first gets a namespace
- * disconnect ("41") unless the code is 1001. A socket that does not
- * become writable within GW_CLOSE_FLUSH_S is killed. Idempotent. */
+ * reason (cut to 63 bytes); the framing may queue a last word first (a
+ * Socket.IO client gets a namespace disconnect "41" unless the code is
+ * 1001). A socket that does not become writable within GW_CLOSE_FLUSH_S
+ * is killed. Idempotent. */
 void gw_conn_close(gw_conn_t *c, int code, const char *reason);
+/* Writes what is queued; calls gw->conn_drained as the queue drains. */
 int gw_conn_on_writable(gw_conn_t *c);
 /* Once a second: cuts clients whose queue made no progress for
  * GATEWAY_SEND_STALL_MS, returns freed queue memory to the system. */
@@ -184,12 +194,34 @@ void gw_conn_sweep(gw_t *gw);
 /* "conn 1a2b..." for log lines; the string lives until the next call. */
 const char *gw_conn_subject(const gw_conn_t *c);
 
-/* account.c: runs auth / character_create / character_select for c. */
-void gw_account_start(gw_conn_t *c, msg_t *m);
+/* route.c: client input batched per zone. */
+struct env_rec_s;
+/* Appends one record for c to its zone's batch (fills client and character id). */
+void gw_route_record(gw_conn_t *c, struct env_rec_s *r);
+/* Publishes every zone's batch (once per loop iteration). */
+void gw_route_flush(gw_t *gw);
+/* Asks every zone with players here for full rosters (after a bus outage). */
+void gw_route_resync(gw_t *gw);
+void gw_route_free(gw_t *gw);
+
+/* account.c: runs auth / character_create / character_select for c (m is
+ * copied). done(c) is called once the answer is sent, if c is still there
+ * (the session then dispatches what it held meanwhile). */
+void gw_account_start(gw_conn_t *c, const msg_t *m, gw_account_done_fn done);
 /* Starts the password hashing pool and the login throttles; 0 or -1. */
 int gw_account_init(gw_t *gw);
 /* Stops the pool (answering what it held) and frees the throttles. */
 void gw_account_stop(gw_t *gw);
+
+/* recovery.c */
+void gw_recovery_check(gw_t *gw);
+int gw_recovery_zone_down(gw_t *gw, const char *zone);
+/* An EPOCH record: 1 if records of `zone` at `epoch` are current (the
+ * highest epoch seen is remembered), 0 if a newer owner has spoken. */
+int gw_recovery_epoch_ok(gw_t *gw, const char *zone, uint64_t epoch);
+/* An UNKNOWN record: the zone lost the player; re-enter it from the session. */
+void gw_recovery_unknown(gw_t *gw, const struct env_rec_s *r);
+void gw_recovery_free(gw_t *gw);
 
 /* session.c */
 void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
@@ -202,25 +234,8 @@ void gw_session_drain(gw_conn_t *c);
 /* Sends one chat line as `chat`, or `communication` if the client asked. */
 void gw_session_send_chat(gw_conn_t *c, const char *payload, size_t len);
 void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
-void gw_session_flush(gw_t *gw);
-/* Asks every zone with players here for full rosters (after a bus outage). */
-void gw_session_resync(gw_t *gw);
-/* Called as c's send queue drains: asks for a full roster if deltas were dropped. */
+/* gw->conn_drained: asks for a full roster if deltas were dropped. */
 void gw_session_drained(gw_conn_t *c);
-
-/* Routes one record for c to its zone (fills client and character id). */
-struct env_rec_s;
-void gw_session_route_record(gw_conn_t *c, struct env_rec_s *r);
-
-/* recovery.c */
-void gw_recovery_check(gw_t *gw);
-int gw_recovery_zone_down(gw_t *gw, const char *zone);
-/* An EPOCH record: 1 if records of `zone` at `epoch` are current (the
- * highest epoch seen is remembered), 0 if a newer owner has spoken. */
-int gw_recovery_epoch_ok(gw_t *gw, const char *zone, uint64_t epoch);
-/* An UNKNOWN record: the zone lost the player; re-enter it from the session. */
-void gw_recovery_unknown(gw_t *gw, const struct env_rec_s *r);
-void gw_recovery_free(gw_t *gw);
 
 /* limits.c: deadlines and caps for connections that have not authenticated
  * (see the file banner); server.c calls these from its lws callback. */

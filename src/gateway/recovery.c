@@ -109,7 +109,7 @@ void gw_recovery_check(gw_t *gw)
             r.u.enter.max_update_rate = c->max_update_rate;
             r.u.enter.client_flags = c->client_flags;
             r.u.enter.entry = ENV_ENTRY_RECOVER;
-            gw_session_route_record(c, &r);
+            gw_route_record(c, &r);
         }
     }
 }
@@ -153,18 +153,18 @@ void gw_recovery_unknown(gw_t *gw, const env_rec_t *r)
     log_warn(gw_conn_subject(c), "zone %s does not know character %lld: re-entering it", c->zone,
              (long long)c->character_id);
     char ev[256];
-    int n = snprintf(ev, sizeof(ev),
-                     "{\"eventType\":\"zone_recovering\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
-                     "\"narrative\":\"The world lost sight of you for a moment...\"}",
-                     c->zone, (unsigned long long)clock_wall_ms());
-    gw_conn_send(c, "event", ev, (size_t)n);
+    int n = str_fmt(ev, sizeof(ev),
+                    "{\"eventType\":\"zone_recovering\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
+                    "\"narrative\":\"The world lost sight of you for a moment...\"}",
+                    c->zone, (unsigned long long)clock_wall_ms());
+    if (n >= 0) gw_conn_send(c, "event", ev, (size_t)n); /* zone ids are short: always */
     env_rec_t e;
     memset(&e, 0, sizeof(e));
     e.kind = ENV_ENTER;
     e.u.enter.ch = c->character;
     e.u.enter.max_update_rate = c->max_update_rate;
     e.u.enter.entry = ENV_ENTRY_RECOVER;
-    gw_session_route_record(c, &e);
+    gw_route_record(c, &e);
 }
 
 void gw_recovery_free(gw_t *gw)

@@ -169,7 +169,7 @@ static void on_timer(uv_timer_t *t)
 
 static void on_prepare(uv_prepare_t *p)
 {
-    gw_session_flush(container_of(p, gw_t, flush));
+    gw_route_flush(container_of(p, gw_t, flush));
 }
 
 static int env_int(const char *name, int def)
@@ -190,6 +190,7 @@ int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
     memcpy(gw->zones, opt->zones, sizeof(zonedef_t) * (size_t)opt->n_zones);
     gw->role_all = opt->role_all;
     gw->started_ms = clock_mono_ms();
+    gw->conn_drained = gw_session_drained;
     /* Socket.IO timings; tests shorten them to see pings quickly. */
     gw->sio_ping_interval = env_int("SIO_PING_INTERVAL_MS", 25000);
     gw->sio_ping_timeout = env_int("SIO_PING_TIMEOUT_MS", 20000);
@@ -281,7 +282,7 @@ void gw_bus_state(void *ud, int up)
     log_warn("gateway", "bus %s", up ? "connected" : "lost");
     /* Zone output may have been lost (Redis restarted, or cut our
      * subscriber for reading too slowly): ask for full rosters. */
-    if (up && was_down) gw_session_resync(gw);
+    if (up && was_down) gw_route_resync(gw);
 }
 
 void gw_begin_shutdown(gw_t *gw)
@@ -295,7 +296,7 @@ void gw_begin_shutdown(gw_t *gw)
         gw_session_closed(c);
         gw_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutdown");
     }
-    gw_session_flush(gw);
+    gw_route_flush(gw);
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -328,13 +329,7 @@ void gw_free(gw_t *gw)
     json_decref(gw->assigned_seen);
     gw_recovery_free(gw);
     gw_admin_free(gw);
-    gw_zone_batch_t *b, *tmp;
-    HASH_ITER(hh, gw->batches, b, tmp)
-    {
-        HASH_DEL(gw->batches, b);
-        buf_free(&b->frame);
-        free(b);
-    }
+    gw_route_free(gw);
     free(gw->slots);
     free(gw->gens);
     free(gw->free_slots);

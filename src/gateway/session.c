@@ -18,65 +18,6 @@
 #define PROTOCOL_VERSION "1.0.0"
 #define SERVER_VERSION   "wod-server/0.1.0"
 
-/* ---- routing to zones -------------------------------------------------- */
-
-static buf_t *zone_frame(gw_t *gw, const char *zone)
-{
-    gw_zone_batch_t *b = NULL;
-    HASH_FIND_STR(gw->batches, zone, b);
-    if (!b) {
-        b = wod_calloc(1, sizeof(*b));
-        snprintf(b->zone, sizeof(b->zone), "%s", zone);
-        buf_init(&b->frame);
-        HASH_ADD_STR(gw->batches, zone, b);
-    }
-    if (!b->records) env_begin(&b->frame);
-    b->records++;
-    return &b->frame;
-}
-
-void gw_session_route_record(gw_conn_t *c, env_rec_t *r)
-{
-    snprintf(r->client.gateway, sizeof(r->client.gateway), "%s", c->gw->cfg.server_id);
-    r->client.conn = c->id;
-    r->character_id = c->character_id;
-    env_put(zone_frame(c->gw, c->zone), r);
-    c->gw->routed++;
-}
-
-void gw_session_flush(gw_t *gw)
-{
-    gw_zone_batch_t *b, *tmp;
-    HASH_ITER(hh, gw->batches, b, tmp)
-    {
-        if (!b->records) continue;
-        char ch[96];
-        snprintf(ch, sizeof(ch), "zone:%s:input", b->zone);
-        if (gw->bus && bus_publish(gw->bus, ch, b->frame.data, b->frame.len) < 0)
-            log_warn("gateway", "bus down: dropped %d records for %s", b->records, b->zone);
-        b->records = 0;
-    }
-}
-
-void gw_session_resync(gw_t *gw)
-{
-    env_rec_t r;
-    memset(&r, 0, sizeof(r));
-    r.kind = ENV_RESYNC;
-    for (uint32_t i = 0; i < gw->n_slots; i++) {
-        gw_conn_t *c = gw->slots[i];
-        if (!c || c->state != ST_IN_WORLD) continue;
-        gw_zone_batch_t *b = NULL;
-        HASH_FIND_STR(gw->batches, c->zone, b);
-        if (b && b->resync) continue; /* one per zone */
-        env_put(zone_frame(gw, c->zone), &r);
-        HASH_FIND_STR(gw->batches, c->zone, b);
-        b->resync = 1;
-    }
-    gw_zone_batch_t *b, *tmp;
-    HASH_ITER(hh, gw->batches, b, tmp) b->resync = 0;
-}
-
 /* ---- in-world messages ----------------------------------------------- */
 
 static void chat_world(gw_conn_t *c, const msg_chat_t *m)
@@ -177,7 +118,7 @@ static void handle_world(gw_conn_t *c, msg_t *m)
                       "warning");
         return;
     }
-    gw_session_route_record(c, &r);
+    gw_route_record(c, &r);
 }
 
 /* ---- dispatcher ------------------------------------------------------- */
@@ -248,7 +189,7 @@ static void dispatch(gw_conn_t *c, msg_t *m)
                           "warning");
             return;
         }
-        gw_account_start(c, m);
+        gw_account_start(c, m, gw_session_drain);
         return;
     case MSG_CHARACTER_CREATE:
     case MSG_CHARACTER_SELECT:
@@ -260,7 +201,7 @@ static void dispatch(gw_conn_t *c, msg_t *m)
             gw_conn_error(c, "ALREADY_IN_WORLD", "a character is already in the world", "warning");
             return;
         }
-        gw_account_start(c, m);
+        gw_account_start(c, m, gw_session_drain);
         return;
     default:
         if (c->state != ST_IN_WORLD) {
@@ -316,7 +257,7 @@ void gw_session_closed(gw_conn_t *c)
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = ENV_LEAVE;
-    gw_session_route_record(c, &r);
+    gw_route_record(c, &r);
     log_info(gw_conn_subject(c), "character %lld leaves %s", (long long)c->character_id, c->zone);
     c->state = ST_AUTHED;
 }
@@ -348,7 +289,7 @@ void gw_session_drained(gw_conn_t *c)
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = ENV_RESYNC;
-    gw_session_route_record(c, &r);
+    gw_route_record(c, &r);
     c->resync_asked = 1;
 }
 

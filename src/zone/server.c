@@ -116,6 +116,17 @@ void zs__save_async(zs_t *zs, const character_t *chars, int n)
     if (store_async(zs->store, zs->loop, save_work, save_done, j) < 0) free(j);
 }
 
+/* Writes a snapshot of every zone (async, or blocking when sync=1). */
+static void snapshot_all(zs_t *zs, int sync)
+{
+    zs_zone_t *z, *tmp;
+    HASH_ITER(hh, zs->zones, z, tmp)
+    {
+        if (z->fenced) continue; /* maybe stale: never overwrite the new owner's snapshot */
+        zs_failover_snapshot(&zs->failover, z->id, z->sim, sync);
+    }
+}
+
 static void on_save_timer(uv_timer_t *t)
 {
     zs_t *zs = container_of(t, zs_t, save_timer);
@@ -131,7 +142,7 @@ static void on_save_timer(uv_timer_t *t)
             if (n < ZS_SAVE_BATCH) break;
         }
     }
-    if (!zs->role_all) zs__snapshot_all(zs, 0);
+    if (!zs->role_all) snapshot_all(zs, 0);
 }
 
 /* ---- players ---------------------------------------------------------- */
@@ -186,6 +197,22 @@ static void kick(zs_t *zs, const zs_zone_t *z, const env_client_t *c, const char
     snprintf(r.u.kick.code, sizeof(r.u.kick.code), "%s", code);
     snprintf(r.u.kick.message, sizeof(r.u.kick.message), "%s", message);
     env_put(&zs__out_for(zs, c->gateway, z)->frame, &r);
+}
+
+/* An ADMIN_QUERY: one ADMIN_SNAPSHOT record to the asking gateway. */
+static void admin_answer(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
+{
+    buf_t b;
+    buf_init(&b);
+    zs__admin_snapshot(zs, z, &b);
+    env_rec_t out;
+    memset(&out, 0, sizeof(out));
+    out.kind = ENV_ADMIN_SNAPSHOT;
+    snprintf(out.u.route.zone, sizeof(out.u.route.zone), "%s", z->id);
+    out.payload = b.data;
+    out.payload_len = b.len;
+    env_put(&zs__out_for(zs, r->client.gateway, z)->frame, &out);
+    buf_free(&b);
 }
 
 static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
@@ -335,7 +362,7 @@ static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
             zsim_player_resync(p->zone->sim, p->ref);
         break;
     case ENV_ADMIN_QUERY:
-        zs__admin_query(zs, z, r);
+        admin_answer(zs, z, r);
         break;
     default:
         log_warn("zone", "unexpected %s record on %s input", env_kind_name(r->kind), z->id);
@@ -772,6 +799,34 @@ static void on_reclaim(void *ud, const char *zone, int won, const char *owner, u
     if (owner) give_up_zone(zs, z, owner, epoch); /* NULL owner: registry down, keep running */
 }
 
+/* Removes players whose gateway stopped sending heartbeats. servers is a
+ * fresh heartbeat read (ZS_FRESH_READ_MS, no pause), or NULL: no evidence,
+ * and the misses counted so far are forgotten. */
+static void reap_ghosts(zs_t *zs, json_t *servers)
+{
+    if (zs->role_all) return;
+    if (!servers) { /* no evidence either way: start counting again */
+        json_object_clear(zs->gateway_misses);
+        return;
+    }
+    json_t *misses = json_object();
+    zs_player_t *p, *tmp;
+    HASH_ITER(hh_ref, zs->by_ref, p, tmp)
+    {
+        const char *gw = p->client.gateway;
+        if (json_object_get(servers, gw)) continue;
+        json_int_t n = json_integer_value(json_object_get(zs->gateway_misses, gw));
+        if (!json_object_get(misses, gw)) json_object_set_new(misses, gw, json_integer(n + 1));
+        if (n + 1 < ZS_GHOST_SCANS) continue;
+        log_warn(p->zone->id,
+                 "character %lld leaves: gateway %s has had no heartbeat for %d fresh reads",
+                 (long long)p->character_id, gw, ZS_GHOST_SCANS);
+        zs__player_remove(zs, p, 1); /* kept: if the gateway speaks again, it re-enters */
+    }
+    json_decref(zs->gateway_misses);
+    zs->gateway_misses = misses;
+}
+
 /* Liveness evidence: a heartbeat read counts only if it was quick (Redis
  * answered promptly) and we did not pause while it was out; anything else
  * saw a stalled world, and the misses counted so far are forgotten. */
@@ -785,7 +840,7 @@ static void on_hb_servers(void *ud, json_t *servers)
         log_info("zone", "heartbeat read took %.0f ms: not used as liveness evidence", took);
         servers = NULL;
     }
-    zs__reap_ghosts(zs, servers);
+    reap_ghosts(zs, servers);
 }
 
 static void on_hb_timer(uv_timer_t *t)
@@ -858,6 +913,24 @@ static void on_claim(void *ud, const char *zone, int won, const char *owner, uin
     zs__zone_open(zs, zone, NULL, epoch);
 }
 
+/* failover.c asks these (zs_failover_hooks_t). */
+static int fo_hosts(void *ud, const char *zone)
+{
+    return zs__zone_find(ud, zone) != NULL;
+}
+
+static void fo_take(void *ud, const char *zone, json_t *restore, uint64_t epoch)
+{
+    zs__zone_open(ud, zone, restore, epoch);
+}
+
+static unsigned fo_pauses(void *ud)
+{
+    zs_t *zs = ud;
+    zs__check_pause(zs);
+    return zs->pauses;
+}
+
 zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
 {
     zs_t *zs = wod_calloc(1, sizeof(*zs));
@@ -882,6 +955,9 @@ zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
     uv_timer_init(loop, &zs->tick_timer);
     uv_timer_init(loop, &zs->save_timer);
     uv_timer_init(loop, &zs->hb_timer);
+    zs_failover_hooks_t hooks = {zs, fo_hosts, fo_take, fo_pauses};
+    zs_failover_init(&zs->failover, loop, zs->store, zs->registry, zs->world, zs->n_world, &hooks);
+    zs->gateway_misses = json_object();
     return zs;
 }
 
@@ -913,7 +989,8 @@ void zs_attach_bus(zs_t *zs, bus_t *bus)
     uint64_t every = zs->role_all ? 1000 : REGISTRY_HEARTBEAT_EVERY_MS;
     zs->hb_timer.data = zs;
     uv_timer_start(&zs->hb_timer, on_hb_timer, 0, every);
-    zs__failover_start(zs);
+    if (!zs->role_all && (zs->cfg.zone_standby || zs->cfg.n_assigned_zones == 0))
+        zs_failover_scan_start(&zs->failover);
 }
 
 void zs_shutdown(zs_t *zs)
@@ -921,10 +998,10 @@ void zs_shutdown(zs_t *zs)
     uv_timer_stop(&zs->tick_timer);
     uv_timer_stop(&zs->save_timer);
     uv_timer_stop(&zs->hb_timer);
-    uv_timer_stop(&zs->scan_timer);
+    zs_failover_scan_stop(&zs->failover);
     /* Snapshot before releasing, so a standby that claims the zone at once
      * restores from this state. */
-    if (!zs->role_all) zs__snapshot_all(zs, 1);
+    if (!zs->role_all) snapshot_all(zs, 1);
     zs_zone_t *z, *tmp;
     size_t total = 0;
     HASH_ITER(hh, zs->zones, z, tmp)
@@ -962,7 +1039,8 @@ static void handle_closed(uv_handle_t *h)
         HASH_DEL(zs->zones, z);
         zone_free(z);
     }
-    zs__failover_free(zs);
+    zs_failover_free(&zs->failover);
+    json_decref(zs->gateway_misses);
     zs_player_t *p, *tp;
     HASH_ITER(hh_ref, zs->by_ref, p, tp) zs__player_drop(zs, p);
     zs_out_t *o, *to;
@@ -981,7 +1059,8 @@ static void handle_closed(uv_handle_t *h)
 void zs_free(zs_t *zs)
 {
     zs->handles_open = 4;
-    uv_timer_t *timers[] = {&zs->tick_timer, &zs->save_timer, &zs->hb_timer, &zs->scan_timer};
+    uv_timer_t *timers[] = {&zs->tick_timer, &zs->save_timer, &zs->hb_timer,
+                            &zs->failover.scan_timer};
     for (int i = 0; i < 4; i++) {
         timers[i]->data = zs;
         uv_close((uv_handle_t *)timers[i], handle_closed);
