@@ -18,6 +18,7 @@
  * the gateway holding the named character closes it with the reason. */
 #include "gw.h"
 #include "static.h"
+#include "../bus/channel.h"
 #include "../bus/envelope.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
@@ -135,16 +136,6 @@ int gw_admin_zone_path(const char *path, char *zone, size_t cap)
     return strchr(zone, '/') ? -1 : 0;
 }
 
-int gw_admin_zone_channel(const char *channel, char *zone, size_t cap)
-{
-    const char *p = channel + 5, *end;
-    if (strncmp(channel, "zone:", 5) != 0 || !(end = strstr(p, ":broadcast")) || end[10] ||
-        end == p || (size_t)(end - p) >= cap)
-        return -1;
-    snprintf(zone, cap, "%.*s", (int)(end - p), p);
-    return 0;
-}
-
 /* 0 = authorised; else the HTTP status to answer (401, 429). */
 static int check_token(gw_t *gw, struct lws *wsi)
 {
@@ -182,14 +173,10 @@ static void query_zone(gw_t *gw, const char *zone)
     memset(&r, 0, sizeof(r));
     r.kind = ENV_ADMIN_QUERY;
     snprintf(r.client.gateway, sizeof(r.client.gateway), "%s", gw->cfg.server_id);
-    buf_t b;
-    buf_init(&b);
-    env_begin(&b);
-    env_put(&b, &r);
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:input", zone);
-    bus_publish(gw->bus, ch, b.data, b.len);
-    buf_free(&b);
+    char ch[BUS_CHANNEL_MAX];
+    /* Best effort: the console asks again within a second. */
+    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, zone) >= 0)
+        (void)bus_publish_record(gw->bus, ch, &r);
 }
 
 static void query_all(gw_t *gw)
@@ -237,7 +224,7 @@ void gw_admin_record(gw_t *gw, const env_rec_t *r)
 void gw_admin_zone_broadcast(gw_t *gw, const char *channel, const char *data, size_t len)
 {
     char zone[ZONE_ID_MAX + 1];
-    if (gw_admin_zone_channel(channel, zone, sizeof(zone)) < 0) return;
+    if (bus_channel_zone_of(channel, BUS_ZONE_BROADCAST, zone, sizeof(zone)) < 0) return;
     env_reader_t rd;
     env_rec_t r;
     if (env_reader_init(&rd, data, len) < 0) return;
@@ -255,11 +242,11 @@ void gw_admin_zone_broadcast(gw_t *gw, const char *channel, const char *data, si
 
 void gw_admin_attach(gw_t *gw)
 {
-    char ch[96];
-    for (int i = 0; i < gw->n_zones; i++) {
-        snprintf(ch, sizeof(ch), "zone:%s:broadcast", gw->zones[i].id);
-        bus_subscribe(gw->bus, ch);
-    }
+    char ch[BUS_CHANNEL_MAX];
+    /* A new bus refuses subscriptions only once closing: cannot happen here. */
+    for (int i = 0; i < gw->n_zones; i++)
+        if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_BROADCAST, gw->zones[i].id) >= 0)
+            (void)bus_subscribe(gw->bus, ch);
 }
 
 /* ---- store probe --------------------------------------------------------- */
@@ -407,14 +394,10 @@ static void publish_announcement(gw_t *gw, const char *zone, const char *message
     r.type_len = 5;
     r.payload = payload;
     r.payload_len = strlen(payload);
-    buf_t b;
-    buf_init(&b);
-    env_begin(&b);
-    env_put(&b, &r);
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:broadcast", zone);
-    bus_publish(gw->bus, ch, b.data, b.len);
-    buf_free(&b);
+    char ch[BUS_CHANNEL_MAX];
+    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_BROADCAST, zone) < 0 ||
+        bus_publish_record(gw->bus, ch, &r) < 0)
+        log_warn("admin", "announcement to %s lost: bus down", zone);
     free(payload);
 }
 
@@ -426,12 +409,8 @@ static void publish_kick(gw_t *gw, const char *name, const char *reason)
     snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", name);
     r.payload = reason;
     r.payload_len = strlen(reason);
-    buf_t b;
-    buf_init(&b);
-    env_begin(&b);
-    env_put(&b, &r);
-    bus_publish(gw->bus, "gateway:output", b.data, b.len);
-    buf_free(&b);
+    if (bus_publish_record(gw->bus, BUS_CHANNEL_GATEWAYS, &r) < 0)
+        log_warn("admin", "kick of %s lost: bus down", name);
 }
 
 /* A string field of 1..max bytes, or NULL. */

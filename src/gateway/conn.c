@@ -163,13 +163,7 @@ void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const ch
 {
     buf_t b;
     buf_init(&b);
-    buf_puts(&b, "{\"code\":");
-    buf_json_str(&b, code);
-    buf_puts(&b, ",\"message\":");
-    buf_json_str(&b, message);
-    buf_puts(&b, ",\"severity\":");
-    buf_json_str(&b, severity);
-    buf_putc(&b, '}');
+    msg_error_json(&b, code, message, severity);
     gw_conn_send(c, "error", b.data, b.len);
     buf_free(&b);
 }

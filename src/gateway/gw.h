@@ -5,6 +5,7 @@
 
 #include "framing.h"
 #include "gateway.h"
+#include "../bus/batch.h"
 #include "../core/buf.h"
 #include "../proto/msg.h"
 
@@ -104,13 +105,11 @@ typedef struct gw_limits_s gw_limits_t;
 typedef enum { GW_LIMIT_LOGIN, GW_LIMIT_TOKEN, GW_LIMIT_GUEST, GW_LIMIT_KINDS } gw_auth_limit_t;
 typedef struct gw_admin_s gw_admin_t;
 
-/* Client input for one zone, published once per loop iteration. */
+/* Client input for one zone (destination = zone id), published once per
+ * loop iteration (route.c). */
 typedef struct gw_zone_batch_s {
-    char zone[ZONE_ID_MAX + 1];
-    buf_t frame;
-    int records;
-    int resync; /* gw_session_resync: this zone already asked */
-    UT_hash_handle hh;
+    bus_batch_t b; /* first: bus_batch_get allocates the whole struct */
+    int resync;    /* gw_route_resync: this zone was already asked */
 } gw_zone_batch_t;
 
 struct gw_s {
@@ -137,7 +136,7 @@ struct gw_s {
     uint32_t n_free;
     uint32_t n_conns;
     /* batched input per zone */
-    gw_zone_batch_t *batches;           /* route.c */
+    bus_batch_t *batches;               /* gw_zone_batch_t per zone (route.c) */
     void (*conn_drained)(gw_conn_t *c); /* conn.c reports a draining send queue */
     gw_zone_state_t *zone_states;       /* recovery.c */
     gw_limits_t *limits;                /* limits.c */
@@ -288,8 +287,6 @@ void gw_admin_free(gw_t *gw);
 const char *gw_admin_bearer(const char *authorization);
 /* The zone of "/api/admin/zones/{zone}/entities": 0, or -1 if not that. */
 int gw_admin_zone_path(const char *path, char *zone, size_t cap);
-/* The zone of a "zone:{zone}:broadcast" channel: 0, or -1. */
-int gw_admin_zone_channel(const char *channel, char *zone, size_t cap);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */

@@ -1,31 +1,19 @@
-/* route.c - client input on its way to zones: one envelope frame per zone,
- * filled while the loop handles client frames and published once before
- * it sleeps (gw_route_flush from the uv_prepare in server.c).
+/* route.c - client input on its way to zones: one envelope frame per zone
+ * (bus/batch.h), filled while the loop handles client frames and published
+ * once before it sleeps (gw_route_flush from the uv_prepare in server.c).
  *
  * The session, account jobs and recovery all put records here; this file
- * calls nothing above it (docs/ARCHITECTURE.md "Gateway layout"). */
+ * calls nothing above it (docs/ARCHITECTURE.md "Who calls whom"). */
 #include "gw.h"
+#include "../bus/channel.h"
 #include "../bus/envelope.h"
-#include "../core/alloc.h"
-#include "../core/log.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <uthash.h>
 
-static buf_t *zone_frame(gw_t *gw, const char *zone)
+static gw_zone_batch_t *zone_batch(gw_t *gw, const char *zone)
 {
-    gw_zone_batch_t *b = NULL;
-    HASH_FIND_STR(gw->batches, zone, b);
-    if (!b) {
-        b = wod_calloc(1, sizeof(*b));
-        snprintf(b->zone, sizeof(b->zone), "%s", zone);
-        buf_init(&b->frame);
-        HASH_ADD_STR(gw->batches, zone, b);
-    }
-    if (!b->records) env_begin(&b->frame);
-    b->records++;
-    return &b->frame;
+    return (gw_zone_batch_t *)bus_batch_get(&gw->batches, zone, sizeof(gw_zone_batch_t));
 }
 
 void gw_route_record(gw_conn_t *c, env_rec_t *r)
@@ -33,22 +21,18 @@ void gw_route_record(gw_conn_t *c, env_rec_t *r)
     snprintf(r->client.gateway, sizeof(r->client.gateway), "%s", c->gw->cfg.server_id);
     r->client.conn = c->id;
     r->character_id = c->character_id;
-    env_put(zone_frame(c->gw, c->zone), r);
+    env_put(&zone_batch(c->gw, c->zone)->b.frame, r);
     c->gw->routed++;
+}
+
+static int input_channel(char *out, size_t cap, const char *zone)
+{
+    return bus_channel_zone(out, cap, BUS_ZONE_INPUT, zone);
 }
 
 void gw_route_flush(gw_t *gw)
 {
-    gw_zone_batch_t *b, *tmp;
-    HASH_ITER(hh, gw->batches, b, tmp)
-    {
-        if (!b->records) continue;
-        char ch[96];
-        snprintf(ch, sizeof(ch), "zone:%s:input", b->zone);
-        if (gw->bus && bus_publish(gw->bus, ch, b->frame.data, b->frame.len) < 0)
-            log_warn("gateway", "bus down: dropped %d records for %s", b->records, b->zone);
-        b->records = 0;
-    }
+    bus_batch_flush(gw->batches, gw->bus, input_channel, "gateway");
 }
 
 void gw_route_resync(gw_t *gw)
@@ -58,25 +42,19 @@ void gw_route_resync(gw_t *gw)
     r.kind = ENV_RESYNC;
     for (uint32_t i = 0; i < gw->n_slots; i++) {
         gw_conn_t *c = gw->slots[i];
+        bus_batch_t *found = NULL;
         if (!c || c->state != ST_IN_WORLD) continue;
-        gw_zone_batch_t *b = NULL;
-        HASH_FIND_STR(gw->batches, c->zone, b);
-        if (b && b->resync) continue; /* one per zone */
-        env_put(zone_frame(gw, c->zone), &r);
-        HASH_FIND_STR(gw->batches, c->zone, b);
+        HASH_FIND_STR(gw->batches, c->zone, found);
+        if (found && ((gw_zone_batch_t *)found)->resync) continue; /* one per zone */
+        gw_zone_batch_t *b = zone_batch(gw, c->zone);
+        env_put(&b->b.frame, &r);
         b->resync = 1;
     }
-    gw_zone_batch_t *b, *tmp;
-    HASH_ITER(hh, gw->batches, b, tmp) b->resync = 0;
+    bus_batch_t *b, *tmp;
+    HASH_ITER(hh, gw->batches, b, tmp)((gw_zone_batch_t *)b)->resync = 0;
 }
 
 void gw_route_free(gw_t *gw)
 {
-    gw_zone_batch_t *b, *tmp;
-    HASH_ITER(hh, gw->batches, b, tmp)
-    {
-        HASH_DEL(gw->batches, b);
-        buf_free(&b->frame);
-        free(b);
-    }
+    bus_batch_free_all(&gw->batches);
 }

@@ -3,6 +3,7 @@
  * 1 s housekeeping timer. Framings are framing_*.c, protocol handling is
  * session.c. */
 #include "gw.h"
+#include "../bus/channel.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
@@ -256,12 +257,12 @@ int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
 
 void gw_attach_bus(gw_t *gw, bus_t *bus)
 {
-    char ch[128];
+    char ch[BUS_CHANNEL_MAX];
     gw->bus = bus;
     gw->bus_up = 1;
-    snprintf(ch, sizeof(ch), "gateway:%s:output", gw->cfg.server_id);
-    bus_subscribe(bus, ch);
-    bus_subscribe(bus, "gateway:output");
+    /* A new bus refuses subscriptions only once closing: cannot happen here. */
+    if (bus_channel_gateway(ch, sizeof(ch), gw->cfg.server_id) >= 0) (void)bus_subscribe(bus, ch);
+    (void)bus_subscribe(bus, BUS_CHANNEL_GATEWAYS);
     gw_admin_attach(gw);
     gw_api_refresh(gw);
 }

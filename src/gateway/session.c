@@ -23,9 +23,8 @@
 static void chat_world(gw_conn_t *c, const msg_chat_t *m)
 {
     gw_t *gw = c->gw;
-    buf_t p, f;
+    buf_t p;
     buf_init(&p);
-    buf_init(&f);
     /* the reference's chat fields, then ours (docs/PROTOCOL.md "Chat") */
     buf_puts(&p, "{\"channel\":");
     buf_json_str(&p, msg_chat_channel_name(m->channel));
@@ -46,14 +45,11 @@ static void chat_world(gw_conn_t *c, const msg_chat_t *m)
     r.type_len = strlen(r.type);
     r.payload = p.data;
     r.payload_len = p.len;
-    env_begin(&f);
-    env_put(&f, &r);
-    if (bus_publish(gw->bus, "gateway:output", f.data, f.len) < 0)
+    if (bus_publish_record(gw->bus, BUS_CHANNEL_GATEWAYS, &r) < 0)
         gw_conn_error(c, "BUS_UNAVAILABLE", "chat could not be delivered; try again", "warning");
     if (m->channel == CHAT_WHISPER && strcasecmp(m->target, c->character_name) != 0)
         gw_session_send_chat(c, p.data, p.len); /* the sender sees what it whispered */
     buf_free(&p);
-    buf_free(&f);
 }
 
 void gw_session_send_chat(gw_conn_t *c, const char *payload, size_t len)

@@ -3,6 +3,7 @@
  * operator can watch the binary bus (docs/OPERATIONS.md). */
 #include "bus_tail.h"
 #include "../bus/bus.h"
+#include "../bus/channel.h"
 #include "../bus/envelope.h"
 #include "../core/clock.h"
 
@@ -91,16 +92,17 @@ int bus_tail_main(const config_t *cfg, const zonedef_t *zones, int n_zones, int 
     uv_loop_t *loop = uv_default_loop();
     bus_t *bus = bus_redis_new(loop, cfg->redis_url, on_msg, on_state, NULL);
     if (!bus) return 1;
+    /* A fresh Redis bus refuses a subscription only once closing: the
+     * results below cannot be errors. */
     if (argc > 0) {
         for (int i = 0; i < argc; i++)
-            bus_subscribe(bus, argv[i]);
+            (void)bus_subscribe(bus, argv[i]);
     } else {
-        char ch[96];
-        for (int i = 0; i < n_zones; i++) {
-            snprintf(ch, sizeof(ch), "zone:%s:input", zones[i].id);
-            bus_subscribe(bus, ch);
-        }
-        bus_subscribe(bus, "gateway:output");
+        char ch[BUS_CHANNEL_MAX];
+        for (int i = 0; i < n_zones; i++)
+            if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, zones[i].id) >= 0)
+                (void)bus_subscribe(bus, ch);
+        (void)bus_subscribe(bus, BUS_CHANNEL_GATEWAYS);
     }
     uv_signal_t sig_int, sig_term;
     uv_signal_init(loop, &sig_int);

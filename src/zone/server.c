@@ -33,40 +33,20 @@ static void on_hb_timer(uv_timer_t *t);
 
 /* ---- output ----------------------------------------------------------- */
 
-zs_out_t *zs__out_for(zs_t *zs, const char *gateway, const zs_zone_t *z)
+buf_t *zs__out_for(zs_t *zs, const char *gateway, const zs_zone_t *z)
 {
-    zs_out_t *o = NULL;
-    HASH_FIND_STR(zs->outs, gateway, o);
-    if (!o) {
-        o = wod_calloc(1, sizeof(*o));
-        snprintf(o->gateway, sizeof(o->gateway), "%s", gateway);
-        buf_init(&o->frame);
-        HASH_ADD_STR(zs->outs, gateway, o);
-    }
-    if (!o->records) {
-        env_begin(&o->frame);
-        o->zone[0] = '\0';
-    }
+    zs_out_t *o = (zs_out_t *)bus_batch_get(&zs->outs, gateway, sizeof(*o));
+    if (o->b.records == 1) o->zone[0] = '\0'; /* a fresh frame */
     if (strcmp(o->zone, z->id) != 0) {
-        env_put_epoch(&o->frame, z->id, z->epoch);
+        env_put_epoch(&o->b.frame, z->id, z->epoch);
         snprintf(o->zone, sizeof(o->zone), "%s", z->id);
     }
-    o->records++;
-    return o;
+    return &o->b.frame;
 }
 
 static void flush(zs_t *zs)
 {
-    zs_out_t *o, *tmp;
-    HASH_ITER(hh, zs->outs, o, tmp)
-    {
-        if (!o->records) continue;
-        char ch[96];
-        snprintf(ch, sizeof(ch), "gateway:%s:output", o->gateway);
-        if (zs->bus && bus_publish(zs->bus, ch, o->frame.data, o->frame.len) < 0)
-            log_warn("zone", "bus down: dropped %d records for %s", o->records, o->gateway);
-        o->records = 0;
-    }
+    bus_batch_flush(zs->outs, zs->bus, bus_channel_gateway, "zone");
 }
 
 static void route_record(zs_t *zs, const zs_player_t *p, const char *zone)
@@ -77,7 +57,7 @@ static void route_record(zs_t *zs, const zs_player_t *p, const char *zone)
     r.client = p->client;
     r.character_id = p->character_id;
     snprintf(r.u.route.zone, sizeof(r.u.route.zone), "%s", zone);
-    env_put(&zs__out_for(zs, p->client.gateway, p->zone)->frame, &r);
+    env_put(zs__out_for(zs, p->client.gateway, p->zone), &r);
 }
 
 static void set_location(zs_t *zs, const zs_player_t *p, const char *zone)
@@ -196,7 +176,7 @@ static void kick(zs_t *zs, const zs_zone_t *z, const env_client_t *c, const char
     r.client = *c;
     snprintf(r.u.kick.code, sizeof(r.u.kick.code), "%s", code);
     snprintf(r.u.kick.message, sizeof(r.u.kick.message), "%s", message);
-    env_put(&zs__out_for(zs, c->gateway, z)->frame, &r);
+    env_put(zs__out_for(zs, c->gateway, z), &r);
 }
 
 /* An ADMIN_QUERY: one ADMIN_SNAPSHOT record to the asking gateway. */
@@ -211,7 +191,7 @@ static void admin_answer(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     snprintf(out.u.route.zone, sizeof(out.u.route.zone), "%s", z->id);
     out.payload = b.data;
     out.payload_len = b.len;
-    env_put(&zs__out_for(zs, r->client.gateway, z)->frame, &out);
+    env_put(zs__out_for(zs, r->client.gateway, z), &out);
     buf_free(&b);
 }
 
@@ -251,8 +231,8 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
                         "\"narrative\":\"The world steadies around you.\"}",
                         z->id, (unsigned long long)clock_wall_ms());
         if (n >= 0) /* zone ids are short: always fits */
-            env_put_deliver(&zs__out_for(zs, p->client.gateway, z)->frame, p->client.conn, "event",
-                            ev, (size_t)n);
+            env_put_deliver(zs__out_for(zs, p->client.gateway, z), p->client.conn, "event", ev,
+                            (size_t)n);
     }
     if (zsim_player_enter(z->sim, p->ref, &ch, r->u.enter.max_update_rate,
                           mode == ENV_ENTRY_LOGIN) < 0) {
@@ -314,7 +294,7 @@ static void unknown_player(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     u.client.conn = r->client.conn;
     u.character_id = r->character_id;
     snprintf(u.u.route.zone, sizeof(u.u.route.zone), "%s", z->id);
-    env_put(&zs__out_for(zs, r->client.gateway, z)->frame, &u);
+    env_put(zs__out_for(zs, r->client.gateway, z), &u);
 }
 
 static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
@@ -453,9 +433,10 @@ static void give_up_zone(zs_t *zs, zs_zone_t *z, const char *owner, uint64_t epo
              owner[0] ? owner : "(released)", (unsigned long long)epoch,
              (unsigned long long)z->epoch, held, players);
     zs->zones_lost++;
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:input", z->id);
-    bus_unsubscribe(zs->bus, ch);
+    char ch[BUS_CHANNEL_MAX];
+    /* Cannot fail: the bus only forgets the name (and tells Redis if up). */
+    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, z->id) >= 0)
+        (void)bus_unsubscribe(zs->bus, ch);
     /* Still assigned to us at a newer epoch (someone claimed it in between):
      * let it go so a standby can take it over cleanly. */
     if (strcmp(owner, zs->cfg.server_id) == 0) zs->registry->ops->release_zone(zs->registry, z->id);
@@ -534,10 +515,7 @@ void zs_bus_msg(void *ud, const char *channel, const char *data, size_t len)
 {
     zs_t *zs = ud;
     char id[ZONE_ID_MAX + 1];
-    /* channel is zone:{id}:input */
-    const char *s = channel + 5, *e = strrchr(channel, ':');
-    if (strncmp(channel, "zone:", 5) != 0 || !e || e <= s || (size_t)(e - s) > ZONE_ID_MAX) return;
-    snprintf(id, sizeof(id), "%.*s", (int)(e - s), s);
+    if (bus_channel_zone_of(channel, BUS_ZONE_INPUT, id, sizeof(id)) < 0) return;
     zs__check_pause(zs); /* before acting on what piled up while we were stopped */
     zs_zone_t *z = zs__zone_find(zs, id);
     if (!z) return;
@@ -633,8 +611,8 @@ static void hook_send(void *ud, uint64_t ref, const char *type, const char *payl
     zs_player_t *p = NULL;
     HASH_FIND(hh_ref, zs->by_ref, &ref, sizeof(ref), p);
     if (!p) return;
-    env_put_deliver(&zs__out_for(zs, p->client.gateway, p->zone)->frame, p->client.conn, type,
-                    payload, len);
+    env_put_deliver(zs__out_for(zs, p->client.gateway, p->zone), p->client.conn, type, payload,
+                    len);
 }
 
 static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const char *to_zone)
@@ -664,15 +642,10 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     r.u.enter.entry = 0;
     r.u.enter.max_update_rate = p->max_update_rate;
     r.u.enter.client_flags = p->client_flags;
-    buf_t f;
-    buf_init(&f);
-    env_begin(&f);
-    env_put(&f, &r);
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:input", to_zone);
-    if (bus_publish(zs->bus, ch, f.data, f.len) < 0)
+    char ch[BUS_CHANNEL_MAX];
+    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone) < 0 ||
+        bus_publish_record(zs->bus, ch, &r) < 0)
         log_error("zone", "handover of %lld to %s failed: bus down", (long long)state->id, to_zone);
-    buf_free(&f);
     route_record(zs, p, to_zone);
     zs__player_drop(zs, p);
 }
@@ -689,14 +662,11 @@ static void hook_shout(void *ud, const char *to_zone, const msg_shout_t *s)
     memset(&r, 0, sizeof(r));
     r.kind = ENV_SHOUT;
     r.u.shout = *s;
-    buf_t f;
-    buf_init(&f);
-    env_begin(&f);
-    env_put(&f, &r);
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:input", to_zone);
-    bus_publish(zs->bus, ch, f.data, f.len);
-    buf_free(&f);
+    char ch[BUS_CHANNEL_MAX];
+    /* A shout is chat: lost with the bus like any other line, not retried. */
+    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone) < 0 ||
+        bus_publish_record(zs->bus, ch, &r) < 0)
+        log_warn("zone", "shout to %s lost: bus down", to_zone);
 }
 
 /* ---- tick and heartbeat ---------------------------------------------- */
@@ -891,9 +861,10 @@ zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore, uint64_t e
     z->sim = zsim_new(def, zs->world, zs->n_world, &cfg, &hooks);
     int n_npcs = zsim_add_npcs(z->sim, zs->npcs, zs->n_npcs);
     HASH_ADD_STR(zs->zones, id, z);
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:input", zone);
-    bus_subscribe(zs->bus, ch);
+    char ch[BUS_CHANNEL_MAX];
+    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, zone) < 0 ||
+        bus_subscribe(zs->bus, ch) < 0)
+        log_error(zone, "cannot subscribe to the zone's input: the bus is closing");
     log_info(zone, "zone loaded (%.0fx%.0f ft, %d NPCs) at epoch %llu%s", def->size_x, def->size_z,
              n_npcs, (unsigned long long)epoch, restore ? ", restored from snapshot" : "");
     zs__heartbeat(zs); /* the registry shows the new zone at once */
@@ -1043,13 +1014,7 @@ static void handle_closed(uv_handle_t *h)
     json_decref(zs->gateway_misses);
     zs_player_t *p, *tp;
     HASH_ITER(hh_ref, zs->by_ref, p, tp) zs__player_drop(zs, p);
-    zs_out_t *o, *to;
-    HASH_ITER(hh, zs->outs, o, to)
-    {
-        HASH_DEL(zs->outs, o);
-        buf_free(&o->frame);
-        free(o);
-    }
+    bus_batch_free_all(&zs->outs);
     free(zs->world);
     free(zs->npcs);
     llm_free(zs->llm);

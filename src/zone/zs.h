@@ -6,6 +6,7 @@
 #include "failover.h"
 #include "server.h"
 #include "../sim/sim.h"
+#include "../bus/batch.h"
 #include "../bus/envelope.h"
 
 #include <uthash.h>
@@ -64,12 +65,10 @@ typedef struct zs_player_s {
     UT_hash_handle hh_char;
 } zs_player_t;
 
+/* Output for one gateway (destination = gateway id). */
 typedef struct zs_out_s {
-    char gateway[ENV_GW_MAX + 1];
-    buf_t frame;
+    bus_batch_t b;              /* first: bus_batch_get allocates the whole struct */
     char zone[ZONE_ID_MAX + 1]; /* zone of the frame's last EPOCH record */
-    int records;
-    UT_hash_handle hh;
 } zs_out_t;
 
 struct zs_s {
@@ -86,7 +85,7 @@ struct zs_s {
     int role_all;
     zs_zone_t *zones;
     zs_player_t *by_ref, *by_char;
-    zs_out_t *outs;
+    bus_batch_t *outs; /* zs_out_t per gateway */
     uint64_t next_ref;
     uv_timer_t tick_timer, save_timer, hb_timer;
     double step_ms, next_tick;
@@ -125,7 +124,7 @@ void zs__save_async(zs_t *zs, const character_t *chars, int n);
 void zs__heartbeat(zs_t *zs);
 /* The output frame for a gateway, counting one more record from zone z
  * (an EPOCH record is written first when the frame's zone changes). */
-zs_out_t *zs__out_for(zs_t *zs, const char *gateway, const zs_zone_t *z);
+buf_t *zs__out_for(zs_t *zs, const char *gateway, const zs_zone_t *z);
 /* Checks the loop clock: after a pause, fences every zone. Returns 1 then. */
 int zs__check_pause(zs_t *zs);
 /* admin.c: the payload of the ADMIN_SNAPSHOT answering an ADMIN_QUERY for
