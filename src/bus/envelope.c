@@ -58,22 +58,36 @@ void env_put_epoch(buf_t *b, const char *zone, uint64_t epoch)
     buf_put_u64(b, epoch);
 }
 
-void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len)
+env_msg_class_t env_msg_class(const char *type, size_t len)
+{
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(type, lit, len) == 0)
+    if (IS("proximity_roster_delta")) return ENV_MSG_ROSTER_DELTA;
+    if (IS("proximity_roster")) return ENV_MSG_ROSTER;
+    if (IS("chat")) return ENV_MSG_CHAT;
+    return ENV_MSG_OTHER;
+#undef IS
+}
+
+static void put_deliver(buf_t *b, uint64_t conn, const char *type, size_t type_len,
+                        const char *payload, size_t len)
 {
     buf_put_u8(b, ENV_DELIVER);
     buf_put_u64(b, conn);
-    put_str(b, type);
+    buf_put_u8(b, (uint8_t)env_msg_class(type, type_len));
+    buf_put_u16(b, (uint16_t)type_len);
+    buf_append(b, type, type_len);
     buf_put_blob(b, payload, len);
+}
+
+void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len)
+{
+    put_deliver(b, conn, type, strlen(type), payload, len);
 }
 
 void env_put(buf_t *b, const env_rec_t *r)
 {
     if (r->kind == ENV_DELIVER) {
-        buf_put_u8(b, ENV_DELIVER);
-        buf_put_u64(b, r->client.conn);
-        buf_put_u16(b, (uint16_t)r->type_len);
-        buf_append(b, r->type, r->type_len);
-        buf_put_blob(b, r->payload, r->payload_len);
+        put_deliver(b, r->client.conn, r->type, r->type_len, r->payload, r->payload_len);
         return;
     }
     buf_put_u8(b, (uint8_t)r->kind);
@@ -345,6 +359,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         break;
     case ENV_DELIVER:
         rec->client.conn = get_uint(r, 8);
+        rec->msg_class = (env_msg_class_t)get_enum(r, ENV_MSG_CLASS_MAX - 1);
         rec->type = get_span(r, &rec->type_len, 0);
         rec->payload = get_span(r, &rec->payload_len, 1);
         break;

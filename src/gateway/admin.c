@@ -230,12 +230,10 @@ void gw_admin_zone_broadcast(gw_t *gw, const char *channel, const char *data, si
     if (env_reader_init(&rd, data, len) < 0) return;
     while (env_next(&rd, &r) == 1) {
         if (r.kind != ENV_BROADCAST) continue;
-        char type[64];
-        snprintf(type, sizeof(type), "%.*s", (int)r.type_len, r.type);
         for (uint32_t i = 0; i < gw->n_slots; i++) {
             gw_conn_t *c = gw->slots[i];
             if (c && c->state == ST_IN_WORLD && strcmp(c->zone, zone) == 0)
-                gw_conn_send(c, type, r.payload, r.payload_len);
+                gw_conn_send_msg(c, OUT_HIGH, r.type, r.type_len, r.payload, r.payload_len);
         }
     }
 }

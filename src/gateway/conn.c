@@ -150,13 +150,18 @@ void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len)
     enqueue(c, OUT_HIGH, data, len);
 }
 
-void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len)
+void gw_conn_send_msg(gw_conn_t *c, int lane, const char *type, size_t type_len,
+                      const char *payload, size_t len)
 {
     static buf_t frame; /* loop thread only; reused */
     buf_reset(&frame);
-    if (c->framing->encode(c, &frame, type, payload, len) < 0) return;
-    int lane = strcmp(type, "proximity_roster_delta") == 0 ? OUT_LOW : OUT_HIGH;
+    if (c->framing->encode(c, &frame, type, type_len, payload, len) < 0) return;
     enqueue(c, lane, frame.data, frame.len);
+}
+
+void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len)
+{
+    gw_conn_send_msg(c, OUT_HIGH, type, strlen(type), payload, len);
 }
 
 void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity)

@@ -30,10 +30,11 @@ typedef struct gw_framing_s {
     /* One complete text frame from the client: decodes it and hands the
      * messages to the session (gw_session_on_msg), or answers the error. */
     void (*on_frame)(gw_conn_t *c, const char *data, size_t len);
-    /* Appends the frame carrying one protocol message (type, payload JSON)
-     * to out: 0, or -1 if the client cannot take messages yet (nothing is
-     * appended; the message is dropped). */
-    int (*encode)(gw_conn_t *c, buf_t *out, const char *type, const char *payload, size_t len);
+    /* Appends the frame carrying one protocol message (type of type_len
+     * bytes, payload JSON) to out: 0, or -1 if the client cannot take
+     * messages yet (nothing is appended; the message is dropped). */
+    int (*encode)(gw_conn_t *c, buf_t *out, const char *type, size_t type_len, const char *payload,
+                  size_t len);
     /* gw_conn_close is about to close c with code: queues what the framing
      * sends before the WebSocket close frame (a Socket.IO disconnect). */
     void (*close)(gw_conn_t *c, int code);

@@ -153,10 +153,11 @@ static void sio_on_frame(gw_conn_t *c, const char *data, size_t len)
     sio_packet_clear(&p);
 }
 
-static int sio_encode(gw_conn_t *c, buf_t *out, const char *type, const char *payload, size_t len)
+static int sio_encode(gw_conn_t *c, buf_t *out, const char *type, size_t type_len,
+                      const char *payload, size_t len)
 {
     if (!c->sio_connected) return -1;
-    sio_encode_event(out, type, payload, len);
+    sio_encode_event_n(out, type, type_len, payload, len);
     return 0;
 }
 

@@ -34,11 +34,12 @@ static void ws_on_frame(gw_conn_t *c, const char *data, size_t len)
     gw_session_on_msg(c, m);
 }
 
-static int ws_encode(gw_conn_t *c, buf_t *out, const char *type, const char *payload, size_t len)
+static int ws_encode(gw_conn_t *c, buf_t *out, const char *type, size_t type_len,
+                     const char *payload, size_t len)
 {
     (void)c;
     buf_puts(out, "{\"type\":");
-    buf_json_str(out, type);
+    buf_json_strn(out, type, type_len);
     buf_puts(out, ",\"payload\":");
     buf_append(out, payload, len);
     buf_printf(out, ",\"timestamp\":%llu}", (unsigned long long)clock_wall_ms());

@@ -174,8 +174,12 @@ void gw_conn_free(gw_conn_t *c);
 gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id);
 /* Queues one raw text frame in the high lane. */
 void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len);
-/* Queues a protocol message in the connection's framing. */
+/* Queues a protocol message in the connection's framing, in the high lane. */
 void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len);
+/* The same in a given lane (OUT_HIGH, OUT_LOW), with a type of type_len
+ * bytes (not NUL-terminated: as it lies in a bus record). */
+void gw_conn_send_msg(gw_conn_t *c, int lane, const char *type, size_t type_len,
+                      const char *payload, size_t len);
 void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity);
 /* The one way the server closes a client: sends what is queued, then a
  * close frame with code (an RFC 6455 status, LWS_CLOSE_STATUS_*) and

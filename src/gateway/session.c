@@ -260,21 +260,30 @@ void gw_session_closed(gw_conn_t *c)
 
 /* ---- output from zones and other gateways ------------------------------ */
 
-static void deliver(gw_conn_t *c, const char *type, const char *payload, size_t len)
+/* One DELIVER record for c: the lane and whether a delta may be dropped
+ * follow from its class, never from reading its type. */
+static void deliver(gw_conn_t *c, const env_rec_t *r)
 {
-    if (strcmp(type, "proximity_roster_delta") == 0) {
+    int lane = OUT_HIGH;
+    switch (r->msg_class) {
+    case ENV_MSG_ROSTER_DELTA:
         if (c->roster_stale || c->out[OUT_LOW].bytes > GW_DELTA_DROP_BYTES) {
             c->roster_stale = 1;
             c->gw->deltas_dropped++;
             return;
         }
-    } else if (strcmp(type, "proximity_roster") == 0) {
+        lane = OUT_LOW;
+        break;
+    case ENV_MSG_ROSTER:
         c->roster_stale = c->resync_asked = 0;
-    } else if (strcmp(type, "chat") == 0) {
-        gw_session_send_chat(c, payload, len);
+        break;
+    case ENV_MSG_CHAT:
+        gw_session_send_chat(c, r->payload, r->payload_len);
         return;
+    default:
+        break;
     }
-    gw_conn_send(c, type, payload, len);
+    gw_conn_send_msg(c, lane, r->type, r->type_len, r->payload, r->payload_len);
 }
 
 void gw_session_drained(gw_conn_t *c)
@@ -300,7 +309,6 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
     }
     while ((rc = env_next(&rd, &r)) == 1) {
         gw_conn_t *c = NULL;
-        char type[64];
         /* Fencing: records after an EPOCH of a deposed owner are dropped. */
         if (r.kind == ENV_EPOCH) {
             stale = !gw_recovery_epoch_ok(gw, r.u.fence.zone, r.u.fence.epoch);
@@ -310,11 +318,10 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
             gw->stale_epoch_drops++;
             continue;
         }
-        if (r.type) snprintf(type, sizeof(type), "%.*s", (int)r.type_len, r.type);
         switch (r.kind) {
         case ENV_DELIVER:
             c = gw_conn_find(gw, r.client.conn);
-            if (c && c->state == ST_IN_WORLD) deliver(c, type, r.payload, r.payload_len);
+            if (c && c->state == ST_IN_WORLD) deliver(c, &r);
             break;
         case ENV_ROUTE:
             c = gw_conn_find(gw, r.client.conn);
@@ -333,18 +340,20 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
             gw_recovery_unknown(gw, &r);
             break;
         case ENV_BROADCAST:
-        case ENV_WHISPER:
+        case ENV_WHISPER: {
+            int is_chat = env_msg_class(r.type, r.type_len) == ENV_MSG_CHAT;
             for (uint32_t i = 0; i < gw->n_slots; i++) {
                 c = gw->slots[i];
                 if (!c || c->state != ST_IN_WORLD) continue;
                 if (r.kind == ENV_WHISPER && strcasecmp(c->character_name, r.u.whisper.target))
                     continue;
-                if (strcmp(type, "chat") == 0)
+                if (is_chat)
                     gw_session_send_chat(c, r.payload, r.payload_len);
                 else
-                    gw_conn_send(c, type, r.payload, r.payload_len);
+                    gw_conn_send_msg(c, OUT_HIGH, r.type, r.type_len, r.payload, r.payload_len);
             }
             break;
+        }
         case ENV_ADMIN_SNAPSHOT:
         case ENV_ADMIN_KICK:
             gw_admin_record(gw, &r);

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+static const char *const msg_class_names[ENV_MSG_CLASS_MAX] = {"other", "roster_delta", "roster",
+                                                               "chat"};
+
 static void print_record(const char *channel, const env_rec_t *r)
 {
     printf("%" PRIu64 " %s %s", clock_wall_ms(), channel, env_kind_name(r->kind));
@@ -49,6 +52,7 @@ static void print_record(const char *channel, const env_rec_t *r)
         printf(" to=%s", r->u.whisper.target); /* fall through */
     case ENV_DELIVER:
     case ENV_BROADCAST:
+        if (r->kind == ENV_DELIVER) printf(" class=%s", msg_class_names[r->msg_class]);
         printf(" type=%.*s payload=%.*s", (int)r->type_len, r->type,
                (int)(r->payload_len > 200 ? 200 : r->payload_len), r->payload);
         break;
