@@ -293,7 +293,15 @@ int env_next(env_reader_t *r, env_rec_t *rec)
 {
     if (!r->p) return -1;
     if (r->p == r->end) return 0;
-    memset(rec, 0, sizeof(*rec));
+    /* Not a memset of the whole record (~2 KiB, mostly the character of
+     * ENTER) per record: the common fields are reset here and each kind
+     * clears the union member it fills. */
+    rec->client.gateway[0] = '\0';
+    rec->client.conn = 0;
+    rec->character_id = 0;
+    rec->type = rec->payload = NULL;
+    rec->type_len = rec->payload_len = 0;
+    rec->msg_class = ENV_MSG_OTHER;
     int kind = (int)get_uint(r, 1);
     if (kind <= 0 || kind >= ENV_KIND_MAX) {
         r->p = NULL; /* the error sticks: nothing after it can be trusted */
@@ -301,7 +309,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
     }
     rec->kind = (env_kind_t)kind;
     switch (rec->kind) {
-    case ENV_ENTER:
+    case ENV_ENTER: /* every field is set; get_character clears the character */
         get_client(r, &rec->client);
         get_character(r, &rec->u.enter.ch);
         rec->u.enter.max_update_rate = get_f64(r);
@@ -315,6 +323,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         rec->character_id = (int64_t)get_uint(r, 8);
         break;
     case ENV_MOVE:
+        memset(&rec->u.move, 0, sizeof(rec->u.move));
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         rec->u.move.method = (move_method_t)get_enum(r, MOVE_FOLLOW);
@@ -329,6 +338,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         rec->u.move.distance_ft = get_f64(r);
         break;
     case ENV_CHAT:
+        memset(&rec->u.chat, 0, sizeof(rec->u.chat));
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         rec->u.chat.channel = (chat_channel_t)get_enum(r, CHAT_WORLD);
@@ -336,18 +346,21 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_str(r, rec->u.chat.target, sizeof(rec->u.chat.target));
         break;
     case ENV_INTERACT:
+        memset(&rec->u.interact, 0, sizeof(rec->u.interact));
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         get_str(r, rec->u.interact.target_id, sizeof(rec->u.interact.target_id));
         rec->u.interact.action = (interact_action_t)get_enum(r, ACT_EXAMINE);
         break;
     case ENV_COMBAT:
+        memset(&rec->u.combat, 0, sizeof(rec->u.combat));
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         get_str(r, rec->u.combat.ability_id, sizeof(rec->u.combat.ability_id));
         get_str(r, rec->u.combat.target_id, sizeof(rec->u.combat.target_id));
         break;
     case ENV_SHOUT:
+        memset(&rec->u.shout, 0, sizeof(rec->u.shout));
         rec->u.shout.sender_id = (int64_t)get_uint(r, 8);
         get_str(r, rec->u.shout.sender_name, sizeof(rec->u.shout.sender_name));
         get_str(r, rec->u.shout.sender_type, sizeof(rec->u.shout.sender_type));

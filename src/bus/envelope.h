@@ -135,7 +135,9 @@ typedef struct env_reader_s {
 /* Checks the header. Returns 0 or -1 (not a frame). */
 int env_reader_init(env_reader_t *r, const char *data, size_t len);
 /* Decodes the next record: 1 = got one, 0 = end of frame, -1 = malformed
- * (the rest of the frame is unusable). */
+ * (the rest of the frame is unusable). Sets kind, client, character_id,
+ * type, payload, msg_class (zero when the kind has none) and the union
+ * member of that kind; other union members keep whatever they held. */
 int env_next(env_reader_t *r, env_rec_t *rec);
 
 const char *env_kind_name(env_kind_t k);

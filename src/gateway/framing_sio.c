@@ -5,12 +5,11 @@
  * state of the framing (namespace connected, ping outstanding). */
 #include "framing.h"
 #include "gw.h"
-#include "../core/alloc.h"
+#include "../core/alloc.h" /* container_of */
 #include "../core/log.h"
 #include "../proto/sio.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static int sio_accepts(struct lws *wsi, const char *uri)
@@ -80,9 +79,9 @@ static void on_event(gw_conn_t *c, const sio_packet_t *p, buf_t *b)
         gw_session_bad_frame(c, MSG_ERR_PAYLOAD, "an event needs a name");
         return;
     }
-    msg_t *m = wod_malloc(sizeof(*m));
+    msg_t m; /* ~2 KiB: on the stack, not a malloc per frame */
     const char *code;
-    int ok = msg_decode(name, payload, m, &code, err, sizeof(err)) == 0;
+    int ok = msg_decode(name, payload, &m, &code, err, sizeof(err)) == 0;
     if (p->ack_id >= 0) {
         buf_t args;
         buf_init(&args);
@@ -99,9 +98,8 @@ static void on_event(gw_conn_t *c, const sio_packet_t *p, buf_t *b)
     }
     if (ok) {
         c->bad_frames = 0;
-        gw_session_on_msg(c, m);
+        gw_session_on_msg(c, &m);
     } else {
-        free(m);
         gw_session_bad_frame(c, code, err);
     }
 }

@@ -3,10 +3,8 @@
  * greeting and no heartbeat of its own: clients send `ping` messages. */
 #include "framing.h"
 #include "gw.h"
-#include "../core/alloc.h"
 #include "../core/clock.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static int ws_accepts(struct lws *wsi, const char *uri)
@@ -22,16 +20,15 @@ static void ws_open(gw_conn_t *c)
 
 static void ws_on_frame(gw_conn_t *c, const char *data, size_t len)
 {
-    msg_t *m = wod_malloc(sizeof(*m));
+    msg_t m; /* ~2 KiB: on the stack, not a malloc per frame */
     const char *code;
     char err[200];
-    if (msg_decode_native(data, len, m, &code, err, sizeof(err)) < 0) {
-        free(m);
+    if (msg_decode_native(data, len, &m, &code, err, sizeof(err)) < 0) {
         gw_session_bad_frame(c, code, err);
         return;
     }
     c->bad_frames = 0;
-    gw_session_on_msg(c, m);
+    gw_session_on_msg(c, &m);
 }
 
 static int ws_encode(gw_conn_t *c, buf_t *out, const char *type, size_t type_len,

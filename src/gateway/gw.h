@@ -227,7 +227,9 @@ void gw_recovery_unknown(gw_t *gw, const struct env_rec_s *r);
 void gw_recovery_free(gw_t *gw);
 
 /* session.c */
-void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
+/* One decoded message; m is borrowed (the framing's stack buffer) and
+ * copied only if it must wait for an account job. */
+void gw_session_on_msg(gw_conn_t *c, msg_t *m);
 void gw_session_closed(gw_conn_t *c);
 /* A frame that did not decode: answered with an error, the connection is
  * closed after GW_MAX_BAD_FRAMES in a row. */

@@ -215,16 +215,18 @@ void gw_session_on_msg(gw_conn_t *c, msg_t *m)
 {
     c->gw->msgs_in++;
     if (c->busy) {
+        /* Only a message held while an account job runs leaves the
+         * framing's stack buffer: a copy, freed once dispatched. */
         if (c->n_pending == GW_MAX_PENDING) {
             gw_conn_error(c, "BUSY", "too many requests while the previous one runs", "warning");
-            free(m);
             return;
         }
-        c->pending[c->n_pending++] = m;
+        msg_t *held = wod_malloc(sizeof(*held));
+        *held = *m;
+        c->pending[c->n_pending++] = held;
         return;
     }
     dispatch(c, m);
-    free(m);
 }
 
 void gw_session_drain(gw_conn_t *c)
