@@ -93,7 +93,7 @@ static int issue_token(store_t *s, job_t *j)
     char sel[STORE_SELECTOR_HEX + 1], vh[STORE_HASH_HEX + 1];
     auth_token_new(j->token, sel, vh);
     int64_t exp = (int64_t)clock_wall_ms() + (int64_t)j->token_ttl_hours * 3600 * 1000;
-    return s->ops->token_put(s, sel, vh, j->account_id, exp);
+    return store_token_put(s, sel, vh, j->account_id, exp);
 }
 
 static void work_auth(store_t *s, void *arg)
@@ -105,7 +105,7 @@ static void work_auth(store_t *s, void *arg)
     j->can_retry = 1;
     if (a->method == AUTH_GUEST) {
         const char *name = a->guest_name[0] ? a->guest_name : "Guest";
-        if (s->ops->account_create(s, NULL, NULL, name, &j->account_id) != STORE_OK ||
+        if (store_account_create(s, NULL, NULL, name, &j->account_id) != STORE_OK ||
             issue_token(s, j) != STORE_OK)
             return job_fail(j, "SERVER_ERROR", "could not create a guest account; try again");
     } else if (a->method == AUTH_CREDENTIALS) {
@@ -117,13 +117,13 @@ static void work_auth(store_t *s, void *arg)
                 return job_fail(j, "WEAK_PASSWORD", "password must be at least 8 characters");
             if (auth_hash_password(a->password, hash) != 0)
                 return job_fail(j, "SERVER_ERROR", "could not hash the password");
-            rc = s->ops->account_create(s, a->username, hash, a->username, &j->account_id);
+            rc = store_account_create(s, a->username, hash, a->username, &j->account_id);
             if (rc == STORE_ERR_EXISTS)
                 return job_fail(j, "USERNAME_TAKEN", "that username is already registered");
             if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the account");
         } else {
             char hash[STORE_PWHASH_MAX];
-            rc = s->ops->account_find(s, a->username, &j->account_id, hash, sizeof(hash));
+            rc = store_account_find(s, a->username, &j->account_id, hash, sizeof(hash));
             if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
             /* Same answer for unknown user and wrong password. */
             if (rc == STORE_ERR_NOTFOUND || auth_verify_password(hash, a->password) != 0)
@@ -136,13 +136,13 @@ static void work_auth(store_t *s, void *arg)
         j->can_retry = 0;
         if (auth_token_parse(a->token, sel, vh) < 0)
             return job_fail(j, "INVALID_TOKEN", "the token is malformed");
-        rc = s->ops->token_get(s, sel, (int64_t)clock_wall_ms(), &j->account_id, stored);
+        rc = store_token_get(s, sel, (int64_t)clock_wall_ms(), &j->account_id, stored);
         if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
         if (rc != STORE_OK || !auth_hash_equal(vh, stored))
             return job_fail(j, "INVALID_TOKEN", "the token is unknown or expired");
         memcpy(j->token, a->token, AUTH_TOKEN_LEN + 1); /* length checked by parse */
     }
-    if (s->ops->characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
+    if (store_characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
         STORE_OK)
         return job_fail(j, "SERVER_ERROR", "could not list characters");
     j->is_auth_error = 0;
@@ -154,7 +154,7 @@ static void work_create(store_t *s, void *arg)
     const char *why;
     if (character_name_check(j->msg.u.create.name, &why) < 0)
         return job_fail(j, "INVALID_NAME", why);
-    if (s->ops->characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
+    if (store_characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
         STORE_OK)
         return job_fail(j, "SERVER_ERROR", "storage unavailable");
     if (j->n_chars >= j->max_chars)
@@ -162,7 +162,7 @@ static void work_create(store_t *s, void *arg)
     character_init(&j->ch, j->account_id, j->msg.u.create.name, j->msg.u.create.description,
                    j->spawn.id, j->spawn.spawn_x, j->spawn.spawn_y, j->spawn.spawn_z);
     j->ch.last_played = (int64_t)clock_wall_ms();
-    int rc = s->ops->character_create(s, &j->ch);
+    int rc = store_character_create(s, &j->ch);
     if (rc == STORE_ERR_EXISTS) return job_fail(j, "NAME_TAKEN", "that name is already taken");
     if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the character");
 }
@@ -170,7 +170,7 @@ static void work_create(store_t *s, void *arg)
 static void work_select(store_t *s, void *arg)
 {
     job_t *j = arg;
-    int rc = s->ops->character_get(s, j->msg.u.select.character_id, &j->ch);
+    int rc = store_character_get(s, j->msg.u.select.character_id, &j->ch);
     if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
     /* Another account's character is reported as unknown: ids leak nothing. */
     if (rc != STORE_OK || j->ch.account_id != j->account_id)

@@ -264,7 +264,7 @@ static void probe_work(store_t *s, void *arg)
     int64_t id;
     double t0 = clock_mono_ms();
     /* Any read will do; a name that cannot exist answers NOTFOUND when healthy. */
-    p->rc = s->ops->account_find(s, "~health~", &id, hash, sizeof(hash));
+    p->rc = store_account_find(s, "~health~", &id, hash, sizeof(hash));
     p->ms = clock_mono_ms() - t0;
 }
 

@@ -51,7 +51,7 @@ static void snapshot_build(const char *zone, zsim_t *sim, buf_t *out)
 static void snap_work(store_t *s, void *arg)
 {
     snap_job_t *j = arg;
-    if (s->ops->snapshot_put(s, j->zone, j->data.data, j->data.len) != STORE_OK)
+    if (store_snapshot_put(s, j->zone, j->data.data, j->data.len) != STORE_OK)
         log_error(j->zone, "snapshot write failed");
 }
 
@@ -90,7 +90,7 @@ typedef struct restore_job_s {
 static void restore_work(store_t *s, void *arg)
 {
     restore_job_t *j = arg;
-    j->rc = s->ops->snapshot_get(s, j->zone, &j->data, &j->len);
+    j->rc = store_snapshot_get(s, j->zone, &j->data, &j->len);
 }
 
 static void restore_done(void *arg)
@@ -159,7 +159,7 @@ static void on_scan_servers(void *ud, json_t *servers)
         json_t *prev = json_object_get(fo->suspects, zone);
         if (prev && strcmp(json_string_value(prev), dead) == 0) {
             log_warn(zone, "owner %s is gone: taking the zone over", o ? o : "(released)");
-            fo->registry->ops->takeover_zone(fo->registry, zone, dead, on_takeover, fo);
+            registry_takeover_zone(fo->registry, zone, dead, on_takeover, fo);
         }
         json_object_set_new(suspects, zone, json_string(dead));
     }
@@ -176,8 +176,7 @@ static void on_scan_zones(void *ud, json_t *zones)
     }
     json_decref(fo->scan_zones);
     fo->scan_zones = json_deep_copy(zones);
-    if (fo->registry->ops->list_servers(fo->registry, on_scan_servers, fo) < 0)
-        fo->scan_inflight = 0;
+    if (registry_list_servers(fo->registry, on_scan_servers, fo) < 0) fo->scan_inflight = 0;
 }
 
 static void on_scan_timer(uv_timer_t *t)
@@ -187,7 +186,7 @@ static void on_scan_timer(uv_timer_t *t)
     fo->scan_inflight = 1;
     fo->scan_asked_ms = clock_mono_ms();
     fo->scan_pauses = fo->hooks.pauses(fo->hooks.ud);
-    if (fo->registry->ops->list_zones(fo->registry, on_scan_zones, fo) < 0) fo->scan_inflight = 0;
+    if (registry_list_zones(fo->registry, on_scan_zones, fo) < 0) fo->scan_inflight = 0;
 }
 
 void zs_failover_init(zs_failover_t *fo, uv_loop_t *loop, store_t *store, registry_t *registry,

@@ -65,7 +65,9 @@ static void set_location(zs_t *zs, const zs_player_t *p, const char *zone)
     char v[256];
     snprintf(v, sizeof(v), "{\"zone\":\"%s\",\"zoneServer\":\"%s\",\"gateway\":\"%s\"}", zone,
              zs->cfg.server_id, p->client.gateway);
-    zs->registry->ops->player_location(zs->registry, p->character_id, v);
+    /* Rewritten before its TTL runs out (next_location_refresh_ms): a
+     * write lost to a registry outage is repaired by the next. */
+    (void)registry_player_location(zs->registry, p->character_id, v);
 }
 
 /* ---- persistence ------------------------------------------------------ */
@@ -73,7 +75,7 @@ static void set_location(zs_t *zs, const zs_player_t *p, const char *zone)
 static void save_work(store_t *s, void *arg)
 {
     save_job_t *j = arg;
-    if (s->ops->characters_save(s, j->chars, j->n) != STORE_OK)
+    if (store_characters_save(s, j->chars, j->n) != STORE_OK)
         log_error("zone", "saving %d characters failed; they stay dirty until the next save", j->n);
 }
 
@@ -271,7 +273,7 @@ void zs__player_remove(zs_t *zs, zs_player_t *p, int keep_state)
             if (state) json_object_set_new(z->restore, key, state);
         }
     }
-    zs->registry->ops->player_location(zs->registry, p->character_id, NULL);
+    (void)registry_player_location(zs->registry, p->character_id, NULL); /* else its TTL ends it */
     zs__player_drop(zs, p);
 }
 
@@ -439,7 +441,9 @@ static void give_up_zone(zs_t *zs, zs_zone_t *z, const char *owner, uint64_t epo
         (void)bus_unsubscribe(zs->bus, ch);
     /* Still assigned to us at a newer epoch (someone claimed it in between):
      * let it go so a standby can take it over cleanly. */
-    if (strcmp(owner, zs->cfg.server_id) == 0) zs->registry->ops->release_zone(zs->registry, z->id);
+    /* If this fails, our heartbeat no longer lists the zone and a standby
+     * takes it over after two scans. */
+    if (strcmp(owner, zs->cfg.server_id) == 0) (void)registry_release_zone(zs->registry, z->id);
     HASH_DEL(zs->zones, z);
     zone_free(z);
 }
@@ -477,7 +481,7 @@ static void fence_check(zs_t *zs, zs_zone_t *z)
     if (z->fence_inflight) return;
     z->fence_asked_ms = clock_mono_ms();
     z->fence_inflight = 1;
-    if (zs->registry->ops->claim_zone(zs->registry, z->id, z->epoch, on_fence_check, zs) < 0)
+    if (registry_claim_zone(zs->registry, z->id, z->epoch, on_fence_check, zs) < 0)
         z->fence_inflight = 0; /* not connected: retried from the tick */
 }
 
@@ -746,7 +750,7 @@ void zs__heartbeat(zs_t *zs)
                            "zones", zones, "players", (json_int_t)players, "zoneStats", stats,
                            "address", addr, "sentAt", (json_int_t)clock_wall_ms());
     char *s = json_dumps(hb, JSON_COMPACT);
-    zs->registry->ops->heartbeat(zs->registry, s);
+    (void)registry_heartbeat(zs->registry, s); /* the next beat repairs a lost one (TTL) */
     free(s);
     json_decref(hb);
     /* player:location keys have a TTL: rewrite them while the players are here */
@@ -821,7 +825,9 @@ static void on_hb_timer(uv_timer_t *t)
     zs_zone_t *z, *tmp;
     zs__check_pause(zs);
     HASH_ITER(hh, zs->zones, z, tmp)
-    if (!z->fenced) zs->registry->ops->claim_zone(zs->registry, z->id, z->epoch, on_reclaim, zs);
+    /* Refused while the registry is away: the next heartbeat asserts again,
+     * and a reconnect fences the zone until a claim check answers. */
+    if (!z->fenced) (void)registry_claim_zone(zs->registry, z->id, z->epoch, on_reclaim, zs);
     zs__heartbeat(zs);
     /* One read at a time: replies queued behind a stalled Redis must not
      * arrive as a burst of "missing" verdicts. */
@@ -829,8 +835,7 @@ static void on_hb_timer(uv_timer_t *t)
         zs->servers_inflight = 1;
         zs->servers_asked_ms = clock_mono_ms();
         zs->servers_pauses = zs->pauses;
-        if (zs->registry->ops->list_servers(zs->registry, on_hb_servers, zs) < 0)
-            zs->servers_inflight = 0;
+        if (registry_list_servers(zs->registry, on_hb_servers, zs) < 0) zs->servers_inflight = 0;
     }
 }
 
@@ -916,7 +921,7 @@ zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
     zs->llm = llm_new(loop, &zs->cfg, on_llm_reply, zs);
     /* Once, before the loop runs (like the zones): zones opened later
      * take their NPCs from this copy without touching the store. */
-    if (zs->cfg.npcs && zs->store->ops->npcs_load(zs->store, &zs->npcs, &zs->n_npcs) != STORE_OK) {
+    if (zs->cfg.npcs && store_npcs_load(zs->store, &zs->npcs, &zs->n_npcs) != STORE_OK) {
         log_error("zone", "could not load NPCs from the database; zones run without them");
         zs->npcs = NULL;
         zs->n_npcs = 0;
@@ -947,7 +952,8 @@ void zs_attach_bus(zs_t *zs, bus_t *bus)
     if (!zs->cfg.zone_standby) {
         for (int i = 0; i < zs->n_world; i++) {
             if (!config_assigns_zone(&zs->cfg, zs->world[i].id)) continue;
-            zs->registry->ops->claim_zone(zs->registry, zs->world[i].id, 0, on_claim, zs);
+            if (registry_claim_zone(zs->registry, zs->world[i].id, 0, on_claim, zs) < 0)
+                log_warn("zone", "could not claim %s (registry unavailable)", zs->world[i].id);
             claimed_any = 1;
         }
     }
@@ -988,14 +994,15 @@ void zs_shutdown(zs_t *zs)
             int64_t now = (int64_t)clock_wall_ms();
             for (size_t i = 0; i < n; i++)
                 all[i].last_played = now;
-            if (zs->store->ops->characters_save(zs->store, all, (int)n) != STORE_OK)
+            if (store_characters_save(zs->store, all, (int)n) != STORE_OK)
                 log_error(z->id, "final save of %zu characters failed", n);
             total += n;
             free(all);
         }
-        zs->registry->ops->release_zone(zs->registry, z->id);
+        (void)registry_release_zone(zs->registry,
+                                    z->id); /* else the claim dies with our heartbeat */
     }
-    zs->registry->ops->heartbeat(zs->registry, NULL);
+    (void)registry_heartbeat(zs->registry, NULL); /* else the heartbeat's TTL ends it */
     flush(zs);
     log_info("zone", "saved %zu characters, released %u zones", total, HASH_COUNT(zs->zones));
 }
