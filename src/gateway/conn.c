@@ -37,8 +37,7 @@ gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, const gw_framing_t *framing)
     c->wsi = wsi;
     c->framing = framing;
     c->id = ((uint64_t)++gw->gens[slot] << 32) | slot;
-    c->chat_tokens = GW_CHAT_BURST;
-    c->chat_refill_at = clock_mono_ms();
+    gw_rules_chat_init(&c->chat, clock_mono_ms());
     uv_timer_init(gw->loop, &c->heartbeat);
     buf_init(&c->rx);
     gw->slots[slot] = c;

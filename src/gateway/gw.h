@@ -5,6 +5,7 @@
 
 #include "framing.h"
 #include "gateway.h"
+#include "session_rules.h"
 #include "../bus/batch.h"
 #include "../core/buf.h"
 #include "../proto/msg.h"
@@ -14,8 +15,6 @@
 #include <stdint.h>
 
 #define GW_MAX_PENDING    32    /* messages held while an auth/db job runs */
-#define GW_CHAT_BURST     10    /* chat rate limit: burst ... */
-#define GW_CHAT_PER_SEC   2     /* ... then this many per second */
 #define GW_MAX_BAD_FRAMES 20    /* invalid frames in a row before a close */
 #define GW_MAX_PLAYERS    10000 /* handshake_ack.serverCapabilities.maxPlayers (the original's) */
 
@@ -28,14 +27,6 @@
 #define GW_KEEPALIVE_IDLE_S  60
 #define GW_KEEPALIVE_INTVL_S 10
 #define GW_KEEPALIVE_CNT     5
-
-/* A client this far behind gets no roster deltas (they would only queue up
- * behind each other); once it is back under the low mark the zone sends it
- * one full roster instead. Chat, events and pongs are never dropped. */
-#define GW_DELTA_DROP_BYTES   (128 * 1024)
-#define GW_DELTA_RESUME_BYTES (16 * 1024)
-
-typedef enum { ST_NEW, ST_HANDSHAKEN, ST_AUTHED, ST_IN_WORLD } conn_state_t;
 
 typedef struct out_msg_s {
     struct out_msg_s *next;
@@ -77,16 +68,15 @@ typedef struct gw_conn_s {
     int busy;                       /* an async job (auth, create, select) is running */
     msg_t *pending[GW_MAX_PENDING]; /* messages received while busy, in order */
     int n_pending;
-    double chat_tokens, chat_refill_at;
+    gw_chat_bucket_t chat; /* chat rate limit (session_rules.h) */
     int bad_frames;
     /* refused auth attempts; AUTH_MAX_FAILS_PER_CONN closes the connection */
     int auth_fails;
     buf_t rx; /* fragments of the message being received */
     out_queue_t out[OUT_LANES];
-    size_t out_bytes; /* both lanes */
-    int roster_stale; /* deltas were dropped: waiting for a full roster */
-    int resync_asked; /* ... and the zone has been asked for one */
-    int closing;      /* close after the queue drains */
+    size_t out_bytes;        /* both lanes */
+    gw_roster_flow_t roster; /* dropped deltas, asked resync (session_rules.h) */
+    int closing;             /* close after the queue drains */
     int close_code;
     char close_reason[64];
 

@@ -59,13 +59,7 @@ void gw_session_send_chat(gw_conn_t *c, const char *payload, size_t len)
 
 static int chat_allowed(gw_conn_t *c)
 {
-    double now = clock_mono_ms();
-    c->chat_tokens += (now - c->chat_refill_at) / 1000.0 * GW_CHAT_PER_SEC;
-    if (c->chat_tokens > GW_CHAT_BURST) c->chat_tokens = GW_CHAT_BURST;
-    c->chat_refill_at = now;
-    if (c->chat_tokens < 1) return 0;
-    c->chat_tokens -= 1;
-    return 1;
+    return gw_rules_chat_take(&c->chat, clock_mono_ms());
 }
 
 static void handle_world(gw_conn_t *c, msg_t *m)
@@ -121,10 +115,6 @@ static void handle_world(gw_conn_t *c, msg_t *m)
 
 static void handle_handshake(gw_conn_t *c, const msg_handshake_t *h)
 {
-    if (c->state != ST_NEW) {
-        gw_conn_error(c, "ALREADY_HANDSHAKEN", "handshake was already done", "warning");
-        return;
-    }
     int compatible = strncmp(h->protocol_version, "1.", 2) == 0;
     c->max_update_rate = h->max_update_rate;
     c->client_flags = msg_client_flags(h);
@@ -152,6 +142,11 @@ static void handle_handshake(gw_conn_t *c, const msg_handshake_t *h)
 
 static void dispatch(gw_conn_t *c, msg_t *m)
 {
+    gw_refusal_t why;
+    if (gw_rules_order(c->state, m->type, &why) < 0) {
+        gw_conn_error(c, why.code, why.message, why.severity);
+        return;
+    }
     switch (m->type) {
     case MSG_PING: {
         char p[96];
@@ -171,42 +166,12 @@ static void dispatch(gw_conn_t *c, msg_t *m)
     case MSG_HANDSHAKE:
         handle_handshake(c, &m->u.handshake);
         return;
-    default:
-        break;
-    }
-    if (c->state == ST_NEW) {
-        gw_conn_error(c, "HANDSHAKE_REQUIRED", "send handshake first", "error");
-        return;
-    }
-    switch (m->type) {
     case MSG_AUTH:
-        if (c->state != ST_HANDSHAKEN) {
-            gw_conn_error(c, "ALREADY_AUTHENTICATED", "this connection is already authenticated",
-                          "warning");
-            return;
-        }
-        gw_account_start(c, m, gw_session_drain);
-        return;
     case MSG_CHARACTER_CREATE:
     case MSG_CHARACTER_SELECT:
-        if (c->state == ST_HANDSHAKEN) {
-            gw_conn_error(c, "NOT_AUTHENTICATED", "authenticate first", "error");
-            return;
-        }
-        if (c->state == ST_IN_WORLD) {
-            gw_conn_error(c, "ALREADY_IN_WORLD", "a character is already in the world", "warning");
-            return;
-        }
         gw_account_start(c, m, gw_session_drain);
         return;
     default:
-        if (c->state != ST_IN_WORLD) {
-            gw_conn_error(c, c->state == ST_HANDSHAKEN ? "NOT_AUTHENTICATED" : "NOT_IN_WORLD",
-                          "enter the world first (auth, then character_create or "
-                          "character_select)",
-                          "error");
-            return;
-        }
         handle_world(c, m);
     }
 }
@@ -266,38 +231,25 @@ void gw_session_closed(gw_conn_t *c)
  * follow from its class, never from reading its type. */
 static void deliver(gw_conn_t *c, const env_rec_t *r)
 {
-    int lane = OUT_HIGH;
-    switch (r->msg_class) {
-    case ENV_MSG_ROSTER_DELTA:
-        if (c->roster_stale || c->out[OUT_LOW].bytes > GW_DELTA_DROP_BYTES) {
-            c->roster_stale = 1;
-            c->gw->deltas_dropped++;
-            return;
-        }
-        lane = OUT_LOW;
-        break;
-    case ENV_MSG_ROSTER:
-        c->roster_stale = c->resync_asked = 0;
-        break;
-    case ENV_MSG_CHAT:
+    if (!gw_rules_deliver(&c->roster, r->msg_class, c->out[OUT_LOW].bytes)) {
+        c->gw->deltas_dropped++;
+        return;
+    }
+    if (r->msg_class == ENV_MSG_CHAT) {
         gw_session_send_chat(c, r->payload, r->payload_len);
         return;
-    default:
-        break;
     }
+    int lane = r->msg_class == ENV_MSG_ROSTER_DELTA ? OUT_LOW : OUT_HIGH;
     gw_conn_send_msg(c, lane, r->type, r->type_len, r->payload, r->payload_len);
 }
 
 void gw_session_drained(gw_conn_t *c)
 {
-    if (!c->roster_stale || c->resync_asked || c->out[OUT_LOW].bytes > GW_DELTA_RESUME_BYTES ||
-        c->state != ST_IN_WORLD)
-        return;
+    if (c->state != ST_IN_WORLD || !gw_rules_resync_due(&c->roster, c->out[OUT_LOW].bytes)) return;
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = ENV_RESYNC;
     gw_route_record(c, &r);
-    c->resync_asked = 1;
 }
 
 void gw_session_route(gw_t *gw, const char *data, size_t len)
