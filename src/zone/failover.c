@@ -133,7 +133,7 @@ static void on_takeover(void *ud, const char *zone, int won, const char *owner, 
 static void on_scan_servers(void *ud, json_t *servers)
 {
     zs_failover_t *fo = ud;
-    unsigned pauses = fo->hooks.pauses(fo->hooks.ud);
+    unsigned pauses = fo->hooks.pauses(fo->hooks.ud, 1);
     fo->scan_inflight = 0;
     double took = clock_mono_ms() - fo->scan_asked_ms;
     if (servers && (took > ZS_FRESH_READ_MS || pauses != fo->scan_pauses)) {
@@ -185,7 +185,7 @@ static void on_scan_timer(uv_timer_t *t)
     if (fo->scan_inflight) return; /* the last scan is still waiting for Redis */
     fo->scan_inflight = 1;
     fo->scan_asked_ms = clock_mono_ms();
-    fo->scan_pauses = fo->hooks.pauses(fo->hooks.ud);
+    fo->scan_pauses = fo->hooks.pauses(fo->hooks.ud, 0);
     if (registry_list_zones(fo->registry, on_scan_zones, fo) < 0) fo->scan_inflight = 0;
 }
 

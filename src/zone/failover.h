@@ -28,8 +28,9 @@ typedef struct zs_failover_hooks_s {
     /* A takeover was won: open zone at epoch with the snapshot's players
      * (restore, owned by the callee; NULL if there was none). */
     void (*take)(void *ud, const char *zone, json_t *restore, uint64_t epoch);
-    /* Checks the loop clock for a pause; returns the pauses seen so far. */
-    unsigned (*pauses)(void *ud);
+    /* The pauses of this process detected so far; check: look at the loop
+     * clock first (a pause found now fences the zones and counts). */
+    unsigned (*pauses)(void *ud, int check);
 } zs_failover_hooks_t;
 
 typedef struct zs_failover_s {

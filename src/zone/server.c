@@ -900,10 +900,10 @@ static void fo_take(void *ud, const char *zone, json_t *restore, uint64_t epoch)
     zs__zone_open(ud, zone, restore, epoch);
 }
 
-static unsigned fo_pauses(void *ud)
+static unsigned fo_pauses(void *ud, int check)
 {
     zs_t *zs = ud;
-    zs__check_pause(zs);
+    if (check) zs__check_pause(zs);
     return zs->pauses;
 }
 

@@ -19,7 +19,7 @@ from cluster import Services, role
 from conftest import enter_world, http_get, unique
 
 ZONE = "zone-crossroads"
-ENV_DELIVER, ENV_EPOCH = 8, 14  # src/bus/envelope.h
+ENV_VERSION, ENV_DELIVER, ENV_EPOCH = 2, 8, 17  # src/bus/envelope.h
 
 
 def run(coro):
@@ -52,8 +52,9 @@ def stale_frame(zone, epoch):
     """An envelope as a deposed owner would send it: EPOCH + one DELIVER."""
     z = zone.encode()
     payload = b'{"eventType":"zone_recovered","zoneId":"%s"}' % z
-    return (b"W\x01" + bytes([ENV_EPOCH]) + struct.pack("<H", len(z)) + z
+    return (b"W" + bytes([ENV_VERSION, ENV_EPOCH]) + struct.pack("<H", len(z)) + z
             + struct.pack("<Q", epoch) + bytes([ENV_DELIVER]) + struct.pack("<Q", 1)
+            + bytes([0])  # message class: other
             + struct.pack("<H", 5) + b"event" + struct.pack("<I", len(payload)) + payload)
 
 
