@@ -85,7 +85,7 @@ typedef struct job_s {
 static void job_fail(job_t *j, const char *code, const char *msg)
 {
     j->err_code = code;
-    snprintf(j->err_msg, sizeof(j->err_msg), "%s", msg);
+    (void)snprintf(j->err_msg, sizeof(j->err_msg), "%s", msg);
 }
 
 static int issue_token(store_t *s, job_t *j)
@@ -188,7 +188,7 @@ static void enter_world(gw_conn_t *c, character_t *ch)
         z = &gw->zones[0];
         for (int i = 0; i < gw->n_zones; i++)
             if (strcmp(gw->zones[i].id, "zone-crossroads") == 0) z = &gw->zones[i];
-        snprintf(ch->zone_id, sizeof(ch->zone_id), "%s", z->id);
+        (void)snprintf(ch->zone_id, sizeof(ch->zone_id), "%s", z->id);
         ch->x = z->spawn_x;
         ch->y = z->spawn_y;
         ch->z = z->spawn_z;
@@ -204,8 +204,8 @@ static void enter_world(gw_conn_t *c, character_t *ch)
     }
     c->character_id = ch->id;
     c->character = *ch;
-    snprintf(c->character_name, sizeof(c->character_name), "%s", ch->name);
-    snprintf(c->zone, sizeof(c->zone), "%s", ch->zone_id);
+    (void)snprintf(c->character_name, sizeof(c->character_name), "%s", ch->name);
+    (void)snprintf(c->zone, sizeof(c->zone), "%s", ch->zone_id);
     c->state = ST_IN_WORLD;
     env_rec_t r;
     memset(&r, 0, sizeof(r));
@@ -221,7 +221,7 @@ static void enter_world(gw_conn_t *c, character_t *ch)
 
 static void limit_key(char *out, size_t n, const char *kind, const char *subject)
 {
-    snprintf(out, n, "%s:%s", kind, subject);
+    (void)snprintf(out, n, "%s:%s", kind, subject);
 }
 
 /* Feeds an auth result into the throttles: failed logins and bad tokens
@@ -285,7 +285,7 @@ static void job_done(void *arg)
     } else if (j->msg.type == MSG_AUTH) {
         c->state = ST_AUTHED;
         c->account_id = j->account_id;
-        snprintf(c->token, sizeof(c->token), "%s", j->token);
+        (void)snprintf(c->token, sizeof(c->token), "%s", j->token);
         gw->auth_ok++;
         buf_t b;
         buf_init(&b);
@@ -387,7 +387,7 @@ static void peer_addr(gw_conn_t *c, char out[ACCOUNT_ADDR_MAX])
 {
     /* The TCP peer: behind a proxy this is the proxy (docs/OPERATIONS.md). */
     if (!c->wsi || !lws_get_peer_simple(c->wsi, out, ACCOUNT_ADDR_MAX))
-        snprintf(out, ACCOUNT_ADDR_MAX, "unknown");
+        (void)snprintf(out, ACCOUNT_ADDR_MAX, "unknown");
 }
 
 int gw_account_init(gw_t *gw)

@@ -114,7 +114,7 @@ static admin_fail_t *fail_slot(gw_admin_t *a, const char *ip)
         if (f->ip[0] && strcmp(f->ip, ip) == 0) return f;
         if (f->at_ms < oldest->at_ms) oldest = f;
     }
-    snprintf(oldest->ip, sizeof(oldest->ip), "%s", ip);
+    (void)snprintf(oldest->ip, sizeof(oldest->ip), "%s", ip);
     oldest->tokens = ADMIN_FAIL_BURST;
     oldest->at_ms = clock_mono_ms();
     return oldest;
@@ -132,7 +132,7 @@ int gw_admin_zone_path(const char *path, char *zone, size_t cap)
     if (strncmp(path, pre, pl) != 0 || n <= pl + sl || strcmp(path + n - sl, suf) != 0 ||
         n - pl - sl >= cap)
         return -1;
-    snprintf(zone, cap, "%.*s", (int)(n - pl - sl), path + pl);
+    (void)snprintf(zone, cap, "%.*s", (int)(n - pl - sl), path + pl);
     return strchr(zone, '/') ? -1 : 0;
 }
 
@@ -172,7 +172,7 @@ static void query_zone(gw_t *gw, const char *zone)
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = ENV_ADMIN_QUERY;
-    snprintf(r.client.gateway, sizeof(r.client.gateway), "%s", gw->cfg.server_id);
+    (void)snprintf(r.client.gateway, sizeof(r.client.gateway), "%s", gw->cfg.server_id);
     char ch[BUS_CHANNEL_MAX];
     /* Best effort: the console asks again within a second. */
     if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, zone) >= 0)
@@ -209,10 +209,11 @@ void gw_admin_record(gw_t *gw, const env_rec_t *r)
     }
     if (r->kind != ENV_ADMIN_KICK) return;
     char reason[ADMIN_MSG_MAX + 1];
-    snprintf(reason, sizeof(reason), "%.*s", (int)r->payload_len, r->payload);
+    (void)snprintf(reason, sizeof(reason), "%.*s", (int)r->payload_len, r->payload);
     for (uint32_t i = 0; i < gw->n_slots; i++) {
         gw_conn_t *c = gw->slots[i];
-        if (!c || c->state != ST_IN_WORLD || strcasecmp(c->character_name, r->u.whisper.target))
+        if (!c || c->state != ST_IN_WORLD ||
+            strcasecmp(c->character_name, r->u.whisper.target) != 0)
             continue;
         log_info(gw_conn_subject(c), "kicked by an admin: %s", reason);
         gw_conn_error(c, "KICKED", reason, "fatal");
@@ -369,7 +370,7 @@ static json_t *players_json(gw_t *gw, const char *q)
         {
             const char *type = json_string_value(json_object_get(e, "type"));
             const char *name = json_string_value(json_object_get(e, "name"));
-            if (!type || strcmp(type, "player") || !name) continue;
+            if (!type || strcmp(type, "player") != 0 || !name) continue;
             if (q && *q && !strcasestr(name, q)) continue;
             json_t *p = json_deep_copy(e);
             json_object_set_new(p, "zoneId", json_string(zone));
@@ -404,7 +405,7 @@ static void publish_kick(gw_t *gw, const char *name, const char *reason)
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = ENV_ADMIN_KICK;
-    snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", name);
+    (void)snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", name);
     r.payload = reason;
     r.payload_len = strlen(reason);
     if (bus_publish_record(gw->bus, BUS_CHANNEL_GATEWAYS, &r) < 0)
@@ -519,7 +520,7 @@ int gw_web_http(gw_t *gw, struct lws *wsi, const char *path, gw_http_req_t *req,
             return 1;
         }
         /* The answer comes once the body is in (gw_web_body_done). */
-        snprintf(req->path, sizeof(req->path), "%s", path);
+        (void)snprintf(req->path, sizeof(req->path), "%s", path);
         req->body = wod_calloc(1, sizeof(buf_t));
         req->too_big = 0;
         return 1;

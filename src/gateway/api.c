@@ -7,6 +7,7 @@
 #include "throttle.h"
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/str.h"
 
 #include <string.h>
 
@@ -47,14 +48,18 @@ void gw_api_refresh(gw_t *gw)
     static int ticks;
     if (!gw->role_all && ticks++ % (REGISTRY_HEARTBEAT_EVERY_MS / 1000) == 0) {
         char hb[384];
-        snprintf(hb, sizeof(hb),
-                 "{\"type\":\"gateway\",\"zones\":[],\"players\":%d,\"connections\":%u,"
-                 "\"address\":\"%s:%d\",\"msgsIn\":%llu,\"msgsOut\":%llu,\"sentAt\":%llu}",
-                 in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port,
-                 gw->msgs_in, gw->msgs_out, (unsigned long long)clock_wall_ms());
+        int n = str_fmt(hb, sizeof(hb),
+                        "{\"type\":\"gateway\",\"zones\":[],\"players\":%d,\"connections\":%u,"
+                        "\"address\":\"%s:%d\",\"msgsIn\":%llu,\"msgsOut\":%llu,\"sentAt\":%llu}",
+                        in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port,
+                        gw->msgs_in, gw->msgs_out, (unsigned long long)clock_wall_ms());
         /* A beat lost to a registry outage is written again by the next one
-         * (the TTL outlasts several). */
-        (void)registry_heartbeat(gw->registry, hb);
+         * (the TTL outlasts several). A bind address too long for hb would
+         * give broken JSON: no beat then, and a warning. */
+        if (n < 0)
+            log_warn("gateway", "heartbeat does not fit %zu bytes; not written", sizeof(hb));
+        else
+            (void)registry_heartbeat(gw->registry, hb);
     }
     /* Refused while the registry is away: the cache keeps the last view and
      * the next second asks again. */

@@ -25,6 +25,8 @@ gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, const gw_framing_t *framing)
     } else {
         if (gw->n_slots == gw->cap_slots) {
             gw->cap_slots = gw->cap_slots ? gw->cap_slots * 2 : 1024;
+            /* an array of pointers: sizeof a pointer is meant */
+            /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
             gw->slots = wod_realloc(gw->slots, gw->cap_slots * sizeof(*gw->slots));
             gw->gens = wod_realloc(gw->gens, gw->cap_slots * sizeof(*gw->gens));
             gw->free_slots = wod_realloc(gw->free_slots, gw->cap_slots * sizeof(uint32_t));
@@ -84,7 +86,7 @@ void gw_conn_free(gw_conn_t *c)
 const char *gw_conn_subject(const gw_conn_t *c)
 {
     static char subject[48];
-    snprintf(subject, sizeof(subject), "conn %llx", (unsigned long long)c->id);
+    (void)snprintf(subject, sizeof(subject), "conn %llx", (unsigned long long)c->id);
     return subject;
 }
 
@@ -179,7 +181,7 @@ void gw_conn_close(gw_conn_t *c, int code, const char *reason)
     if (c->closing) return; /* what the framing queued found the client too slow */
     c->closing = 1;
     c->close_code = code;
-    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    (void)snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
     lws_callback_on_writable(c->wsi);
     /* A socket that never becomes writable (a peer that stopped reading)
      * must not hold the connection: lws kills it after the grace. */

@@ -55,7 +55,7 @@ static void on_pong(gw_conn_t *c)
 static void sio_open(gw_conn_t *c)
 {
     gw_t *gw = c->gw;
-    snprintf(c->sid, sizeof(c->sid), "%016llx", (unsigned long long)c->id);
+    (void)snprintf(c->sid, sizeof(c->sid), "%016llx", (unsigned long long)c->id);
     buf_t b;
     buf_init(&b);
     sio_encode_open(&b, c->sid, gw->sio_ping_interval, gw->sio_ping_timeout, MSG_MAX_FRAME_BYTES);

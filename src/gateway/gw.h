@@ -20,8 +20,8 @@
 
 /* The send queue cap (GATEWAY_SEND_QUEUE_BYTES) and the stall time
  * (GATEWAY_SEND_STALL_MS) are configuration; see docs/OPERATIONS.md. */
-#define GW_CLOSE_FLUSH_S 5                 /* a closing client's queue + close frame, then killed */
-#define GW_TRIM_BYTES    (4 * 1024 * 1024) /* freed queue bytes before malloc_trim(0) */
+#define GW_CLOSE_FLUSH_S 5 /* a closing client's queue + close frame, then killed */
+#define GW_TRIM_BYTES    ((size_t)4 * 1024 * 1024) /* freed queue bytes before malloc_trim(0) */
 /* TCP keepalive on client sockets: a peer that vanished (no FIN, no RST)
  * is found after about IDLE + INTVL * CNT seconds. */
 #define GW_KEEPALIVE_IDLE_S  60

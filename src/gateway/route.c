@@ -18,7 +18,7 @@ static gw_zone_batch_t *zone_batch(gw_t *gw, const char *zone)
 
 void gw_route_record(gw_conn_t *c, env_rec_t *r)
 {
-    snprintf(r->client.gateway, sizeof(r->client.gateway), "%s", c->gw->cfg.server_id);
+    (void)snprintf(r->client.gateway, sizeof(r->client.gateway), "%s", c->gw->cfg.server_id);
     r->client.conn = c->id;
     r->character_id = c->character_id;
     env_put(&zone_batch(c->gw, c->zone)->b.frame, r);

@@ -9,6 +9,8 @@
 #include "../core/log.h"
 #include "../net/http.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Per-wsi user data, zeroed by lws. */
@@ -113,7 +115,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             gw_conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames not supported");
             return 0;
         }
-        if (c->rx.len + len > MSG_MAX_FRAME_BYTES) {
+        if (c->rx.len + len > (size_t)MSG_MAX_FRAME_BYTES) {
             log_info("gateway", "conn %llx: frame over %d bytes, closing",
                      (unsigned long long)c->id, MSG_MAX_FRAME_BYTES);
             gw_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame too large");
@@ -176,7 +178,9 @@ static void on_prepare(uv_prepare_t *p)
 static int env_int(const char *name, int def)
 {
     const char *v = getenv(name);
-    return v && *v ? atoi(v) : def;
+    char *end;
+    long n = v && *v ? strtol(v, &end, 10) : 0;
+    return v && *v && !*end && n > 0 && n <= INT_MAX ? (int)n : def; /* a bad value: the default */
 }
 
 int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)

@@ -40,7 +40,7 @@ static void chat_world(gw_conn_t *c, const msg_chat_t *m)
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = m->channel == CHAT_WORLD ? ENV_BROADCAST : ENV_WHISPER;
-    snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", m->target);
+    (void)snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", m->target);
     r.type = "chat";
     r.type_len = strlen(r.type);
     r.payload = p.data;
@@ -280,7 +280,7 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
         case ENV_ROUTE:
             c = gw_conn_find(gw, r.client.conn);
             if (c && c->character_id == r.character_id)
-                snprintf(c->zone, sizeof(c->zone), "%s", r.u.route.zone);
+                (void)snprintf(c->zone, sizeof(c->zone), "%s", r.u.route.zone);
             break;
         case ENV_KICK:
             c = gw_conn_find(gw, r.client.conn);
@@ -299,7 +299,7 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
             for (uint32_t i = 0; i < gw->n_slots; i++) {
                 c = gw->slots[i];
                 if (!c || c->state != ST_IN_WORLD) continue;
-                if (r.kind == ENV_WHISPER && strcasecmp(c->character_name, r.u.whisper.target))
+                if (r.kind == ENV_WHISPER && strcasecmp(c->character_name, r.u.whisper.target) != 0)
                     continue;
                 if (is_chat)
                     gw_session_send_chat(c, r.payload, r.payload_len);

@@ -17,8 +17,8 @@
 /* A client this far behind gets no roster deltas (they would only queue up
  * behind each other); once it is back under the low mark the zone sends it
  * one full roster instead. Chat, events and pongs are never dropped. */
-#define GW_DELTA_DROP_BYTES   (128 * 1024)
-#define GW_DELTA_RESUME_BYTES (16 * 1024)
+#define GW_DELTA_DROP_BYTES   ((size_t)128 * 1024)
+#define GW_DELTA_RESUME_BYTES ((size_t)16 * 1024)
 
 /* A session's order: handshake, then auth, then a character in the world. */
 typedef enum { ST_NEW, ST_HANDSHAKEN, ST_AUTHED, ST_IN_WORLD } conn_state_t;

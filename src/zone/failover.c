@@ -65,7 +65,7 @@ static void snap_done(void *arg)
 void zs_failover_snapshot(zs_failover_t *fo, const char *zone, zsim_t *sim, int sync)
 {
     snap_job_t *j = wod_calloc(1, sizeof(*j));
-    snprintf(j->zone, sizeof(j->zone), "%s", zone);
+    (void)snprintf(j->zone, sizeof(j->zone), "%s", zone);
     buf_init(&j->data);
     snapshot_build(zone, sim, &j->data);
     if (sync) {
@@ -121,7 +121,7 @@ static void on_takeover(void *ud, const char *zone, int won, const char *owner, 
     restore_job_t *j = wod_calloc(1, sizeof(*j));
     j->fo = fo;
     j->epoch = epoch;
-    snprintf(j->zone, sizeof(j->zone), "%s", zone);
+    (void)snprintf(j->zone, sizeof(j->zone), "%s", zone);
     if (store_async(fo->store, fo->loop, restore_work, restore_done, j) < 0) {
         free(j);
         fo->hooks.take(fo->hooks.ud, zone, NULL, epoch);

@@ -39,7 +39,7 @@ buf_t *zs__out_for(zs_t *zs, const char *gateway, const zs_zone_t *z)
     if (o->b.records == 1) o->zone[0] = '\0'; /* a fresh frame */
     if (strcmp(o->zone, z->id) != 0) {
         env_put_epoch(&o->b.frame, z->id, z->epoch);
-        snprintf(o->zone, sizeof(o->zone), "%s", z->id);
+        (void)snprintf(o->zone, sizeof(o->zone), "%s", z->id);
     }
     return &o->b.frame;
 }
@@ -56,15 +56,17 @@ static void route_record(zs_t *zs, const zs_player_t *p, const char *zone)
     r.kind = ENV_ROUTE;
     r.client = p->client;
     r.character_id = p->character_id;
-    snprintf(r.u.route.zone, sizeof(r.u.route.zone), "%s", zone);
+    (void)snprintf(r.u.route.zone, sizeof(r.u.route.zone), "%s", zone);
     env_put(zs__out_for(zs, p->client.gateway, p->zone), &r);
 }
 
 static void set_location(zs_t *zs, const zs_player_t *p, const char *zone)
 {
     char v[256];
-    snprintf(v, sizeof(v), "{\"zone\":\"%s\",\"zoneServer\":\"%s\",\"gateway\":\"%s\"}", zone,
-             zs->cfg.server_id, p->client.gateway);
+    /* Three ids of at most 63 bytes each: always fits. */
+    if (str_fmt(v, sizeof(v), "{\"zone\":\"%s\",\"zoneServer\":\"%s\",\"gateway\":\"%s\"}", zone,
+                zs->cfg.server_id, p->client.gateway) < 0)
+        return;
     /* Rewritten before its TTL runs out (next_location_refresh_ms): a
      * write lost to a registry outage is repaired by the next. */
     (void)registry_player_location(zs->registry, p->character_id, v);
@@ -138,6 +140,9 @@ static zs_player_t *player_by_char(zs_t *zs, int64_t id)
 
 void zs__player_drop(zs_t *zs, zs_player_t *p)
 {
+    /* a player in both tables: deleting from one frees that table only (uthash; analyzer false
+     * positive) */
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
     HASH_DELETE(hh_ref, zs->by_ref, p);
     HASH_DELETE(hh_char, zs->by_char, p);
     free(p);
@@ -176,8 +181,8 @@ static void kick(zs_t *zs, const zs_zone_t *z, const env_client_t *c, const char
     memset(&r, 0, sizeof(r));
     r.kind = ENV_KICK;
     r.client = *c;
-    snprintf(r.u.kick.code, sizeof(r.u.kick.code), "%s", code);
-    snprintf(r.u.kick.message, sizeof(r.u.kick.message), "%s", message);
+    (void)snprintf(r.u.kick.code, sizeof(r.u.kick.code), "%s", code);
+    (void)snprintf(r.u.kick.message, sizeof(r.u.kick.message), "%s", message);
     env_put(zs__out_for(zs, c->gateway, z), &r);
 }
 
@@ -190,7 +195,7 @@ static void admin_answer(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     env_rec_t out;
     memset(&out, 0, sizeof(out));
     out.kind = ENV_ADMIN_SNAPSHOT;
-    snprintf(out.u.route.zone, sizeof(out.u.route.zone), "%s", z->id);
+    (void)snprintf(out.u.route.zone, sizeof(out.u.route.zone), "%s", z->id);
     out.payload = b.data;
     out.payload_len = b.len;
     env_put(zs__out_for(zs, r->client.gateway, z), &out);
@@ -217,12 +222,12 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         zs__player_drop(zs, old);
     } else if (mode == ENV_ENTRY_RECOVER && z->restore) {
         char key[32];
-        snprintf(key, sizeof(key), "%lld", (long long)ch.id);
+        (void)snprintf(key, sizeof(key), "%lld", (long long)ch.id);
         character_t snap;
         if (character_state_parse(json_object_get(z->restore, key), &snap) == 0) ch = snap;
         json_object_del(z->restore, key);
     }
-    snprintf(ch.zone_id, sizeof(ch.zone_id), "%s", z->id);
+    (void)snprintf(ch.zone_id, sizeof(ch.zone_id), "%s", z->id);
     zs_player_t *p = player_add(zs, &r->client, ch.id, z);
     p->max_update_rate = r->u.enter.max_update_rate;
     p->client_flags = r->u.enter.client_flags;
@@ -268,7 +273,7 @@ void zs__player_remove(zs_t *zs, zs_player_t *p, int keep_state)
             json_t *state = json_loadb(b.data, b.len, 0, NULL);
             buf_free(&b);
             char key[32];
-            snprintf(key, sizeof(key), "%lld", (long long)ch.id);
+            (void)snprintf(key, sizeof(key), "%lld", (long long)ch.id);
             if (!z->restore) z->restore = json_object();
             if (state) json_object_set_new(z->restore, key, state);
         }
@@ -295,7 +300,7 @@ static void unknown_player(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     u.kind = ENV_UNKNOWN;
     u.client.conn = r->client.conn;
     u.character_id = r->character_id;
-    snprintf(u.u.route.zone, sizeof(u.u.route.zone), "%s", z->id);
+    (void)snprintf(u.u.route.zone, sizeof(u.u.route.zone), "%s", z->id);
     env_put(zs__out_for(zs, r->client.gateway, z), &u);
 }
 
@@ -510,7 +515,7 @@ int zs__check_pause(zs_t *zs)
     if (gap < ZS_PAUSE_MS) return 0;
     zs->pauses++;
     char why[96];
-    snprintf(why, sizeof(why), "the process was stalled for %.1f s", gap / 1000.0);
+    (void)snprintf(why, sizeof(why), "the process was stalled for %.1f s", gap / 1000.0);
     fence_all(zs, why);
     return 1;
 }
@@ -744,8 +749,8 @@ void zs__heartbeat(zs_t *zs)
                                       st.p99_ms, "max", st.max_ms));
     }
     char addr[96];
-    snprintf(addr, sizeof(addr), "%s:%d", zs->cfg.bind_address,
-             zs->role_all ? zs->cfg.gateway_port : zs->cfg.zone_http_port);
+    (void)snprintf(addr, sizeof(addr), "%s:%d", zs->cfg.bind_address,
+                   zs->role_all ? zs->cfg.gateway_port : zs->cfg.zone_http_port);
     json_t *hb = json_pack("{s:s, s:o, s:I, s:o, s:s, s:I}", "type", zs->role_all ? "all" : "zone",
                            "zones", zones, "players", (json_int_t)players, "zoneStats", stats,
                            "address", addr, "sentAt", (json_int_t)clock_wall_ms());
@@ -859,7 +864,7 @@ zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore, uint64_t e
                          .rng_seed = zs->cfg.rng_seed};
     zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout, hook_npc_addressed};
     z = wod_calloc(1, sizeof(*z));
-    snprintf(z->id, sizeof(z->id), "%s", zone);
+    (void)snprintf(z->id, sizeof(z->id), "%s", zone);
     z->zs = zs;
     z->restore = restore;
     z->epoch = epoch;
@@ -1014,6 +1019,9 @@ static void handle_closed(uv_handle_t *h)
     zs_zone_t *z, *tz;
     HASH_ITER(hh, zs->zones, z, tz)
     {
+        /* uthash frees its table with the last element; the analyzer loses track (false positive)
+         */
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
         HASH_DEL(zs->zones, z);
         zone_free(z);
     }

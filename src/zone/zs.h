@@ -18,8 +18,8 @@
  * pause, swap): a standby may have taken our zones meanwhile. Far below the
  * 15 s heartbeat TTL, far above any tick. */
 #define ZS_PAUSE_MS       3000
-#define ZS_FENCE_RETRY_MS 500               /* claim check retry while the registry is down */
-#define ZS_BACKLOG_MAX    (8 * 1024 * 1024) /* input held per zone during a claim check */
+#define ZS_FENCE_RETRY_MS 500 /* claim check retry while the registry is down */
+#define ZS_BACKLOG_MAX    ((size_t)8 * 1024 * 1024) /* input held per zone during a claim check */
 /* Fresh heartbeat reads in a row (REGISTRY_HEARTBEAT_EVERY_MS apart) that
  * must miss a gateway before its players go: 10 s of a reachable Redis
  * without a heartbeat the gateway refreshes every 5 s. */
