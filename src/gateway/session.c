@@ -1,9 +1,9 @@
 /* session.c - the client protocol dispatcher: one code path for every
- * framing (framing_*.c decode frames into msg_t and hand them here). It enforces the order
- * of a session (handshake, auth, character, world), hands auth and
- * character choice to account.c, routes world messages to the zone that
- * holds the player as bus records batched per zone, and delivers what
- * zones and other gateways send back. */
+ * framing (framing_*.c decode frames into msg_t and hand them here). It
+ * applies the session's rules (session_rules.c: handshake, auth,
+ * character, world; chat rate; roster deltas), hands auth and character
+ * choice to account.c, routes world messages to the zone that holds the
+ * player (route.c), and delivers what zones and other gateways send back. */
 #include "gw.h"
 #include "../bus/envelope.h"
 #include "../core/alloc.h"
@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <uthash.h>
 
 #define PROTOCOL_VERSION "1.0.0"
 #define SERVER_VERSION   "wod-server/0.1.0"
