@@ -127,6 +127,22 @@ int msg_pong_payload(char *out, size_t cap, double client_ts, uint64_t server_ms
     return str_fmt(out, cap, fmt, client_ts, (unsigned long long)server_ms);
 }
 
+void msg_error_fields(buf_t *b, const char *code, const char *message, const char *severity)
+{
+    buf_puts(b, "{\"code\":");
+    buf_json_str(b, code);
+    buf_puts(b, ",\"message\":");
+    buf_json_str(b, message);
+    buf_puts(b, ",\"severity\":");
+    buf_json_str(b, severity);
+}
+
+void msg_error_json(buf_t *b, const char *code, const char *message, const char *severity)
+{
+    msg_error_fields(b, code, message, severity);
+    buf_putc(b, '}');
+}
+
 const char *msg_chat_channel_name(chat_channel_t ch)
 {
     return channels[ch];

@@ -171,12 +171,7 @@ static void send_error(zsim_t *sim, zplayer_t *p, const char *code, const char *
 {
     buf_t *b = &sim->tmp;
     buf_reset(b);
-    buf_puts(b, "{\"code\":");
-    buf_json_str(b, code);
-    buf_puts(b, ",\"message\":");
-    buf_json_str(b, message);
-    buf_puts(b, ",\"severity\":");
-    buf_json_str(b, severity);
+    msg_error_fields(b, code, message, severity);
     if (strcmp(code, "MOVE_REJECTED") == 0) {
         buf_puts(b, ",\"position\":{\"x\":");
         buf_json_num(b, p->ch.x);
