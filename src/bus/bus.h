@@ -72,9 +72,16 @@ bus_hub_t *bus_hub_new(uv_loop_t *loop);
 void bus_hub_free(bus_hub_t *hub); /* after all its buses are closed */
 bus_t *bus_local_new(bus_hub_t *hub, bus_msg_cb on_msg, bus_state_cb on_state, void *ud);
 
-/* Redis bus. url is redis://host:port. Connects asynchronously and keeps
- * reconnecting with backoff; on_state reports transitions. */
+/* Redis bus. url is redis://host:port, or redis+cluster://host:port,...
+ * for a Redis Cluster (sharded pub/sub). Connects asynchronously and
+ * keeps reconnecting with backoff; on_state reports transitions. */
 bus_t *bus_redis_new(uv_loop_t *loop, const char *url, bus_msg_cb on_msg, bus_state_cb on_state,
                      void *ud);
+
+/* The name a seed channel has on a Redis Cluster: the zone or gateway id
+ * becomes a hash tag (zone:X:input -> zone:{X}:input, zone:X:broadcast,
+ * gateway:X:output likewise); other names are unchanged. 0, or -1 when
+ * out[cap] is too small. */
+int bus_cluster_channel(const char *seed, char *out, size_t cap);
 
 #endif

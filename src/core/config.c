@@ -144,8 +144,12 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
     if (get_str("REDIS_URL", "redis://localhost:6379", cfg->redis_url, sizeof(cfg->redis_url), err,
                 n) < 0)
         return -1;
-    if (strncmp(cfg->redis_url, "redis://", 8) != 0) {
-        snprintf(err, n, "REDIS_URL=\"%s\" is invalid: expected redis://host:port", cfg->redis_url);
+    if (strncmp(cfg->redis_url, "redis://", 8) != 0 &&
+        strncmp(cfg->redis_url, "redis+cluster://", 16) != 0) {
+        snprintf(err, n,
+                 "REDIS_URL=\"%s\" is invalid: expected redis://host:port or "
+                 "redis+cluster://host:port[,host:port...]",
+                 cfg->redis_url);
         return -1;
     }
     if (get_str("DATABASE_URL", "sqlite:data/wod.db", cfg->database_url, sizeof(cfg->database_url),
