@@ -1,0 +1,377 @@
+/* test_redis_cluster.c - the Redis Cluster client: CRC16 and hash slots
+ * against known vectors (Redis's own CLUSTER KEYSLOT answers), URL, slot
+ * map and redirect parsing, the bus's cluster channel names; and, given
+ * WOD_TEST_REDIS_CLUSTER_URL (scripts/services.sh redis-cluster PORT DIR),
+ * the bus and the registry on a real cluster: sharded pub/sub across
+ * shards, claims, lists, and a command that has to follow a MOVED. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "bus/bus.h"
+#include "core/log.h"
+#include "redis/redis_cluster.h"
+#include "registry/registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void test_crc16_vectors(void **state)
+{
+    (void)state;
+    assert_int_equal(redis_crc16("123456789", 9), 0x31C3);
+    assert_int_equal(redis_crc16("", 0), 0);
+}
+
+static void test_key_slot(void **state)
+{
+    (void)state;
+    /* Expected values from redis-server 7 CLUSTER KEYSLOT. */
+    static const struct {
+        const char *key;
+        unsigned slot;
+    } v[] = {
+        {"{user1000}.following", 3443},
+        {"123456789", 12739},
+        {"foo", 12182},
+        {"zone:{zone-forest}:input", 15586},
+        {"zone:assignment:{zone-forest}", 15586},
+        {"zone:{zone-crossroads}:input", 5341},
+        {"gateway:output", 13354},
+        {"{}", 15257},           /* empty tag: the whole key */
+        {"foo{}{bar}", 8363},    /* first tag empty: the whole key */
+        {"foo{{bar}}zap", 4015}, /* tag is "{bar" */
+        {"foo{bar}{zap}", 5061}, /* first tag only: "bar" */
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        unsigned got = redis_key_slot(v[i].key, strlen(v[i].key));
+        if (got != v[i].slot) fail_msg("slot of '%s': %u, want %u", v[i].key, got, v[i].slot);
+    }
+    assert_int_equal(redis_key_slot("{user1000}.followers", 20),
+                     redis_key_slot("{user1000}.following", 20));
+}
+
+static void test_cluster_url(void **state)
+{
+    (void)state;
+    redis_cluster_url_t u;
+    assert_true(redis_url_is_cluster("redis+cluster://h:1"));
+    assert_false(redis_url_is_cluster("redis://h:1"));
+    assert_int_equal(redis_cluster_url_parse("redis+cluster://127.0.0.1:7000", &u), 0);
+    assert_int_equal(u.nseeds, 1);
+    assert_string_equal(u.seeds[0].host, "127.0.0.1");
+    assert_int_equal(u.seeds[0].port, 7000);
+    assert_int_equal(redis_cluster_url_parse("redis+cluster://:pw@a:1,b:2,[::1]:3", &u), 0);
+    assert_int_equal(u.nseeds, 3);
+    assert_string_equal(u.seeds[1].host, "b");
+    assert_int_equal(u.seeds[1].port, 2);
+    assert_string_equal(u.seeds[2].host, "::1");
+    assert_string_equal(u.seeds[2].password, "pw");
+    assert_string_equal(u.seeds[0].password, "pw");
+    static const char *const bad[] = {
+        "redis://a:1",           "redis+cluster://",
+        "redis+cluster://a:1,",  "redis+cluster://a:1,,b:2",
+        "redis+cluster://a:1/2", "redis+cluster://a:0",
+        "redis+cluster://a:x",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (redis_cluster_url_parse(bad[i], &u) == 0) fail_msg("accepted '%s'", bad[i]);
+    char many[1024] = "redis+cluster://";
+    for (int i = 0; i < REDIS_CLUSTER_MAX_SEEDS + 1; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sh:%d", i ? "," : "", i + 1);
+    assert_int_equal(redis_cluster_url_parse(many, &u), -1);
+}
+
+/* ---- CLUSTER SLOTS replies built by hand */
+
+static redisReply *r_int(long long v)
+{
+    redisReply *r = calloc(1, sizeof(*r));
+    r->type = REDIS_REPLY_INTEGER;
+    r->integer = v;
+    return r;
+}
+
+static redisReply *r_str(const char *s)
+{
+    redisReply *r = calloc(1, sizeof(*r));
+    r->type = REDIS_REPLY_STRING;
+    r->str = strdup(s);
+    r->len = strlen(s);
+    return r;
+}
+
+static redisReply *r_arr(size_t n, ...)
+{
+    redisReply *r = calloc(1, sizeof(*r));
+    r->type = REDIS_REPLY_ARRAY;
+    r->elements = n;
+    r->element = calloc(n ? n : 1, sizeof(*r->element));
+    va_list ap;
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++)
+        r->element[i] = va_arg(ap, redisReply *);
+    va_end(ap);
+    return r;
+}
+
+static void test_parse_slots(void **state)
+{
+    (void)state;
+    redis_slot_range_t rg[8];
+    redisReply *ok = r_arr(
+        3,
+        r_arr(4, r_int(0), r_int(5460), r_arr(3, r_str("127.0.0.1"), r_int(7000), r_str("id1")),
+              r_arr(3, r_str("127.0.0.1"), r_int(7003), r_str("id4"))),
+        r_arr(3, r_int(5461), r_int(10922), r_arr(2, r_str(""), r_int(7001))),
+        r_arr(3, r_int(10923), r_int(16383), r_arr(3, r_str("10.0.0.3"), r_int(7002), r_str("x"))));
+    assert_int_equal(redis_cluster_parse_slots(ok, "seed-host", rg, 8), 3);
+    assert_int_equal(rg[0].first, 0);
+    assert_int_equal(rg[0].last, 5460);
+    assert_string_equal(rg[0].host, "127.0.0.1");
+    assert_int_equal(rg[0].port, 7000);
+    assert_string_equal(rg[1].host, "seed-host"); /* empty host: the node asked */
+    assert_int_equal(rg[2].port, 7002);
+    assert_int_equal(redis_cluster_parse_slots(ok, "h", rg, 2), -1); /* no room */
+    freeReplyObject(ok);
+
+    redisReply *bad[] = {
+        r_str("nope"),
+        r_arr(1, r_arr(2, r_int(0), r_int(10))),
+        r_arr(1, r_arr(3, r_int(10), r_int(5), r_arr(2, r_str("h"), r_int(1)))),
+        r_arr(1, r_arr(3, r_int(0), r_int(16384), r_arr(2, r_str("h"), r_int(1)))),
+        r_arr(1, r_arr(3, r_int(0), r_int(1), r_arr(2, r_str("h"), r_int(0)))),
+        r_arr(1, r_arr(3, r_int(0), r_int(1), r_arr(2, r_int(5), r_int(1)))),
+        r_arr(1, r_arr(3, r_str("0"), r_int(1), r_arr(2, r_str("h"), r_int(1)))),
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (redis_cluster_parse_slots(bad[i], "h", rg, 8) != -1) fail_msg("accepted bad[%zu]", i);
+        freeReplyObject(bad[i]);
+    }
+    assert_int_equal(redis_cluster_parse_slots(NULL, "h", rg, 8), -1);
+}
+
+static void test_redirects(void **state)
+{
+    (void)state;
+    redis_redirect_t rd;
+    assert_int_equal(redis_redirect_parse("MOVED 3999 127.0.0.1:6381", &rd), 0);
+    assert_false(rd.ask);
+    assert_int_equal(rd.slot, 3999);
+    assert_string_equal(rd.host, "127.0.0.1");
+    assert_int_equal(rd.port, 6381);
+    assert_int_equal(redis_redirect_parse("ASK 0 ::1:7000", &rd), 0);
+    assert_true(rd.ask);
+    assert_string_equal(rd.host, "::1");
+    assert_int_equal(rd.port, 7000);
+    static const char *const bad[] = {
+        "ERR wrong",
+        "MOVED",
+        "MOVED 3999",
+        "MOVED x h:1",
+        "MOVED 16384 h:1",
+        "MOVED 1 h",
+        "MOVED 1 :1",
+        "MOVED 1 h:0",
+        "MOVED 1 h:99999",
+        "MOVED 1 h:1x",
+        "CLUSTERDOWN The cluster is down",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (redis_redirect_parse(bad[i], &rd) == 0) fail_msg("accepted '%s'", bad[i]);
+}
+
+static void test_cluster_channel_names(void **state)
+{
+    (void)state;
+    char out[128];
+    static const char *const v[][2] = {
+        {"zone:zone-forest:input", "zone:{zone-forest}:input"},
+        {"zone:zone-forest:broadcast", "zone:{zone-forest}:broadcast"},
+        {"gateway:gw-1:output", "gateway:{gw-1}:output"},
+        {"gateway:output", "gateway:output"},
+        {"zone::input", "zone::input"},
+        {"other", "other"},
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        assert_int_equal(bus_cluster_channel(v[i][0], out, sizeof(out)), 0);
+        assert_string_equal(out, v[i][1]);
+    }
+    assert_int_equal(bus_cluster_channel("zone:zone-forest:input", out, 10), -1);
+    /* A zone's input channel and its claim keys share a slot. */
+    assert_int_equal(redis_key_slot("zone:{zone-forest}:input", 24),
+                     redis_key_slot("zone:epoch:{zone-forest}", 24));
+}
+
+/* ---- against a real cluster */
+
+static const char *cluster_url(void)
+{
+    const char *u = getenv("WOD_TEST_REDIS_CLUSTER_URL");
+    return u && *u ? u : NULL;
+}
+
+static void wake(uv_timer_t *t)
+{
+    (void)t;
+}
+
+static int run_until(uv_loop_t *loop, const int *flag, int want, int ms)
+{
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    uv_timer_start(&t, wake, 5, 5);
+    uint64_t deadline = uv_now(loop) + (uint64_t)ms;
+    while (*flag < want && uv_now(loop) < deadline)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return *flag >= want;
+}
+
+static void drain_and_close(uv_loop_t *loop)
+{
+    for (int i = 0; i < 100 && uv_run(loop, UV_RUN_NOWAIT); i++)
+        usleep(1000);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
+typedef struct probe_s {
+    int up, got;
+    char last_channel[128];
+    char last[64];
+} probe_t;
+
+static void probe_msg(void *ud, const char *channel, const char *data, size_t len)
+{
+    probe_t *p = ud;
+    p->got++;
+    snprintf(p->last_channel, sizeof(p->last_channel), "%s", channel);
+    snprintf(p->last, sizeof(p->last), "%.*s", (int)len, data);
+}
+
+static void probe_state(void *ud, int up)
+{
+    ((probe_t *)ud)->up = up;
+}
+
+static void test_bus_on_cluster(void **state)
+{
+    (void)state;
+    if (!cluster_url()) skip();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    probe_t pa = {0}, pb = {0};
+    bus_t *a = bus_redis_new(&loop, cluster_url(), probe_msg, probe_state, &pa);
+    bus_t *b = bus_redis_new(&loop, cluster_url(), probe_msg, probe_state, &pb);
+    assert_non_null(a);
+    assert_non_null(b);
+    /* Zones on different shards (slots 15586, 5341, 2219) and gateway:output. */
+    static const char *const chans[] = {"zone:zone-forest:input", "zone:zone-crossroads:input",
+                                        "zone:zone-city:broadcast", "gateway:output"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(bus_subscribe(b, chans[i]), 0);
+    assert_true(run_until(&loop, &pa.up, 1, 10000));
+    assert_true(run_until(&loop, &pb.up, 1, 10000));
+    for (size_t i = 0; i < 4; i++) {
+        char msg[32];
+        snprintf(msg, sizeof(msg), "m%zu", i);
+        assert_int_equal(bus_publish(a, chans[i], msg, strlen(msg)), 0);
+        assert_true(run_until(&loop, &pb.got, (int)i + 1, 5000));
+        assert_string_equal(pb.last_channel, chans[i]); /* the seed name, mapped back */
+        assert_string_equal(pb.last, msg);
+    }
+    assert_int_equal(bus_unsubscribe(b, chans[0]), 0);
+    assert_int_equal(bus_publish(a, chans[0], "gone", 4), 0);
+    assert_int_equal(bus_publish(a, chans[1], "here", 4), 0);
+    assert_true(run_until(&loop, &pb.got, 5, 5000));
+    assert_string_equal(pb.last, "here");
+    assert_int_equal(pa.got, 0);
+    bus_close(a);
+    bus_close(b);
+    drain_and_close(&loop);
+}
+
+typedef struct claim_probe_s {
+    int done, won;
+    uint64_t epoch;
+    int listed;
+    char owner_forest[64];
+} claim_probe_t;
+
+static void on_claim(void *ud, const char *zone, int won, const char *owner, uint64_t epoch)
+{
+    claim_probe_t *p = ud;
+    (void)zone;
+    (void)owner;
+    p->won = won;
+    p->epoch = epoch;
+    p->done++;
+}
+
+static void on_zones(void *ud, json_t *result)
+{
+    claim_probe_t *p = ud;
+    json_t *v = result ? json_object_get(result, "zone-forest-t") : NULL;
+    snprintf(p->owner_forest, sizeof(p->owner_forest), "%s", v ? json_string_value(v) : "");
+    p->listed++;
+}
+
+static void test_registry_on_cluster(void **state)
+{
+    (void)state;
+    if (!cluster_url()) skip();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char id[64];
+    snprintf(id, sizeof(id), "srv-cl-%d", (int)getpid());
+    registry_t *r = registry_redis_new(&loop, cluster_url(), id);
+    assert_non_null(r);
+    claim_probe_t p = {0};
+    /* Wait for the slot map. */
+    for (int i = 0; i < 200 && r->ops->claim_zone(r, "zone-forest-t", 0, on_claim, &p) < 0; i++) {
+        int never = 0;
+        run_until(&loop, &never, 1, 25);
+    }
+    assert_true(run_until(&loop, &p.done, 1, 5000));
+    assert_true(p.won);
+    uint64_t e1 = p.epoch;
+    assert_true(e1 > 0);
+    /* Confirming at the epoch we hold keeps it. */
+    assert_int_equal(r->ops->claim_zone(r, "zone-forest-t", e1, on_claim, &p), 0);
+    assert_true(run_until(&loop, &p.done, 2, 5000));
+    assert_true(p.won);
+    assert_int_equal(p.epoch, e1);
+    /* A claim on a zone of another shard works the same. */
+    assert_int_equal(r->ops->claim_zone(r, "zone-crossroads-t", 0, on_claim, &p), 0);
+    assert_true(run_until(&loop, &p.done, 3, 5000));
+    assert_true(p.won);
+    /* list_zones SCANs every master. */
+    assert_int_equal(r->ops->list_zones(r, on_zones, &p), 0);
+    assert_true(run_until(&loop, &p.listed, 1, 5000));
+    assert_string_equal(p.owner_forest, id);
+    assert_int_equal(r->ops->release_zone(r, "zone-forest-t"), 0);
+    assert_int_equal(r->ops->release_zone(r, "zone-crossroads-t"), 0);
+    assert_int_equal(r->ops->list_zones(r, on_zones, &p), 0);
+    assert_true(run_until(&loop, &p.listed, 2, 5000));
+    assert_string_equal(p.owner_forest, "");
+    r->ops->close(r);
+    drain_and_close(&loop);
+}
+
+int main(void)
+{
+    log_setup(LOG_WARN, 0, "test");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc16_vectors),  cmocka_unit_test(test_key_slot),
+        cmocka_unit_test(test_cluster_url),    cmocka_unit_test(test_parse_slots),
+        cmocka_unit_test(test_redirects),      cmocka_unit_test(test_cluster_channel_names),
+        cmocka_unit_test(test_bus_on_cluster), cmocka_unit_test(test_registry_on_cluster),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
