@@ -185,6 +185,7 @@ struct creq_s {
     node_t *ask;    /* ASK target for the next send */
     int tries;      /* redirects + retries so far */
     uint64_t due;   /* waiting to be (re)sent at this loop time; 0 = not waiting */
+    uint64_t born;  /* loop time of the call */
     int in_hiredis; /* hiredis holds a callback for it */
     int done;       /* the owner's callback ran */
 };
@@ -399,6 +400,16 @@ static void send_req(creq_t *q)
     redis_cluster_t *cl = q->cl;
     node_t *n = q->pinned ? q->pinned : q->ask ? q->ask : cl->slots[q->slot];
     q->due = 0;
+    if (!cl->have_map) { /* starting: wait for the first slot map like a connecting socket */
+        if (uv_now(cl->loop) - q->born < REDIS_CONN_TIMEOUT_MS) {
+            q->due = uv_now(cl->loop) + REDIS_CLUSTER_RETRY_MS;
+            return;
+        }
+        log_warn("redis", "%s: %s: no slot map from any seed in %d ms", cl->name, q->argv[0],
+                 REDIS_CONN_TIMEOUT_MS);
+        req_finish(q, NULL);
+        return;
+    }
     if (!n) {
         req_retry(q, "no master serves the slot");
         return;
@@ -435,6 +446,7 @@ static creq_t *req_new(redis_cluster_t *cl, redisCallbackFn *cb, void *priv, int
         memcpy(q->argv[i], argv[i], q->lens[i]);
         q->argv[i][q->lens[i]] = 0;
     }
+    q->born = uv_now(cl->loop);
     q->next = cl->reqs;
     if (q->next) q->next->prev = q;
     cl->reqs = q;
@@ -444,7 +456,7 @@ static creq_t *req_new(redis_cluster_t *cl, redisCallbackFn *cb, void *priv, int
 int redis_cluster_command(redis_cluster_t *cl, const char *key, redisCallbackFn *cb, void *priv,
                           int argc, const char **argv, const size_t *argvlen)
 {
-    if (cl->closing || !cl->have_map) return -ENOTCONN;
+    if (cl->closing) return -ENOTCONN;
     creq_t *q = req_new(cl, cb, priv, argc, argv, argvlen);
     q->slot = redis_key_slot(key, strlen(key));
     send_req(q);

@@ -154,7 +154,7 @@ static void req_free(req_t *q)
 
 static int connected(redis_registry_t *rr)
 {
-    return rr->cl ? redis_cluster_masters(rr->cl) > 0 : redis_conn_ctx(&rr->conn) != NULL;
+    return rr->cl ? !rr->closing : redis_conn_ctx(&rr->conn) != NULL;
 }
 
 static int send_cmd(redis_registry_t *rr, const char *key, redisCallbackFn *fn, void *priv,
