@@ -168,6 +168,7 @@ typedef struct chan_s {
     unsigned slot;
     node_t *node;  /* where it was (S)SUBSCRIBEd, NULL = to do */
     int confirmed; /* ssubscribe answered there */
+    int fresh;     /* added while up and never lost: not awaited for "up" */
     UT_hash_handle hh;
 } chan_t;
 
@@ -518,6 +519,7 @@ static void unsubscribe_from(chan_t *c)
     node_t *n = c->node;
     c->node = NULL;
     c->confirmed = 0;
+    c->fresh = 0;
     if (!n || !conn_ready(&n->sub, n->sub_state)) return;
     redisAsyncContext *ctx = redis_conn_ctx(&n->sub);
     redisAsyncCommand(ctx, NULL, NULL, "SUNSUBSCRIBE %b", c->name, c->len);
@@ -538,7 +540,10 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *priv)
         chan_t *c, *tmp;
         HASH_ITER(hh, cl->chans, c, tmp)
         {
-            if (c->node == n && !c->confirmed) c->node = NULL;
+            if (c->node == n && !c->confirmed) {
+                c->node = NULL;
+                c->fresh = 0;
+            }
         }
         refresh(cl);
         return;
@@ -602,6 +607,9 @@ int redis_cluster_ssubscribe(redis_cluster_t *cl, const char *channel)
     c->name = wod_strdup(channel);
     c->len = len;
     c->slot = redis_key_slot(channel, len);
+    /* Like SUBSCRIBE on one Redis: a channel added while up does not make
+     * the bus "down"; channels lost in an outage are awaited. */
+    c->fresh = cl->up;
     HASH_ADD_KEYPTR(hh, cl->chans, c->name, c->len, c);
     if (cl->have_map && cl->slots[c->slot]) subscribe_on(cl->slots[c->slot], c);
     update_state(cl);
@@ -637,7 +645,7 @@ static void apply_map(redis_cluster_t *cl, const redis_slot_range_t *rg, int nr)
     unsigned missing = 0, first_missing = 0;
     for (unsigned s = 0; s < REDIS_CLUSTER_SLOTS; s++)
         if (!cl->slots[s] && missing++ == 0) first_missing = s;
-    if (missing && cl->covered)
+    if (missing && (cl->covered || !cl->have_map))
         log_warn("redis", "%s: %u slots have no master (first: %u); retrying", cl->name, missing,
                  first_missing);
     cl->covered = missing == 0;
@@ -705,7 +713,7 @@ static void update_state(redis_cluster_t *cl)
     HASH_ITER(hh, cl->chans, c, tmp)
     {
         if (!up) break;
-        up = c->confirmed && c->node == cl->slots[c->slot];
+        up = (c->confirmed || c->fresh) && c->node == cl->slots[c->slot];
     }
     if (up == cl->up || cl->closing) return;
     cl->up = up;
@@ -725,6 +733,7 @@ static void node_conn_event(redis_conn_t *c, int up)
             if (!up && ch->node == n) {
                 ch->node = NULL;
                 ch->confirmed = 0;
+                ch->fresh = 0;
             }
         }
     }

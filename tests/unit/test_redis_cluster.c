@@ -15,9 +15,14 @@
 #include "redis/redis_cluster.h"
 #include "registry/registry.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void test_crc16_vectors(void **state)
@@ -364,6 +369,114 @@ static void test_registry_on_cluster(void **state)
     drain_and_close(&loop);
 }
 
+/* ---- faults, on a one-node cluster of our own */
+
+static pid_t lone_pid;
+static int lone_port;
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static redisContext *lone_cmd(const char *cmd)
+{
+    redisContext *c = redisConnect("127.0.0.1", lone_port);
+    if (!c || c->err) return c;
+    redisReply *r = redisCommand(c, cmd);
+    if (r) freeReplyObject(r);
+    return c;
+}
+
+/* A cluster-enabled redis-server with no slots (so cluster_state:fail). */
+static int start_lone_node(void)
+{
+    char dir[] = "/tmp/wod-lone-XXXXXX";
+    if (!mkdtemp(dir)) return -1;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        lone_port = free_port();
+        if (lone_port <= 0 || lone_port > 55535) continue; /* + 10000 is the bus port */
+        char port[16], conf[128];
+        snprintf(port, sizeof(port), "%d", lone_port);
+        snprintf(conf, sizeof(conf), "%s/nodes-%d.conf", dir, lone_port);
+        lone_pid = fork();
+        if (lone_pid == 0) {
+            execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
+                   "", "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file",
+                   conf, "--dir", dir, "--logfile", "/dev/null", (char *)NULL);
+            _exit(127);
+        }
+        for (int i = 0; i < 50; i++) {
+            usleep(100000);
+            redisContext *c = redisConnect("127.0.0.1", lone_port);
+            int ok = c && !c->err;
+            if (c) redisFree(c);
+            if (ok) return 0;
+            if (waitpid(lone_pid, NULL, WNOHANG) == lone_pid) break; /* port taken */
+        }
+    }
+    return -1;
+}
+
+static void stop_lone_node(void)
+{
+    if (lone_pid > 0) {
+        kill(lone_pid, SIGKILL);
+        waitpid(lone_pid, NULL, 0);
+    }
+}
+
+static void test_faults(void **state)
+{
+    (void)state;
+    if (!cluster_url()) skip(); /* needs redis-server 7 like the live tests */
+    assert_int_equal(start_lone_node(), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    /* The first seed is down: the control connection moves on. */
+    char url[128];
+    snprintf(url, sizeof(url), "redis+cluster://127.0.0.1:1,127.0.0.1:%d", lone_port);
+    registry_t *r = registry_redis_new(&loop, url, "srv-faults");
+    assert_non_null(r);
+    claim_probe_t p = {0};
+    /* No slot has a master: the claim fails after bounded retries. */
+    assert_int_equal(r->ops->claim_zone(r, "zone-forest", 0, on_claim, &p), 0);
+    assert_true(run_until(&loop, &p.done, 1, 15000));
+    assert_false(p.won);
+    /* Half the slots: the node answers CLUSTERDOWN (cluster_state:fail). */
+    redisContext *c = lone_cmd("CLUSTER ADDSLOTSRANGE 0 8000");
+    assert_true(c && !c->err);
+    redisFree(c);
+    assert_int_equal(r->ops->claim_zone(r, "zone-crossroads", 0, on_claim, &p), 0); /* 5341 */
+    assert_true(run_until(&loop, &p.done, 2, 15000));
+    assert_false(p.won);
+    /* Every slot served: the same client recovers without a restart. */
+    c = lone_cmd("CLUSTER ADDSLOTSRANGE 8001 16383");
+    redisFree(c);
+    int tries = 0;
+    while (!p.won && tries++ < 40) {
+        assert_int_equal(r->ops->claim_zone(r, "zone-forest", 0, on_claim, &p), 0);
+        int want = p.done + 1;
+        assert_true(run_until(&loop, &p.done, want, 15000));
+        if (!p.won) {
+            int never = 0;
+            run_until(&loop, &never, 1, 250);
+        }
+    }
+    assert_true(p.won);
+    r->ops->close(r);
+    drain_and_close(&loop);
+    stop_lone_node();
+}
+
 int main(void)
 {
     log_setup(LOG_WARN, 0, "test");
@@ -372,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_cluster_url),    cmocka_unit_test(test_parse_slots),
         cmocka_unit_test(test_redirects),      cmocka_unit_test(test_cluster_channel_names),
         cmocka_unit_test(test_bus_on_cluster), cmocka_unit_test(test_registry_on_cluster),
+        cmocka_unit_test(test_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
