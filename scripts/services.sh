@@ -203,6 +203,10 @@ services_stop() {
     services__stop_pidfile "$dir/redis.pid"
     rm -f "$dir/redis-server.pid"
     local f
+    # All cluster nodes at once (each takes a moment), then wait for each.
+    for f in "$dir"/redis-cluster/*.pid; do
+        [[ -f $f ]] && kill -TERM "$(cat "$f")" 2>/dev/null
+    done
     for f in "$dir"/redis-cluster/*.pid; do
         [[ -f $f ]] && services__stop_pidfile "$f"
     done

@@ -4,6 +4,9 @@
 #   zone-2 (zone-forest,zone-city), and one gateway on GATEWAY_PORT
 #   (or, with --gateways N, N gateways behind haproxy on GATEWAY_PORT).
 # Options: --gateways N, --standby (adds zone-3 with ZONE_STANDBY=1),
+#          --redis-cluster N (a Redis Cluster of N masters + N replicas on
+#            REDIS_PORT.. instead of one redis-server; REDIS_URL becomes
+#            redis+cluster://..., cluster-node-timeout 2000 ms),
 #          --data DIR (keep data there; default: a throwaway temp dir).
 # Ctrl-C stops everything it started, by PID.
 set -euo pipefail
@@ -12,12 +15,14 @@ BIN=${WOD_SERVER_BIN:-$ROOT/build/wod-server}
 GATEWAYS=1
 STANDBY=0
 DATA=""
+REDIS_CLUSTER=0
 while (($#)); do
   case $1 in
     --gateways) GATEWAYS=$2; shift 2 ;;
     --standby) STANDBY=1; shift ;;
     --data) DATA=$2; shift 2 ;;
-    *) echo "usage: $0 [--gateways N] [--standby] [--data DIR]" >&2; exit 2 ;;
+    --redis-cluster) REDIS_CLUSTER=$2; shift 2 ;;
+    *) echo "usage: $0 [--gateways N] [--standby] [--redis-cluster N] [--data DIR]" >&2; exit 2 ;;
   esac
 done
 [ -x "$BIN" ] || { echo "build first: make" >&2; exit 1; }
@@ -35,8 +40,13 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-REDIS_URL=$(bash "$ROOT/scripts/services.sh" redis "$REDIS_PORT" "$DATA" | tail -n 1)
-[ -n "$REDIS_URL" ] || { echo "redis-server did not start on port $REDIS_PORT" >&2; exit 1; }
+if ((REDIS_CLUSTER)); then
+  REDIS_URL=$(REDIS_CLUSTER_NODE_TIMEOUT=${REDIS_CLUSTER_NODE_TIMEOUT:-2000} \
+    bash "$ROOT/scripts/services.sh" redis-cluster "$REDIS_PORT" "$DATA" "$REDIS_CLUSTER" | tail -n 1)
+else
+  REDIS_URL=$(bash "$ROOT/scripts/services.sh" redis "$REDIS_PORT" "$DATA" | tail -n 1)
+fi
+[ -n "$REDIS_URL" ] || { echo "Redis did not start on port $REDIS_PORT" >&2; exit 1; }
 if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL=$(bash "$ROOT/scripts/services.sh" postgres "$PG_PORT" "$DATA" | tail -n 1)
   [ -n "$DATABASE_URL" ] || { echo "PostgreSQL did not start on port $PG_PORT" >&2; exit 1; }
