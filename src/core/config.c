@@ -162,6 +162,13 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
                  cfg->database_url);
         return -1;
     }
+    if (get_str("DATABASE_REPLICA_URLS", "", cfg->database_replica_urls,
+                sizeof(cfg->database_replica_urls), err, n) < 0)
+        return -1;
+    if (cfg->database_replica_urls[0] && strncmp(cfg->database_url, "sqlite:", 7) == 0) {
+        snprintf(err, n, "DATABASE_REPLICA_URLS needs a postgres:// DATABASE_URL");
+        return -1;
+    }
     if (get_int("TICK_RATE", 20, 1, 200, &cfg->tick_rate, err, n) < 0) return -1;
     if (parse_zones(cfg, env_or("ASSIGNED_ZONES", ""), err, n) < 0) return -1;
     if (get_int("ZONE_STANDBY", 0, 0, 1, &cfg->zone_standby, err, n) < 0) return -1;
