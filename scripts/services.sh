@@ -10,6 +10,9 @@
 #       # (cluster-node-timeout REDIS_CLUSTER_NODE_TIMEOUT ms, default 2000);
 #       # prints redis+cluster://127.0.0.1:PORT,... (the masters as seeds).
 #       # Node i's pid file is DIR/redis-cluster/PORT+i.pid.
+#   scripts/services.sh postgres-replica PORT DIR PRIMARY_PORT
+#       # a streaming replica (pg_basebackup -R) of the postgres started in
+#       # DIR on PRIMARY_PORT; prints postgres://postgres@127.0.0.1:PORT/wod
 #   scripts/services.sh stop DIR
 #
 # Can also be sourced: the functions services_redis, services_postgres and
@@ -174,6 +177,37 @@ services_postgres() {
     echo "postgres://postgres@127.0.0.1:$port/wod"
 }
 
+services_postgres_replica() {
+    local port=$1 dir=$2 primary=$3
+    services__check_port "$port" || return 1
+    services__check_port "$primary" || return 1
+    dir=$(cd "$dir" && pwd)
+    local data=$dir/pgreplica-$port pidfile=$dir/replica-$port.pid
+    if [[ ! -f $data/PG_VERSION ]]; then
+        mkdir -p "$data"
+        [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$data"
+        chmod 700 "$data"
+        services__as_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres \
+            -D "$data" -R -X stream >"$dir/basebackup-$port.log" 2>&1 || {
+            services__die "pg_basebackup failed; see $dir/basebackup-$port.log"
+            return 1
+        }
+    fi
+    [[ $(id -u) -eq 0 ]] && touch "$dir/replica-$port.log" && chown postgres "$dir/replica-$port.log"
+    local as_pg=()
+    [[ $(id -u) -eq 0 ]] && as_pg=(runuser -u postgres --)
+    "${as_pg[@]}" "$PG_BIN/postgres" -D "$data" -p "$port" -c listen_addresses=127.0.0.1 \
+        -c unix_socket_directories="$dir/pgsock" -c hot_standby=on \
+        >>"$dir/replica-$port.log" 2>&1 &
+    echo $! >"$pidfile"
+    if ! services__wait "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+        services__die "replica not ready on port $port; see $dir/replica-$port.log"
+        return 1
+    fi
+    head -1 "$data/postmaster.pid" >"$dir/replica-$port.postmaster.pid"
+    echo "postgres://postgres@127.0.0.1:$port/wod"
+}
+
 # Sends signal $2 (default TERM) to the pid in pid file $1, waits for it
 # to exit, then KILLs it.
 services__stop_pidfile() {
@@ -198,11 +232,17 @@ services_stop() {
     [[ -d $dir ]] || services__die "no such directory $dir" || return 1
     # The postmaster first (SIGINT = fast shutdown: clients are cut, not
     # waited for), then its runuser parent.
+    local f
+    for f in "$dir"/replica-*.postmaster.pid; do
+        [[ -f $f ]] && services__stop_pidfile "$f" INT
+    done
+    for f in "$dir"/replica-*.pid; do
+        [[ -f $f ]] && services__stop_pidfile "$f"
+    done
     services__stop_pidfile "$dir/postmaster.pid" INT
     services__stop_pidfile "$dir/postgres.pid"
     services__stop_pidfile "$dir/redis.pid"
     rm -f "$dir/redis-server.pid"
-    local f
     # All cluster nodes at once (each takes a moment), then wait for each.
     for f in "$dir"/redis-cluster/*.pid; do
         [[ -f $f ]] && kill -TERM "$(cat "$f")" 2>/dev/null
@@ -219,9 +259,10 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     redis) (($# == 3)) || { echo "usage: $0 redis PORT DIR" >&2; exit 2; }; services_redis "$2" "$3" ;;
     postgres) (($# == 3)) || { echo "usage: $0 postgres PORT DIR" >&2; exit 2; }; services_postgres "$2" "$3" ;;
     redis-cluster) (($# == 3 || $# == 4)) || { echo "usage: $0 redis-cluster PORT DIR [MASTERS]" >&2; exit 2; }; services_redis_cluster "$2" "$3" "${4:-3}" ;;
+    postgres-replica) (($# == 4)) || { echo "usage: $0 postgres-replica PORT DIR PRIMARY_PORT" >&2; exit 2; }; services_postgres_replica "$2" "$3" "$4" ;;
     stop) (($# == 2)) || { echo "usage: $0 stop DIR" >&2; exit 2; }; services_stop "$2" ;;
     *)
-        echo "usage: $0 redis PORT DIR | redis-cluster PORT DIR [MASTERS] | postgres PORT DIR | stop DIR" >&2
+        echo "usage: $0 redis PORT DIR | redis-cluster PORT DIR [MASTERS] | postgres PORT DIR | postgres-replica PORT DIR PRIMARY_PORT | stop DIR" >&2
         exit 2
         ;;
     esac
