@@ -188,7 +188,7 @@ services_postgres_replica() {
         [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$data"
         chmod 700 "$data"
         services__as_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres \
-            -D "$data" -R -X stream >"$dir/basebackup-$port.log" 2>&1 || {
+            -D "$data" -R -X stream -c fast >"$dir/basebackup-$port.log" 2>&1 || {
             services__die "pg_basebackup failed; see $dir/basebackup-$port.log"
             return 1
         }

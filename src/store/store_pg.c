@@ -853,24 +853,35 @@ static int pg_snapshot_get(store_t *s, const char *zone_id, char **data, size_t 
 
 static void pg_metrics(store_t *st, const char *role, buf_t *out)
 {
+    static const char *const help[][3] = {
+        {"wod_store_backend_queries_total", "counter", "Store operations per PostgreSQL backend."},
+        {"wod_store_backend_errors_total", "counter", "Failed store operations per backend."},
+        {"wod_store_backend_query_seconds_total", "counter", "Time spent in store operations."},
+        {"wod_store_backend_pool_in_use", "gauge", "Pooled connections in use."},
+        {"wod_store_replica_lag_seconds", "gauge",
+         "Replica replay lag at the last check (-1 = unknown)."},
+    };
     pg_store_t *s = PG(st);
-    buf_printf(out, "# HELP wod_store_backend_queries_total Store operations per PostgreSQL "
-                    "backend (primary, replicaN).\n"
-                    "# TYPE wod_store_backend_queries_total counter\n");
-    for (int i = -1; i < s->nreplicas; i++) {
-        pg_backend_t *b = i < 0 ? &s->primary : &s->replicas[i];
-        pthread_mutex_lock(&b->mu);
-        buf_printf(out,
-                   "wod_store_backend_queries_total{role=\"%s\",backend=\"%s\"} %llu\n"
-                   "wod_store_backend_errors_total{role=\"%s\",backend=\"%s\"} %llu\n"
-                   "wod_store_backend_query_seconds_total{role=\"%s\",backend=\"%s\"} %.6f\n"
-                   "wod_store_backend_pool_in_use{role=\"%s\",backend=\"%s\"} %d\n",
-                   role, b->name, b->queries, role, b->name, b->errors, role, b->name, b->seconds,
-                   role, b->name, b->in_use);
-        if (i >= 0)
-            buf_printf(out, "wod_store_replica_lag_seconds{role=\"%s\",backend=\"%s\"} %.3f\n",
-                       role, b->name, b->lag_s);
-        pthread_mutex_unlock(&b->mu);
+    for (size_t m = 0; m < sizeof(help) / sizeof(help[0]); m++) {
+        if (m == 4 && s->nreplicas == 0) break;
+        buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", help[m][0], help[m][2], help[m][0],
+                   help[m][1]);
+        for (int i = m == 4 ? 0 : -1; i < s->nreplicas; i++) {
+            pg_backend_t *b = i < 0 ? &s->primary : &s->replicas[i];
+            pthread_mutex_lock(&b->mu);
+            buf_printf(out, "%s{role=\"%s\",backend=\"%s\"} ", help[m][0], role, b->name);
+            if (m == 0)
+                buf_printf(out, "%llu\n", b->queries);
+            else if (m == 1)
+                buf_printf(out, "%llu\n", b->errors);
+            else if (m == 2)
+                buf_printf(out, "%.6f\n", b->seconds);
+            else if (m == 3)
+                buf_printf(out, "%d\n", b->in_use);
+            else
+                buf_printf(out, "%.3f\n", b->lag_s);
+            pthread_mutex_unlock(&b->mu);
+        }
     }
 }
 

@@ -19,7 +19,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from cluster import SERVICES
-from conftest import Server, enter_world, free_port, unique
+from conftest import Server, enter_world, free_port, http_get, unique
 
 NODE_TIMEOUT_MS = 2000
 
@@ -134,6 +134,17 @@ def test_zones_on_different_shards_with_tagged_keys(cluster):
     assert rc.get("zone:assignment:{zone-forest}") == "zone-2"
     assert int(rc.get("zone:epoch:{zone-forest}")) >= 1
     assert wait_for(lambda: rc.get("server:heartbeat:gateway-2"))
+    # list_zones / list_servers SCAN every master
+    def zones():
+        _, body = http_get(g1.port, "/api/zones")  # answered from a cache refreshed each second
+        return {z["zoneId"]: z["serverId"] for z in json.loads(body)["zones"]}
+    assert wait_for(lambda: zones()["zone-crossroads"] == "zone-1"), zones()
+    assert zones()["zone-forest"] == "zone-2"
+
+    def servers():
+        _, b = http_get(g2.port, "/api/servers")
+        return {s["serverId"] for s in json.loads(b)["servers"]}
+    assert wait_for(lambda: {"zone-1", "zone-2", "gateway-1", "gateway-2"} <= servers())
     # Sharded subscriptions: the zone server listens on its zones' shards.
     node = rc.get_node_from_key("zone:{zone-forest}:input")
     counts = rc.execute_command("PUBSUB SHARDNUMSUB", "zone:{zone-forest}:input",
