@@ -14,7 +14,11 @@
  * the name and treats the context as subscribed. Nothing is ever
  * PUBLISHed (classic) on a cluster by us, so that subscription carries
  * nothing. Every callback on a subscriber connection is on_sub_reply with
- * its node, and it dispatches on the reply's kind. */
+ * its node, and it dispatches on the reply's kind. One more 0.14 rule: an
+ * error reply on a subscribed context (an SSUBSCRIBE answered MOVED from a
+ * stale map) makes hiredis drop the connection; it reconnects with
+ * backoff and subscribes again from the refreshed map, so we never send
+ * SUNSUBSCRIBE for a slot the server told us has moved. */
 #include "redis_cluster.h"
 #include "../core/alloc.h"
 #include "../core/log.h"
@@ -531,7 +535,6 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *priv)
     redisReply *reply = r;
     node_t *n = priv;
     redis_cluster_t *cl = n->cl;
-    (void)ac;
     if (!reply || cl->closing) return;
     if (reply->type == REDIS_REPLY_ERROR) {
         /* e.g. MOVED: our map is stale. Subscribe again after a refresh. */
@@ -568,7 +571,13 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *priv)
         if (c && c->node == n) {
             log_warn("redis", "%s: %s:%d dropped sharded channel %.*s (slot moved)", cl->name,
                      n->url.host, n->url.port, (int)c->len, c->name);
-            unsubscribe_from(c);
+            /* The server already unsubscribed us: only the classic twin goes.
+             * (A SUNSUBSCRIBE would be answered MOVED, and hiredis 0.14 drops
+             * a subscribed connection on any error reply.) */
+            redisAsyncCommand(ac, NULL, NULL, "UNSUBSCRIBE %b", c->name, c->len);
+            c->node = NULL;
+            c->confirmed = 0;
+            c->fresh = 0;
             update_state(cl);
             refresh(cl);
         }

@@ -369,6 +369,177 @@ static void test_registry_on_cluster(void **state)
     drain_and_close(&loop);
 }
 
+/* ---- a slot moving between masters: ASK while it migrates, MOVED after,
+ * and the sharded subscriber's `sunsubscribe` push */
+
+typedef struct reply_probe_s {
+    int done;
+    char status[64];
+} reply_probe_t;
+
+static void on_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    reply_probe_t *p = priv;
+    (void)ac;
+    snprintf(p->status, sizeof(p->status), "%s", reply && reply->str ? reply->str : "(null)");
+    p->done++;
+}
+
+typedef struct node_addr_s {
+    int port;
+    char id[64];
+} node_addr_t;
+
+static redisReply *sync_cmd(int port, const char *fmt, ...)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    if (!c || c->err) {
+        if (c) redisFree(c);
+        return NULL;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    return r;
+}
+
+static void node_id(int port, char *out, size_t cap)
+{
+    redisReply *r = sync_cmd(port, "CLUSTER MYID");
+    assert_non_null(r);
+    snprintf(out, cap, "%s", r->str);
+    freeReplyObject(r);
+}
+
+/* The master of `slot` and another master, from CLUSTER SLOTS on `seed`. */
+static void masters_for(int seed, unsigned slot, node_addr_t *owner, node_addr_t *other)
+{
+    redisReply *r = sync_cmd(seed, "CLUSTER SLOTS");
+    assert_non_null(r);
+    redis_slot_range_t rg[16];
+    int n = redis_cluster_parse_slots(r, "127.0.0.1", rg, 16);
+    freeReplyObject(r);
+    assert_true(n >= 2);
+    owner->port = other->port = 0;
+    for (int i = 0; i < n; i++) {
+        if (slot >= rg[i].first && slot <= rg[i].last)
+            owner->port = rg[i].port;
+        else if (!other->port)
+            other->port = rg[i].port;
+    }
+    assert_true(owner->port && other->port && owner->port != other->port);
+    node_id(owner->port, owner->id, sizeof(owner->id));
+    node_id(other->port, other->id, sizeof(other->id));
+}
+
+static void set_slot_owner(int seed_port, unsigned slot, const node_addr_t *to)
+{
+    /* Every master learns the new owner at once (the cluster bus would
+     * spread it anyway). */
+    redisReply *r = sync_cmd(seed_port, "CLUSTER SLOTS");
+    redis_slot_range_t rg[16];
+    int n = redis_cluster_parse_slots(r, "127.0.0.1", rg, 16);
+    freeReplyObject(r);
+    for (int i = 0; i < n; i++) {
+        redisReply *x = sync_cmd(rg[i].port, "CLUSTER SETSLOT %u NODE %s", slot, to->id);
+        if (x) freeReplyObject(x);
+    }
+}
+
+static void test_slot_migration(void **state)
+{
+    (void)state;
+    if (!cluster_url()) skip();
+    redis_cluster_url_t cu;
+    assert_int_equal(redis_cluster_url_parse(cluster_url(), &cu), 0);
+    int seed = cu.seeds[0].port;
+    char zone[64];
+    snprintf(zone, sizeof(zone), "zone-mv-%d", (int)getpid());
+    char chan[96], key[96];
+    snprintf(chan, sizeof(chan), "zone:%s:input", zone);
+    snprintf(key, sizeof(key), "zone:{%s}:input", zone);
+    unsigned slot = redis_key_slot(key, strlen(key));
+    node_addr_t a, b;
+    masters_for(seed, slot, &a, &b);
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    probe_t pp = {0}, ps = {0};
+    bus_t *pub = bus_redis_new(&loop, cluster_url(), probe_msg, probe_state, &pp);
+    bus_t *sub = bus_redis_new(&loop, cluster_url(), probe_msg, probe_state, &ps);
+    registry_t *r = registry_redis_new(&loop, cluster_url(), "srv-mv");
+    assert_int_equal(bus_subscribe(sub, chan), 0);
+    assert_true(run_until(&loop, &pp.up, 1, 10000));
+    assert_true(run_until(&loop, &ps.up, 1, 10000));
+
+    /* Migrating: a key that is not on a gets ASK; the command runs on b
+     * after ASKING. */
+    redisReply *x = sync_cmd(b.port, "CLUSTER SETSLOT %u IMPORTING %s", slot, a.id);
+    assert_true(x && x->type != REDIS_REPLY_ERROR);
+    freeReplyObject(x);
+    x = sync_cmd(a.port, "CLUSTER SETSLOT %u MIGRATING %s", slot, b.id);
+    assert_true(x && x->type != REDIS_REPLY_ERROR);
+    freeReplyObject(x);
+    char tkey[128];
+    snprintf(tkey, sizeof(tkey), "{%s}:asked", zone);
+    redis_cluster_t *cl = redis_cluster_new(&loop, &cu, "test", NULL, NULL, NULL);
+    reply_probe_t rp = {0};
+    const char *set[] = {"SET", tkey, "1"};
+    assert_int_equal(redis_cluster_command(cl, tkey, on_reply, &rp, 3, set, NULL), 0);
+    assert_true(run_until(&loop, &rp.done, 1, 5000));
+    assert_string_equal(rp.status, "OK");
+    x = sync_cmd(b.port, "CLUSTER COUNTKEYSINSLOT %u", slot);
+    assert_true(x && x->type == REDIS_REPLY_INTEGER && x->integer == 1); /* landed on b */
+    freeReplyObject(x);
+    /* A claim (two keys, both missing) cannot run mid-migration: b answers
+     * TRYAGAIN, retried with backoff; once b owns the slot, a answers
+     * MOVED and the claim goes through on b. */
+    claim_probe_t p = {0};
+    assert_int_equal(r->ops->claim_zone(r, zone, 0, on_claim, &p), 0);
+    int never = 0;
+    run_until(&loop, &never, 1, 150);
+    assert_int_equal(p.done, 0);
+    set_slot_owner(seed, slot, &b);
+    assert_true(run_until(&loop, &p.done, 1, 5000));
+    assert_true(p.won);
+    char akey[128];
+    snprintf(akey, sizeof(akey), "zone:assignment:{%s}", zone);
+    x = sync_cmd(b.port, "GET %s", akey);
+    assert_true(x && x->type == REDIS_REPLY_STRING);
+    freeReplyObject(x);
+    /* The sharded subscriber on a got `sunsubscribe` and is on b now. */
+    int got = 0;
+    for (int i = 0; i < 100 && !got; i++) {
+        bus_publish(pub, chan, "moved", 5);
+        int want = ps.got + 1;
+        got = run_until(&loop, &ps.got, want, 100) && strcmp(ps.last, "moved") == 0;
+    }
+    assert_true(got);
+    assert_string_equal(ps.last_channel, chan);
+
+    /* Give the slot back (its keys first), so the cluster is as it was. */
+    x = sync_cmd(a.port, "CLUSTER SETSLOT %u IMPORTING %s", slot, b.id);
+    freeReplyObject(x);
+    x = sync_cmd(b.port, "CLUSTER SETSLOT %u MIGRATING %s", slot, a.id);
+    freeReplyObject(x);
+    char ekey[128];
+    snprintf(ekey, sizeof(ekey), "zone:epoch:{%s}", zone);
+    x = sync_cmd(b.port, "MIGRATE 127.0.0.1 %d %s 0 5000 KEYS %s %s %s", a.port, "", akey, ekey,
+                 tkey);
+    assert_true(x && x->type != REDIS_REPLY_ERROR);
+    freeReplyObject(x);
+    set_slot_owner(seed, slot, &a);
+    assert_int_equal(r->ops->release_zone(r, zone), 0);
+    r->ops->close(r);
+    redis_cluster_close(cl, NULL);
+    bus_close(pub);
+    bus_close(sub);
+    drain_and_close(&loop);
+}
+
 /* ---- faults, on a one-node cluster of our own */
 
 static pid_t lone_pid;
@@ -485,7 +656,7 @@ int main(void)
         cmocka_unit_test(test_cluster_url),    cmocka_unit_test(test_parse_slots),
         cmocka_unit_test(test_redirects),      cmocka_unit_test(test_cluster_channel_names),
         cmocka_unit_test(test_bus_on_cluster), cmocka_unit_test(test_registry_on_cluster),
-        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_slot_migration), cmocka_unit_test(test_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
