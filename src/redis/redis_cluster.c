@@ -766,6 +766,7 @@ static void tick(uv_timer_t *t)
     for (; q; q = next) {
         next = q->next;
         if (q->due && q->due <= now && !q->in_hiredis && !q->done) send_req(q);
+        if (cl->closing) break; /* a callback closed us: next may be freed */
     }
 }
 
