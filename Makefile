@@ -5,7 +5,7 @@ BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build run run-gateway run-zone run-distributed test unit e2e fuzz bench bench-world bench-world-idle bench-zone format lint clean
+.PHONY: all deps build run run-gateway run-zone run-distributed test unit e2e fuzz bench bench-world bench-world-idle bench-zone bench-bus format lint clean
 
 all: build
 
@@ -51,6 +51,10 @@ bench-world-idle: build
 
 bench-zone: build
 	./$(BUILD)/bench-zone
+
+# The bus alone on one Redis and on a 3-shard cluster, beside redis-benchmark.
+bench-bus: build
+	bash scripts/bench-bus.sh
 
 # The layering check and clang-tidy (.clang-tidy: bug finders, no style);
 # `make test` runs it first.

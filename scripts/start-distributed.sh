@@ -4,6 +4,11 @@
 #   zone-2 (zone-forest,zone-city), and one gateway on GATEWAY_PORT
 #   (or, with --gateways N, N gateways behind haproxy on GATEWAY_PORT).
 # Options: --gateways N, --standby (adds zone-3 with ZONE_STANDBY=1),
+#          --redis-cluster N (a Redis Cluster of N masters + N replicas on
+#            REDIS_PORT.. instead of one redis-server; REDIS_URL becomes
+#            redis+cluster://..., cluster-node-timeout 2000 ms),
+#          --pg-replicas N (N streaming replicas of PostgreSQL on PG_PORT+1..,
+#            pg_basebackup -R; DATABASE_REPLICA_URLS lists them),
 #          --data DIR (keep data there; default: a throwaway temp dir).
 # Ctrl-C stops everything it started, by PID.
 set -euo pipefail
@@ -12,12 +17,16 @@ BIN=${WOD_SERVER_BIN:-$ROOT/build/wod-server}
 GATEWAYS=1
 STANDBY=0
 DATA=""
+REDIS_CLUSTER=0
+PG_REPLICAS=0
 while (($#)); do
   case $1 in
     --gateways) GATEWAYS=$2; shift 2 ;;
     --standby) STANDBY=1; shift ;;
     --data) DATA=$2; shift 2 ;;
-    *) echo "usage: $0 [--gateways N] [--standby] [--data DIR]" >&2; exit 2 ;;
+    --redis-cluster) REDIS_CLUSTER=$2; shift 2 ;;
+    --pg-replicas) PG_REPLICAS=$2; shift 2 ;;
+    *) echo "usage: $0 [--gateways N] [--standby] [--redis-cluster N] [--pg-replicas N] [--data DIR]" >&2; exit 2 ;;
   esac
 done
 [ -x "$BIN" ] || { echo "build first: make" >&2; exit 1; }
@@ -35,15 +44,28 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-REDIS_URL=$(bash "$ROOT/scripts/services.sh" redis "$REDIS_PORT" "$DATA" | tail -n 1)
-[ -n "$REDIS_URL" ] || { echo "redis-server did not start on port $REDIS_PORT" >&2; exit 1; }
+if ((REDIS_CLUSTER)); then
+  REDIS_URL=$(REDIS_CLUSTER_NODE_TIMEOUT=${REDIS_CLUSTER_NODE_TIMEOUT:-2000} \
+    bash "$ROOT/scripts/services.sh" redis-cluster "$REDIS_PORT" "$DATA" "$REDIS_CLUSTER" | tail -n 1)
+else
+  REDIS_URL=$(bash "$ROOT/scripts/services.sh" redis "$REDIS_PORT" "$DATA" | tail -n 1)
+fi
+[ -n "$REDIS_URL" ] || { echo "Redis did not start on port $REDIS_PORT" >&2; exit 1; }
 if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL=$(bash "$ROOT/scripts/services.sh" postgres "$PG_PORT" "$DATA" | tail -n 1)
   [ -n "$DATABASE_URL" ] || { echo "PostgreSQL did not start on port $PG_PORT" >&2; exit 1; }
+  replicas=()
+  for i in $(seq 1 "$PG_REPLICAS"); do
+    u=$(bash "$ROOT/scripts/services.sh" postgres-replica $((PG_PORT + i)) "$DATA" "$PG_PORT" | tail -n 1)
+    [ -n "$u" ] || { echo "PostgreSQL replica did not start on port $((PG_PORT + i))" >&2; exit 1; }
+    replicas+=("$u")
+  done
+  DATABASE_REPLICA_URLS=$(IFS=,; echo "${replicas[*]}")
+  export DATABASE_REPLICA_URLS
 fi
 export REDIS_URL DATABASE_URL
 export BIND_ADDRESS=127.0.0.1
-echo "redis $REDIS_URL, database $DATABASE_URL, logs in $DATA"
+echo "redis $REDIS_URL, database $DATABASE_URL${DATABASE_REPLICA_URLS:+ (replicas $DATABASE_REPLICA_URLS)}, logs in $DATA"
 
 start() { # name role env...
   local name=$1 role=$2; shift 2

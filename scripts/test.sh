@@ -22,7 +22,18 @@ PG_PORT=$($PY -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(
 bash scripts/services.sh redis "$REDIS_PORT" "$SERVICES_DIR" >/dev/null
 export WOD_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export WOD_TEST_PG_URL=$(bash scripts/services.sh postgres "$PG_PORT" "$SERVICES_DIR" | tail -n 1)
-echo "test services: $WOD_TEST_REDIS_URL $WOD_TEST_PG_URL"
+# A 3+3 Redis Cluster for test_redis_cluster: 6 free ports and their +10000 cluster bus ports.
+CLUSTER_PORT=$($PY -c '
+import random, socket
+def free(p):
+    with socket.socket() as s:
+        try: s.bind(("127.0.0.1", p)); return True
+        except OSError: return False
+for _ in range(200):
+    b = random.randrange(20000, 29000)
+    if all(free(p) and free(p + 10000) for p in range(b, b + 6)): print(b); break')
+export WOD_TEST_REDIS_CLUSTER_URL=$(bash scripts/services.sh redis-cluster "$CLUSTER_PORT" "$SERVICES_DIR" 3 | tail -n 1)
+echo "test services: $WOD_TEST_REDIS_URL $WOD_TEST_PG_URL $WOD_TEST_REDIS_CLUSTER_URL"
 
 if [ -f tests/e2e/node/package-lock.json ]; then
   (cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error)

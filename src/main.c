@@ -137,7 +137,8 @@ int main(int argc, char **argv)
         log_error("main", "libsodium failed to initialise");
         return 1;
     }
-    if (store_open(app.cfg.database_url, &app.store) != STORE_OK) {
+    if (store_open_replicas(app.cfg.database_url, app.cfg.database_replica_urls, &app.store) !=
+        STORE_OK) {
         log_error("main", "cannot open the database %s", app.cfg.database_url);
         return 1;
     }

@@ -72,8 +72,9 @@ bus_hub_t *bus_hub_new(uv_loop_t *loop);
 void bus_hub_free(bus_hub_t *hub); /* after all its buses are closed */
 bus_t *bus_local_new(bus_hub_t *hub, bus_msg_cb on_msg, bus_state_cb on_state, void *ud);
 
-/* Redis bus. url is redis://host:port. Connects asynchronously and keeps
- * reconnecting with backoff; on_state reports transitions. */
+/* Redis bus. url is redis://host:port, or redis+cluster://host:port,...
+ * for a Redis Cluster (sharded pub/sub). Connects asynchronously and
+ * keeps reconnecting with backoff; on_state reports transitions. */
 bus_t *bus_redis_new(uv_loop_t *loop, const char *url, bus_msg_cb on_msg, bus_state_cb on_state,
                      void *ud);
 

@@ -14,8 +14,17 @@
  * (client-output-buffer-limit pubsub); that is just another lost
  * connection here and recovers the same way.
  *
- * Frames are binary (envelope.h): always sent with %b, never %s. */
+ * Frames are binary (envelope.h): always sent with %b, never %s.
+ *
+ * On a Redis Cluster (REDIS_URL=redis+cluster://...) the bus is a thin
+ * layer over redis_cluster.c instead: sharded pub/sub (SPUBLISH /
+ * SSUBSCRIBE), every channel under its cluster name (bus_channel_cluster_name:
+ * the zone or gateway id becomes a hash tag, so a zone's channels and
+ * registry keys share a slot and zones spread over the shards). The
+ * owner keeps using the seed's names; delivery maps them back. */
 #include "bus.h"
+#include "channel.h"
+#include "../redis/redis_cluster.h"
 #include "../redis/redis_conn.h"
 #include "../core/alloc.h"
 #include "../core/log.h"
@@ -182,9 +191,134 @@ static const bus_ops_t redis_ops = {
     .close = rb_close,
 };
 
+/* ---- cluster mode */
+
+typedef struct cchan_s {
+    char *cname; /* cluster name, the hash key */
+    char *name;  /* the seed name the owner uses */
+    UT_hash_handle hh;
+} cchan_t;
+
+typedef struct cluster_bus_s {
+    bus_t base;
+    redis_cluster_t *cl;
+    cchan_t *chans;
+    int closing;
+} cluster_bus_t;
+
+static void cb_on_state(redis_cluster_t *cl, int up)
+{
+    cluster_bus_t *cb = redis_cluster_owner(cl);
+    if (!cb->closing && cb->base.on_state) cb->base.on_state(cb->base.ud, up);
+}
+
+static void cb_on_msg(redis_cluster_t *cl, const char *channel, size_t chlen, const char *data,
+                      size_t len)
+{
+    cluster_bus_t *cb = redis_cluster_owner(cl);
+    cchan_t *c = NULL;
+    if (cb->closing) return;
+    HASH_FIND(hh, cb->chans, channel, chlen, c);
+    if (!c) return;
+    cb->base.stats.received++;
+    cb->base.stats.bytes_in += len;
+    cb->base.on_msg(cb->base.ud, c->name, data, len);
+}
+
+static int cb_subscribe(bus_t *b, const char *channel)
+{
+    cluster_bus_t *cb = (cluster_bus_t *)b;
+    char cname[320];
+    cchan_t *c = NULL;
+    if (cb->closing || bus_channel_cluster_name(channel, cname, sizeof(cname)) < 0) return -EINVAL;
+    HASH_FIND_STR(cb->chans, cname, c);
+    if (c) return 0;
+    c = wod_calloc(1, sizeof(*c));
+    c->cname = wod_strdup(cname);
+    c->name = wod_strdup(channel);
+    HASH_ADD_KEYPTR(hh, cb->chans, c->cname, strlen(c->cname), c);
+    return redis_cluster_ssubscribe(cb->cl, cname);
+}
+
+static int cb_unsubscribe(bus_t *b, const char *channel)
+{
+    cluster_bus_t *cb = (cluster_bus_t *)b;
+    char cname[320];
+    cchan_t *c = NULL;
+    if (bus_channel_cluster_name(channel, cname, sizeof(cname)) < 0) return 0;
+    HASH_FIND_STR(cb->chans, cname, c);
+    if (!c) return 0;
+    HASH_DEL(cb->chans, c);
+    free(c->cname);
+    free(c->name);
+    free(c);
+    return redis_cluster_sunsubscribe(cb->cl, cname);
+}
+
+static int cb_publish(bus_t *b, const char *channel, const char *data, size_t len)
+{
+    cluster_bus_t *cb = (cluster_bus_t *)b;
+    char cname[320];
+    if (bus_channel_cluster_name(channel, cname, sizeof(cname)) < 0) return -EINVAL;
+    int rc = redis_cluster_spublish(cb->cl, cname, strlen(cname), data, len);
+    if (rc < 0) return rc;
+    b->stats.published++;
+    b->stats.bytes_out += len;
+    return 0;
+}
+
+static void cb_closed(redis_cluster_t *cl)
+{
+    cluster_bus_t *cb = redis_cluster_owner(cl);
+    cchan_t *c, *tmp;
+    HASH_ITER(hh, cb->chans, c, tmp)
+    {
+        HASH_DEL(cb->chans, c);
+        free(c->cname);
+        free(c->name);
+        free(c);
+    }
+    free(cb);
+}
+
+static void cb_close(bus_t *b)
+{
+    cluster_bus_t *cb = (cluster_bus_t *)b;
+    if (cb->closing) return;
+    cb->closing = 1;
+    redis_cluster_close(cb->cl, cb_closed);
+}
+
+static const bus_ops_t cluster_ops = {
+    .subscribe = cb_subscribe,
+    .unsubscribe = cb_unsubscribe,
+    .publish = cb_publish,
+    .close = cb_close,
+};
+
+static bus_t *bus_cluster_new(uv_loop_t *loop, const char *url, bus_msg_cb on_msg,
+                              bus_state_cb on_state, void *ud)
+{
+    redis_cluster_url_t u;
+    if (redis_cluster_url_parse(url, &u) < 0) {
+        log_error("bus",
+                  "bad Redis Cluster URL '%s' (want redis+cluster://host:port[,host:port...])",
+                  url);
+        return NULL;
+    }
+    cluster_bus_t *cb = wod_calloc(1, sizeof(*cb));
+    cb->base.ops = &cluster_ops;
+    cb->base.on_msg = on_msg;
+    cb->base.on_state = on_state;
+    cb->base.ud = ud;
+    cb->cl = redis_cluster_new(loop, &u, "bus", cb_on_state, cb_on_msg, cb);
+    return &cb->base;
+}
+
 bus_t *bus_redis_new(uv_loop_t *loop, const char *url, bus_msg_cb on_msg, bus_state_cb on_state,
                      void *ud)
 {
+    if (redis_url_is_cluster(url)) return bus_cluster_new(loop, url, on_msg, on_state, ud);
     redis_url_t u;
     if (redis_url_parse(url, &u) < 0) {
         log_error("bus", "bad Redis URL '%s' (want redis://[:password@]host[:port][/db])", url);

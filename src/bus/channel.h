@@ -25,4 +25,10 @@ int bus_channel_gateway(char *out, size_t cap, const char *gateway);
  * empty or does not fit. Safe on any string (tests/fuzz/fuzz_admin.c). */
 int bus_channel_zone_of(const char *channel, bus_zone_channel_t kind, char *zone, size_t cap);
 
+/* The name of a channel on a Redis Cluster: the id in zone:X:input,
+ * zone:X:broadcast and gateway:X:output becomes a hash tag ({X}), so what
+ * belongs to one zone lives on one shard; others are unchanged. 0, or -1
+ * if it does not fit in cap bytes (docs/PROTOCOL.md, "Redis Cluster"). */
+int bus_channel_cluster_name(const char *seed, char *out, size_t cap);
+
 #endif

@@ -144,8 +144,12 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
     if (get_str("REDIS_URL", "redis://localhost:6379", cfg->redis_url, sizeof(cfg->redis_url), err,
                 n) < 0)
         return -1;
-    if (strncmp(cfg->redis_url, "redis://", 8) != 0) {
-        snprintf(err, n, "REDIS_URL=\"%s\" is invalid: expected redis://host:port", cfg->redis_url);
+    if (strncmp(cfg->redis_url, "redis://", 8) != 0 &&
+        strncmp(cfg->redis_url, "redis+cluster://", 16) != 0) {
+        snprintf(err, n,
+                 "REDIS_URL=\"%s\" is invalid: expected redis://host:port or "
+                 "redis+cluster://host:port[,host:port...]",
+                 cfg->redis_url);
         return -1;
     }
     if (get_str("DATABASE_URL", "sqlite:data/wod.db", cfg->database_url, sizeof(cfg->database_url),
@@ -156,6 +160,13 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
         strncmp(cfg->database_url, "postgresql://", 13) != 0) {
         snprintf(err, n, "DATABASE_URL=\"%s\" is invalid: expected sqlite:PATH or postgres://...",
                  cfg->database_url);
+        return -1;
+    }
+    if (get_str("DATABASE_REPLICA_URLS", "", cfg->database_replica_urls,
+                sizeof(cfg->database_replica_urls), err, n) < 0)
+        return -1;
+    if (cfg->database_replica_urls[0] && strncmp(cfg->database_url, "sqlite:", 7) == 0) {
+        snprintf(err, n, "DATABASE_REPLICA_URLS needs a postgres:// DATABASE_URL");
         return -1;
     }
     if (get_int("TICK_RATE", 20, 1, 200, &cfg->tick_rate, err, n) < 0) return -1;

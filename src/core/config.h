@@ -19,6 +19,7 @@ typedef struct config_s {
     int zone_http_port;                                       /* ZONE_HTTP_PORT */
     char redis_url[256];                                      /* REDIS_URL */
     char database_url[512];                                   /* DATABASE_URL */
+    char database_replica_urls[2048];                         /* DATABASE_REPLICA_URLS */
     int tick_rate;                                            /* TICK_RATE, ticks per second */
     char assigned_zones[CONFIG_MAX_ZONES][CONFIG_ID_MAX + 1]; /* ASSIGNED_ZONES */
     int n_assigned_zones;                                     /* 0 = every unclaimed zone */

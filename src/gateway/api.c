@@ -171,6 +171,7 @@ static void metrics(gw_t *gw, buf_t *b)
                "wod_store_query_seconds_sum{role=\"gateway\"} %.6f\n"
                "wod_store_query_seconds_count{role=\"gateway\"} %llu\n",
                gw->store_ms_total / 1000.0, gw->store_ops);
+    store_metrics_prometheus(gw->store, "gateway", b);
     buf_printf(b,
                "# HELP wod_auth_failures_total Wrong passwords and unknown tokens.\n"
                "# TYPE wod_auth_failures_total counter\n"

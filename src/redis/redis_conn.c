@@ -80,6 +80,11 @@ static void timer_attempt(uv_timer_t *t)
     attempt(container_of(t, redis_conn_t, timer));
 }
 
+static void finish_lost(redis_conn_t *c, int was_ready)
+{
+    if (was_ready && c->on_event) c->on_event(c, 0);
+}
+
 /* The current context is gone (hiredis freed it, or we did). */
 static void lost(redis_conn_t *c, const char *why)
 {
@@ -93,9 +98,17 @@ static void lost(redis_conn_t *c, const char *why)
         log_warn("redis", "%s: %s:%d %s; retrying in %llu ms (attempt %u)", c->name, c->url.host,
                  c->url.port, why, (unsigned long long)c->backoff_ms, c->failures);
     uv_timer_start(&c->timer, timer_attempt, c->backoff_ms, 0);
+    if (c->nalts > 1) { /* next seed; back off only once all were tried */
+        c->alt_i = (c->alt_i + 1) % c->nalts;
+        c->url = c->alts[c->alt_i];
+        if (c->alt_i != 0) {
+            finish_lost(c, was_ready);
+            return;
+        }
+    }
     c->backoff_ms *= 2;
     if (c->backoff_ms > REDIS_CONN_BACKOFF_MAX_MS) c->backoff_ms = REDIS_CONN_BACKOFF_MAX_MS;
-    if (was_ready && c->on_event) c->on_event(c, 0);
+    finish_lost(c, was_ready);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -259,6 +272,13 @@ void redis_conn_start(redis_conn_t *c, uv_loop_t *loop, const redis_url_t *url, 
     c->backoff_ms = REDIS_CONN_BACKOFF_MIN_MS;
     uv_timer_init(loop, &c->timer);
     attempt(c);
+}
+
+void redis_conn_set_alternates(redis_conn_t *c, const redis_url_t *urls, int n)
+{
+    c->alts = urls;
+    c->nalts = n;
+    c->alt_i = 0;
 }
 
 redisAsyncContext *redis_conn_ctx(redis_conn_t *c)

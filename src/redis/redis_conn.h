@@ -61,13 +61,19 @@ struct redis_conn_s {
     int drain_tries;       /* close waits (a little) for queued commands and replies */
     redis_conn_event_cb on_event;
     redis_conn_closed_cb on_closed;
-    void *owner; /* for the owner's callbacks */
+    void *owner;             /* for the owner's callbacks */
+    const redis_url_t *alts; /* other addresses to try in turn (cluster seeds) */
+    int nalts, alt_i;
 };
 
 /* Initialises c (embedded in its owner) and starts connecting. `name` is
  * copied. Never fails: a refused connection is retried with backoff. */
 void redis_conn_start(redis_conn_t *c, uv_loop_t *loop, const redis_url_t *url, const char *name,
                       redis_conn_event_cb on_event, void *owner);
+
+/* Every failed attempt moves on to the next of urls[n] (borrowed, must
+ * outlive c): a cluster's seed nodes, where any one will do. */
+void redis_conn_set_alternates(redis_conn_t *c, const redis_url_t *urls, int n);
 
 /* The context to send commands on, or NULL while waiting to reconnect or
  * closing. Commands sent before the connection is ready are queued behind

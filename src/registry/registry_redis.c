@@ -15,8 +15,16 @@
  * The epoch key outlives a release, so epochs only grow.
  *
  * list_servers/list_zones walk the keyspace with SCAN (never KEYS, which
- * blocks Redis) and fetch the values with one MGET. */
+ * blocks Redis) and fetch the values with one MGET.
+ *
+ * On a Redis Cluster (redis+cluster:// URL) the same calls go through
+ * redis_cluster.c: the zone id in zone:assignment:{id} and zone:epoch:{id}
+ * becomes a hash tag, so both keys of a claim script (and the zone's bus
+ * channels, bus_channel_cluster_name) share one slot; SCAN runs on every
+ * master in turn and the values are fetched with one GET each (MGET
+ * across slots is refused by a cluster). */
 #include "registry.h"
+#include "../redis/redis_cluster.h"
 #include "../redis/redis_conn.h"
 #include "../core/alloc.h"
 #include "../core/log.h"
@@ -65,11 +73,18 @@
     "return {v, redis.call('GET', KEYS[2]) or '0'}"
 
 typedef struct redis_registry_s redis_registry_t;
+typedef struct req_s req_t;
+
+/* A GET of a cluster list: which request, which key. */
+typedef struct get_s {
+    req_t *q;
+    size_t i;
+} get_t;
 
 typedef enum { REQ_CLAIM, REQ_LIST_SERVERS, REQ_LIST_ZONES } req_kind_t;
 
 /* A call with a callback, from the command until its last reply. */
-typedef struct req_s {
+struct req_s {
     struct req_s *prev, *next; /* in rr->inflight */
     redis_registry_t *rr;
     req_kind_t kind;
@@ -85,12 +100,20 @@ typedef struct req_s {
     /* list: keys found so far (owned strings) */
     char **keys;
     size_t nkeys, capkeys;
-} req_t;
+    /* cluster list: the master being scanned, then one GET per key */
+    int master;
+    struct get_s *gets; /* one per key */
+    char **vals;
+    size_t *vlens;
+    size_t pending;
+    int get_failed;
+};
 
 struct redis_registry_s {
     registry_t base;
     redis_conn_t conn;
-    req_t *inflight; /* calls with callbacks not yet freed */
+    redis_cluster_t *cl; /* cluster mode, else conn */
+    req_t *inflight;     /* calls with callbacks not yet freed */
     int closing;
 };
 
@@ -116,10 +139,38 @@ static void req_free(req_t *q)
     else
         rr->inflight = q->next;
     if (q->next) q->next->prev = q->prev;
-    for (size_t i = 0; i < q->nkeys; i++)
+    for (size_t i = 0; i < q->nkeys; i++) {
         free(q->keys[i]);
+        if (q->vals) free(q->vals[i]);
+    }
     free(q->keys);
+    free(q->gets);
+    free(q->vals);
+    free(q->vlens);
     free(q);
+}
+
+/* ---- one command, on the single connection or routed by key */
+
+static int connected(redis_registry_t *rr)
+{
+    return rr->cl ? !rr->closing : redis_conn_ctx(&rr->conn) != NULL;
+}
+
+static int send_cmd(redis_registry_t *rr, const char *key, redisCallbackFn *fn, void *priv,
+                    int argc, const char **argv)
+{
+    if (rr->cl) return redis_cluster_command(rr->cl, key, fn, priv, argc, argv, NULL);
+    redisAsyncContext *ac = redis_conn_ctx(&rr->conn);
+    if (!ac || redisAsyncCommandArgv(ac, fn, priv, argc, argv, NULL) != REDIS_OK) return -ENOTCONN;
+    return 0;
+}
+
+/* zone:assignment:<id> / zone:epoch:<id>; the id a hash tag on a cluster. */
+static void zone_key(const redis_registry_t *rr, const char *prefix, const char *zone, char *out,
+                     size_t cap)
+{
+    snprintf(out, cap, rr->cl ? "%s{%s}" : "%s%s", prefix, zone);
 }
 
 /* Calls the owner back once; later hiredis replies only free q. */
@@ -145,11 +196,15 @@ static void answer_error(req_t *q)
         answer_json(q, NULL);
 }
 
-/* Sends the next command of q; on failure answers with an error and frees q. */
+/* Sends the next command of q (a SCAN goes to the master being scanned on
+ * a cluster); on failure answers with an error and frees q. */
 static void req_send(req_t *q, redisCallbackFn *fn, int argc, const char **argv)
 {
-    redisAsyncContext *ac = redis_conn_ctx(&q->rr->conn);
-    if (q->answered || !ac || redisAsyncCommandArgv(ac, fn, q, argc, argv, NULL) != REDIS_OK) {
+    redis_registry_t *rr = q->rr;
+    int rc = q->answered ? -ECANCELED
+             : rr->cl    ? redis_cluster_command_master(rr->cl, q->master, fn, q, argc, argv, NULL)
+                         : send_cmd(rr, NULL, fn, q, argc, argv);
+    if (rc < 0) {
         answer_error(q);
         req_free(q);
     }
@@ -191,17 +246,16 @@ static int send_claim(registry_t *r, const char *zone, uint64_t held, const char
 {
     redis_registry_t *rr = (redis_registry_t *)r;
     if (strlen(zone) >= KEY_MAX) return -EINVAL;
-    if (!redis_conn_ctx(&rr->conn)) return -ENOTCONN;
+    if (!connected(rr)) return -ENOTCONN;
     req_t *q = req_new(rr, REQ_CLAIM, ud);
     q->cb.claim = cb;
     q->held_epoch = held;
     snprintf(q->zone, sizeof(q->zone), "%s", zone);
     char key[KEY_MAX + 32], ekey[KEY_MAX + 32];
-    snprintf(key, sizeof(key), PREFIX_ZONE "%s", zone);
-    snprintf(ekey, sizeof(ekey), PREFIX_EPOCH "%s", zone);
+    zone_key(rr, PREFIX_ZONE, zone, key, sizeof(key));
+    zone_key(rr, PREFIX_EPOCH, zone, ekey, sizeof(ekey));
     const char *argv[] = {"EVAL", script, "2", key, ekey, r->server_id, arg2};
-    if (redisAsyncCommandArgv(redis_conn_ctx(&rr->conn), on_claim_reply, q, 7, argv, NULL) !=
-        REDIS_OK) {
+    if (send_cmd(rr, key, on_claim_reply, q, 7, argv) < 0) {
         req_free(q);
         return -ENOTCONN;
     }
@@ -229,22 +283,21 @@ static void on_write_reply(redisAsyncContext *ac, void *r, void *priv)
     log_reply_error(priv, r);
 }
 
+/* argv[1] is the key. */
 static int send_write(redis_registry_t *rr, const char *what, int argc, const char **argv)
 {
-    redisAsyncContext *ac = redis_conn_ctx(&rr->conn);
-    if (!ac) return -ENOTCONN;
     /* `what` is a string literal, so it outlives the reply. */
-    if (redisAsyncCommandArgv(ac, on_write_reply, (void *)what, argc, argv, NULL) != REDIS_OK)
-        return -ENOTCONN;
-    return 0;
+    return send_cmd(rr, argv[1], on_write_reply, (void *)what, argc, argv);
 }
 
 static int rr_release(registry_t *r, const char *zone)
 {
+    redis_registry_t *rr = (redis_registry_t *)r;
     char key[KEY_MAX + 32];
-    snprintf(key, sizeof(key), PREFIX_ZONE "%s", zone);
+    zone_key(rr, PREFIX_ZONE, zone, key, sizeof(key));
     const char *argv[] = {"EVAL", RELEASE_SCRIPT, "1", key, r->server_id};
-    return send_write((redis_registry_t *)r, "release_zone", 5, argv);
+    /* argv[1] is the script: route by the key. */
+    return send_cmd(rr, key, on_write_reply, "release_zone", 5, argv);
 }
 
 static int rr_heartbeat(registry_t *r, const char *value_json)
@@ -283,6 +336,38 @@ static const char *list_prefix(const req_t *q)
 
 static void scan_next(req_t *q, const char *cursor);
 
+/* Answers with {id: value} for every key with a value (vals[i] NULL:
+ * expired since the SCAN), then frees q. */
+static void answer_values(req_t *q, char *const *vals, const size_t *lens)
+{
+    size_t plen = strlen(list_prefix(q));
+    json_t *out = json_object();
+    for (size_t i = 0; i < q->nkeys; i++) {
+        char id[KEY_MAX + 32];
+        snprintf(id, sizeof(id), "%s", q->keys[i] + plen);
+        size_t idlen = strlen(id);
+        if (q->rr->cl && q->kind == REQ_LIST_ZONES && idlen >= 2 && id[0] == '{' &&
+            id[idlen - 1] == '}') { /* zone:assignment:{id} on a cluster */
+            memmove(id, id + 1, idlen - 2);
+            id[idlen - 2] = 0;
+        }
+        if (!vals[i]) continue;
+        if (q->kind == REQ_LIST_ZONES) {
+            json_object_set_new(out, id, json_stringn(vals[i], lens[i]));
+            continue;
+        }
+        json_error_t err;
+        json_t *hb = json_loadb(vals[i], lens[i], 0, &err);
+        if (hb)
+            json_object_set_new(out, id, hb);
+        else
+            log_warn("registry", "heartbeat of %s is not JSON: %s", id, err.text);
+    }
+    answer_json(q, out);
+    json_decref(out);
+    req_free(q);
+}
+
 static void on_mget(redisAsyncContext *ac, void *r, void *priv)
 {
     redisReply *reply = r;
@@ -294,26 +379,40 @@ static void on_mget(redisAsyncContext *ac, void *r, void *priv)
         req_free(q);
         return;
     }
-    size_t plen = strlen(list_prefix(q));
-    json_t *out = json_object();
+    char **vals = wod_calloc(q->nkeys, sizeof(*vals));
+    size_t *lens = wod_calloc(q->nkeys, sizeof(*lens));
     for (size_t i = 0; i < q->nkeys; i++) {
         const redisReply *v = reply->element[i];
-        const char *id = q->keys[i] + plen;
-        if (v->type != REDIS_REPLY_STRING) continue; /* expired since the SCAN */
-        if (q->kind == REQ_LIST_ZONES) {
-            json_object_set_new(out, id, json_stringn(v->str, v->len));
-            continue;
-        }
-        json_error_t err;
-        json_t *hb = json_loadb(v->str, v->len, 0, &err);
-        if (hb)
-            json_object_set_new(out, id, hb);
-        else
-            log_warn("registry", "heartbeat of %s is not JSON: %s", id, err.text);
+        if (v->type != REDIS_REPLY_STRING) continue;
+        vals[i] = v->str;
+        lens[i] = v->len;
     }
-    answer_json(q, out);
-    json_decref(out);
-    req_free(q);
+    answer_values(q, vals, lens);
+    free(vals);
+    free(lens);
+}
+
+/* One GET of a cluster list came back. */
+static void on_cluster_get(redisAsyncContext *ac, void *r, void *priv)
+{
+    redisReply *reply = r;
+    get_t *g = priv;
+    req_t *q = g->q;
+    (void)ac;
+    if (is_error(reply)) {
+        log_reply_error("list GET", reply);
+        q->get_failed = 1;
+    } else if (reply->type == REDIS_REPLY_STRING) {
+        q->vals[g->i] = wod_strndup(reply->str, reply->len);
+        q->vlens[g->i] = reply->len;
+    }
+    if (--q->pending > 0) return;
+    if (q->get_failed || q->answered) {
+        answer_error(q);
+        req_free(q);
+        return;
+    }
+    answer_values(q, q->vals, q->vlens);
 }
 
 static void fetch_values(req_t *q)
@@ -323,6 +422,20 @@ static void fetch_values(req_t *q)
         answer_json(q, empty);
         json_decref(empty);
         req_free(q);
+        return;
+    }
+    if (q->rr->cl) {
+        q->gets = wod_calloc(q->nkeys, sizeof(*q->gets));
+        q->vals = wod_calloc(q->nkeys, sizeof(*q->vals));
+        q->vlens = wod_calloc(q->nkeys, sizeof(*q->vlens));
+        q->pending = q->nkeys;
+        for (size_t i = 0; i < q->nkeys; i++) {
+            q->gets[i] = (get_t){q, i};
+            const char *argv[] = {"GET", q->keys[i]};
+            if (redis_cluster_command(q->rr->cl, q->keys[i], on_cluster_get, &q->gets[i], 2, argv,
+                                      NULL) < 0)
+                on_cluster_get(NULL, NULL, &q->gets[i]); /* counts down, fails the list */
+        }
         return;
     }
     const char **argv = wod_malloc((q->nkeys + 1) * sizeof(*argv));
@@ -361,10 +474,12 @@ static void on_scan(redisAsyncContext *ac, void *r, void *priv)
         }
         q->keys[q->nkeys++] = wod_strndup(k->str, k->len);
     }
-    if (strcmp(reply->element[0]->str, "0") == 0)
-        fetch_values(q);
-    else
+    if (strcmp(reply->element[0]->str, "0") != 0)
         scan_next(q, reply->element[0]->str);
+    else if (q->rr->cl && ++q->master < redis_cluster_masters(q->rr->cl))
+        scan_next(q, "0"); /* the next master's keys */
+    else
+        fetch_values(q);
 }
 
 static void scan_next(req_t *q, const char *cursor)
@@ -377,13 +492,15 @@ static void scan_next(req_t *q, const char *cursor)
 
 static int start_list(redis_registry_t *rr, req_kind_t kind, registry_json_cb cb, void *ud)
 {
-    if (!redis_conn_ctx(&rr->conn)) return -ENOTCONN;
+    if (!connected(rr)) return -ENOTCONN;
     req_t *q = req_new(rr, kind, ud);
     q->cb.json = cb;
     char pattern[64];
     snprintf(pattern, sizeof(pattern), "%s*", list_prefix(q));
     const char *argv[] = {"SCAN", "0", "MATCH", pattern, "COUNT", SCAN_COUNT};
-    if (redisAsyncCommandArgv(redis_conn_ctx(&rr->conn), on_scan, q, 6, argv, NULL) != REDIS_OK) {
+    int rc = rr->cl ? redis_cluster_command_master(rr->cl, 0, on_scan, q, 6, argv, NULL)
+                    : send_cmd(rr, NULL, on_scan, q, 6, argv);
+    if (rc < 0) {
         req_free(q);
         return -ENOTCONN;
     }
@@ -410,6 +527,13 @@ static void conn_closed(redis_conn_t *c)
     free(rr);
 }
 
+static void cluster_closed(redis_cluster_t *cl)
+{
+    redis_registry_t *rr = redis_cluster_owner(cl);
+    wod_assert(rr->inflight == NULL);
+    free(rr);
+}
+
 static void rr_close(registry_t *r)
 {
     redis_registry_t *rr = (redis_registry_t *)r;
@@ -417,7 +541,10 @@ static void rr_close(registry_t *r)
     rr->closing = 1;
     for (req_t *q = rr->inflight; q; q = q->next)
         answer_error(q); /* now, not after the owner is gone */
-    redis_conn_close(&rr->conn, conn_closed);
+    if (rr->cl)
+        redis_cluster_close(rr->cl, cluster_closed);
+    else
+        redis_conn_close(&rr->conn, conn_closed);
 }
 
 static const registry_ops_t redis_ops = {
@@ -433,6 +560,19 @@ static const registry_ops_t redis_ops = {
 
 registry_t *registry_redis_new(uv_loop_t *loop, const char *url, const char *server_id)
 {
+    if (redis_url_is_cluster(url)) {
+        redis_cluster_url_t cu;
+        if (redis_cluster_url_parse(url, &cu) < 0) {
+            log_error("registry", "bad Redis Cluster URL '%s' (want redis+cluster://host:port,...)",
+                      url);
+            return NULL;
+        }
+        redis_registry_t *rr = wod_calloc(1, sizeof(*rr));
+        rr->base.ops = &redis_ops;
+        snprintf(rr->base.server_id, sizeof(rr->base.server_id), "%s", server_id);
+        rr->cl = redis_cluster_new(loop, &cu, "registry", NULL, NULL, rr);
+        return &rr->base;
+    }
     redis_url_t u;
     if (redis_url_parse(url, &u) < 0) {
         log_error("registry", "bad Redis URL '%s' (want redis://[:password@]host[:port][/db])",

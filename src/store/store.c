@@ -17,12 +17,27 @@ static int pending; /* loop thread only */
 
 int store_open(const char *url, store_t **out)
 {
+    return store_open_replicas(url, NULL, out);
+}
+
+int store_open_replicas(const char *url, const char *replica_urls, store_t **out)
+{
     store_t *s = NULL;
-    if (strncmp(url, "sqlite:", 7) == 0)
+    int replicas = replica_urls && *replica_urls;
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        if (replicas) {
+            log_error("store", "DATABASE_REPLICA_URLS needs a postgres:// DATABASE_URL");
+            return STORE_ERR;
+        }
         s = store_sqlite_open(url + 7);
-    else
+    } else {
         s = store_pg_open(url);
+    }
     if (!s) return STORE_ERR;
+    if (replicas && store_pg_set_replicas(s, replica_urls) != STORE_OK) {
+        store_close(s);
+        return STORE_ERR;
+    }
     if (store_migrate(s) != STORE_OK) {
         log_error("store", "migrations failed for %s", s->kind);
         store_close(s);
@@ -61,6 +76,11 @@ int store_async(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn d
     }
     pending++;
     return 0;
+}
+
+void store_metrics_prometheus(store_t *s, const char *role, buf_t *out)
+{
+    if (s->ops->metrics) s->ops->metrics(s, role, out);
 }
 
 int store_pending(void)

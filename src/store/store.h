@@ -8,6 +8,7 @@
 #ifndef WOD_STORE_H
 #define WOD_STORE_H
 
+#include "../core/buf.h"
 #include "../game/character.h"
 #include "../game/npcdef.h"
 #include "../game/zonedef.h"
@@ -53,6 +54,8 @@ typedef struct store_ops_s {
     /* Zone snapshot for failover: opaque text (JSON), or NOTFOUND. */
     int (*snapshot_put)(store_t *s, const char *zone_id, const char *data, size_t len);
     int (*snapshot_get)(store_t *s, const char *zone_id, char **data, size_t *len);
+    /* Per-backend metrics in Prometheus text, labelled role="<role>"; NULL = none. */
+    void (*metrics)(store_t *s, const char *role, buf_t *out);
     void (*close)(store_t *s);
 } store_ops_t;
 
@@ -124,8 +127,14 @@ static inline void store_close(store_t *s)
     s->ops->close(s);
 }
 
-/* Opens the store named by `url` (sqlite:PATH or postgres://...). */
+/* Opens the store named by `url` (sqlite:PATH or postgres://...) with
+ * read replicas `replica_urls` (comma-separated postgres:// URLs, "" or
+ * NULL = none; PostgreSQL only). */
 int store_open(const char *url, store_t **out);
+int store_open_replicas(const char *url, const char *replica_urls, store_t **out);
+int store_pg_set_replicas(store_t *s, const char *urls);
+/* Appends the store's metrics (PostgreSQL: per backend), if it has any. */
+void store_metrics_prometheus(store_t *s, const char *role, buf_t *out);
 store_t *store_sqlite_open(const char *path);
 store_t *store_pg_open(const char *url);
 

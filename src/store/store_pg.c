@@ -18,7 +18,16 @@
  * STORE_ERR_EXISTS instead of a duplicate row.
  *
  * Migrations take a session advisory lock so a gateway and two zone
- * servers starting at once against an empty database do not race. */
+ * servers starting at once against an empty database do not race.
+ *
+ * Read replicas (DATABASE_REPLICA_URLS): each replica is a backend with
+ * its own pool, like the primary. Reads that tolerate lag (zone and NPC
+ * definitions) go to the replicas in turn; reads that must see the latest
+ * write (login, tokens, characters, snapshots) and every write go to the
+ * primary (docs/ARCHITECTURE.md "Persistence"). A replica that fails a
+ * read, or whose replay lag passes PG_REPLICA_MAX_LAG_S, is skipped for
+ * PG_REPLICA_RETRY_MS and the read goes to the next one, finally the
+ * primary: a replica only ever makes reads cheaper, never fails one. */
 #include "store.h"
 #include "../core/alloc.h"
 #include "../core/buf.h"
@@ -32,18 +41,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_POOL_SIZE       4
-#define PG_MIGRATE_LOCK    "727400017" /* pg_advisory_lock key, any constant */
-#define PG_SAVE_BATCH      500         /* characters per UPDATE statement */
-#define PG_UNIQUE_VIOLATED "23505"
+#define PG_POOL_SIZE         4
+#define PG_MIGRATE_LOCK      "727400017" /* pg_advisory_lock key, any constant */
+#define PG_SAVE_BATCH        500         /* characters per UPDATE statement */
+#define PG_UNIQUE_VIOLATED   "23505"
+#define PG_MAX_REPLICAS      8
+#define PG_REPLICA_RETRY_MS  5000 /* a failed or lagging replica is skipped this long */
+#define PG_REPLICA_LAG_EVERY 2000 /* replay lag is measured at most this often */
+#define PG_REPLICA_MAX_LAG_S 30.0
 
-typedef struct pg_store_s {
-    store_t base;
+/* One server (the primary or a replica) with its connection pool. */
+typedef struct pg_backend_s {
     char *url;
-    pthread_mutex_t mu;          /* guards busy[] and conns[] slots */
+    char name[24];               /* "primary", "replica1", ... (metrics label) */
+    pthread_mutex_t mu;          /* guards everything below */
     pthread_cond_t cv;           /* signalled when a slot frees */
     PGconn *conns[PG_POOL_SIZE]; /* NULL until first used */
     int busy[PG_POOL_SIZE];
+    int in_use;
+    unsigned long long queries, errors;
+    double seconds;
+    double lag_s;          /* replica: last measured replay lag, -1 = unknown */
+    double lag_checked_ms; /* clock_mono_ms of that measurement */
+    double skip_until_ms;  /* replica: not used before this */
+} pg_backend_t;
+
+typedef struct pg_store_s {
+    store_t base;
+    pg_backend_t primary;
+    pg_backend_t replicas[PG_MAX_REPLICAS];
+    int nreplicas;
+    unsigned next_replica; /* round robin, under primary.mu */
 } pg_store_t;
 
 #define PG(s) ((pg_store_t *)(s))
@@ -72,7 +100,25 @@ static PGconn *pg_connect(const char *url)
     return c;
 }
 
-static int acquire(pg_store_t *s)
+static void backend_init(pg_backend_t *b, const char *url, const char *name)
+{
+    b->url = wod_strdup(url);
+    snprintf(b->name, sizeof(b->name), "%s", name);
+    b->lag_s = -1;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+}
+
+static void backend_free(pg_backend_t *b)
+{
+    for (int i = 0; i < PG_POOL_SIZE; i++)
+        if (b->conns[i]) PQfinish(b->conns[i]);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+    free(b->url);
+}
+
+static int acquire(pg_backend_t *s)
 {
     pthread_mutex_lock(&s->mu);
     int slot = -1;
@@ -85,24 +131,44 @@ static int acquire(pg_store_t *s)
         pthread_cond_wait(&s->cv, &s->mu);
     }
     s->busy[slot] = 1;
+    s->in_use++;
     pthread_mutex_unlock(&s->mu);
     if (!s->conns[slot]) s->conns[slot] = pg_connect(s->url); /* outside the lock: slow */
     return slot;
 }
 
-static void release(pg_store_t *s, int slot)
+static void release(pg_backend_t *s, int slot)
 {
     pthread_mutex_lock(&s->mu);
     s->busy[slot] = 0;
+    s->in_use--;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Runs op on a pooled connection; once more after a reset if the
- * connection turns out to be broken. */
-static int run(store_t *st, pg_op_fn op, void *arg)
+/* Measures a replica's replay lag (0 when it has replayed all it got:
+ * an idle primary sends nothing, so the replay timestamp alone would
+ * grow without the replica being behind). */
+static void measure_lag(pg_backend_t *b, PGconn *c)
 {
-    pg_store_t *s = PG(st);
+    PGresult *r = PQexec(c, "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+                            "THEN 0 ELSE COALESCE(EXTRACT(EPOCH FROM now() - "
+                            "pg_last_xact_replay_timestamp()), 0) END");
+    double lag = -1;
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        lag = strtod(PQgetvalue(r, 0, 0), NULL);
+    PQclear(r);
+    pthread_mutex_lock(&b->mu);
+    b->lag_s = lag;
+    b->lag_checked_ms = clock_mono_ms();
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Runs op on a pooled connection of b; once more after a reset if the
+ * connection turns out to be broken. A replica that cannot connect, or
+ * lags too far, returns STORE_ERR at once (the caller moves on). */
+static int run_on(pg_backend_t *s, int replica, pg_op_fn op, void *arg)
+{
     int slot = acquire(s);
     PGconn *c = s->conns[slot];
     int rc = STORE_ERR;
@@ -117,13 +183,67 @@ static int run(store_t *st, pg_op_fn op, void *arg)
             }
             log_info("store", "postgres connection re-established");
         }
+        pthread_mutex_lock(&s->mu);
+        int due = replica && clock_mono_ms() - s->lag_checked_ms >= PG_REPLICA_LAG_EVERY;
+        pthread_mutex_unlock(&s->mu);
+        if (due) {
+            measure_lag(s, c);
+            pthread_mutex_lock(&s->mu);
+            double lag = s->lag_s;
+            pthread_mutex_unlock(&s->mu);
+            if (lag > PG_REPLICA_MAX_LAG_S) {
+                log_warn("store", "postgres %s is %.1f s behind the primary; reading elsewhere",
+                         s->name, lag);
+                goto out;
+            }
+        }
+        double t0 = clock_mono_ms();
         rc = op(c, arg);
+        pthread_mutex_lock(&s->mu);
+        s->queries++;
+        s->errors += rc == STORE_ERR;
+        s->seconds += (clock_mono_ms() - t0) / 1000.0;
+        pthread_mutex_unlock(&s->mu);
         if (rc != STORE_ERR || PQstatus(c) == CONNECTION_OK) break;
         log_warn("store", "postgres connection lost during a query; retrying once");
     }
 out:
     release(s, slot);
     return rc;
+}
+
+/* Reads and writes that must see the latest write: the primary. */
+static int run(store_t *st, pg_op_fn op, void *arg)
+{
+    return run_on(&PG(st)->primary, 0, op, arg);
+}
+
+/* Reads that tolerate lag: a replica that answers, else the primary.
+ * `empty` (may be NULL) says whether a result looks like a replica that
+ * has not caught up with the schema yet (no zones at all): then the
+ * primary is asked too. */
+static int run_read(store_t *st, pg_op_fn op, void *arg, int (*empty)(void *arg))
+{
+    pg_store_t *s = PG(st);
+    pthread_mutex_lock(&s->primary.mu);
+    unsigned first = s->next_replica++;
+    pthread_mutex_unlock(&s->primary.mu);
+    for (int k = 0; k < s->nreplicas; k++) {
+        pg_backend_t *b = &s->replicas[(first + (unsigned)k) % (unsigned)s->nreplicas];
+        double now = clock_mono_ms();
+        pthread_mutex_lock(&b->mu);
+        int skip = now < b->skip_until_ms;
+        pthread_mutex_unlock(&b->mu);
+        if (skip) continue;
+        int rc = run_on(b, 1, op, arg);
+        if (rc != STORE_ERR && !(rc == STORE_OK && empty && empty(arg))) return rc;
+        log_warn("store", "postgres %s %s; next read there in %d ms", b->name,
+                 rc == STORE_ERR ? "unavailable" : "has no data yet", PG_REPLICA_RETRY_MS);
+        pthread_mutex_lock(&b->mu);
+        b->skip_until_ms = now + PG_REPLICA_RETRY_MS;
+        pthread_mutex_unlock(&b->mu);
+    }
+    return run(st, op, arg);
 }
 
 /* ---- query helpers */
@@ -244,6 +364,16 @@ typedef struct {
     int *n;
 } zones_args_t;
 
+/* A replica without zones has not replayed the migrations yet. */
+static int zones_empty(void *arg)
+{
+    zones_args_t *a = arg;
+    if (*a->n > 0) return 0;
+    free(*a->out);
+    *a->out = NULL;
+    return 1;
+}
+
 static int do_zones_load(PGconn *c, void *arg)
 {
     zones_args_t *a = arg;
@@ -278,7 +408,7 @@ static int do_zones_load(PGconn *c, void *arg)
 static int pg_zones_load(store_t *s, zonedef_t **out, int *n)
 {
     zones_args_t a = {out, n};
-    return run(s, do_zones_load, &a);
+    return run_read(s, do_zones_load, &a, zones_empty);
 }
 
 typedef struct {
@@ -336,7 +466,7 @@ fail:
 static int pg_npcs_load(store_t *s, npcdef_t **out, int *n)
 {
     npcs_args_t a = {out, n};
-    return run(s, do_npcs_load, &a);
+    return run_read(s, do_npcs_load, &a, NULL);
 }
 
 /* ---- accounts and tokens */
@@ -721,15 +851,76 @@ static int pg_snapshot_get(store_t *s, const char *zone_id, char **data, size_t 
     return run(s, do_snapshot_get, &a);
 }
 
+static void pg_metrics(store_t *st, const char *role, buf_t *out)
+{
+    static const char *const help[][3] = {
+        {"wod_store_backend_queries_total", "counter", "Store operations per PostgreSQL backend."},
+        {"wod_store_backend_errors_total", "counter", "Failed store operations per backend."},
+        {"wod_store_backend_query_seconds_total", "counter", "Time spent in store operations."},
+        {"wod_store_backend_pool_in_use", "gauge", "Pooled connections in use."},
+        {"wod_store_replica_lag_seconds", "gauge",
+         "Replica replay lag at the last check (-1 = unknown)."},
+    };
+    pg_store_t *s = PG(st);
+    for (size_t m = 0; m < sizeof(help) / sizeof(help[0]); m++) {
+        if (m == 4 && s->nreplicas == 0) break;
+        buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", help[m][0], help[m][2], help[m][0],
+                   help[m][1]);
+        for (int i = m == 4 ? 0 : -1; i < s->nreplicas; i++) {
+            pg_backend_t *b = i < 0 ? &s->primary : &s->replicas[i];
+            pthread_mutex_lock(&b->mu);
+            buf_printf(out, "%s{role=\"%s\",backend=\"%s\"} ", help[m][0], role, b->name);
+            if (m == 0)
+                buf_printf(out, "%llu\n", b->queries);
+            else if (m == 1)
+                buf_printf(out, "%llu\n", b->errors);
+            else if (m == 2)
+                buf_printf(out, "%.6f\n", b->seconds);
+            else if (m == 3)
+                buf_printf(out, "%d\n", b->in_use);
+            else
+                buf_printf(out, "%.3f\n", b->lag_s);
+            pthread_mutex_unlock(&b->mu);
+        }
+    }
+}
+
+int store_pg_set_replicas(store_t *st, const char *urls)
+{
+    pg_store_t *s = PG(st);
+    const char *p = urls;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        char url[512];
+        if (n == 0 || n >= sizeof(url) || s->nreplicas == PG_MAX_REPLICAS) {
+            log_error("store", "DATABASE_REPLICA_URLS: an empty or too long URL, or more than %d",
+                      PG_MAX_REPLICAS);
+            return STORE_ERR;
+        }
+        memcpy(url, p, n);
+        url[n] = 0;
+        if (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0) {
+            log_error("store", "DATABASE_REPLICA_URLS: not a postgres:// URL: %s", url);
+            return STORE_ERR;
+        }
+        char name[24];
+        snprintf(name, sizeof(name), "replica%d", s->nreplicas + 1);
+        backend_init(&s->replicas[s->nreplicas++], url, name);
+        /* Connections open on the first read; a replica down now is not fatal. */
+        log_info("store", "postgres %s for lag-tolerant reads (zone and NPC definitions)", name);
+        p += n;
+        if (*p == ',') p++;
+    }
+    return STORE_OK;
+}
+
 /* Caller guarantees no operation is in flight (as for store_sqlite.c). */
 static void pg_close(store_t *st)
 {
     pg_store_t *s = PG(st);
-    for (int i = 0; i < PG_POOL_SIZE; i++)
-        if (s->conns[i]) PQfinish(s->conns[i]);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
-    free(s->url);
+    backend_free(&s->primary);
+    for (int i = 0; i < s->nreplicas; i++)
+        backend_free(&s->replicas[i]);
     free(s);
 }
 
@@ -747,6 +938,7 @@ static const store_ops_t pg_ops = {
     .characters_save = pg_characters_save,
     .snapshot_put = pg_snapshot_put,
     .snapshot_get = pg_snapshot_get,
+    .metrics = pg_metrics,
     .close = pg_close,
 };
 
@@ -766,10 +958,8 @@ store_t *store_pg_open(const char *url)
     pg_store_t *s = wod_calloc(1, sizeof(*s));
     s->base.ops = &pg_ops;
     s->base.kind = "postgres";
-    s->url = wod_strdup(url);
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    s->conns[0] = c;
+    backend_init(&s->primary, url, "primary");
+    s->primary.conns[0] = c;
     log_info("store", "postgres database %s@%s:%s/%s (pool of %d)", PQuser(c), PQhost(c), PQport(c),
              PQdb(c), PG_POOL_SIZE);
     return &s->base;

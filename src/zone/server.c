@@ -604,6 +604,7 @@ void zs_metrics(zs_t *zs, buf_t *b)
                "wod_zone_backlog_frames_dropped_total %llu\n",
                zs->zones_lost, zs->pauses, zs->backlog_frames_dropped);
     if (zs->bus) bus_stats_prometheus(zs->bus, "zone", b);
+    store_metrics_prometheus(zs->store, "zone", b);
     buf_printf(b,
                "# HELP wod_store_query_seconds Store operations run by the zone server.\n"
                "# TYPE wod_store_query_seconds summary\n"
