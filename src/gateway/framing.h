@@ -23,6 +23,10 @@ typedef struct gw_conn_s gw_conn_t;
 
 typedef struct gw_s gw_t;
 
+/* Buffer for lws_get_urlarg_by_name: lws 4.1.6 gives up at the first query
+ * argument (in order) longer than the buffer, so this fits any we expect. */
+#define GW_URLARG_MAX 512
+
 /* Two kinds of entries: per socket (server.c calls them with the wsi's
  * framing, chosen at the upgrade) and per connection (conn.c calls them
  * with c->framing). For /ws and a Socket.IO WebSocket both are the same

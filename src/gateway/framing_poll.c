@@ -150,7 +150,7 @@ static void handshake(gw_t *gw, struct lws *wsi, gw_poll_req_t *pr, http_reply_t
 
 int gw_poll_http(gw_t *gw, struct lws *wsi, gw_poll_req_t *pr, http_reply_t *reply)
 {
-    char eio[16], transport[32], sid[64]; /* each holds "name=value" */
+    char eio[GW_URLARG_MAX], transport[GW_URLARG_MAX], sid[GW_URLARG_MAX];
     int get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
     int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     const char *e = lws_get_urlarg_by_name(wsi, "EIO=", eio, sizeof(eio));
@@ -323,7 +323,7 @@ void gw_poll_stop(gw_t *gw)
 
 static int upgrade_accepts(struct lws *wsi, const char *uri)
 {
-    char buf[64];
+    char buf[GW_URLARG_MAX];
     if (strcmp(uri, "/socket.io/") != 0 && strcmp(uri, "/socket.io") != 0) return 0;
     const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
     if (!eio || strcmp(eio, "4") != 0) return 0;
@@ -336,7 +336,7 @@ static int upgrade_accepts(struct lws *wsi, const char *uri)
  * being upgraded: a second upgrade is refused. */
 static gw_conn_t *upgrade_open(gw_t *gw, struct lws *wsi)
 {
-    char sid[64];
+    char sid[GW_URLARG_MAX];
     const char *s = lws_get_urlarg_by_name(wsi, "sid=", sid, sizeof(sid));
     gw_conn_t *c = s ? find_sid(gw, s) : NULL;
     if (!c || !is_polling(c) || c->poll_probe) {

@@ -15,7 +15,7 @@
 static int sio_accepts(struct lws *wsi, const char *uri)
 {
     if (strcmp(uri, "/socket.io/") != 0 && strcmp(uri, "/socket.io") != 0) return 0;
-    char buf[64];
+    char buf[GW_URLARG_MAX];
     const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
     if (!eio || strcmp(eio, "4") != 0) return 0;
     const char *t = lws_get_urlarg_by_name(wsi, "transport=", buf, sizeof(buf));
