@@ -228,8 +228,9 @@ static int payload_ok(const char *data, size_t len)
     while ((rc = sio_payload_next(&pos, data + len, &pkt, &n)) > 0) {
         sio_packet_t p;
         if (sio_parse(pkt, n, &p, NULL, 0) < 0) return 0;
+        eio_type_t type = p.eio;
         sio_packet_clear(&p);
-        if (p.eio == EIO_OPEN || p.eio == EIO_UPGRADE) return 0;
+        if (type == EIO_OPEN || type == EIO_UPGRADE) return 0;
     }
     return rc == 0;
 }
