@@ -111,10 +111,10 @@ static void check_deadlines(gw_conn_t *c)
 
 static void poll_wake(gw_conn_t *c)
 {
-    if (c->poll_get)
-        lws_callback_on_writable(c->poll_get);
-    else if (c->closing)
-        reap_in(c, GW_CLOSE_FLUSH_S * 1000); /* the last GET may still come */
+    /* Closing: the queue and "1" go to the held GET or the next ones; a
+     * client that does not come for them is dropped after the grace. */
+    if (c->closing) reap_in(c, GW_CLOSE_FLUSH_S * 1000);
+    if (c->poll_get) lws_callback_on_writable(c->poll_get);
 }
 
 static void poll_kill(gw_conn_t *c, const char *why)
@@ -187,6 +187,7 @@ int gw_poll_http(gw_t *gw, struct lws *wsi, gw_poll_req_t *pr, http_reply_t *rep
         return 0;
     }
     check_deadlines(c);
+    gw_limits_session(wsi, c);
     if (get) {
         if (c->poll_get) {
             /* Engine.IO allows one GET at a time: an overlap ends the session */
@@ -261,6 +262,7 @@ int gw_poll_body_done(gw_t *gw, struct lws *wsi, gw_poll_req_t *pr, http_reply_t
                sio_payload_next(&pos, b->data + b->len, &pkt, &n) > 0)
             gw_sio_on_frame(c, pkt, n);
         c->wsi = NULL;
+        gw_limits_session(wsi, c);
         reply_text(wsi, reply, 200, "text/html", "ok", 2);
     }
     buf_free(b);

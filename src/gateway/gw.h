@@ -263,6 +263,9 @@ void gw_limits_served(struct lws *wsi);                          /* its response
 void gw_limits_established(struct lws *wsi, const gw_conn_t *c); /* WebSocket open */
 /* After each frame received and before each write: follows c->state. */
 void gw_limits_progress(struct lws *wsi, const gw_conn_t *c);
+/* An HTTP request of a polling session c: once c is authenticated, the
+ * socket no longer counts against MAX_UNAUTH_CONNS. */
+void gw_limits_session(struct lws *wsi, const gw_conn_t *c);
 void gw_limits_closed_http(struct lws *wsi); /* CLOSED_HTTP: counts requests lws dropped */
 void gw_limits_detach(struct lws *wsi);      /* WSI_DESTROY */
 void gw_limits_metrics(gw_t *gw, buf_t *b);

@@ -378,6 +378,14 @@ void gw_limits_progress(struct lws *wsi, const gw_conn_t *c)
         arm(s, SOCK_AUTH, s->gw->cfg.auth_timeout_ms);
 }
 
+void gw_limits_session(struct lws *wsi, const gw_conn_t *c)
+{
+    gw_sock_t *s = sock_of(wsi);
+    if (!s || !s->unauth || c->state < ST_AUTHED) return;
+    s->unauth = 0;
+    s->gw->limits->n_unauth--;
+}
+
 void gw_limits_closed_http(struct lws *wsi)
 {
     gw_sock_t *s = sock_of(wsi);
