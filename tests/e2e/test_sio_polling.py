@@ -246,3 +246,43 @@ def test_a_failed_probe_leaves_the_session_on_polling(server):
     name = unique("Poll")
     assert post(server, sid, event("auth", {"method": "guest", "guestName": name})) == (200, "ok")
     get_until(server, sid, lambda p: '"auth_success"' in p)
+
+
+def test_polling_sessions_meet_the_stage_deadline_and_unauth_cap():
+    s = Server(env={"SIO_PING_INTERVAL_MS": str(PING_MS), "SIO_PING_TIMEOUT_MS": str(PING_MS),
+                    "HANDSHAKE_TIMEOUT_MS": "1500", "MAX_UNAUTH_CONNS": "3"}).start()
+    try:
+        # a session that polls and pongs but never sends `handshake` is closed
+        sid = handshake(s)["sid"]
+        deadline = time.monotonic() + 15
+        closed = False
+        while time.monotonic() < deadline and not closed:
+            status, body = get(s, sid)
+            if status == 400 or body.split(SEP)[-1] == "1":
+                closed = True
+            elif "2" in body.split(SEP):
+                post(s, sid, "3")
+        assert closed, "no handshake timeout on a polling session"
+        assert "handshake timeout" in s.logs()
+        # keep-alive polling sockets count as unauthenticated connections
+        conns = []
+        for _ in range(3):
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+            c.request("GET", "/socket.io/?EIO=4&transport=polling")
+            r = c.getresponse()
+            assert r.status == 200
+            r.read()
+            conns.append(c)
+        time.sleep(0.2)
+        refused = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        try:
+            refused.request("GET", "/socket.io/?EIO=4&transport=polling")
+            status = refused.getresponse().status
+        except (ConnectionError, http.client.HTTPException):
+            status = "dropped"
+        assert status in (503, "dropped"), status
+        for c in conns:
+            c.close()
+    finally:
+        rc = s.stop()
+    assert rc == 0, s.logs()
