@@ -80,6 +80,7 @@ void gw_conn_free(gw_conn_t *c)
         free(c->pending[i]);
     buf_free(&c->rx);
     c->wsi = NULL;
+    c->closing = 1; /* late timers and replies find it closed */
     uv_close((uv_handle_t *)&c->heartbeat, conn_closed);
 }
 
@@ -98,16 +99,22 @@ gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id)
     return (c && c->id == id) ? c : NULL;
 }
 
-/* Cuts a client that does not read what we send: its queue goes at once.
- * If the socket still takes data it gets a 1008 close frame; if it is
- * full (the usual case) no frame can reach it, so the socket is shut
- * down and reset (SO_LINGER 0: the kernel drops the unsent bytes instead
- * of retrying them for minutes) and lws closes it on the next loop turn. */
+/* Cuts a client that does not read what we send: its queue goes at once,
+ * then its transport ends it (gw_conn_ws_kill for a WebSocket). */
 static void cut_slow(gw_conn_t *c, const char *why)
 {
     log_warn(gw_conn_subject(c), "%s (%zu bytes queued): closing", why, c->out_bytes);
     c->gw->slow_closes++;
     drop_queue(c);
+    c->framing->kill(c, why);
+}
+
+/* If the socket still takes data it gets a 1008 close frame; if it is
+ * full (the usual case) no frame can reach it, so the socket is shut
+ * down and reset (SO_LINGER 0: the kernel drops the unsent bytes instead
+ * of retrying them for minutes) and lws closes it on the next loop turn. */
+void gw_conn_ws_kill(gw_conn_t *c, const char *why)
+{
     if (!lws_send_pipe_choked(c->wsi)) {
         gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);
         return;
@@ -121,9 +128,29 @@ static void cut_slow(gw_conn_t *c, const char *why)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+void gw_conn_ws_wake(gw_conn_t *c)
+{
+    lws_callback_on_writable(c->wsi);
+    /* A socket that never becomes writable (a peer that stopped reading)
+     * must not hold a closing connection: lws kills it after the grace. */
+    if (c->closing) lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, GW_CLOSE_FLUSH_S);
+}
+
+int gw_conn_ws_writable(gw_conn_t *c, struct lws *wsi)
+{
+    (void)wsi;
+    return gw_conn_on_writable(c);
+}
+
+void gw_conn_ws_abandon(gw_conn_t *c, struct lws *wsi)
+{
+    (void)c;
+    (void)wsi;
+}
+
 static void enqueue_frame(gw_conn_t *c, int lane, const char *data, size_t len, int binary)
 {
-    if (!c->wsi || c->closing) return;
+    if (c->closing) return;
     /* A client that does not read cannot make us hold unbounded memory. */
     if (c->out_bytes + len > (size_t)c->gw->cfg.send_queue_bytes) {
         cut_slow(c, "send queue full");
@@ -144,7 +171,7 @@ static void enqueue_frame(gw_conn_t *c, int lane, const char *data, size_t len, 
     if (!c->out_bytes) c->last_progress_ms = clock_mono_ms();
     c->out_bytes += len;
     c->gw->msgs_out++;
-    lws_callback_on_writable(c->wsi);
+    c->framing->wake(c);
 }
 
 static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
@@ -188,16 +215,13 @@ void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const ch
 
 void gw_conn_close(gw_conn_t *c, int code, const char *reason)
 {
-    if (c->closing || !c->wsi) return;
+    if (c->closing) return;
     c->framing->close(c, code);
     if (c->closing) return; /* what the framing queued found the client too slow */
     c->closing = 1;
     c->close_code = code;
     (void)snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
-    lws_callback_on_writable(c->wsi);
-    /* A socket that never becomes writable (a peer that stopped reading)
-     * must not hold the connection: lws kills it after the grace. */
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, GW_CLOSE_FLUSH_S);
+    c->framing->wake(c);
 }
 
 /* Writes the close frame itself, as raw bytes (FIN + opcode 8, length,
@@ -269,12 +293,36 @@ choked:
     return 0;
 }
 
+int gw_conn_take(gw_conn_t *c, buf_t *out, char sep, size_t cap)
+{
+    int n = 0;
+    for (int lane = 0; lane < OUT_LANES; lane++) {
+        out_queue_t *q = &c->out[lane];
+        out_msg_t *m;
+        while ((m = q->head)) {
+            if (n && out->len + 1 + m->len > cap) goto full;
+            if (out->len) buf_putc(out, sep);
+            buf_append(out, (const char *)m->data + LWS_PRE, m->len);
+            n++;
+            q->head = m->next;
+            if (!q->head) q->tail = NULL;
+            q->bytes -= m->len;
+            c->out_bytes -= m->len;
+            free(m);
+        }
+    }
+full:
+    if (n) c->last_progress_ms = clock_mono_ms();
+    if (c->gw->conn_drained) c->gw->conn_drained(c);
+    return n;
+}
+
 void gw_conn_sweep(gw_t *gw)
 {
     double now = clock_mono_ms();
     for (uint32_t i = 0; i < gw->n_slots; i++) {
         gw_conn_t *c = gw->slots[i];
-        if (c && c->wsi && !c->close_sent && c->out_bytes &&
+        if (c && !c->close_sent && c->out_bytes &&
             now - c->last_progress_ms > gw->cfg.send_stall_ms)
             cut_slow(c, "no write progress");
     }

@@ -15,11 +15,13 @@
 static int sio_accepts(struct lws *wsi, const char *uri)
 {
     if (strcmp(uri, "/socket.io/") != 0 && strcmp(uri, "/socket.io") != 0) return 0;
-    char buf[64];
+    char buf[GW_URLARG_MAX];
     const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
     if (!eio || strcmp(eio, "4") != 0) return 0;
     const char *t = lws_get_urlarg_by_name(wsi, "transport=", buf, sizeof(buf));
-    return t && strcmp(t, "websocket") == 0;
+    /* with a sid= it is an upgrade from polling (gw_framing_sio_upgrade) */
+    return t && strcmp(t, "websocket") == 0 &&
+           !lws_get_urlarg_by_name(wsi, "sid=", buf, sizeof(buf));
 }
 
 /* Engine.IO heartbeat: ping every pingInterval; a pong must come within
@@ -28,7 +30,7 @@ static void on_heartbeat(uv_timer_t *t)
 {
     gw_conn_t *c = container_of(t, gw_conn_t, heartbeat);
     gw_t *gw = c->gw;
-    if (!c->wsi || c->closing) return;
+    if (c->closing) return;
     if (c->sio_awaiting_pong) {
         log_info(gw_conn_subject(c), "socket.io ping timeout");
         gw_session_closed(c);
@@ -52,16 +54,28 @@ static void on_pong(gw_conn_t *c)
     heartbeat_start(c);
 }
 
-static void sio_open(gw_conn_t *c)
+void gw_sio_greet(gw_conn_t *c, int polling)
 {
     gw_t *gw = c->gw;
-    (void)snprintf(c->sid, sizeof(c->sid), "%016llx", (unsigned long long)c->id);
     buf_t b;
     buf_init(&b);
-    sio_encode_open(&b, c->sid, gw->sio_ping_interval, gw->sio_ping_timeout, MSG_MAX_FRAME_BYTES);
+    if (polling)
+        sio_encode_open_polling(&b, c->sid, gw->sio_ping_interval, gw->sio_ping_timeout,
+                                MSG_MAX_FRAME_BYTES);
+    else
+        sio_encode_open(&b, c->sid, gw->sio_ping_interval, gw->sio_ping_timeout,
+                        MSG_MAX_FRAME_BYTES);
     gw_conn_write_raw(c, b.data, b.len);
     buf_free(&b);
     heartbeat_start(c);
+}
+
+static gw_conn_t *sio_open(gw_t *gw, struct lws *wsi)
+{
+    gw_conn_t *c = gw_conn_new(gw, wsi, &gw_framing_sio);
+    (void)snprintf(c->sid, sizeof(c->sid), "%016llx", (unsigned long long)c->id);
+    gw_sio_greet(c, 0);
+    return c;
 }
 
 /* A Socket.IO event: decoded into a msg_t, acknowledged if the client
@@ -104,7 +118,7 @@ static void on_event(gw_conn_t *c, const sio_packet_t *p, buf_t *b)
     }
 }
 
-static void sio_on_frame(gw_conn_t *c, const char *data, size_t len)
+void gw_sio_on_frame(gw_conn_t *c, const char *data, size_t len)
 {
     sio_packet_t p;
     char err[160];
@@ -151,8 +165,8 @@ static void sio_on_frame(gw_conn_t *c, const char *data, size_t len)
     sio_packet_clear(&p);
 }
 
-static int sio_encode(gw_conn_t *c, buf_t *out, const char *type, size_t type_len,
-                      const char *payload, size_t len)
+int gw_sio_encode(gw_conn_t *c, buf_t *out, const char *type, size_t type_len, const char *payload,
+                  size_t len)
 {
     if (!c->sio_connected) return -1;
     sio_encode_event_n(out, type, type_len, payload, len);
@@ -161,7 +175,7 @@ static int sio_encode(gw_conn_t *c, buf_t *out, const char *type, size_t type_le
 
 /* A namespace disconnect tells the client not to reconnect on its own; a
  * shutdown (1001) leaves it free to. */
-static void sio_close(gw_conn_t *c, int code)
+void gw_sio_close(gw_conn_t *c, int code)
 {
     if (c->sio_connected && code != LWS_CLOSE_STATUS_GOINGAWAY) gw_conn_write_raw(c, "41", 2);
 }
@@ -170,7 +184,11 @@ const gw_framing_t gw_framing_sio = {
     .name = "socket.io",
     .accepts = sio_accepts,
     .open = sio_open,
-    .on_frame = sio_on_frame,
-    .encode = sio_encode,
-    .close = sio_close,
+    .on_frame = gw_sio_on_frame,
+    .writable = gw_conn_ws_writable,
+    .abandon = gw_conn_ws_abandon,
+    .encode = gw_sio_encode,
+    .close = gw_sio_close,
+    .wake = gw_conn_ws_wake,
+    .kill = gw_conn_ws_kill,
 };

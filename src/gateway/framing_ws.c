@@ -13,9 +13,9 @@ static int ws_accepts(struct lws *wsi, const char *uri)
     return strcmp(uri, "/ws") == 0 || strcmp(uri, "/ws/") == 0;
 }
 
-static void ws_open(gw_conn_t *c)
+static gw_conn_t *ws_open(gw_t *gw, struct lws *wsi)
 {
-    (void)c;
+    return gw_conn_new(gw, wsi, &gw_framing_ws);
 }
 
 static void ws_on_frame(gw_conn_t *c, const char *data, size_t len)
@@ -55,6 +55,10 @@ const gw_framing_t gw_framing_ws = {
     .accepts = ws_accepts,
     .open = ws_open,
     .on_frame = ws_on_frame,
+    .writable = gw_conn_ws_writable,
+    .abandon = gw_conn_ws_abandon,
     .encode = ws_encode,
     .close = ws_close,
+    .wake = gw_conn_ws_wake,
+    .kill = gw_conn_ws_kill,
 };

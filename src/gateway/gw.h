@@ -8,6 +8,7 @@
 #include "session_rules.h"
 #include "../bus/batch.h"
 #include "../core/buf.h"
+#include "../net/http.h"
 #include "../proto/msg.h"
 
 #include <libwebsockets.h>
@@ -56,7 +57,15 @@ typedef struct gw_conn_s {
     uv_timer_t heartbeat;
     int sio_connected; /* framing_sio.c: Socket.IO namespace "/" connected */
     int sio_awaiting_pong;
-    char sid[24];
+    char sid[40]; /* Engine.IO session id */
+    /* framing_poll.c: a long-polling session (socket-less: wsi NULL) */
+    struct lws *poll_get;     /* the GET held open until there is data, or NULL */
+    http_reply_t *poll_reply; /* its reply, in server.c's data for that socket */
+    struct lws *poll_probe;   /* a WebSocket upgrading the session, or NULL */
+    int poll_probe_pong;      /* "3probe" owed on poll_probe */
+    int poll_noop;            /* "6" owed to the held GET (an upgrade is under way) */
+    int poll_posting;         /* a POST of this session is being received */
+    double poll_started_ms;
     int64_t account_id;
     char token[MSG_TOKEN_MAX + 1];
     int64_t character_id;
@@ -182,6 +191,10 @@ void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const ch
  * 1001). A socket that does not become writable within GW_CLOSE_FLUSH_S
  * is killed. Idempotent. */
 void gw_conn_close(gw_conn_t *c, int code, const char *reason);
+/* Moves queued frames (high lane first) into out, joined by sep, while out
+ * stays within cap bytes (at least one frame); calls gw->conn_drained.
+ * Returns the number of frames taken. For a transport without a socket. */
+int gw_conn_take(gw_conn_t *c, buf_t *out, char sep, size_t cap);
 /* Writes what is queued; calls gw->conn_drained as the queue drains. */
 int gw_conn_on_writable(gw_conn_t *c);
 /* Once a second: cuts clients whose queue made no progress for
@@ -254,6 +267,9 @@ void gw_limits_served(struct lws *wsi);                          /* its response
 void gw_limits_established(struct lws *wsi, const gw_conn_t *c); /* WebSocket open */
 /* After each frame received and before each write: follows c->state. */
 void gw_limits_progress(struct lws *wsi, const gw_conn_t *c);
+/* An HTTP request of a polling session c: once c is authenticated, the
+ * socket no longer counts against MAX_UNAUTH_CONNS. */
+void gw_limits_session(struct lws *wsi, const gw_conn_t *c);
 void gw_limits_closed_http(struct lws *wsi); /* CLOSED_HTTP: counts requests lws dropped */
 void gw_limits_detach(struct lws *wsi);      /* WSI_DESTROY */
 void gw_limits_metrics(gw_t *gw, buf_t *b);
@@ -287,6 +303,26 @@ void gw_admin_free(gw_t *gw);
 const char *gw_admin_bearer(const char *authorization);
 /* The zone of "/api/admin/zones/{zone}/entities": 0, or -1 if not that. */
 int gw_admin_zone_path(const char *path, char *zone, size_t cap);
+
+/* framing_poll.c: Socket.IO long-polling requests (GET/POST /socket.io/
+ * ?EIO=4&transport=polling), answered from server.c's HTTP callbacks. */
+typedef struct gw_poll_req_s {
+    uint64_t conn_id; /* the session a held GET or a POST belongs to, 0 = none */
+    int held;         /* this socket is the session's held GET */
+    buf_t *body;      /* a POST body being received, or NULL */
+    int too_big;      /* over maxPayload: the rest is dropped, the answer is 413 */
+} gw_poll_req_t;
+/* LWS_CALLBACK_HTTP on /socket.io: starts the answer, holds a GET, or
+ * awaits a POST body. Returns what the callback returns. */
+int gw_poll_http(gw_t *gw, struct lws *wsi, gw_poll_req_t *pr, http_reply_t *reply);
+int gw_poll_body(gw_poll_req_t *pr, const void *in, size_t len); /* HTTP_BODY */
+int gw_poll_body_done(gw_t *gw, struct lws *wsi, gw_poll_req_t *pr, http_reply_t *reply);
+/* HTTP_WRITEABLE before the reply goes: a held GET takes what is queued. */
+void gw_poll_writable(gw_t *gw, struct lws *wsi, gw_poll_req_t *pr, http_reply_t *reply);
+/* CLOSED_HTTP / WSI_DESTROY: the session forgets this socket. */
+void gw_poll_req_clear(gw_t *gw, struct lws *wsi, gw_poll_req_t *pr);
+/* gw_stop: ends the sessions that have no socket of their own. */
+void gw_poll_stop(gw_t *gw);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */

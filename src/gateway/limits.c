@@ -337,15 +337,16 @@ int gw_limits_request(struct lws *wsi)
     uv_timer_stop(&s->timer);
     s->stage = SOCK_SERVING;
     /* What arrived since the last request ended: its request line and
-     * headers, and of a POST (the admin API) up to Content-Length bytes of
-     * body, which are not headers. The kernel counts the bytes: lws 4.1.6
-     * cannot list the headers it stored. */
+     * headers, less a POST body. The kernel counts them: lws 4.1.6 cannot
+     * list the headers it stored. */
     int fd = lws_get_socket_fd(wsi);
-    long long got = (long long)(tcpinfo_bytes_received(fd) - s->rx_base);
+    uint64_t got = tcpinfo_bytes_received(fd) - s->rx_base;
+    /* A POST's body (Socket.IO polling, admin API) may be in already; a
+     * false Content-Length only buys headers up to lws's own table cap. */
     char cl[24];
     if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-        long long body = strtoll(cl, NULL, 10);
-        if (body > 0) got -= body < got ? body : got;
+        unsigned long long body = strtoull(cl, NULL, 10);
+        got = body < got ? got - body : 0;
     }
     if (got <= HTTP_MAX_HEADER_BYTES) return 0;
     too_large(s, 1);
@@ -384,6 +385,14 @@ void gw_limits_progress(struct lws *wsi, const gw_conn_t *c)
         trust(s);
     else if (s->stage == SOCK_HANDSHAKE && c->state == ST_HANDSHAKEN)
         arm(s, SOCK_AUTH, s->gw->cfg.auth_timeout_ms);
+}
+
+void gw_limits_session(struct lws *wsi, const gw_conn_t *c)
+{
+    gw_sock_t *s = sock_of(wsi);
+    if (!s || !s->unauth || c->state < ST_AUTHED) return;
+    s->unauth = 0;
+    s->gw->limits->n_unauth--;
 }
 
 void gw_limits_closed_http(struct lws *wsi)

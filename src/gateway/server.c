@@ -15,10 +15,11 @@
 
 /* Per-wsi user data, zeroed by lws. */
 typedef struct pss_s {
-    gw_conn_t *conn;             /* WebSocket connections */
+    uint64_t conn_id;            /* the connection a WebSocket carries */
     const gw_framing_t *framing; /* chosen at the upgrade */
     http_reply_t http;           /* HTTP requests */
     gw_http_req_t req;           /* a POST body (admin API) */
+    gw_poll_req_t poll;          /* a Socket.IO long-polling request */
 } pss_t;
 
 static gw_t *gw_of(struct lws *wsi)
@@ -32,7 +33,14 @@ static void uri_of(struct lws *wsi, char *out, int cap)
     if (lws_hdr_copy(wsi, out, cap, WSI_TOKEN_GET_URI) < 0) out[0] = '\0';
 }
 
-static const gw_framing_t *const framings[] = {&gw_framing_ws, &gw_framing_sio};
+static const gw_framing_t *const framings[] = {&gw_framing_ws, &gw_framing_sio,
+                                               &gw_framing_sio_upgrade};
+
+/* By id: a WebSocket joining a polling session may outlive it. */
+static gw_conn_t *conn_of(struct lws *wsi, const pss_t *pss)
+{
+    return pss && pss->conn_id ? gw_conn_find(gw_of(wsi), pss->conn_id) : NULL;
+}
 
 /* Which WebSocket framing a request asks for; NULL if none. */
 static const gw_framing_t *framing_for(struct lws *wsi, const char *uri)
@@ -44,21 +52,12 @@ static const gw_framing_t *framing_for(struct lws *wsi, const char *uri)
 
 static int on_http(struct lws *wsi, pss_t *pss, const char *path)
 {
-    buf_t *body = wod_calloc(1, sizeof(buf_t));
     const char *type = "application/json";
-    int status;
-    if (gw_web_http(gw_of(wsi), wsi, path, &pss->req, &pss->http)) {
-        buf_free(body);
-        free(body);
-        return 0;
-    }
-    if (strncmp(path, "/socket.io", 10) == 0) {
-        /* What a Socket.IO server answers for a transport it does not offer. */
-        status = 400;
-        buf_puts(body, "{\"code\":0,\"message\":\"Transport unknown\"}");
-    } else {
-        status = gw_api_handle(gw_of(wsi), path, body, &type);
-    }
+    if (gw_web_http(gw_of(wsi), wsi, path, &pss->req, &pss->http)) return 0;
+    if (strncmp(path, "/socket.io", 10) == 0)
+        return gw_poll_http(gw_of(wsi), wsi, &pss->poll, &pss->http);
+    buf_t *body = wod_calloc(1, sizeof(buf_t));
+    int status = gw_api_handle(gw_of(wsi), path, body, &type);
     http_reply_start(wsi, &pss->http, status, type, body);
     return 0;
 }
@@ -79,11 +78,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (gw_limits_request(wsi) < 0) return -1;
         return on_http(wsi, pss, (const char *)in);
     case LWS_CALLBACK_HTTP_BODY:
+        if (pss->poll.body) return gw_poll_body(&pss->poll, in, len);
         return gw_web_body(&pss->req, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (pss->poll.body) return gw_poll_body_done(gw_of(wsi), wsi, &pss->poll, &pss->http);
         return gw_web_body_done(gw_of(wsi), wsi, &pss->req, &pss->http);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (!pss || !pss->http.body) return 0;
+        if (!pss) return 0;
+        gw_poll_writable(gw_of(wsi), wsi, &pss->poll, &pss->http);
+        if (!pss->http.body) return 0;
         int rc = http_reply_write(wsi, &pss->http);
         if (rc == 0) gw_limits_served(wsi);
         return rc;
@@ -100,20 +103,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         pss->framing = f;
         return 0;
     }
-    case LWS_CALLBACK_ESTABLISHED:
-        gw = gw_of(wsi);
-        pss->conn = gw_conn_new(gw, wsi, pss->framing);
-        gw_limits_established(wsi, pss->conn);
-        log_debug("gateway", "conn %llx: connected (%s)", (unsigned long long)pss->conn->id,
+    case LWS_CALLBACK_ESTABLISHED: {
+        gw_conn_t *c = pss->framing->open(gw_of(wsi), wsi);
+        if (!c) return -1;
+        pss->conn_id = c->id;
+        gw_limits_established(wsi, c);
+        log_debug("gateway", "conn %llx: connected (%s)", (unsigned long long)c->id,
                   pss->framing->name);
-        pss->framing->open(pss->conn);
         return 0;
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+    }
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
         /* Our close frame went out by hand (conn.c, send_close): this is the
          * client's answer, and lws must not echo a second close frame. */
-        return pss->conn && pss->conn->close_sent ? -1 : 0;
+        gw_conn_t *c = conn_of(wsi, pss);
+        return c && c->close_sent ? -1 : 0;
+    }
     case LWS_CALLBACK_RECEIVE: {
-        gw_conn_t *c = pss->conn;
+        gw_conn_t *c = conn_of(wsi, pss);
         if (!c || c->closing) return 0;
         if (lws_frame_is_binary(wsi)) {
             gw_conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames not supported");
@@ -127,32 +133,42 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         buf_append(&c->rx, in, len);
         if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
-        c->framing->on_frame(c, c->rx.data ? c->rx.data : "", c->rx.len);
+        pss->framing->on_frame(c, c->rx.data ? c->rx.data : "", c->rx.len);
         /* the session may have closed c, but the struct lives until CLOSED */
         buf_reset(&c->rx);
         gw_limits_progress(wsi, c);
         return 0;
     }
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        if (!pss->conn) return 0;
-        gw_limits_progress(wsi, pss->conn); /* auth_success, sent from a store job */
-        return gw_conn_on_writable(pss->conn);
-    case LWS_CALLBACK_CLOSED:
-        if (pss->conn) {
-            gw_session_closed(pss->conn);
-            gw_conn_free(pss->conn);
-            pss->conn = NULL;
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        gw_conn_t *c = conn_of(wsi, pss);
+        if (!c) return 0;
+        gw_limits_progress(wsi, c); /* auth_success, sent from a store job */
+        return pss->framing->writable(c, wsi);
+    }
+    case LWS_CALLBACK_CLOSED: {
+        gw_conn_t *c = conn_of(wsi, pss);
+        if (c && c->wsi == wsi) {
+            gw_session_closed(c);
+            gw_conn_free(c);
+        } else if (c) {
+            pss->framing->abandon(c, wsi); /* its session goes on without it */
         }
+        pss->conn_id = 0;
         return 0;
+    }
     case LWS_CALLBACK_CLOSED_HTTP:
         gw_limits_closed_http(wsi);
-        if (pss) http_reply_clear(&pss->http);
+        if (pss) {
+            http_reply_clear(&pss->http);
+            gw_poll_req_clear(gw_of(wsi), wsi, &pss->poll);
+        }
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         gw_limits_detach(wsi);
         if (pss) {
             http_reply_clear(&pss->http);
             gw_web_req_clear(&pss->req);
+            gw_poll_req_clear(gw_of(wsi), wsi, &pss->poll);
         }
         return 0;
     default:
@@ -320,6 +336,7 @@ void gw_stop(gw_t *gw)
      * starts closing its handles, the loop completes them, and the second
      * lws_context_destroy() in gw_free() releases the rest. */
     gw_account_stop(gw);
+    gw_poll_stop(gw);
     lws_context_destroy(gw->lws);
     gw->handles_open = 2;
     gw->timer.data = gw;

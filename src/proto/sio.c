@@ -167,13 +167,38 @@ int sio_event_args(const sio_packet_t *p, const char **name, json_t **payload)
     return 0;
 }
 
-void sio_encode_open(buf_t *b, const char *sid, int ping_interval_ms, int ping_timeout_ms,
-                     int max_payload)
+static void encode_open(buf_t *b, const char *sid, const char *upgrades, int ping_interval_ms,
+                        int ping_timeout_ms, int max_payload)
 {
     buf_puts(b, "0{\"sid\":");
     buf_json_str(b, sid);
-    buf_printf(b, ",\"upgrades\":[],\"pingInterval\":%d,\"pingTimeout\":%d,\"maxPayload\":%d}",
-               ping_interval_ms, ping_timeout_ms, max_payload);
+    buf_printf(b, ",\"upgrades\":%s,\"pingInterval\":%d,\"pingTimeout\":%d,\"maxPayload\":%d}",
+               upgrades, ping_interval_ms, ping_timeout_ms, max_payload);
+}
+
+void sio_encode_open(buf_t *b, const char *sid, int ping_interval_ms, int ping_timeout_ms,
+                     int max_payload)
+{
+    encode_open(b, sid, "[]", ping_interval_ms, ping_timeout_ms, max_payload);
+}
+
+void sio_encode_open_polling(buf_t *b, const char *sid, int ping_interval_ms, int ping_timeout_ms,
+                             int max_payload)
+{
+    encode_open(b, sid, "[\"websocket\"]", ping_interval_ms, ping_timeout_ms, max_payload);
+}
+
+int sio_payload_next(const char **pos, const char *end, const char **pkt, size_t *len)
+{
+    const char *p = *pos;
+    if (!p) return 0;
+    const char *sep = memchr(p, SIO_RECORD_SEP, (size_t)(end - p));
+    const char *stop = sep ? sep : end;
+    if (stop == p) return -1;
+    *pkt = p;
+    *len = (size_t)(stop - p);
+    *pos = sep ? sep + 1 : NULL;
+    return 1;
 }
 
 void sio_encode_connect(buf_t *b, const char *sid)

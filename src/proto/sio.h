@@ -10,8 +10,8 @@
  *   4<sio type>[<nsp>,][<ack id>][<json>] Socket.IO packet inside an EIO message
  *
  * Known limits: only text frames; binary packets (Socket.IO types 5 and 6)
- * are refused with "binary attachments are not supported". Long-polling
- * payloads (packets joined by 0x1e) are not parsed here. */
+ * are refused with "binary attachments are not supported". A long-polling
+ * payload (packets joined by 0x1e) is cut into packets by sio_payload_next. */
 #ifndef WOD_SIO_H
 #define WOD_SIO_H
 
@@ -63,6 +63,14 @@ typedef struct sio_packet_s {
  * and releases it with sio_packet_clear(). Safe on any byte sequence. */
 int sio_parse(const char *buf, size_t len, sio_packet_t *out, char *err, size_t errlen);
 
+/* Long-polling payloads: packets joined by the record separator 0x1e.
+ * Start with *pos = the payload, end = one past its last byte; each call
+ * takes the next packet: 1 with *pkt / *len set (*pos advances, NULL after
+ * the last), 0 once done, -1 for an empty packet (an empty payload, two
+ * separators in a row, or one at either end). Never reads past end. */
+#define SIO_RECORD_SEP '\x1e'
+int sio_payload_next(const char **pos, const char *end, const char **pkt, size_t *len);
+
 /* Releases the payload and resets *p to an empty packet. Idempotent. */
 void sio_packet_clear(sio_packet_t *p);
 
@@ -76,6 +84,9 @@ int sio_event_args(const sio_packet_t *p, const char **name, json_t **payload);
 /* 0{"sid":..,"upgrades":[],"pingInterval":..,"pingTimeout":..,"maxPayload":..} */
 void sio_encode_open(buf_t *b, const char *sid, int ping_interval_ms, int ping_timeout_ms,
                      int max_payload);
+/* The same for a long-polling session: "upgrades":["websocket"]. */
+void sio_encode_open_polling(buf_t *b, const char *sid, int ping_interval_ms, int ping_timeout_ms,
+                             int max_payload);
 /* 40{"sid":"..."} - namespace "/" connected. */
 void sio_encode_connect(buf_t *b, const char *sid);
 /* 44{"message":"..."} - connection to namespace "/" refused. */

@@ -114,3 +114,100 @@ def test_start_distributed_two_gateways_and_gateway_loss():
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_socketio_polling_sessions_stick_to_one_gateway():
+    """Two gateways behind deploy/haproxy.cfg: every request of a polling
+    session (and its WebSocket upgrade) must reach the gateway that opened
+    it, or the client gets "Session ID unknown"."""
+    import http.client
+    import tempfile
+    import uuid
+
+    import pytest
+    import socketio
+
+    from conftest import Server, free_port
+    redis_url = os.environ.get("WOD_TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("needs WOD_TEST_REDIS_URL")
+    # PostgreSQL if given, else one SQLite file both gateways open
+    d = tempfile.mkdtemp(prefix="wod-haproxy-")
+    db_url = os.environ.get("WOD_TEST_PG_URL") or f"sqlite:{d}/wod.db"
+    tag = uuid.uuid4().hex[:8]
+    gws = []
+    haproxy = None
+    try:
+        for i in (1, 2):
+            gws.append(Server(role="gateway", env={
+                "REDIS_URL": redis_url, "DATABASE_URL": db_url,
+                "SERVER_ID": f"gw-poll-{tag}-{i}"}).start())
+        port = free_port()
+        cfg = os.path.join(d, "haproxy.cfg")
+        with open(os.path.join(ROOT, "deploy", "haproxy.cfg")) as f:
+            text = f.read().replace("@PORT@", str(port))
+        for i, g in enumerate(gws, 1):
+            text += f"    server gateway-{i} 127.0.0.1:{g.port} check inter 1s fall 2 rise 1\n"
+        with open(cfg, "w") as f:
+            f.write(text)
+        haproxy = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                if http_get(port, "/health", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+
+        def req(method, query, body=None):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                c.request(method, "/socket.io/?EIO=4&transport=polling" + query, body=body)
+                r = c.getresponse()
+                return r.status, r.read().decode()
+            finally:
+                c.close()
+
+        # raw sessions, one new TCP connection per request (as browsers may)
+        for _ in range(8):
+            status, body = req("GET", "")
+            assert status == 200, body
+            sid = json.loads(body[1:])["sid"]
+            assert req("POST", f"&sid={sid}", b"40") == (200, "ok")
+            status, body = req("GET", f"&sid={sid}")
+            assert status == 200 and body.startswith("40"), body
+
+        async def play(transports):
+            sio = socketio.AsyncClient(reconnection=False)
+            got = asyncio.Queue()
+            sio.on("*", lambda ev, data=None: got.put_nowait((ev, data)))
+
+            async def expect(name):
+                while True:
+                    ev, data = await asyncio.wait_for(got.get(), 10)
+                    if ev == name:
+                        return data
+            url = f"http://127.0.0.1:{port}"
+            if transports:
+                await sio.connect(url, transports=transports)
+            else:
+                await sio.connect(url)
+            await sio.emit("handshake", {"protocolVersion": "1.0.0", "clientType": "text",
+                                         "clientVersion": "py", "capabilities": {}})
+            assert (await expect("handshake_ack"))["compatible"] is True
+            await sio.emit("auth", {"method": "guest", "guestName": unique("Hp")[:12]})
+            assert (await expect("auth_success"))["token"]
+            await sio.disconnect()
+
+        async def go():
+            await asyncio.gather(*[play(["polling"]) for _ in range(3)],
+                                 *[play(None) for _ in range(3)])
+        asyncio.run(go())
+    finally:
+        if haproxy:
+            haproxy.terminate()
+            haproxy.wait(10)
+        for g in gws:
+            g.stop()

@@ -75,7 +75,47 @@ def test_python_socketio_client_plays_with_native_client(server):
     run(go())
 
 
-def test_polling_transport_is_refused_clearly(server):
-    status, body = http_get(server.port, "/socket.io/?EIO=4&transport=polling")
-    assert status == 400
-    assert body == '{"code":0,"message":"Transport unknown"}'
+def test_python_socketio_default_transports_play(server):
+    """AsyncClient with its defaults: polling first, then the upgrade."""
+    async def go():
+        p = SioPlayer()
+        await p.sio.connect(f"http://127.0.0.1:{server.port}")
+        await p.sio.emit("handshake", {"protocolVersion": "1.0.0", "clientType": "text",
+                                       "clientVersion": "py", "capabilities": {}})
+        assert (await p.expect("handshake_ack"))["compatible"] is True
+        await p.sio.emit("auth", {"method": "guest", "guestName": "PyDef"})
+        await p.expect("auth_success")
+        name = unique("PyD")
+        await p.sio.emit("character_create", {"name": name, "appearance": {"description": "x"}})
+        entry = await p.expect("world_entry")
+        assert entry["zone"]["id"] == "zone-crossroads"
+        native = await enter_world(server, unique("Ws"))
+        await native.send("chat", {"channel": "say", "message": "to py defaults"})
+        m = await p.expect("chat", pred=lambda d: d["content"] == "to py defaults")
+        assert m["channel"] == "say"
+        await p.sio.emit("chat", {"channel": "say", "message": "from py defaults"})
+        m = await native.expect("chat", pred=lambda d: d["content"] == "from py defaults")
+        assert m["senderName"] == name
+        await p.sio.disconnect()
+        await native.close()
+    run(go())
+
+
+def test_python_socketio_polling_only_plays(server):
+    async def go():
+        p = SioPlayer()
+        await p.sio.connect(f"http://127.0.0.1:{server.port}", transports=["polling"])
+        assert p.sio.transport() == "polling"
+        await p.sio.emit("handshake", {"protocolVersion": "1.0.0", "clientType": "text",
+                                       "clientVersion": "py", "capabilities": {}})
+        await p.expect("handshake_ack")
+        await p.sio.emit("auth", {"method": "guest", "guestName": "PyPoll"})
+        await p.expect("auth_success")
+        await p.sio.emit("character_create", {"name": unique("PyP"),
+                                              "appearance": {"description": "x"}})
+        await p.expect("world_entry")
+        res = await p.sio.call("ping", {"timestamp": 5}, timeout=5)
+        assert res == {"ok": True}
+        assert (await p.expect("pong"))["clientTimestamp"] == 5
+        await p.sio.disconnect()
+    run(go())

@@ -481,6 +481,52 @@ static void test_prefixes_never_crash(void **state)
     }
 }
 
+/* Takes every packet of body; returns the count, or -1 at an empty packet. */
+static int split(const char *body, const char **pkts, size_t *lens)
+{
+    const char *pos = body, *pkt = NULL;
+    size_t n;
+    int rc, count = 0;
+    while ((rc = sio_payload_next(&pos, body + strlen(body), &pkt, &n)) > 0) {
+        pkts[count] = pkt;
+        lens[count++] = n;
+    }
+    return rc < 0 ? -1 : count;
+}
+
+static void test_polling_payload(void **state)
+{
+    (void)state;
+    const char *pkts[4];
+    size_t lens[4];
+    assert_int_equal(split("40", pkts, lens), 1);
+    assert_int_equal(lens[0], 2);
+    assert_int_equal(split("3\x1e"
+                           "42[\"a\"]\x1e"
+                           "1",
+                           pkts, lens),
+                     3);
+    assert_memory_equal(pkts[1], "42[\"a\"]", lens[1]);
+    assert_memory_equal(pkts[2], "1", lens[2]);
+    assert_int_equal(split("", pkts, lens), -1);
+    assert_int_equal(split("\x1e", pkts, lens), -1);
+    assert_int_equal(split("40\x1e", pkts, lens), -1);
+    assert_int_equal(split("\x1e"
+                           "40",
+                           pkts, lens),
+                     -1);
+    assert_int_equal(split("2\x1e\x1e"
+                           "3",
+                           pkts, lens),
+                     -1);
+    buf_t b;
+    buf_init(&b);
+    sio_encode_open_polling(&b, "s", 1, 2, 3);
+    assert_string_equal(b.data, "0{\"sid\":\"s\",\"upgrades\":[\"websocket\"],\"pingInterval\":1,"
+                                "\"pingTimeout\":2,\"maxPayload\":3}");
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_encode),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_prefixes_never_crash),
+        cmocka_unit_test(test_polling_payload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,14 +100,12 @@ after(async () => {
     if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
 });
 
-// A new Socket.IO connection on the default namespace, websocket only, no reconnects.
-function connect(nsp = '/') {
-    const socket = io(baseUrl + (nsp === '/' ? '' : nsp), {
-        transports: ['websocket'],
-        reconnection: false,
-        forceNew: true,
-        timeout: EVENT_TIMEOUT_MS,
-    });
+// A new Socket.IO connection on the default namespace, websocket only, no reconnects;
+// `transports` null = the client's defaults (polling, then the upgrade).
+function connect(nsp = '/', transports = ['websocket']) {
+    const opts = { reconnection: false, forceNew: true, timeout: EVENT_TIMEOUT_MS };
+    if (transports) opts.transports = transports;
+    const socket = io(baseUrl + (nsp === '/' ? '' : nsp), opts);
     sockets.push(socket);
     return socket;
 }
@@ -171,11 +169,24 @@ async function enterWorld(socket, name) {
     return { handshakeAck, auth, worldEntry, proximityRoster };
 }
 
-test('polling transport is refused with the Engine.IO "Transport unknown" error', async () => {
-    const res = await fetch(`${baseUrl}/socket.io/?EIO=4&transport=polling`);
+test('an unknown transport gets the Engine.IO "Transport unknown" error', async () => {
+    const res = await fetch(`${baseUrl}/socket.io/?EIO=4&transport=flash`);
     assert.equal(res.status, 400);
     const body = await res.json();
     assert.deepEqual(body, { code: 0, message: 'Transport unknown' });
+});
+
+test('the polling handshake is the Engine.IO open packet offering the upgrade', async () => {
+    const res = await fetch(`${baseUrl}/socket.io/?EIO=4&transport=polling`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.equal(text[0], '0');
+    const open = JSON.parse(text.slice(1));
+    assert.equal(typeof open.sid, 'string');
+    assert.deepEqual(open.upgrades, ['websocket']);
+    assert.equal(open.pingInterval, PING_INTERVAL_MS);
+    assert.equal(open.pingTimeout, PING_TIMEOUT_MS);
+    assert.equal(typeof open.maxPayload, 'number');
 });
 
 test('handshake, guest auth, character_create, world_entry, roster, ping', async () => {
@@ -296,6 +307,88 @@ test('a Socket.IO client and a native /ws client see and hear each other', async
     await nDelta;
     n.ws.close();
     s.disconnect();
+});
+
+// The upgrade event, or at once if it already happened.
+function upgraded(socket) {
+    const engine = socket.io.engine;
+    if (engine.transport.name === 'websocket') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no upgrade (on ${engine.transport.name})\n${serverLog}`)), EVENT_TIMEOUT_MS);
+        engine.once('upgrade', () => { clearTimeout(timer); resolve(); });
+    });
+}
+
+test('default transports: polling, upgrade to websocket, a session that hears a /ws player', async () => {
+    const s = connect('/', null);
+    assert.equal(s.io.engine.transport.name, 'polling'); // it starts on polling
+    await connected(s);
+    await upgraded(s);
+    assert.equal(s.io.engine.transport.name, 'websocket');
+    const sName = uniqueName('Dflt');
+    const { worldEntry } = await enterWorld(s, sName);
+    assert.equal(worldEntry.character.name, sName);
+    assert.equal(s.io.engine.transport.name, 'websocket');
+
+    const n = await nativeClient(uniqueName('Nat'));
+    const heardBySio = nextEvent(s, 'chat', (m) => m.content === 'to the upgraded');
+    n.send('chat', { channel: 'say', message: 'to the upgraded' });
+    assert.equal((await heardBySio).channel, 'say');
+    const heardByNative = n.next('chat', (m) => m.content === 'from the upgraded');
+    s.emit('chat', { channel: 'say', message: 'from the upgraded' });
+    assert.equal((await heardByNative).senderName, sName);
+    n.ws.close();
+    s.disconnect();
+});
+
+test('a polling-only client plays a full session and outlives the heartbeat', async () => {
+    const s = connect('/', ['polling']);
+    const sName = uniqueName('Poll');
+    const { worldEntry, auth } = await enterWorld(s, sName);
+    assert.equal(s.io.engine.transport.name, 'polling');
+    assert.equal(worldEntry.zone.id, 'zone-crossroads');
+    assert.ok(auth.token.length > 0);
+
+    let dropped = null;
+    s.on('disconnect', (reason) => (dropped = reason));
+    let pings = 0;
+    s.io.engine.on('ping', () => pings++);
+    await sleep(PING_INTERVAL_MS + PING_TIMEOUT_MS + 1000);
+    assert.equal(dropped, null, `disconnected: ${dropped}`);
+    assert.ok(pings >= 2, `pings over polling: ${pings}`);
+
+    const n = await nativeClient(uniqueName('Nat'));
+    const heardByPoll = nextEvent(s, 'chat', (m) => m.content === 'to the poller');
+    n.send('chat', { channel: 'say', message: 'to the poller' });
+    await heardByPoll;
+    const heardByNative = n.next('chat', (m) => m.content === 'from the poller');
+    s.emit('chat', { channel: 'say', message: 'from the poller' });
+    assert.equal((await heardByNative).senderName, sName);
+    // an acknowledged event over polling
+    await s.timeout(EVENT_TIMEOUT_MS).emitWithAck('ping', { timestamp: 9 });
+    n.ws.close();
+    s.disconnect();
+});
+
+test('`node -e` with socket.io-client default options reaches world_entry', async () => {
+    const script = `
+        const { io } = require('socket.io-client');
+        const s = io(process.argv[1], { reconnection: false });
+        const t = setTimeout(() => { console.log('TIMEOUT'); process.exit(1); }, ${EVENT_TIMEOUT_MS * 2});
+        s.on('connect', () => {
+            s.emit('handshake', { protocolVersion: '1.0.0', clientType: 'text', clientVersion: '1', capabilities: {} });
+            s.emit('auth', { method: 'guest', guestName: 'NodeE' });
+        });
+        s.on('auth_success', () => s.emit('character_create', { name: process.argv[2], appearance: { description: 'x' } }));
+        s.on('world_entry', (w) => { console.log('world_entry ' + w.zone.id + ' ' + s.io.engine.transport.name); clearTimeout(t); s.disconnect(); });
+    `;
+    const child = spawn(process.execPath, ['-e', script, baseUrl, uniqueName('NodeE')], { cwd: here });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    assert.equal(code, 0, `node -e failed: ${out}\n${serverLog}`);
+    assert.match(out, /^world_entry zone-crossroads (polling|websocket)$/m);
 });
 
 test('an idle client stays connected past pingInterval + pingTimeout', async () => {
