@@ -16,9 +16,13 @@
 #include "core/clock.h"
 #include "core/log.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PROG "bench-bus"
 
 typedef struct bench_s {
     bus_t *pub, *sub;
@@ -93,6 +97,33 @@ static void run_for(uv_loop_t *loop, double ms)
     uv_run(loop, UV_RUN_NOWAIT); /* t lives on this stack: let the close finish */
 }
 
+/* All of s as a number, or -1 with a message (atof/atoi took "x" as 0). */
+static int parse_double(const char *what, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE) {
+        fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *what, const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || v < INT_MIN || v > INT_MAX) {
+        fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -100,11 +131,16 @@ int main(int argc, char **argv)
         return 2;
     }
     log_setup(LOG_WARN, 0, "bench-bus");
-    double seconds = argc > 2 ? atof(argv[2]) : 5;
+    double seconds = 5;
     bench_t b = {0};
-    b.gateways = argc > 3 ? atoi(argv[3]) : 6;
-    b.per_frame = argc > 4 ? atoi(argv[4]) : 20;
-    b.window = argc > 5 ? atoi(argv[5]) : 256;
+    b.gateways = 6;
+    b.per_frame = 20;
+    b.window = 256;
+    if ((argc > 2 && parse_double("SECONDS", argv[2], &seconds) < 0) ||
+        (argc > 3 && parse_int("GATEWAYS", argv[3], &b.gateways) < 0) ||
+        (argc > 4 && parse_int("PER_FRAME", argv[4], &b.per_frame) < 0) ||
+        (argc > 5 && parse_int("WINDOW", argv[5], &b.window) < 0))
+        return 2;
     if (seconds <= 0 || b.gateways < 1 || b.per_frame < 1 || b.window < 1) return 2;
     uv_loop_t *loop = uv_default_loop();
     b.pub = bus_redis_new(loop, argv[1], NULL, on_pub_state, &b);
@@ -118,8 +154,8 @@ int main(int argc, char **argv)
         env_begin(&b.frames[g]);
         env_put_epoch(&b.frames[g], "zone-forest", 7);
         for (int i = 0; i < b.per_frame; i++)
-            env_put_deliver(&b.frames[g], (uint64_t)(g * 1000 + i), "proximity_roster_delta",
-                            PAYLOAD, sizeof(PAYLOAD) - 1);
+            env_put_deliver(&b.frames[g], (uint64_t)g * 1000 + (uint64_t)i,
+                            "proximity_roster_delta", PAYLOAD, sizeof(PAYLOAD) - 1);
     }
     for (int i = 0; i < 500 && !(b.pub_up && b.sub_up); i++)
         run_for(loop, 10);

@@ -18,6 +18,8 @@
 #include "core/clock.h"
 #include "sim/sim.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 #define HOTSPOT_N    300
 #define HOTSPOT_R    30.0
 #define WARMUP_TICKS 20
+#define PROG         "bench-zone"
 
 typedef struct {
     uint64_t roster_bytes, roster_msgs, other_bytes;
@@ -153,12 +156,42 @@ static void run(int n_players, double seconds)
     zsim_free(sim);
 }
 
+/* All of s as a number, or -1 with a message (atof/atoi took "x" as 0). */
+static int parse_double(const char *what, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE) {
+        fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *what, const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || v < INT_MIN || v > INT_MAX) {
+        fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 10;
-    if (getenv("BENCH_HOTSPOT")) hotspot_n = atoi(getenv("BENCH_HOTSPOT"));
-    if (getenv("BENCH_THREADS")) threads = atoi(getenv("BENCH_THREADS"));
-    if (getenv("BENCH_COMPACT")) compact = atoi(getenv("BENCH_COMPACT"));
+    double seconds = 10;
+    const char *e;
+    if ((argc > 1 && parse_double("seconds", argv[1], &seconds) < 0) ||
+        ((e = getenv("BENCH_HOTSPOT")) && parse_int("BENCH_HOTSPOT", e, &hotspot_n) < 0) ||
+        ((e = getenv("BENCH_THREADS")) && parse_int("BENCH_THREADS", e, &threads) < 0) ||
+        ((e = getenv("BENCH_COMPACT")) && parse_int("BENCH_COMPACT", e, &compact) < 0))
+        return 2;
     if (seconds <= 0) seconds = 10;
     printf("zone %gx%g ft, %d Hz, hotspot %d players within %g ft, roster_max_entities 64, "
            "%g s per run, roster threads %d, %s clients\n\n",
@@ -169,8 +202,11 @@ int main(int argc, char **argv)
     printf("|--------:|---------:|---------:|---------:|--------------:|------------:|"
            "----------------:|---------:|\n");
     if (argc > 2) {
-        for (int i = 2; i < argc; i++)
-            run(atoi(argv[i]), seconds);
+        for (int i = 2; i < argc; i++) {
+            int n = 0;
+            if (parse_int("players", argv[i], &n) < 0) return 2;
+            run(n, seconds);
+        }
     } else {
         int sizes[] = {1000, 5000, 10000};
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)

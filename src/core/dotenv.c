@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DOTENV_MAX_FILE (1024 * 1024)
+#define DOTENV_MAX_FILE ((size_t)1024 * 1024)
 
 static int is_key_char(char c, int first)
 {

@@ -71,9 +71,14 @@ static int get_coord(rd_t *r, int32_t *v)
 
 static int get_sid(rd_t *r, compact_view_t *v, uint32_t *sid)
 {
-    uint64_t x;
+    uint64_t x = 0;
     if (get_varint(r, &x) < 0) return -1;
-    if (x >= COMPACT_SID_LIMIT) return fail(r, "id %llu out of range", (unsigned long long)x);
+    if (x >= COMPACT_SID_LIMIT) {
+        /* -1 spelled out: clang-analyzer does not follow the variadic fail()
+         * and would index defs with an unset *sid */
+        fail(r, "id %llu out of range", (unsigned long long)x);
+        return -1;
+    }
     if (x >= v->n_defs) {
         uint32_t n = v->n_defs ? v->n_defs : 64;
         while (n <= x)
@@ -120,7 +125,11 @@ static int apply_record(rd_t *r, compact_view_t *v, uint8_t tag)
             if (!(tag & (CMOVE_X << a))) continue;
             int32_t delta = 0;
             if (get_coord(r, &delta) < 0) return -1;
-            d->pos[a] += delta;
+            /* in int64 and bounded: MOVEs adding up past int32 would overflow */
+            int64_t to = (int64_t)d->pos[a] + delta;
+            if (to < INT32_MIN / 2 || to > INT32_MAX / 2)
+                return fail(r, "MOVE of %u out of range", sid);
+            d->pos[a] = (int32_t)to;
         }
         if ((tag & CMOVE_MASK) && get_u8(r, &d->mask) < 0) return -1;
         return 0;

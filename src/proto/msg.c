@@ -299,6 +299,8 @@ static int dec_move(ctx_t *c, json_t *p, msg_move_t *m)
         else if (has_pos)
             method = MOVE_POSITION;
         else if (json_object_get(p, "heading"))
+            /* the same as a stop's branch, but compass comes between them */
+            /* NOLINTNEXTLINE(bugprone-branch-clone) */
             method = MOVE_HEADING;
         else if (json_object_get(p, "compass"))
             method = MOVE_COMPASS;

@@ -667,6 +667,8 @@ static void apply_map(redis_cluster_t *cl, const redis_slot_range_t *rg, int nr)
             continue;
         }
         start_conns(n);
+        /* an array of pointers: sizeof a pointer is meant */
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
         cl->masters = wod_realloc(cl->masters, (size_t)(cl->nmasters + 1) * sizeof(*cl->masters));
         cl->masters[cl->nmasters++] = n;
     }
@@ -801,6 +803,8 @@ static void timer_closed(uv_handle_t *h)
     chan_t *c, *tmp;
     HASH_ITER(hh, cl->chans, c, tmp)
     {
+        /* uthash frees its table with the last element: analyzer false positive */
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
         HASH_DEL(cl->chans, c);
         free(c->name);
         free(c);

@@ -26,8 +26,8 @@
 
 #define REDIS_CONN_BACKOFF_MIN_MS 100
 #define REDIS_CONN_BACKOFF_MAX_MS 5000
-#define REDIS_CONN_TIMEOUT_MS     5000               /* connect + AUTH/SELECT/PING */
-#define REDIS_CONN_MAX_OUTPUT     (64 * 1024 * 1024) /* unsent bytes before refusing */
+#define REDIS_CONN_TIMEOUT_MS     5000                       /* connect + AUTH/SELECT/PING */
+#define REDIS_CONN_MAX_OUTPUT     ((size_t)64 * 1024 * 1024) /* unsent bytes before refusing */
 
 /* A parsed redis://[[user]:password@]host[:port][/db] URL. */
 typedef struct redis_url_s {

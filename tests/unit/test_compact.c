@@ -450,6 +450,49 @@ static void test_decoder_rejects_malformed(void **state)
     compact_view_free(&v);
 }
 
+/* MOVEs that add up past int32 fail (they once overflowed the int32 position: UB). */
+static void test_decoder_rejects_moves_past_range(void **state)
+{
+    (void)state;
+    compact_view_t v;
+    compact_view_init(&v);
+    char err[96] = "";
+    uint8_t f[64];
+    size_t n = 0;
+    f[n++] = COMPACT_FULL;
+    f[n++] = 1;
+    f[n++] = CREC_DEF;
+    f[n++] = 3;
+    n += compact_put_varint(f + n, compact_zigzag(1));
+    f[n++] = CDEF_PLAYER;
+    f[n++] = 0; /* empty name */
+    f[n++] = CREC_ADD;
+    f[n++] = 3;
+    f[n++] = 1;
+    n += compact_put_varint(f + n, compact_zigzag(INT32_MAX / 2)); /* x: the largest coordinate */
+    f[n++] = 0;
+    f[n++] = 0;
+    size_t full_len = n;
+    /* in range: back and forth */
+    for (int i = 0; i < 2; i++) {
+        f[n++] = CREC_MOVE | CMOVE_X;
+        f[n++] = 3;
+        n += compact_put_varint(f + n, compact_zigzag(i == 0 ? -(INT32_MAX / 2) : INT32_MAX / 2));
+    }
+    assert_int_equal(compact_view_apply(&v, f, n, err, sizeof(err)), 0);
+    assert_int_equal(v.defs[3].pos[0], INT32_MAX / 2);
+    /* past it: two MOVEs of the largest delta */
+    n = full_len;
+    for (int i = 0; i < 2; i++) {
+        f[n++] = CREC_MOVE | CMOVE_X;
+        f[n++] = 3;
+        n += compact_put_varint(f + n, compact_zigzag(INT32_MAX / 2));
+    }
+    assert_int_equal(compact_view_apply(&v, f, n, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "out of range"));
+    compact_view_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_far_budget),
         cmocka_unit_test(test_budget_bounds_bytes_near_stay_exact),
         cmocka_unit_test(test_decoder_rejects_malformed),
+        cmocka_unit_test(test_decoder_rejects_moves_past_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

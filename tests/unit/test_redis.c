@@ -287,6 +287,16 @@ static char *sync_get(redisContext *sc, const char *key)
     return v;
 }
 
+/* Is key set? (A bool, not a string to free: a failed assert_null on one
+ * ends the test, but clang-analyzer, not knowing that, saw a leak.) */
+static int sync_has(redisContext *sc, const char *key)
+{
+    char *v = sync_get(sc, key);
+    int has = v != NULL;
+    free(v);
+    return has;
+}
+
 static void test_registry(void **state)
 {
     (void)state;
@@ -337,6 +347,8 @@ static void test_registry(void **state)
     snprintf(key, sizeof(key), "server:heartbeat:%s", id_a);
     redisReply *rep = redisCommand(sc, "TTL %s", key);
     assert_true(rep && rep->type == REDIS_REPLY_INTEGER);
+    /* a failed assert ends the test; clang-analyzer does not know it of cmocka 1.1 */
+    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
     assert_true(rep->integer >= 1 && rep->integer <= REGISTRY_HEARTBEAT_TTL_S);
     freeReplyObject(rep);
     v = sync_get(sc, key);
@@ -378,8 +390,7 @@ static void test_registry(void **state)
     assert_int_equal(rb->ops->claim_zone(rb, zone, 0, on_claim, &sync_point), 0);
     assert_true(run_until(&loop, &sync_point.calls, 1, 3000));
     assert_int_equal(sync_point.won, 0); /* still a's */
-    v = sync_get(sc, key);
-    assert_null(v); /* the location was deleted */
+    assert_false(sync_has(sc, key));     /* the location was deleted */
     assert_int_equal(ra->ops->release_zone(ra, zone), 0);
     sync_point.calls = 0;
     assert_int_equal(rb->ops->claim_zone(rb, zone, 0, on_claim, &sync_point), 0);
@@ -471,8 +482,7 @@ static void test_registry_epochs(void **state)
     assert_int_equal(p.won, 0);
     assert_string_equal(p.owner, "");
     assert_int_equal(p.epoch, 2);
-    char *v = sync_get(sc, akey);
-    assert_null(v); /* and a did not take it */
+    assert_false(sync_has(sc, akey)); /* and a did not take it */
     /* b claims again: a new epoch */
     p = claim_sync(&loop, rb, zone, 0, NULL);
     assert_int_equal(p.won, 1);
@@ -483,7 +493,7 @@ static void test_registry_epochs(void **state)
     p = claim_sync(&loop, rb, zone, 3, NULL);
     assert_int_equal(p.won, 1);
     assert_int_equal(p.epoch, 3);
-    v = sync_get(sc, ekey);
+    char *v = sync_get(sc, ekey);
     assert_non_null(v);
     assert_string_equal(v, "3");
     free(v);

@@ -116,6 +116,8 @@ static redisReply *r_arr(size_t n, ...)
     redisReply *r = calloc(1, sizeof(*r));
     r->type = REDIS_REPLY_ARRAY;
     r->elements = n;
+    /* an array of pointers: sizeof a pointer is meant */
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
     r->element = calloc(n ? n : 1, sizeof(*r->element));
     va_list ap;
     va_start(ap, n);

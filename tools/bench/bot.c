@@ -36,7 +36,7 @@
 #define SPREAD_STEP_FT    5.0         /* one spreading position move ... */
 #define SPREAD_STEP_MS    250         /* ... every 250 ms: 20 ft/s, under run speed (21 ft/s) */
 #define PING_LOST_US      10000000ull /* a ping without pong for 10 s is forgotten */
-#define WORLD_ENTRY_LIMIT (4 * 1024 * 1024)
+#define WORLD_ENTRY_LIMIT ((size_t)4 * 1024 * 1024)
 
 typedef enum {
     RX_OTHER,
