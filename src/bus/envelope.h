@@ -39,8 +39,9 @@ typedef enum {
     ENV_BROADCAST, /* to every client in the world (world chat) */
     ENV_WHISPER,   /* to the client playing a named character */
     /* gateway -> zone:{id}:input */
-    ENV_RESYNC, /* character 0: send every player full rosters (bus traffic lost);
-                 * else that player's (its gateway dropped deltas) */
+    ENV_RESYNC,  /* character 0: send every player full rosters (bus traffic lost);
+                  * else that player's (its gateway dropped deltas) */
+    ENV_COMMAND, /* a slash command line, raw (the zone parses it: src/sim/cmd.c) */
     ENV_KIND_MAX
 } env_kind_t;
 
@@ -60,7 +61,7 @@ typedef struct env_client_s {
 /* One decoded record. Pointers (type, payload) point into the frame. */
 typedef struct env_rec_s {
     env_kind_t kind;
-    env_client_t client;  /* ENTER..COMBAT, KICK(conn only), DELIVER(conn), ROUTE(conn) */
+    env_client_t client;  /* ENTER..COMBAT, COMMAND, KICK(conn only), DELIVER(conn), ROUTE(conn) */
     int64_t character_id; /* LEAVE..COMBAT, ROUTE */
     union {
         struct {
@@ -73,6 +74,7 @@ typedef struct env_rec_s {
         msg_interact_t interact;
         msg_combat_t combat;
         msg_shout_t shout;
+        msg_command_t command;
         struct {
             char zone[ZONE_ID_MAX + 1];
         } route;

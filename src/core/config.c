@@ -134,6 +134,9 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
         return -1;
     if (get_int("NPCS", 1, 0, 1, &cfg->npcs, err, n) < 0) return -1;
     if (get_int("ROSTER_THREADS", 1, 1, 64, &cfg->roster_threads, err, n) < 0) return -1;
+    if (get_int("RNG_SEED", 0, 0, 2147483647, &cfg->rng_seed, err, n) < 0) return -1;
+    if (get_int("RESPAWN_DELAY_MS", 10000, 0, 3600000, &cfg->respawn_delay_ms, err, n) < 0)
+        return -1;
     log_level_t lvl;
     const char *ls = env_or("LOG_LEVEL", "info");
     if (log_level_parse(ls, &lvl) < 0) {

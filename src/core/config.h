@@ -29,8 +29,10 @@ typedef struct config_s {
     int log_level;                                            /* LOG_LEVEL (log_level_t) */
     int log_json;                                             /* LOG_FORMAT=json */
     int save_interval_ms;                                     /* SAVE_INTERVAL_MS */
-    int npcs;           /* NPCS: 0 spawns no NPCs (quiet test worlds) */
-    int roster_threads; /* ROSTER_THREADS: threads computing rosters per tick */
+    int npcs;             /* NPCS: 0 spawns no NPCs (quiet test worlds) */
+    int roster_threads;   /* ROSTER_THREADS: threads computing rosters per tick */
+    int rng_seed;         /* RNG_SEED: combat/loot randomness; 0 = from the clock */
+    int respawn_delay_ms; /* RESPAWN_DELAY_MS: a dead player rises after this */
 } config_t;
 
 /* Fills `cfg` from .env (at env_path, may be NULL) and the environment.

@@ -23,15 +23,10 @@
  *
  * Chat: the sender is among the recipients of its own say/shout/emote/
  * cfh (distance 0), which doubles as the client's echo. */
-#include "sim.h"
+#include "sim_int.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
-#include "entity.h"
-#include "grid.h"
-#include "npc.h"
-#include "pool.h"
-#include "roster.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,8 +36,6 @@
 
 #define ZSIM_CELL_FT        50.0 /* grid cell side */
 #define ZSIM_ENTRY_ENTITIES 256  /* world_entry.entities lists at most the nearest N */
-#define ZSIM_SEE_RANGE      150.0
-#define ZSIM_INTERACT_RANGE 20.0 /* talk/attack/trade/use: say range */
 #define POS_MOVE_MIN_S      1.0  /* a position move may always cover 1 s of running */
 #define POS_MOVE_MAX_S      5.0  /* ...and never more than 5 s of it */
 #define POS_MOVE_SLACK_FT   1.0
@@ -51,79 +44,6 @@
 
 static const double gait_mult[] = {
     [SPEED_STOP] = 0.0, [SPEED_WALK] = 1.0, [SPEED_JOG] = 2.0, [SPEED_RUN] = 3.5};
-
-typedef struct zplayer_s {
-    uint64_t ref;
-    int32_t ent; /* entity slot */
-    size_t idx;  /* position in sim->players */
-    character_t ch;
-    character_derived_t d;
-    move_speed_t gait;
-    double speed_fps;        /* current speed, ft/s */
-    double last_pos_move_ms; /* sim time of the last accepted position move */
-    double send_interval_ms; /* 1000 / min(tick rate, maxUpdateRate) */
-    double next_send_ms;     /* sim time the next roster delta may go out */
-    uint32_t roster_epoch;   /* grid epoch the roster was computed at */
-    int persist_dirty;       /* position/heading/zone/hp changed since collect */
-    int crossing;            /* index into sim->world when queued to cross, else -1 */
-    int is_due;              /* roster recomputed in this tick's roster pass */
-    roster_t roster;         /* what the client was last told */
-    UT_hash_handle hh;       /* sim->by_ref */
-} zplayer_t;
-
-/* Per-thread state of the parallel roster pass; payloads are collected
- * here and sent by the loop thread once the pass is over. */
-typedef struct zwork_s {
-    roster_scratch_t scratch;
-    buf_t out; /* concatenated payloads */
-    struct zrec_s {
-        uint64_t ref;
-        size_t off, len;
-    } * recs;
-    size_t n_recs, recs_cap;
-    char pad[64]; /* no cache line shared with the next worker's fields */
-} zwork_t;
-
-struct zsim_s {
-    zonedef_t def;
-    zonedef_t *world; /* owned copy */
-    int n_world;
-    int *adjacent; /* indices into world of zones sharing an edge with def */
-    int n_adjacent;
-    zsim_config_t cfg;
-    zsim_hooks_t hooks;
-    double dt;      /* seconds per tick */
-    double time_ms; /* sim time */
-    uint64_t ticks;
-    uint64_t ts; /* wall ms for protocol timestamps, refreshed per call */
-
-    grid_t grid;
-    zent_t *ents;  /* slots; pid 0 = free */
-    int64_t *pids; /* pids[slot] == ents[slot].pid: compact, for the roster pass */
-    size_t n_slots, slots_cap;
-    int32_t *free_slots;
-    size_t n_free;
-
-    zplayer_t **players; /* dense, order irrelevant */
-    size_t n_players, players_cap;
-    zplayer_t *by_ref; /* uthash on ref */
-
-    znpc_t npcs[NPC_MAX_PER_ZONE];
-    int n_npcs;
-    uint32_t speak_seq;
-
-    roster_scratch_t scratch; /* rosters outside the tick (entry) */
-    grid_hits_t hits;
-    buf_t out, tmp;
-    zpool_t *pool;
-    zwork_t *work;   /* one per pool thread */
-    zplayer_t **due; /* viewers whose roster is recomputed this tick */
-    zplayer_t **crossers;
-    size_t n_crossers;
-
-    float *tick_ms; /* ring of the last STATS_WINDOW_S seconds */
-    size_t ring_len, ring_pos, ring_n;
-};
 
 /* ---------- helpers ---------- */
 
@@ -163,6 +83,22 @@ static zplayer_t *find(const zsim_t *sim, uint64_t ref)
     zplayer_t *p = NULL;
     HASH_FIND(hh, sim->by_ref, &ref, sizeof(ref), p);
     return p;
+}
+
+void zsim__send(zsim_t *sim, uint64_t ref, const char *type, const buf_t *b)
+{
+    send_buf(sim, ref, type, b);
+}
+
+void zsim__error(zsim_t *sim, zplayer_t *p, const char *code, const char *message,
+                 const char *severity)
+{
+    send_error(sim, p, code, message, severity);
+}
+
+zplayer_t *zsim__find(const zsim_t *sim, uint64_t ref)
+{
+    return find(sim, ref);
 }
 
 static double clampd(double v, double lo, double hi)
@@ -247,6 +183,15 @@ static void push_roster(zsim_t *sim, zplayer_t *p, int full)
 
 /* ---------- lifecycle ---------- */
 
+/* FNV-1a: each zone of one RNG_SEED draws its own sequence. */
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
 zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
                  const zsim_config_t *cfg, const zsim_hooks_t *hooks)
 {
@@ -269,6 +214,8 @@ zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
     roster_scratch_init(&sim->scratch, sim->cfg.roster_max_entities);
     buf_init(&sim->out);
     buf_init(&sim->tmp);
+    buf_init(&sim->gbuf);
+    buf_init(&sim->cbuf);
     sim->pool = zpool_new(sim->cfg.roster_threads);
     sim->work = wod_calloc((size_t)zpool_threads(sim->pool), sizeof(*sim->work));
     for (int i = 0; i < zpool_threads(sim->pool); i++) {
@@ -278,6 +225,10 @@ zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
     sim->ring_len = (size_t)sim->cfg.tick_rate * STATS_WINDOW_S;
     sim->tick_ms = wod_calloc(sim->ring_len, sizeof(float));
     sim->ts = clock_wall_ms();
+    combat_rng_seed(&sim->rng, cfg->rng_seed ? cfg->rng_seed ^ str_hash(def->id)
+                                             : (uint64_t)clock_wall_ms() * 2654435761u);
+    if (sim->cfg.respawn_delay_ms <= 0) sim->cfg.respawn_delay_ms = ZSIM_RESPAWN_DEFAULT_MS;
+    sim->data = cfg->data;
 
     if (!cfg->disable_npcs) {
         sim->n_npcs = npc_spawn_zone(&sim->def, sim->npcs, NPC_MAX_PER_ZONE);
@@ -333,6 +284,9 @@ void zsim_free(zsim_t *sim)
     roster_scratch_free(&sim->scratch);
     buf_free(&sim->out);
     buf_free(&sim->tmp);
+    buf_free(&sim->gbuf);
+    buf_free(&sim->cbuf);
+    grid_hits_free(&sim->ghits);
     free(sim);
 }
 
@@ -443,6 +397,7 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
     p->ch.y = isfinite(p->ch.y) ? clampd(p->ch.y, 0, sim->def.size_y) : sim->def.spawn_y;
     p->ch.heading = normalize_heading(p->ch.heading);
     character_derive(&p->ch, &p->d);
+    zsim__game_enter(sim, p);
     p->gait = SPEED_STOP;
     p->last_pos_move_ms = sim->time_ms;
     double rate = max_update_rate;
@@ -767,35 +722,38 @@ static double slot_distance(zsim_t *sim, int32_t a, int32_t b)
     return sqrt(dx * dx + dy * dy + dz * dz);
 }
 
-static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
+void zsim__ent_place(zsim_t *sim, int32_t slot, double x, double y, double z)
 {
-    const zent_t *t = &sim->ents[slot];
-    if (t->kind != ZENT_NPC) {
-        send_error(sim, p, "INVALID_TARGET", "Players cannot be attacked here", "warning");
-        return -1;
-    }
-    if (slot_distance(sim, p->ent, slot) > ZSIM_INTERACT_RANGE) {
-        send_error(sim, p, "OUT_OF_RANGE", "Target is too far away", "warning");
-        return -1;
-    }
-    znpc_t *n = t->owner;
-    int64_t pid = t->pid;
-    int damage = (int)p->d.attack_rating; /* the reference: attackRating = 10 + strength*2 */
-    if (damage < 1) damage = 1;
-    int killed = npc_damage(n, damage, sim->time_ms);
-    char narrative[160], extra[256];
-    snprintf(narrative, sizeof(narrative), "You hit %s for %d damage.", n->name, damage);
-    snprintf(extra, sizeof(extra),
-             ",\"attackerId\":\"char-%lld\",\"ability\":\"%.32s\",\"damage\":%d,"
-             "\"targetHp\":%d,\"targetMaxHp\":%d,\"animation\":\"attack\"",
-             (long long)p->ch.id, ability, damage, n->hp, n->max_hp);
-    send_event(sim, p, "combat_hit", pid, narrative, extra);
-    if (killed) {
-        snprintf(narrative, sizeof(narrative), "%s falls and lies still.", n->name);
-        send_event(sim, p, "death", pid, narrative, NULL);
-        ent_unplace(sim, slot); /* others see it leave; respawns later */
-    }
-    return 0;
+    ent_place(sim, slot, x, y, z);
+}
+
+void zsim__ent_unplace(zsim_t *sim, int32_t slot)
+{
+    ent_unplace(sim, slot);
+}
+
+int zsim__hostiles_near(const zsim_t *sim, const zent_t *e)
+{
+    return hostiles_near(sim, e);
+}
+
+int32_t zsim__target_slot(zsim_t *sim, const char *target_id)
+{
+    return target_slot(sim, target_id);
+}
+
+double zsim__slot_distance(zsim_t *sim, int32_t a, int32_t b)
+{
+    return slot_distance(sim, a, b);
+}
+
+/* attack through the game's one path (game.c): basic_attack, or the named ability */
+static int attack(zsim_t *sim, zplayer_t *p, const char *target_id, const char *ability)
+{
+    const ability_def_t *ab = gamedata_ability(zsim__data(sim), ability);
+    if (!ab) ab = gamedata_ability(zsim__data(sim), "basic_attack"); /* the reference's fallback */
+    if (!ab) return -1;
+    return zsim__player_ability(sim, p, ab, target_id, 0, NULL) == COMBAT_OK ? 0 : -1;
 }
 
 /* The slot of `target_id` if it names something other than the player;
@@ -815,11 +773,11 @@ int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m)
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
+    if (m->action == ACT_ATTACK) return attack(sim, p, m->target_id, "basic_attack");
     int32_t slot = other_target(sim, p, m->target_id);
     if (slot < 0) return -1;
     const zent_t *t = &sim->ents[slot];
     double d = slot_distance(sim, p->ent, slot);
-    if (m->action == ACT_ATTACK) return attack(sim, p, slot, "attack");
     if (d > (m->action == ACT_EXAMINE ? ZSIM_SEE_RANGE : ZSIM_INTERACT_RANGE)) {
         send_error(sim, p, "OUT_OF_RANGE", "Target is too far away", "warning");
         return -1;
@@ -852,9 +810,16 @@ int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m)
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
-    int32_t slot = other_target(sim, p, m->target_id);
-    if (slot < 0) return -1;
-    return attack(sim, p, slot, m->ability_id[0] ? m->ability_id : "attack");
+    return attack(sim, p, m->target_id, m->ability_id);
+}
+
+int zsim_player_command(zsim_t *sim, uint64_t ref, const char *text)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    sim->ts = clock_wall_ms();
+    zsim__command(sim, p, text);
+    return 0;
 }
 
 /* ---------- tick ---------- */
@@ -865,9 +830,11 @@ static void tick_npcs(zsim_t *sim)
         znpc_t *n = &sim->npcs[i];
         if (npc_respawn_due(n, sim->time_ms)) {
             npc_respawn(n);
+            memset(&sim->npc_fight[i], 0, sizeof(sim->npc_fight[i]));
             ent_place(sim, n->ent, n->x, n->y, n->z);
             continue;
         }
+        if (sim->npc_fight[i].in_combat) continue; /* stands and fights (game.c) */
         if (npc_think(n, &sim->def, sim->dt, sim->time_ms))
             ent_place(sim, n->ent, n->x, n->y, n->z);
     }
@@ -949,8 +916,9 @@ void zsim_tick(zsim_t *sim, double now_ms)
         if (place_player(sim, p, p->ch.x + sin(h) * step, p->ch.y, p->ch.z + cos(h) * step))
             sim->crossers[sim->n_crossers++] = p;
     }
-    /* 2. NPCs */
+    /* 2. NPCs, then the game: gauges, auto-attacks, regeneration, respawns */
     tick_npcs(sim);
+    zsim__game_tick(sim);
     /* 3. borders */
     for (size_t i = 0; i < sim->n_crossers; i++)
         cross(sim, sim->crossers[i]);

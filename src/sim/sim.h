@@ -11,6 +11,7 @@
 #define WOD_SIM_SIM_H
 
 #include "../game/character.h"
+#include "../game/gamedata.h"
 #include "../game/zonedef.h"
 #include "../proto/msg.h"
 
@@ -30,7 +31,13 @@ typedef struct zsim_hooks_s {
     void (*crossed)(void *ud, uint64_t ref, const character_t *state, const char *to_zone);
     /* A shout from this zone reaches into adjacent zone `to_zone`. */
     void (*shout_out)(void *ud, const char *to_zone, const msg_shout_t *s);
+    /* /tell to a character that is not in this zone: deliver `type` +
+     * payload to whoever plays `target_name`, wherever it is (may be NULL). */
+    void (*tell)(void *ud, const char *target_name, const char *type, const char *payload,
+                 size_t len);
 } zsim_hooks_t;
+
+#define ZSIM_RESPAWN_DEFAULT_MS 10000
 
 typedef struct zsim_config_s {
     int tick_rate;           /* ticks per second */
@@ -38,6 +45,10 @@ typedef struct zsim_config_s {
     int disable_npcs;        /* 1: spawn no NPCs (tests, benches); 0 = normal */
     int roster_threads;      /* threads computing rosters during a tick, the caller's
                                 included (0 or 1: the caller's only) */
+    const gamedata_t *data;  /* abilities/items/loot, borrowed for the sim's life;
+                                NULL = a built-in basic_attack and the starting items */
+    uint64_t rng_seed;       /* RNG_SEED: 0 = seeded from the clock */
+    int respawn_delay_ms;    /* RESPAWN_DELAY_MS: dead players rise after this (0 = default) */
 } zsim_config_t;
 
 typedef struct zsim_tick_stats_s {
@@ -74,6 +85,9 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m);
 int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m); /* say/shout/emote/cfh */
 int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m);
 int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m);
+/* A slash command line (`command` message or chat starting with '/'):
+ * parsed and run by cmd.c; always answered with command_response. */
+int zsim_player_command(zsim_t *sim, uint64_t ref, const char *text);
 /* A shout from a neighbouring zone, heard by players in range. */
 void zsim_remote_shout(zsim_t *sim, const msg_shout_t *s);
 

@@ -47,6 +47,7 @@ struct zs_s {
     bus_t *bus;
     zonedef_t *world;
     int n_world;
+    gamedata_t *data; /* abilities, items, loot (owned copy; NULL = the sim's built-in) */
     int role_all;
     zs_zone_t *zones;
     zs_player_t *by_ref, *by_char;
