@@ -17,6 +17,8 @@
 #include <strings.h>
 
 #define SENSE_RANGE_FT 250.0 /* /sense: the cfh radius */
+#define SPEECH_BURST   10    /* speech commands: as the gateway's chat limit */
+#define SPEECH_PER_S   2.0
 #define FT_PER_M       3.28084
 
 /* ---------- parser ---------- */
@@ -161,6 +163,7 @@ typedef struct cmd_def_s {
     const char *aliases[4];
     double cooldown_s; /* per character */
     int needs_alive;   /* the dead cannot do this */
+    int speech;        /* counts against the chat rate limit */
     const char *usage;
     const char *help;
     cmd_fn fn;
@@ -186,82 +189,36 @@ static int c_equip(zsim_t *, zplayer_t *, const cmd_parsed_t *, cmd_out_t *);
 static int c_unequip(zsim_t *, zplayer_t *, const cmd_parsed_t *, cmd_out_t *);
 static int c_who(zsim_t *, zplayer_t *, const cmd_parsed_t *, cmd_out_t *);
 
+/* clang-format off */
 static const cmd_def_t commands[] = {
-    {"look",
-     {"l", "examine"},
-     0,
-     0,
-     "/look [target]",
-     "Describes the zone, its exits and who and what is near; or a target and its condition.",
-     c_look},
-    {"listen", {"hear"}, 5, 0, "/listen", "What you can hear within 150 ft.", c_listen},
-    {"sense", {"detect"}, 10, 0, "/sense", "Hostile creatures within 250 ft.", c_sense},
-    {"help", {"h", "?"}, 0, 0, "/help [command]", "Lists every command, or explains one.", c_help},
-    {"stats",
-     {"attributes"},
-     0,
-     0,
-     "/stats",
-     "Your level, attributes, derived stats and pools.",
-     c_stats},
-    {"inventory", {"inv", "i"}, 0, 0, "/inventory", "What you carry and wield.", c_inventory},
-    {"move",
-     {"walk", "go", "run"},
-     0,
-     1,
+    /* name, aliases, cooldown s, needs alive, speech, usage, help, handler */
+    {"look", {"l", "examine"}, 0, 0, 0, "/look [target]",
+     "Describes the zone, its exits and who and what is near; or a target and its condition.", c_look},
+    {"listen", {"hear"}, 5, 0, 0, "/listen", "What you can hear within 150 ft.", c_listen},
+    {"sense", {"detect"}, 10, 0, 0, "/sense", "Hostile creatures within 250 ft.", c_sense},
+    {"help", {"h", "?"}, 0, 0, 0, "/help [command]", "Lists every command, or explains one.", c_help},
+    {"stats", {"attributes"}, 0, 0, 0, "/stats", "Your level, attributes, derived stats and pools.", c_stats},
+    {"inventory", {"inv", "i"}, 0, 0, 0, "/inventory", "What you carry and wield.", c_inventory},
+    {"move", {"walk", "go", "run"}, 0, 1, 0,
      "/move <n|ne|e|se|s|sw|w|nw|north..> | heading:0-359 [walk|jog|run] [N|Nm|Nft] | "
      "to:<name|id> [range:melee|short|medium|long|N] | to:x,z | to:x,y,z",
-     "Walks a compass direction or heading (optionally for a distance), to someone, or to a point.",
-     c_move},
-    {"stop", {"halt"}, 0, 0, "/stop", "Stops moving.", c_stop},
-    {"say", {"s"}, 0, 0, "/say <text>", "Speaks to everyone within 20 ft.", c_say},
-    {"shout", {"yell", "y"}, 0, 0, "/shout <text>", "Shouts to everyone within 150 ft.", c_shout},
-    {"emote",
-     {"me", "em"},
-     0,
-     0,
-     "/emote <action>",
-     "Acts out \"<Name> <action>\" within 150 ft.",
-     c_emote},
-    {"tell",
-     {"whisper", "t", "w"},
-     0,
-     0,
-     "/tell <name> <text>",
-     "Whispers to a character online anywhere.",
-     c_tell},
-    {"attack",
-     {"atk"},
-     0,
-     1,
-     "/attack <target>",
-     "Basic attack on a hostile creature, then auto-attacks every 3 s.",
-     c_attack},
-    {"cast",
-     {"ability", "magic"},
-     0,
-     1,
-     "/cast \"<ability>\" [target]",
-     "Uses an ability by name or id (healing abilities default to yourself).",
-     c_cast},
-    {"disengage", {"dis"}, 0, 0, "/disengage", "Stops auto-attacking.", c_disengage},
-    {"use", {"item"}, 0, 1, "/use \"<item>\" [self]", "Uses an item (a potion heals).", c_use},
-    {"equip",
-     {"wield"},
-     0,
-     1,
-     "/equip \"<item>\"",
-     "Wields a weapon from your inventory.",
-     c_equip},
-    {"unequip",
-     {"unwield"},
-     0,
-     1,
-     "/unequip \"<item>\"|mainhand",
-     "Puts a weapon away.",
-     c_unequip},
-    {"who", {"online"}, 0, 0, "/who", "Lists the players in this zone.", c_who},
+     "Walks a compass direction or heading (optionally for a distance), to someone, or to a point.", c_move},
+    {"stop", {"halt"}, 0, 0, 0, "/stop", "Stops moving.", c_stop},
+    {"say", {"s"}, 0, 0, 1, "/say <text>", "Speaks to everyone within 20 ft.", c_say},
+    {"shout", {"yell", "y"}, 0, 0, 1, "/shout <text>", "Shouts to everyone within 150 ft.", c_shout},
+    {"emote", {"me", "em"}, 0, 0, 1, "/emote <action>", "Acts out \"<Name> <action>\" within 150 ft.", c_emote},
+    {"tell", {"whisper", "t", "w"}, 0, 0, 1, "/tell <name> <text>", "Whispers to a character online anywhere.", c_tell},
+    {"attack", {"atk"}, 0, 1, 0, "/attack <target>",
+     "Basic attack on a hostile creature, then auto-attacks every 3 s.", c_attack},
+    {"cast", {"ability", "magic"}, 0, 1, 0, "/cast \"<ability>\" [target]",
+     "Uses an ability by name or id (healing abilities default to yourself).", c_cast},
+    {"disengage", {"dis"}, 0, 0, 0, "/disengage", "Stops auto-attacking.", c_disengage},
+    {"use", {"item"}, 0, 1, 0, "/use \"<item>\" [self]", "Uses an item (a potion heals).", c_use},
+    {"equip", {"wield"}, 0, 1, 0, "/equip \"<item>\"", "Wields a weapon from your inventory.", c_equip},
+    {"unequip", {"unwield"}, 0, 1, 0, "/unequip \"<item>\"|mainhand", "Puts a weapon away.", c_unequip},
+    {"who", {"online"}, 0, 0, 0, "/who", "Lists the players in this zone.", c_who},
 };
+/* clang-format on */
 
 #define N_COMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))
 _Static_assert(N_COMMANDS <= ZSIM_CMD_MAX, "raise ZSIM_CMD_MAX (cooldown slots per player)");
@@ -783,6 +740,10 @@ static int c_move(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *o
 static int c_stop(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *o)
 {
     (void)c;
+    if (!p->ch.is_alive) {
+        snprintf(o->message, sizeof(o->message), "You are not moving.");
+        return 0;
+    }
     msg_move_t m;
     memset(&m, 0, sizeof(m));
     m.method = MOVE_HEADING;
@@ -1006,6 +967,19 @@ static int c_who(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *o)
 
 /* ---------- running a line ---------- */
 
+/* The gateway limits `chat`; speech commands arrive as `command` too, so
+ * the same budget (10 in a burst, 2 a second) applies here, per player. */
+static int speech_allowed(zsim_t *sim, zplayer_t *p)
+{
+    if (p->speech_refill_ms == 0) p->speech_tokens = SPEECH_BURST;
+    p->speech_tokens += (sim->time_ms - p->speech_refill_ms) / 1000.0 * SPEECH_PER_S;
+    if (p->speech_tokens > SPEECH_BURST) p->speech_tokens = SPEECH_BURST;
+    p->speech_refill_ms = sim->time_ms;
+    if (p->speech_tokens < 1) return 0;
+    p->speech_tokens -= 1;
+    return 1;
+}
+
 static void respond(zsim_t *sim, zplayer_t *p, const char *raw, int ok, const cmd_out_t *o)
 {
     buf_t *b = &sim->cbuf;
@@ -1071,6 +1045,8 @@ void zsim__command(zsim_t *sim, zplayer_t *p, const char *text)
                 p->cmd_ready[i] = sim->time_ms + commands[i].cooldown_s * 1000.0;
             if (commands[i].needs_alive && !p->ch.is_alive) {
                 o.error = "You are dead and cannot do that until you rise again.";
+            } else if (commands[i].speech && !speech_allowed(sim, p)) {
+                o.error = "You are speaking too fast; say that again in a moment.";
             } else {
                 ok = commands[i].fn(sim, p, &c, &o) == 0;
                 if (!ok) buf_reset(&data);

@@ -526,6 +526,10 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
+    if (!p->ch.is_alive) { /* the dead lie still until they rise (docs/GAME.md) */
+        send_error(sim, p, "DEAD", "You are dead and cannot move until you rise again.", "warning");
+        return -1;
+    }
     if (m->method == MOVE_HEADING || m->method == MOVE_COMPASS) {
         move_speed_t g = m->has_speed ? m->speed : SPEED_WALK;
         if (g < SPEED_STOP || g > SPEED_RUN) g = SPEED_WALK;

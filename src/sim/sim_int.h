@@ -44,6 +44,8 @@ typedef struct zplayer_s {
     double respawn_at_ms;           /* sim time a dead player rises; 0 = alive */
     double regen_acc_s;             /* time towards the next regeneration step */
     double cmd_ready[ZSIM_CMD_MAX]; /* sim time each command may run again */
+    double speech_tokens;           /* /say, /shout, /emote, /tell: token bucket (cmd.c) */
+    double speech_refill_ms;        /* sim time of the last refill */
     struct {
         const item_def_t *item;
         double ready_ms;

@@ -287,6 +287,14 @@ static void test_info_commands(void **state)
     assert_false(ok(run(sim, 1, "/move sideways")));
     assert_false(ok(run(sim, 1, "/move")));
     assert_false(ok(run(sim, 1, "/move to:nobody")));
+    /* speech commands share the chat budget: 10 in a burst, then 2 a second */
+    int refused = 0;
+    for (int i = 0; i < 15; i++)
+        refused += !ok(run(sim, 2, "/shout spam"));
+    assert_true(refused >= 4);
+    for (int i = 0; i < 20; i++)
+        zsim_tick(sim, 0);
+    assert_true(ok(run(sim, 2, "/shout again")));
     zsim_free(sim);
 }
 
