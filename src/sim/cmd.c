@@ -2,10 +2,10 @@
  * handlers (see cmd.h; docs/GAME.md "Commands").
  *
  * Adding a command is one row in `commands` plus one handler. A handler
- * fills a cmd_out_t (message or error, optional data JSON) and returns 0
- * (success) or -1; run() wraps it in the command_response. Effects (chat,
- * events, moves) are sent by the handler before the response, as in the
- * reference ("after effects"). */
+ * fills a cmd_out_t (message or error, optional data JSON, which a failure
+ * writes only to explain itself) and returns 0 (success) or -1; run() wraps it in the
+ * command_response. Effects (chat, events, moves) are sent by the handler before the response, as
+ * in the reference ("after effects"). */
 #include "cmd.h"
 #include "sim_int.h"
 
@@ -1048,8 +1048,7 @@ void zsim__command(zsim_t *sim, zplayer_t *p, const char *text)
             } else if (commands[i].speech && !speech_allowed(sim, p)) {
                 o.error = "You are speaking too fast; say that again in a moment.";
             } else {
-                ok = commands[i].fn(sim, p, &c, &o) == 0;
-                if (!ok) buf_reset(&data);
+                ok = commands[i].fn(sim, p, &c, &o) == 0; /* a failure may explain in data */
             }
         }
     }

@@ -267,7 +267,7 @@ static void roll_loot(zsim_t *sim, zplayer_t *killer, const znpc_t *n)
     }
 }
 
-static void kill(zsim_t *sim, fighter_t *a, fighter_t *t)
+static void slay(zsim_t *sim, fighter_t *a, fighter_t *t)
 {
     char narrative[200];
     int64_t pid = t->e->pid;
@@ -390,7 +390,7 @@ static void apply(zsim_t *sim, fighter_t *a, fighter_t *t, const ability_def_t *
             t->n->hp = left;
         }
         if (left <= 0) {
-            kill(sim, a, t);
+            slay(sim, a, t);
             return;
         }
     }
@@ -726,10 +726,9 @@ int zsim__item_use(zsim_t *sim, zplayer_t *p, const char *name, buf_t *data, con
         if (p->item_cd[k].item == it) slot = k;
     }
     if (slot >= 0 && p->item_cd[slot].ready_ms > sim->time_ms) {
-        static char msg[96];
-        snprintf(msg, sizeof(msg), "%s is not ready yet (%.0f s left).", it->name,
-                 ceil((p->item_cd[slot].ready_ms - sim->time_ms) / 1000.0));
-        *why = msg;
+        *why = "That item is not ready yet: potions need 30 s between uses.";
+        buf_printf(data, "{\"itemId\":\"%s\",\"remainingMs\":%.0f}", it->id,
+                   ceil(p->item_cd[slot].ready_ms - sim->time_ms));
         return -1;
     }
     int *cur = it->resource == RES_HEALTH    ? &p->ch.hp

@@ -317,6 +317,8 @@ static void test_items(void **state)
     assert_int_equal(p->ch.hp, 150);
     r = run(sim, 1, "/use health_potion"); /* 30 s item cooldown */
     assert_false(ok(r));
+    d = json_object_get(r, "data");
+    assert_true(json_integer_value(json_object_get(d, "remainingMs")) > 29000);
     assert_int_equal(p->ch.items[1].quantity, 4);
     assert_false(ok(run(sim, 1, "/use Elixir of Life")));
     assert_false(ok(run(sim, 1, "/use")));
