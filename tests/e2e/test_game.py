@@ -4,6 +4,9 @@ away, a potion, and HP and inventory surviving a SIGTERM and restart.
 RNG_SEED is pinned (docs/GAME.md)."""
 import asyncio
 import math
+import os
+
+import pytest
 
 from conftest import Client, Server, enter_world, unique
 
@@ -55,8 +58,17 @@ def events(c, kinds):
             if m["type"] == "event" and m["payload"].get("eventType") in kinds]
 
 
-def test_fight_potion_and_persistence():
-    srv = Server(env={"RNG_SEED": "7", "RESPAWN_DELAY_MS": "3000"}).start()
+PG_URL = os.environ.get("WOD_TEST_PG_URL")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_fight_potion_and_persistence(backend):
+    env = {"RNG_SEED": "7", "RESPAWN_DELAY_MS": "3000"}
+    if backend == "postgres":
+        if not PG_URL:
+            pytest.skip("set WOD_TEST_PG_URL to run against PostgreSQL")
+        env["DATABASE_URL"] = PG_URL
+    srv = Server(env=env).start()
     try:
         async def part1():
             fname, bname, cname = unique("Fi"), unique("By"), unique("Fa")
@@ -159,7 +171,7 @@ def test_fight_potion_and_persistence():
 
         token, cid, hp, inv = run(part1())
         assert srv.stop() == 0, srv.logs()
-        srv2 = Server(datadir=srv.datadir, env={"RNG_SEED": "7"}).start()
+        srv2 = Server(datadir=srv.datadir, env=env).start()
         try:
             async def part2():
                 c = await Client.connect(srv2.ws_url)
