@@ -980,7 +980,9 @@ static int speech_allowed(zsim_t *sim, zplayer_t *p)
     return 1;
 }
 
-static void respond(zsim_t *sim, zplayer_t *p, const char *raw, int ok, const cmd_out_t *o)
+/* By ref, not zplayer_t: a /move over a border hands the player to another
+ * zone (and frees it here) before the answer goes out. */
+static void respond(zsim_t *sim, uint64_t ref, const char *raw, int ok, const cmd_out_t *o)
 {
     buf_t *b = &sim->cbuf;
     buf_reset(b);
@@ -1001,7 +1003,7 @@ static void respond(zsim_t *sim, zplayer_t *p, const char *raw, int ok, const cm
     buf_puts(b, ",\"timestamp\":");
     roster_put_u64(b, sim->ts);
     buf_putc(b, '}');
-    zsim__send(sim, p->ref, "command_response", b);
+    zsim__send(sim, ref, "command_response", b);
 }
 
 void zsim__command(zsim_t *sim, zplayer_t *p, const char *text)
@@ -1014,6 +1016,7 @@ void zsim__command(zsim_t *sim, zplayer_t *p, const char *text)
     o.data = &data;
     const char *err = NULL;
     int ok = 0;
+    uint64_t ref = p->ref; /* p may be gone after the handler (see respond) */
     if (cmd_parse(text, &c, &err) < 0) {
         o.error = err;
     } else {
@@ -1052,6 +1055,6 @@ void zsim__command(zsim_t *sim, zplayer_t *p, const char *text)
             }
         }
     }
-    respond(sim, p, text, ok, &o);
+    respond(sim, ref, text, ok, &o);
     buf_free(&data);
 }

@@ -165,6 +165,8 @@ static const char *error_of(json_t *r)
 }
 
 static zonedef_t zone;
+static zonedef_t world[32]; /* every zone, for borders */
+static int n_world;
 
 static int setup(void **state)
 {
@@ -180,6 +182,8 @@ static int setup(void **state)
     if (rc == STORE_OK) rc = s->ops->zones_load(s, &zs, &n);
     for (int i = 0; i < n; i++)
         if (strcmp(zs[i].id, "zone-crossroads") == 0) zone = zs[i];
+    n_world = n < 32 ? n : 32;
+    memcpy(world, zs, sizeof(zonedef_t) * (size_t)n_world);
     free(zs);
     s->ops->close(s);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -197,7 +201,7 @@ static zsim_t *new_sim(void)
                          .rng_seed = 1234,
                          .respawn_delay_ms = 2000};
     zsim_hooks_t hooks = {.send = on_send};
-    return zsim_new(&zone, &zone, 1, &cfg, &hooks);
+    return zsim_new(&zone, world, n_world, &cfg, &hooks);
 }
 
 static void enter(zsim_t *sim, uint64_t ref, int64_t id, const char *name, double x, double z)
@@ -451,6 +455,18 @@ static void test_fight_to_the_death(void **state)
     zsim_free(sim);
 }
 
+static void test_move_over_a_border(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim();
+    enter(sim, 1, 101, "Alice", 100, 195);
+    /* a step north over the edge hands Alice to the forest before the answer goes out */
+    json_t *r = run(sim, 1, "/move to:100,210");
+    assert_true(ok(r));
+    assert_null(zsim__find(sim, 1));
+    zsim_free(sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_items),
         cmocka_unit_test(test_bad_targets_and_death),
         cmocka_unit_test(test_fight_to_the_death),
+        cmocka_unit_test(test_move_over_a_border),
     };
     int rc = cmocka_run_group_tests(tests, setup, NULL);
     json_decref(sent);
