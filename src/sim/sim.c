@@ -710,8 +710,9 @@ static int32_t target_slot(zsim_t *sim, const char *target_id)
     int64_t pid;
     if (zent_id_parse(target_id, &pid) < 0) return -1;
     if (pid < 0) {
+        if (pid < -(int64_t)sim->n_npcs) return -1; /* also "npc-99999999999999999999" */
         int i = (int)(-pid) - 1;
-        if (i >= sim->n_npcs || !sim->npcs[i].alive) return -1;
+        if (!sim->npcs[i].alive) return -1;
         return sim->npcs[i].ent;
     }
     uint64_t ref = zsim_find_character(sim, pid);
