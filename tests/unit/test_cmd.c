@@ -364,9 +364,11 @@ static void test_bad_targets_and_death(void **state)
     zsim_t *sim = new_sim();
     enter(sim, 1, 101, "Alice", 100, 100);
     assert_false(ok(run(sim, 1, "/attack")));
-    assert_false(ok(run(sim, 1, "/attack Alice")));         /* oneself */
-    assert_false(ok(run(sim, 1, "/attack npc-1")));         /* the merchant is friendly */
-    assert_false(ok(run(sim, 1, "/attack Grendel")));       /* no such thing */
+    assert_false(ok(run(sim, 1, "/attack Alice")));   /* oneself */
+    assert_false(ok(run(sim, 1, "/attack npc-1")));   /* the merchant is friendly */
+    assert_false(ok(run(sim, 1, "/attack Grendel"))); /* no such thing */
+    assert_false(ok(run(sim, 1, "/attack npc-188888888888888888888"))); /* found by fuzz_cmd */
+    assert_false(ok(run(sim, 1, "/attack npc-0")));
     assert_false(ok(run(sim, 1, "/cast fireball npc-2")));  /* no such ability */
     assert_false(ok(run(sim, 1, "/cast \"Arcane Bolt\""))); /* needs a target */
     assert_false(ok(run(sim, 1, "/disengage")));            /* not in combat */
