@@ -139,6 +139,9 @@ int zsim__player_ability(zsim_t *sim, zplayer_t *p, const ability_def_t *ab, con
                          int set_auto, const char **why);
 /* Stops auto-attacking; returns 1 if it was in combat. */
 int zsim__player_disengage(zsim_t *sim, zplayer_t *p);
+/* ---- item.c ---- */
+/* attack_bonus of the weapons a character wields. */
+int zsim__weapon_bonus(const zsim_t *sim, const character_t *c);
 /* Item use/equip by id or name. Returns 0, or -1 with *why set. */
 int zsim__item_use(zsim_t *sim, zplayer_t *p, const char *name, buf_t *data, const char **why);
 int zsim__item_equip(zsim_t *sim, zplayer_t *p, const char *name, int equip, const char **why);

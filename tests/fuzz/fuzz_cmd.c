@@ -6,6 +6,7 @@
  * included rather than linked so it gets the fuzzer's coverage
  * instrumentation (as fuzz_sio.c does). */
 #include "../../src/sim/cmd.c"
+#include "../../src/sim/cmd_parse.c"
 
 #include <stddef.h>
 #include <stdint.h>
