@@ -219,3 +219,37 @@ def test_bad_commands_never_crash():
         run(go())
     finally:
         assert srv.stop() == 0, srv.logs()
+
+
+def test_socketio_command_string_payload():
+    """`42["command","/who"]`: the original clients' form, a bare string."""
+    import socketio
+    srv = Server(env={"RNG_SEED": "5"}).start()
+    try:
+        async def go():
+            sio = socketio.AsyncClient(reconnection=False)
+            got = asyncio.Queue()
+            sio.on("*", lambda event, data=None: got.put_nowait((event, data)))
+
+            async def expect(name):
+                while True:
+                    event, data = await asyncio.wait_for(got.get(), 5)
+                    if event == name:
+                        return data
+            await sio.connect(f"http://127.0.0.1:{srv.port}", transports=["websocket"])
+            await sio.emit("handshake", {"protocolVersion": "1.0.0", "clientType": "text",
+                                         "clientVersion": "py", "capabilities": {}})
+            await expect("handshake_ack")
+            await sio.emit("auth", {"method": "guest", "guestName": "Sio"})
+            await expect("auth_success")
+            await sio.emit("character_create", {"name": unique("Sc"),
+                                                "appearance": {"description": "x"}})
+            await expect("world_entry")
+            await sio.emit("command", "/who")
+            r = await expect("command_response")
+            assert r["success"] and r["command"] == "/who"
+            assert len(r["data"]["players"]) == 1
+            await sio.disconnect()
+        run(go())
+    finally:
+        assert srv.stop() == 0, srv.logs()
