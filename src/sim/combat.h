@@ -143,7 +143,7 @@ void combat_roll(const ability_def_t *ab, const combat_stats_t *att, const comba
  * index ("npc-<index>"); target_pid is the entity's pid (> 0 a character
  * id, < 0 an NPC); ability_id NULL or unknown = basic_attack; free_atb=1 for
  * an auto-attack swing. Returns COMBAT_OK or a combat_err_t (the reason is
- * not sent to anyone: NPCs have no client). Implemented in sim.c (it needs
+ * not sent to anyone: NPCs have no client). Implemented in game.c (it needs
  * the zone's entities). */
 typedef struct zsim_s zsim_t;
 int combat_strike(zsim_t *sim, int npc_index, int64_t target_pid, const char *ability_id,
