@@ -5,7 +5,7 @@ BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build run run-gateway run-zone run-distributed test unit e2e fuzz bench bench-zone format clean
+.PHONY: all deps build run run-gateway run-zone run-distributed test unit e2e fuzz bench bench-zone format lint clean
 
 all: build
 
@@ -43,6 +43,11 @@ bench: build
 
 bench-zone: build
 	./$(BUILD)/bench-zone
+
+# The layering check and clang-tidy (.clang-tidy: bug finders, no style);
+# `make test` runs it first.
+lint: deps
+	@bash scripts/lint.sh
 
 format:
 	@find src tests tools -name '*.[ch]' | xargs clang-format -i

@@ -376,7 +376,9 @@ start_server() {
     local name=$1 role=$2
     shift 2
     mkdir -p "$WORK/$name"
-    (cd "$WORK/$name" && exec env NPCS=0 LOG_LEVEL=warn BIND_ADDRESS=127.0.0.1 "$@" "$BIN" "$role" \
+    # Every bot logs in as a guest from 127.0.0.1: lift the per-address account-creation limit.
+    (cd "$WORK/$name" && exec env NPCS=0 LOG_LEVEL=warn BIND_ADDRESS=127.0.0.1 \
+        AUTH_GUEST_PER_IP_MINUTE=0 AUTH_GUEST_PER_IP_HOUR=0 "$@" "$BIN" "$role" \
         >"$WORK/$name/server.log" 2>&1) &
     SRV_PID=$!
     PIDS+=("$SRV_PID")

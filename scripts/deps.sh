@@ -3,11 +3,11 @@
 # Idempotent: does nothing when everything is present. Non-interactive.
 set -euo pipefail
 PKGS=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-tidy
   libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libhiredis-dev libpq-dev
   libsqlite3-dev libjansson-dev libsodium-dev uthash-dev libcmocka-dev
   python3-pytest python3-websockets python3-socketio python3-aiohttp python3-redis python3-psycopg2
-  redis-server postgresql haproxy nodejs npm
+  redis-server postgresql haproxy nodejs npm chromium
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -26,6 +26,10 @@ echo "test services: $WOD_TEST_REDIS_URL $WOD_TEST_PG_URL"
 if [ -f tests/e2e/node/package-lock.json ]; then
   (cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Browser tests: playwright-core drives Debian's chromium (never a downloaded browser).
+if [ -f tests/e2e/browser/package-lock.json ]; then
+  (cd tests/e2e/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 suite() {
   local dir=$1; shift
@@ -39,6 +43,9 @@ suite() {
   if [ -d tests/e2e/node/node_modules ]; then
     (cd tests/e2e/node && WOD_SERVER_BIN="$ROOT/$dir/wod-server" node --test)
   fi
+  echo "=== browser tests ($dir; screenshots in $dir/test-output/browser)"
+  (cd tests/e2e/browser && WOD_SERVER_BIN="$ROOT/$dir/wod-server" \
+     WOD_TEST_OUTPUT="$ROOT/$dir/test-output/browser" node --test)
 }
 
 suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo

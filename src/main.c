@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "gateway/auth.h"
 #include "gateway/gateway.h"
+#include "net/http.h"
 #include "store/store.h"
 #include "zone/http.h"
 #include "zone/server.h"
@@ -93,6 +94,16 @@ static void force_exit(uv_timer_t *t)
     exit(0);
 }
 
+/* A listener could not start: release what was made so far (sanitizer
+ * builds check for leaks at exit) without running the loop again. */
+static int start_failed(app_t *app, zonedef_t *zones, int code)
+{
+    if (app->registry) app->registry->ops->close(app->registry);
+    free(zones);
+    app->store->ops->close(app->store);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     app_t app;
@@ -142,17 +153,22 @@ int main(int argc, char **argv)
         return rc;
     }
     app.loop = uv_default_loop();
+    /* Listeners first: a port that cannot be bound ends the process before
+     * it claims zones or joins the cluster. */
+    int lerr = 0;
+    if (app.role == ROLE_ZONE) lerr = zs_http_start(app.loop, &app.cfg, &app.zs_http);
+    if (lerr) return start_failed(&app, zones, http_listen_exit_code(lerr));
     if (app.role == ROLE_ALL) {
         app.registry = registry_local_new(app.loop, app.cfg.server_id);
-        app.hub = bus_hub_new(app.loop);
     } else {
         app.registry = registry_redis_new(app.loop, app.cfg.redis_url, app.cfg.server_id);
         if (!app.registry) return 1;
     }
     if (app.role != ROLE_ZONE) {
         gw_options_t go = {&app.cfg, app.store, app.registry, zones, n_zones, app.role == ROLE_ALL};
-        app.gw = gw_new(app.loop, &go);
-        if (!app.gw) return 1;
+        lerr = gw_new(app.loop, &go, &app.gw);
+        if (lerr) return start_failed(&app, zones, http_listen_exit_code(lerr));
+        if (app.role == ROLE_ALL) app.hub = bus_hub_new(app.loop);
         app.gw_bus =
             app.hub ? bus_local_new(app.hub, gw_bus_msg, gw_bus_state, app.gw)
                     : bus_redis_new(app.loop, app.cfg.redis_url, gw_bus_msg, gw_bus_state, app.gw);
@@ -171,7 +187,7 @@ int main(int argc, char **argv)
             app.hub ? bus_local_new(app.hub, zs_bus_msg, zs_bus_state, app.zs)
                     : bus_redis_new(app.loop, app.cfg.redis_url, zs_bus_msg, zs_bus_state, app.zs);
         zs_attach_bus(app.zs, app.zs_bus);
-        if (app.role == ROLE_ZONE) app.zs_http = zs_http_start(app.loop, &app.cfg, app.zs);
+        zs_http_attach(app.zs_http, app.zs);
     }
     free(zones);
     uv_signal_init(app.loop, &app.sigint);

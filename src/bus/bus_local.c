@@ -35,7 +35,20 @@ struct bus_hub_s {
     local_bus_t *members;
     pending_t *head, *tail;
     int idle_active;
+    int delivering; /* inside deliver(): closed buses are freed after it */
 };
+
+static void free_bus(local_bus_t *lb)
+{
+    sub_t *s, *tmp;
+    HASH_ITER(hh, lb->subs, s, tmp)
+    {
+        HASH_DEL(lb->subs, s);
+        free(s->channel);
+        free(s);
+    }
+    free(lb);
+}
 
 static void deliver(uv_idle_t *h)
 {
@@ -44,6 +57,7 @@ static void deliver(uv_idle_t *h)
     hub->head = hub->tail = NULL;
     uv_idle_stop(&hub->idle);
     hub->idle_active = 0;
+    hub->delivering = 1;
     while (p) {
         pending_t *next = p->next;
         for (local_bus_t *m = hub->members; m; m = m->next) {
@@ -58,6 +72,17 @@ static void deliver(uv_idle_t *h)
         free(p->channel);
         free(p);
         p = next;
+    }
+    hub->delivering = 0;
+    /* a subscriber may have closed a bus (its own too) from its callback */
+    for (local_bus_t **pp = &hub->members; *pp;) {
+        local_bus_t *m = *pp;
+        if (!m->closed) {
+            pp = &m->next;
+            continue;
+        }
+        *pp = m->next;
+        free_bus(m);
     }
 }
 
@@ -112,20 +137,15 @@ static void l_close(bus_t *b)
 {
     local_bus_t *lb = (local_bus_t *)b;
     bus_hub_t *hub = lb->hub;
+    lb->closed = 1;
+    if (hub->delivering) return; /* deliver() is walking the members: it frees lb */
     for (local_bus_t **pp = &hub->members; *pp; pp = &(*pp)->next) {
         if (*pp == lb) {
             *pp = lb->next;
             break;
         }
     }
-    sub_t *s, *tmp;
-    HASH_ITER(hh, lb->subs, s, tmp)
-    {
-        HASH_DEL(lb->subs, s);
-        free(s->channel);
-        free(s);
-    }
-    free(lb);
+    free_bus(lb);
 }
 
 static const bus_ops_t local_ops = {l_subscribe, l_unsubscribe, l_publish, l_close};

@@ -59,6 +59,13 @@ void env_begin(buf_t *b)
     buf_put_u8(b, ENV_VERSION);
 }
 
+void env_put_epoch(buf_t *b, const char *zone, uint64_t epoch)
+{
+    buf_put_u8(b, ENV_EPOCH);
+    put_str(b, zone);
+    buf_put_u64(b, epoch);
+}
+
 void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len)
 {
     buf_put_u8(b, ENV_DELIVER);
@@ -84,6 +91,7 @@ void env_put(buf_t *b, const env_rec_t *r)
         put_character(b, &r->u.enter.ch);
         put_f64(b, r->u.enter.max_update_rate);
         buf_put_u8(b, (uint8_t)r->u.enter.entry);
+        buf_put_u8(b, (uint8_t)r->u.enter.client_flags);
         break;
     case ENV_LEAVE:
         put_client(b, &r->client);
@@ -145,6 +153,26 @@ void env_put(buf_t *b, const env_rec_t *r)
     case ENV_RESYNC:
         put_client(b, &r->client);
         buf_put_u64(b, (uint64_t)r->character_id);
+        break;
+    case ENV_ADMIN_QUERY:
+        put_client(b, &r->client);
+        break;
+    case ENV_ADMIN_SNAPSHOT:
+        put_str(b, r->u.route.zone);
+        buf_put_blob(b, r->payload, r->payload_len);
+        break;
+    case ENV_ADMIN_KICK:
+        put_str(b, r->u.whisper.target);
+        buf_put_blob(b, r->payload, r->payload_len);
+        break;
+    case ENV_EPOCH:
+        put_str(b, r->u.fence.zone);
+        buf_put_u64(b, r->u.fence.epoch);
+        break;
+    case ENV_UNKNOWN:
+        buf_put_u64(b, r->client.conn);
+        buf_put_u64(b, (uint64_t)r->character_id);
+        put_str(b, r->u.route.zone);
         break;
     case ENV_COMMAND:
         put_client(b, &r->client);
@@ -285,6 +313,8 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_character(r, &rec->u.enter.ch);
         rec->u.enter.max_update_rate = get_f64(r);
         rec->u.enter.entry = get_enum(r, ENV_ENTRY_RECOVER);
+        rec->u.enter.client_flags =
+            (unsigned)get_enum(r, MSG_CLIENT_MACHINE | MSG_CLIENT_POSITIONS);
         rec->character_id = rec->u.enter.ch.id;
         break;
     case ENV_LEAVE:
@@ -353,6 +383,26 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         break;
+    case ENV_ADMIN_QUERY:
+        get_client(r, &rec->client);
+        break;
+    case ENV_ADMIN_SNAPSHOT:
+        get_str(r, rec->u.route.zone, sizeof(rec->u.route.zone));
+        rec->payload = get_span(r, &rec->payload_len, 1);
+        break;
+    case ENV_ADMIN_KICK:
+        get_str(r, rec->u.whisper.target, sizeof(rec->u.whisper.target));
+        rec->payload = get_span(r, &rec->payload_len, 1);
+        break;
+    case ENV_EPOCH:
+        get_str(r, rec->u.fence.zone, sizeof(rec->u.fence.zone));
+        rec->u.fence.epoch = get_uint(r, 8);
+        break;
+    case ENV_UNKNOWN:
+        rec->client.conn = get_uint(r, 8);
+        rec->character_id = (int64_t)get_uint(r, 8);
+        get_str(r, rec->u.route.zone, sizeof(rec->u.route.zone));
+        break;
     case ENV_COMMAND:
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
@@ -374,8 +424,9 @@ int env_next(env_reader_t *r, env_rec_t *rec)
 
 const char *env_kind_name(env_kind_t k)
 {
-    static const char *const names[] = {"?",        "ENTER",     "LEAVE",   "MOVE",    "CHAT",
-                                        "INTERACT", "COMBAT",    "SHOUT",   "DELIVER", "ROUTE",
-                                        "KICK",     "BROADCAST", "WHISPER", "RESYNC",  "COMMAND"};
+    static const char *const names[] = {
+        "?",           "ENTER",          "LEAVE",      "MOVE",  "CHAT",      "INTERACT", "COMBAT",
+        "SHOUT",       "DELIVER",        "ROUTE",      "KICK",  "BROADCAST", "WHISPER",  "RESYNC",
+        "ADMIN_QUERY", "ADMIN_SNAPSHOT", "ADMIN_KICK", "EPOCH", "UNKNOWN",   "COMMAND"};
     return (k > 0 && k < ENV_KIND_MAX) ? names[k] : "?";
 }

@@ -39,8 +39,17 @@ typedef enum {
     ENV_BROADCAST, /* to every client in the world (world chat) */
     ENV_WHISPER,   /* to the client playing a named character */
     /* gateway -> zone:{id}:input */
-    ENV_RESYNC,  /* character 0: send every player full rosters (bus traffic lost);
-                  * else that player's (its gateway dropped deltas) */
+    ENV_RESYNC, /* character 0: send every player full rosters (bus traffic lost);
+                 * else that player's (its gateway dropped deltas) */
+    /* admin console (src/gateway/admin.c) */
+    ENV_ADMIN_QUERY,    /* gateway -> zone:{id}:input: send me the zone's entities */
+    ENV_ADMIN_SNAPSHOT, /* zone -> gateway:{id}:output: the answer (zone, JSON) */
+    ENV_ADMIN_KICK,     /* gateway -> gateway:output: close the named character's client */
+    /* zone -> gateway:{id}:output */
+    ENV_EPOCH,   /* the records after it, up to the next EPOCH, come from the owner
+                  * of a zone at this fencing epoch; older epochs are dropped */
+    ENV_UNKNOWN, /* input named a player this zone does not host: re-enter it */
+    /* gateway -> zone:{id}:input */
     ENV_COMMAND, /* a slash command line, raw (the zone parses it: src/sim/cmd.c) */
     ENV_KIND_MAX
 } env_kind_t;
@@ -61,13 +70,15 @@ typedef struct env_client_s {
 /* One decoded record. Pointers (type, payload) point into the frame. */
 typedef struct env_rec_s {
     env_kind_t kind;
-    env_client_t client;  /* ENTER..COMBAT, COMMAND, KICK(conn only), DELIVER(conn), ROUTE(conn) */
-    int64_t character_id; /* LEAVE..COMBAT, ROUTE */
+    env_client_t client;  /* ENTER..COMBAT, COMMAND, KICK(conn only), DELIVER(conn), ROUTE(conn),
+                           * ADMIN_QUERY (gateway only), UNKNOWN (conn) */
+    int64_t character_id; /* LEAVE..COMBAT, COMMAND, ROUTE, UNKNOWN */
     union {
         struct {
             character_t ch;
             double max_update_rate;
-            int entry; /* env_entry_t */
+            int entry;             /* env_entry_t */
+            unsigned client_flags; /* MSG_CLIENT_* of the client's handshake */
         } enter;
         msg_move_t move;
         msg_chat_t chat;
@@ -77,18 +88,22 @@ typedef struct env_rec_s {
         msg_command_t command;
         struct {
             char zone[ZONE_ID_MAX + 1];
-        } route;
+        } route; /* ROUTE; UNKNOWN: the zone that does not know the player */
+        struct {
+            char zone[ZONE_ID_MAX + 1];
+            uint64_t epoch;
+        } fence; /* EPOCH */
         struct {
             char code[32];
             char message[128];
         } kick;
         struct {
-            char target[CHAR_NAME_MAX + 1]; /* WHISPER only */
+            char target[CHAR_NAME_MAX + 1]; /* WHISPER, ADMIN_KICK */
         } whisper;
     } u;
     const char *type; /* DELIVER, BROADCAST, WHISPER, not NUL-terminated */
     size_t type_len;
-    const char *payload; /* JSON bytes */
+    const char *payload; /* JSON bytes (ADMIN_KICK: the reason text) */
     size_t payload_len;
 } env_rec_t;
 
@@ -96,6 +111,8 @@ typedef struct env_rec_s {
 void env_begin(buf_t *b);
 /* Appends one record. Fields not used by rec->kind are ignored. */
 void env_put(buf_t *b, const env_rec_t *rec);
+/* Appends an EPOCH record: what follows comes from zone's owner at epoch. */
+void env_put_epoch(buf_t *b, const char *zone, uint64_t epoch);
 /* Fast path for DELIVER: no env_rec_t needed. */
 void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len);
 

@@ -93,7 +93,7 @@ static void pool_json(buf_t *b, const char *key, int cur, int max)
     buf_printf(b, ",\"%s\":{\"current\":%d,\"max\":%d}", key, cur, max);
 }
 
-void character_json(buf_t *b, const character_t *c, double current_speed)
+void character_json(buf_t *b, const character_t *c, const char *current_speed, double speed_fps)
 {
     character_derived_t d;
     character_derive(c, &d);
@@ -101,8 +101,12 @@ void character_json(buf_t *b, const character_t *c, double current_speed)
     buf_json_str(b, c->name);
     buf_puts(b, ",\"description\":");
     buf_json_str(b, c->description);
-    buf_printf(b, ",\"level\":%d,\"experience\":%lld,\"position\":{\"x\":", c->level,
-               (long long)c->experience);
+    /* no ability points, feats, abilities or loadouts are earned yet: the
+     * original sends them empty too */
+    buf_printf(b,
+               ",\"level\":%d,\"experience\":%lld,\"abilityPoints\":0,\"isAlive\":%s,"
+               "\"position\":{\"x\":",
+               c->level, (long long)c->experience, c->is_alive ? "true" : "false");
     buf_json_num(b, c->x);
     buf_puts(b, ",\"y\":");
     buf_json_num(b, c->y);
@@ -113,7 +117,9 @@ void character_json(buf_t *b, const character_t *c, double current_speed)
     buf_puts(b, ",\"rotation\":{\"x\":0,\"y\":");
     buf_json_num(b, c->heading);
     buf_puts(b, ",\"z\":0},\"currentSpeed\":");
-    buf_json_num(b, current_speed);
+    buf_json_str(b, current_speed);
+    buf_puts(b, ",\"currentSpeedFps\":");
+    buf_json_num(b, speed_fps);
     buf_printf(b,
                ",\"coreStats\":{\"strength\":%d,\"vitality\":%d,\"dexterity\":%d,\"agility\":%d,"
                "\"intelligence\":%d,\"wisdom\":%d}",
@@ -149,8 +155,8 @@ void character_json(buf_t *b, const character_t *c, double current_speed)
     pool_json(b, "health", c->hp, d.max_hp);
     pool_json(b, "stamina", c->stamina, d.max_stamina);
     pool_json(b, "mana", c->mana, d.max_mana);
-    buf_puts(b, c->is_alive ? ",\"isAlive\":true" : ",\"isAlive\":false");
-    buf_puts(b, ",\"zoneId\":");
+    buf_puts(b, ",\"unlockedFeats\":[],\"unlockedAbilities\":[],\"activeLoadout\":[],"
+                "\"passiveLoadout\":[],\"specialLoadout\":[],\"zoneId\":");
     buf_json_str(b, c->zone_id);
     buf_putc(b, '}');
 }

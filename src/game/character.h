@@ -75,8 +75,10 @@ void character_init(character_t *c, int64_t account_id, const char *name, const 
  * spaces, no trailing space. Returns 0 or -1 with a reason. */
 int character_name_check(const char *name, const char **reason);
 
-/* Appends the full protocol character object (world_entry.character). */
-void character_json(buf_t *b, const character_t *c, double current_speed);
+/* Appends the full protocol character object (world_entry.character):
+ * current_speed is "stop", "walk", "jog" or "run"; speed_fps the same in
+ * feet per second (our currentSpeedFps). */
+void character_json(buf_t *b, const character_t *c, const char *current_speed, double speed_fps);
 
 /* Appends the short form used in auth_success.characters. */
 void character_summary_json(buf_t *b, const character_t *c);

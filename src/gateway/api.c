@@ -3,6 +3,8 @@
  * cache of the registry refreshed every second, so a request never waits
  * on Redis. */
 #include "gw.h"
+#include "hashpool.h"
+#include "throttle.h"
 #include "../core/clock.h"
 #include "../core/log.h"
 
@@ -44,11 +46,12 @@ void gw_api_refresh(gw_t *gw)
 {
     static int ticks;
     if (!gw->role_all && ticks++ % (REGISTRY_HEARTBEAT_EVERY_MS / 1000) == 0) {
-        char hb[256];
+        char hb[384];
         snprintf(hb, sizeof(hb),
                  "{\"type\":\"gateway\",\"zones\":[],\"players\":%d,\"connections\":%u,"
-                 "\"address\":\"%s:%d\"}",
-                 in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port);
+                 "\"address\":\"%s:%d\",\"msgsIn\":%llu,\"msgsOut\":%llu,\"sentAt\":%llu}",
+                 in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port,
+                 gw->msgs_in, gw->msgs_out, (unsigned long long)clock_wall_ms());
         gw->registry->ops->heartbeat(gw->registry, hb);
     }
     gw->registry->ops->list_servers(gw->registry, on_servers, gw);
@@ -56,6 +59,8 @@ void gw_api_refresh(gw_t *gw)
     gw_recovery_check(gw);
 }
 
+/* Each live server's heartbeat, plus the original's `serverId` and
+ * `alive` (listed = its heartbeat key has not expired). */
 static json_t *servers_array(gw_t *gw)
 {
     json_t *arr = json_array();
@@ -65,9 +70,33 @@ static json_t *servers_array(gw_t *gw)
     {
         json_t *s = json_deep_copy(hb);
         json_object_set_new(s, "serverId", json_string(id));
+        json_object_set_new(s, "alive", json_true());
         json_array_append_new(arr, s);
     }
     return arr;
+}
+
+/* The host part of a server's heartbeat address ("127.0.0.1:3101"). */
+static json_t *server_host(gw_t *gw, const char *server_id)
+{
+    json_t *hb = server_id ? json_object_get(gw->servers_cache, server_id) : NULL;
+    const char *addr = json_string_value(json_object_get(hb, "address"));
+    if (!addr) return json_null();
+    const char *colon = strrchr(addr, ':');
+    return json_stringn(addr, colon ? (size_t)(colon - addr) : strlen(addr));
+}
+
+/* assignedAt: the registry keeps no time, so it is when this gateway
+ * first saw the zone held by its current owner (wall ms). */
+static json_int_t assigned_at(gw_t *gw, const char *zone, const char *owner, uint64_t now)
+{
+    if (!owner) return 0;
+    json_t *seen = json_object_get(gw->assigned_seen, zone);
+    if (!seen || strcmp(json_string_value(json_array_get(seen, 0)), owner) != 0) {
+        seen = json_pack("[s, I]", owner, (json_int_t)now);
+        json_object_set_new(gw->assigned_seen, zone, seen);
+    }
+    return json_integer_value(json_array_get(seen, 1));
 }
 
 static json_t *zones_object(gw_t *gw)
@@ -113,8 +142,19 @@ static void metrics(gw_t *gw, buf_t *b)
                "# HELP wod_gateway_deltas_dropped_total Roster deltas skipped for clients too "
                "far behind (they get a full roster once caught up).\n"
                "# TYPE wod_gateway_deltas_dropped_total counter\n"
-               "wod_gateway_deltas_dropped_total %llu\n",
-               gw->deltas_dropped);
+               "wod_gateway_deltas_dropped_total %llu\n"
+               "# HELP wod_gateway_stale_epoch_drops_total Zone records dropped: their zone "
+               "server had lost the zone (fencing).\n"
+               "# TYPE wod_gateway_stale_epoch_drops_total counter\n"
+               "wod_gateway_stale_epoch_drops_total %llu\n",
+               gw->deltas_dropped, gw->stale_epoch_drops);
+    gw_limits_metrics(gw, b);
+    buf_printf(b,
+               "# HELP wod_gateway_slow_client_closes_total Clients closed for not reading "
+               "(send queue over GATEWAY_SEND_QUEUE_BYTES or stalled GATEWAY_SEND_STALL_MS).\n"
+               "# TYPE wod_gateway_slow_client_closes_total counter\n"
+               "wod_gateway_slow_client_closes_total %llu\n",
+               gw->slow_closes);
     if (gw->bus) bus_stats_prometheus(gw->bus, "gateway", b);
     buf_printf(b,
                "# HELP wod_store_query_seconds Store operations run by the gateway.\n"
@@ -122,6 +162,33 @@ static void metrics(gw_t *gw, buf_t *b)
                "wod_store_query_seconds_sum{role=\"gateway\"} %.6f\n"
                "wod_store_query_seconds_count{role=\"gateway\"} %llu\n",
                gw->store_ms_total / 1000.0, gw->store_ops);
+    buf_printf(b,
+               "# HELP wod_auth_failures_total Wrong passwords and unknown tokens.\n"
+               "# TYPE wod_auth_failures_total counter\n"
+               "wod_auth_failures_total{method=\"password\"} %llu\n"
+               "wod_auth_failures_total{method=\"token\"} %llu\n"
+               "# HELP wod_auth_lockouts_total Account lockouts started by failed logins.\n"
+               "# TYPE wod_auth_lockouts_total counter\nwod_auth_lockouts_total %llu\n"
+               "# HELP wod_auth_busy_total Password logins refused because the hashing queue was "
+               "full.\n"
+               "# TYPE wod_auth_busy_total counter\nwod_auth_busy_total %llu\n"
+               "# HELP wod_auth_connections_cut_total Connections closed after too many refused "
+               "auth attempts.\n"
+               "# TYPE wod_auth_connections_cut_total counter\n"
+               "wod_auth_connections_cut_total %llu\n"
+               "# HELP wod_auth_hash_queue_depth Password jobs running or waiting.\n"
+               "# TYPE wod_auth_hash_queue_depth gauge\nwod_auth_hash_queue_depth %d\n"
+               "# HELP wod_auth_throttle_entries Addresses and accounts the throttles remember.\n"
+               "# TYPE wod_auth_throttle_entries gauge\nwod_auth_throttle_entries %zu\n"
+               "# HELP wod_auth_rate_limited_total Auth requests refused by a per-address limit.\n"
+               "# TYPE wod_auth_rate_limited_total counter\n"
+               "wod_auth_rate_limited_total{kind=\"login\"} %llu\n"
+               "wod_auth_rate_limited_total{kind=\"token\"} %llu\n"
+               "wod_auth_rate_limited_total{kind=\"guest\"} %llu\n",
+               gw->auth_bad_password, gw->auth_bad_token, gw->auth_lockouts, gw->auth_busy,
+               gw->auth_conn_cut, gw->hashpool ? hashpool_depth(gw->hashpool) : 0,
+               gw->throttle ? throttle_count(gw->throttle) : 0, gw->auth_limited[GW_LIMIT_LOGIN],
+               gw->auth_limited[GW_LIMIT_TOKEN], gw->auth_limited[GW_LIMIT_GUEST]);
 }
 
 int gw_api_handle(gw_t *gw, const char *path, buf_t *body, const char **type)
@@ -153,20 +220,27 @@ int gw_api_handle(gw_t *gw, const char *path, buf_t *body, const char **type)
             if (t && strcmp(t, "gateway") != 0)
                 players += json_integer_value(json_object_get(hb, "players"));
         }
-        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:i, s:o, s:o}", "serverId", gw->cfg.server_id,
-                              "type", gw->role_all ? "all" : "gateway", "timestamp",
-                              (json_int_t)now, "players", players, "connections", (int)gw->n_conns,
-                              "zones", zones, "servers", servers_array(gw));
+        json_t *servers = servers_array(gw);
+        /* the original's counts, then our detail under names of its own */
+        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:o, s:o}", "serverId",
+                              gw->cfg.server_id, "type", gw->role_all ? "all" : "gateway",
+                              "timestamp", (json_int_t)now, "players", players, "connections",
+                              (int)gw->n_conns, "zones", (int)json_object_size(gw->zones_cache),
+                              "servers", (int)json_array_size(servers), "zoneDetails", zones,
+                              "serverDetails", servers);
         dump(body, j);
         return 200;
     }
     if (strcmp(path, "/api/zones") == 0) {
         json_t *arr = json_array();
         for (int i = 0; i < gw->n_zones; i++) {
-            json_t *owner = json_object_get(gw->zones_cache, gw->zones[i].id);
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "zoneId", gw->zones[i].id,
-                                                 "name", gw->zones[i].name, "serverId",
-                                                 owner ? json_copy(owner) : json_null()));
+            const char *id = gw->zones[i].id;
+            const char *owner = json_string_value(json_object_get(gw->zones_cache, id));
+            json_array_append_new(
+                arr, json_pack("{s:s, s:o, s:o, s:I, s:s}", "zoneId", id, "serverId",
+                               owner ? json_string(owner) : json_null(), "serverHost",
+                               server_host(gw, owner), "assignedAt",
+                               assigned_at(gw, id, owner, now), "name", gw->zones[i].name));
         }
         dump(body, json_pack("{s:o}", "zones", arr));
         return 200;

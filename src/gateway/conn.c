@@ -10,8 +10,10 @@
 #include "../core/log.h"
 #include "../proto/sio.h"
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -50,6 +52,20 @@ static void conn_closed(uv_handle_t *h)
     free(container_of((uv_timer_t *)h, gw_conn_t, sio_timer));
 }
 
+/* Frees both send lanes; the bytes count towards the next malloc_trim. */
+static void drop_queue(gw_conn_t *c)
+{
+    for (int lane = 0; lane < OUT_LANES; lane++) {
+        for (out_msg_t *m = c->out[lane].head, *n; m; m = n) {
+            n = m->next;
+            free(m);
+        }
+        memset(&c->out[lane], 0, sizeof(c->out[lane]));
+    }
+    c->gw->freed_since_trim += c->out_bytes;
+    c->out_bytes = 0;
+}
+
 void gw_conn_free(gw_conn_t *c)
 {
     gw_t *gw = c->gw;
@@ -57,12 +73,8 @@ void gw_conn_free(gw_conn_t *c)
     gw->slots[slot] = NULL;
     gw->free_slots[gw->n_free++] = slot;
     gw->n_conns--;
-    for (int lane = 0; lane < OUT_LANES; lane++) {
-        for (out_msg_t *m = c->out[lane].head, *n; m; m = n) {
-            n = m->next;
-            free(m);
-        }
-    }
+    drop_queue(c);
+    gw->freed_since_trim += sizeof(*c) + c->rx.cap;
     for (int i = 0; i < c->n_pending; i++)
         free(c->pending[i]);
     buf_free(&c->rx);
@@ -85,14 +97,35 @@ gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id)
     return (c && c->id == id) ? c : NULL;
 }
 
+/* Cuts a client that does not read what we send: its queue goes at once.
+ * If the socket still takes data it gets a 1008 close frame; if it is
+ * full (the usual case) no frame can reach it, so the socket is shut
+ * down and reset (SO_LINGER 0: the kernel drops the unsent bytes instead
+ * of retrying them for minutes) and lws closes it on the next loop turn. */
+static void cut_slow(gw_conn_t *c, const char *why)
+{
+    log_warn(gw_conn_subject(c), "%s (%zu bytes queued): closing", why, c->out_bytes);
+    c->gw->slow_closes++;
+    drop_queue(c);
+    if (!lws_send_pipe_choked(c->wsi)) {
+        gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);
+        return;
+    }
+    int fd = lws_get_socket_fd(c->wsi);
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    shutdown(fd, SHUT_RDWR);
+    c->closing = c->close_sent = 1;
+    c->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
 {
     if (!c->wsi || c->closing) return;
-    if (c->out_bytes + len > GW_MAX_OUT_BYTES) {
-        /* A client that does not read cannot make us hold unbounded memory. */
-        log_warn("gateway", "conn %llx: send queue over %d bytes, closing",
-                 (unsigned long long)c->id, GW_MAX_OUT_BYTES);
-        gw_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
+    /* A client that does not read cannot make us hold unbounded memory. */
+    if (c->out_bytes + len > (size_t)c->gw->cfg.send_queue_bytes) {
+        cut_slow(c, "send queue full");
         return;
     }
     out_queue_t *q = &c->out[lane];
@@ -106,6 +139,7 @@ static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
         q->head = m;
     q->tail = m;
     q->bytes += len;
+    if (!c->out_bytes) c->last_progress_ms = clock_mono_ms();
     c->out_bytes += len;
     c->gw->msgs_out++;
     lws_callback_on_writable(c->wsi);
@@ -151,11 +185,42 @@ void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const ch
 
 void gw_conn_close(gw_conn_t *c, int code, const char *reason)
 {
-    if (c->closing) return;
+    if (c->closing || !c->wsi) return;
+    /* Socket.IO: a namespace disconnect tells the client not to reconnect
+     * on its own; a shutdown (1001) leaves it free to. */
+    if (c->framing == FRAMING_SIO && c->sio_connected && code != LWS_CLOSE_STATUS_GOINGAWAY)
+        enqueue(c, OUT_HIGH, "41", 2);
+    if (c->closing) return; /* that enqueue found the client too slow */
     c->closing = 1;
     c->close_code = code;
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
-    if (c->wsi) lws_callback_on_writable(c->wsi);
+    lws_callback_on_writable(c->wsi);
+    /* A socket that never becomes writable (a peer that stopped reading)
+     * must not hold the connection: lws kills it after the grace. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, GW_CLOSE_FLUSH_S);
+}
+
+/* Writes the close frame itself, as raw bytes (FIN + opcode 8, length,
+ * code, reason; a server frame is not masked). The documented way
+ * (lws_close_reason, then return -1) sends nothing with this lws: 4.1.6
+ * on libuv, a _DEBUG build, closes a second time at once ("uv repeat
+ * test") and kills the socket; a close by lws_set_timeout is a kill
+ * without a frame too. lws answers the client's close frame by closing;
+ * a client that never answers is killed after GW_CLOSE_FLUSH_S. */
+static int send_close(gw_conn_t *c)
+{
+    unsigned char frame[LWS_PRE + 4 + sizeof(c->close_reason)];
+    unsigned char *p = frame + LWS_PRE;
+    size_t n = strlen(c->close_reason); /* < 64: fits the 7-bit length */
+    p[0] = 0x88;
+    p[1] = (unsigned char)(n + 2);
+    p[2] = (unsigned char)(c->close_code >> 8);
+    p[3] = (unsigned char)c->close_code;
+    memcpy(p + 4, c->close_reason, n);
+    c->close_sent = 1;
+    if (lws_write(c->wsi, p, n + 4, LWS_WRITE_RAW) < (int)(n + 4)) return -1;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, GW_CLOSE_FLUSH_S);
+    return 0;
 }
 
 static int several_queued(const gw_conn_t *c)
@@ -166,23 +231,23 @@ static int several_queued(const gw_conn_t *c)
 
 /* Writes queued frames, high lane first, while the socket takes them
  * (lws_send_pipe_choked), asking for another callback when some are left.
- * Returns -1 to have lws close the connection. */
+ * Returns -1 to have lws close the connection at once. */
 int gw_conn_on_writable(gw_conn_t *c)
 {
-    /* A client cut for not reading gets its close now, not its backlog. */
-    int flush = !(c->closing && c->close_code == LWS_CLOSE_STATUS_POLICY_VIOLATION);
+    if (c->close_sent) return 0;
     /* Corked, the frames written below leave in as few TCP segments as
      * possible instead of one each: in a crowd most of the cost of a
      * message is the kernel's per-segment work, not ours. */
     int fd = lws_get_socket_fd(c->wsi), on = 1, off = 0;
-    int corked =
-        flush && several_queued(c) && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
-    for (int lane = 0; flush && lane < OUT_LANES; lane++) {
+    int corked = several_queued(c) && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
+    int wrote = 0;
+    for (int lane = 0; lane < OUT_LANES; lane++) {
         out_queue_t *q = &c->out[lane];
         out_msg_t *m;
         while ((m = q->head)) {
             int n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
             if (n < (int)m->len) return -1;
+            wrote = 1;
             q->head = m->next;
             if (!q->head) q->tail = NULL;
             q->bytes -= m->len;
@@ -193,15 +258,32 @@ int gw_conn_on_writable(gw_conn_t *c)
     }
 choked:
     if (corked) setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+    if (wrote) c->last_progress_ms = clock_mono_ms();
     gw_session_drained(c);
-    if (flush && c->out_bytes) {
+    if (c->out_bytes) {
         lws_callback_on_writable(c->wsi);
         return 0;
     }
-    if (c->closing) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
-        return -1;
-    }
+    if (c->closing) return send_close(c);
     return 0;
+}
+
+void gw_conn_sweep(gw_t *gw)
+{
+    double now = clock_mono_ms();
+    for (uint32_t i = 0; i < gw->n_slots; i++) {
+        gw_conn_t *c = gw->slots[i];
+        if (c && c->wsi && !c->close_sent && c->out_bytes &&
+            now - c->last_progress_ms > gw->cfg.send_stall_ms)
+            cut_slow(c, "no write progress");
+    }
+    /* Queues are many small blocks: after a burst of slow clients glibc
+     * keeps the freed pages unless asked. The trim waits two sweeps so
+     * that what lws and the zones free once those clients are gone goes
+     * back too (measured in tests/e2e/test_hostile_io.py). */
+    if (gw->freed_since_trim > GW_TRIM_BYTES && !gw->trim_in) gw->trim_in = 2;
+    if (gw->trim_in && --gw->trim_in == 0) {
+        malloc_trim(0);
+        gw->freed_since_trim = 0;
+    }
 }

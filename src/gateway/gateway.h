@@ -28,8 +28,9 @@ typedef struct gw_options_s {
 
 /* Starts listening on cfg->gateway_port. The bus is created by the caller
  * with gw_bus_msg / gw_bus_state as callbacks and `gw` as ud; see
- * gw_attach_bus. Returns NULL (reason logged) if the port cannot be bound. */
-gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt);
+ * gw_attach_bus. Returns 0, or an errno if the port cannot be bound
+ * (logged; http_listen_exit_code() maps it to the exit code). */
+int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out);
 void gw_attach_bus(gw_t *gw, bus_t *bus);
 void gw_bus_msg(void *ud, const char *channel, const char *data, size_t len);
 void gw_bus_state(void *ud, int up);

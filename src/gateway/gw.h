@@ -11,11 +11,22 @@
 #include <uthash.h>
 #include <stdint.h>
 
-#define GW_MAX_OUT_BYTES  (4 * 1024 * 1024) /* queued for one client before it is cut */
-#define GW_MAX_PENDING    32                /* messages held while an auth/db job runs */
-#define GW_CHAT_BURST     10                /* chat rate limit: burst ... */
-#define GW_CHAT_PER_SEC   2                 /* ... then this many per second */
-#define GW_MAX_BAD_FRAMES 20                /* invalid frames in a row before a close */
+#define GW_MAX_PENDING    32    /* messages held while an auth/db job runs */
+#define GW_CHAT_BURST     10    /* chat rate limit: burst ... */
+#define GW_CHAT_PER_SEC   2     /* ... then this many per second */
+#define GW_MAX_BAD_FRAMES 20    /* invalid frames in a row before a close */
+#define GW_MAX_PLAYERS    10000 /* handshake_ack.serverCapabilities.maxPlayers (the original's) */
+
+/* The send queue cap (GATEWAY_SEND_QUEUE_BYTES) and the stall time
+ * (GATEWAY_SEND_STALL_MS) are configuration; see docs/OPERATIONS.md. */
+#define GW_CLOSE_FLUSH_S 5                 /* a closing client's queue + close frame, then killed */
+#define GW_TRIM_BYTES    (4 * 1024 * 1024) /* freed queue bytes before malloc_trim(0) */
+/* TCP keepalive on client sockets: a peer that vanished (no FIN, no RST)
+ * is found after about IDLE + INTVL * CNT seconds. */
+#define GW_KEEPALIVE_IDLE_S  60
+#define GW_KEEPALIVE_INTVL_S 10
+#define GW_KEEPALIVE_CNT     5
+
 /* A client this far behind gets no roster deltas (they would only queue up
  * behind each other); once it is back under the low mark the zone sends it
  * one full roster instead. Chat, events and pongs are never dropped. */
@@ -58,11 +69,15 @@ typedef struct gw_conn_s {
     char character_name[CHAR_NAME_MAX + 1];
     char zone[ZONE_ID_MAX + 1];
     double max_update_rate;
+    int wants_communication;        /* handshake capability: chat as `communication` */
+    unsigned client_flags;          /* MSG_CLIENT_* from the handshake, for zones */
     int busy;                       /* an async job (auth, create, select) is running */
     msg_t *pending[GW_MAX_PENDING]; /* messages received while busy, in order */
     int n_pending;
     double chat_tokens, chat_refill_at;
     int bad_frames;
+    /* refused auth attempts; AUTH_MAX_FAILS_PER_CONN closes the connection */
+    int auth_fails;
     buf_t rx; /* fragments of the message being received */
     out_queue_t out[OUT_LANES];
     size_t out_bytes; /* both lanes */
@@ -71,9 +86,19 @@ typedef struct gw_conn_s {
     int closing;      /* close after the queue drains */
     int close_code;
     char close_reason[64];
+
+    int close_sent;          /* the close frame is handed to lws */
+    double last_progress_ms; /* the socket last took data (or the queue started) */
+    /* recovery.c: last re-entry after the zone forgot this player */
+    double reentered_ms;
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;
+typedef struct gw_limits_s gw_limits_t;
+
+/* Per-address login limits, for wod_auth_rate_limited_total{kind} (account.c). */
+typedef enum { GW_LIMIT_LOGIN, GW_LIMIT_TOKEN, GW_LIMIT_GUEST, GW_LIMIT_KINDS } gw_auth_limit_t;
+typedef struct gw_admin_s gw_admin_t;
 
 /* Client input for one zone, published once per loop iteration. */
 typedef struct gw_zone_batch_s {
@@ -110,14 +135,27 @@ struct gw_s {
     /* batched input per zone */
     gw_zone_batch_t *batches;
     gw_zone_state_t *zone_states; /* recovery.c */
+    gw_limits_t *limits;          /* limits.c */
     /* registry cache for the HTTP API */
     json_t *servers_cache, *zones_cache;
+    json_t *assigned_seen; /* zoneId -> [owner, wall ms first seen] (/api/zones assignedAt) */
     int bus_up;
+    gw_admin_t *admin; /* admin.c, created on first use */
     /* metrics */
     unsigned long long msgs_in, msgs_out, routed, auth_ok, auth_fail, connections_total;
     unsigned long long deltas_dropped; /* roster deltas not sent to backed-up clients */
+    unsigned long long slow_closes;    /* clients cut for not reading */
+    size_t freed_since_trim;           /* client bytes freed since the last malloc_trim */
+    int trim_in;                       /* sweeps until the next malloc_trim, 0 = none due */
     double store_ms_total;
     unsigned long long store_ops;
+    /* login abuse limits (account.c) */
+    struct hashpool_s *hashpool; /* argon2id jobs, off libuv's worker pool */
+    struct throttle_s *throttle; /* per-address buckets, per-account lockouts */
+    unsigned long long auth_bad_password, auth_bad_token, auth_lockouts, auth_busy, auth_conn_cut;
+    unsigned long long auth_limited[GW_LIMIT_KINDS];
+    /* zone records from a deposed owner, dropped (recovery.c) */
+    unsigned long long stale_epoch_drops;
 };
 
 /* conn.c */
@@ -130,15 +168,26 @@ void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len);
 /* Queues a protocol message in the connection's framing. */
 void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len);
 void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity);
-/* Sends what is queued, then closes with the reason. */
+/* The one way the server closes a client: sends what is queued, then a
+ * close frame with code (an RFC 6455 status, LWS_CLOSE_STATUS_*) and
+ * reason (cut to 63 bytes); a Socket.IO client first gets a namespace
+ * disconnect ("41") unless the code is 1001. A socket that does not
+ * become writable within GW_CLOSE_FLUSH_S is killed. Idempotent. */
 void gw_conn_close(gw_conn_t *c, int code, const char *reason);
 int gw_conn_on_writable(gw_conn_t *c);
+/* Once a second: cuts clients whose queue made no progress for
+ * GATEWAY_SEND_STALL_MS, returns freed queue memory to the system. */
+void gw_conn_sweep(gw_t *gw);
 
 /* "conn 1a2b..." for log lines; the string lives until the next call. */
 const char *gw_conn_subject(const gw_conn_t *c);
 
 /* account.c: runs auth / character_create / character_select for c. */
 void gw_account_start(gw_conn_t *c, msg_t *m);
+/* Starts the password hashing pool and the login throttles; 0 or -1. */
+int gw_account_init(gw_t *gw);
+/* Stops the pool (answering what it held) and frees the throttles. */
+void gw_account_stop(gw_t *gw);
 
 /* session.c */
 void gw_session_on_frame(gw_conn_t *c, const char *data, size_t len);
@@ -146,6 +195,8 @@ void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
 void gw_session_closed(gw_conn_t *c);
 /* Dispatches messages that arrived while an account job ran. */
 void gw_session_drain(gw_conn_t *c);
+/* Sends one chat line as `chat`, or `communication` if the client asked. */
+void gw_session_send_chat(gw_conn_t *c, const char *payload, size_t len);
 void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
 void gw_session_flush(gw_t *gw);
 /* Asks every zone with players here for full rosters (after a bus outage). */
@@ -163,7 +214,66 @@ void gw_session_route_record(gw_conn_t *c, struct env_rec_s *r);
 /* recovery.c */
 void gw_recovery_check(gw_t *gw);
 int gw_recovery_zone_down(gw_t *gw, const char *zone);
+/* An EPOCH record: 1 if records of `zone` at `epoch` are current (the
+ * highest epoch seen is remembered), 0 if a newer owner has spoken. */
+int gw_recovery_epoch_ok(gw_t *gw, const char *zone, uint64_t epoch);
+/* An UNKNOWN record: the zone lost the player; re-enter it from the session. */
+void gw_recovery_unknown(gw_t *gw, const struct env_rec_s *r);
 void gw_recovery_free(gw_t *gw);
+
+/* limits.c: deadlines and caps for connections that have not authenticated
+ * (see the file banner); server.c calls these from its lws callback. */
+void gw_limits_init(gw_t *gw);
+void gw_limits_free(gw_t *gw);
+/* Header tables lws may hand out: above the sockets admitted before their
+ * request, so that our refusal answers before lws stops accepting. */
+int gw_limits_ah_pool(const config_t *cfg);
+/* FILTER_NETWORK_CONNECTION: 0 to accept fd, or -1 once it has been
+ * answered 429 or 503 (lws then closes it). */
+int gw_limits_admit(gw_t *gw, int fd);
+void gw_limits_attach(gw_t *gw, struct lws *wsi); /* SERVER_NEW_CLIENT_INSTANTIATED */
+/* A complete HTTP request (or upgrade): 0, or -1 once it has been answered
+ * 431 for headers over HTTP_MAX_HEADER_BYTES (the caller closes). */
+int gw_limits_request(struct lws *wsi);
+void gw_limits_served(struct lws *wsi);                          /* its response sent, keep-alive */
+void gw_limits_established(struct lws *wsi, const gw_conn_t *c); /* WebSocket open */
+/* After each frame received and before each write: follows c->state. */
+void gw_limits_progress(struct lws *wsi, const gw_conn_t *c);
+void gw_limits_closed_http(struct lws *wsi); /* CLOSED_HTTP: counts requests lws dropped */
+void gw_limits_detach(struct lws *wsi);      /* WSI_DESTROY */
+void gw_limits_metrics(gw_t *gw, buf_t *b);
+/* admin.c: static files, the admin console and its API. */
+#include "../net/http.h"
+typedef struct gw_http_req_s {
+    buf_t *body; /* a POST body being received, or NULL */
+    int too_big; /* over the limit: the rest is dropped, the answer is 413 */
+    char path[128];
+} gw_http_req_t;
+/* Answers static files and /admin, /api/admin/...: 1 = handled (a reply is
+ * started, or a POST body is awaited), 0 = not ours. */
+int gw_web_http(gw_t *gw, struct lws *wsi, const char *path, gw_http_req_t *req,
+                http_reply_t *reply);
+/* LWS_CALLBACK_HTTP_BODY. */
+int gw_web_body(gw_http_req_t *req, const void *in, size_t len);
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION. */
+int gw_web_body_done(gw_t *gw, struct lws *wsi, gw_http_req_t *req, http_reply_t *reply);
+void gw_web_req_clear(gw_http_req_t *req);
+/* ADMIN_SNAPSHOT and ADMIN_KICK records from the bus. */
+void gw_admin_record(gw_t *gw, const struct env_rec_s *r);
+/* A frame on zone:{id}:broadcast: to every player here in that zone. */
+void gw_admin_zone_broadcast(gw_t *gw, const char *channel, const char *data, size_t len);
+/* Subscribes to every zone's broadcast channel. */
+void gw_admin_attach(gw_t *gw);
+/* Every second: queries zones while the console is in use. */
+void gw_admin_tick(gw_t *gw);
+void gw_admin_free(gw_t *gw);
+/* Parsers of untrusted text (tests/fuzz/fuzz_admin.c). The token of an
+ * "Authorization: Bearer <token>" value, or "". */
+const char *gw_admin_bearer(const char *authorization);
+/* The zone of "/api/admin/zones/{zone}/entities": 0, or -1 if not that. */
+int gw_admin_zone_path(const char *path, char *zone, size_t cap);
+/* The zone of a "zone:{zone}:broadcast" channel: 0, or -1. */
+int gw_admin_zone_channel(const char *channel, char *zone, size_t cap);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */

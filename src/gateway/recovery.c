@@ -6,12 +6,19 @@
  * ZONE_UNAVAILABLE instead of vanishing; when a live server hosts the zone
  * again, the gateway re-enters each player there (ENV_ENTRY_RECOVER) on the
  * same socket, and the new owner answers with zone_recovered and a full
- * roster. */
+ * roster.
+ *
+ * Fencing: zone records arrive after an EPOCH record naming the sender's
+ * claim epoch; the highest epoch seen per zone wins and records of an older
+ * one (a deposed owner that resumed after a pause) are dropped. A zone that
+ * answers UNKNOWN has lost a player (it decided our gateway was gone): the
+ * player is told and re-entered from its session state, never stranded. */
 #include "gw.h"
 #include "../bus/envelope.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/str.h"
 
 #include <string.h>
 
@@ -19,7 +26,8 @@ struct gw_zone_state_s {
     char zone[ZONE_ID_MAX + 1];
     char owner[64]; /* last live owner seen, "" = none yet */
     int orphaned;
-    int seen; /* this gateway has players there (set per check) */
+    int seen;       /* this gateway has players there (set per check) */
+    uint64_t epoch; /* highest fencing epoch seen from the zone's owners */
     UT_hash_handle hh;
 };
 
@@ -53,10 +61,11 @@ static const char *live_owner(gw_t *gw, const char *zone)
 static void notify(gw_conn_t *c, const char *zone)
 {
     char ev[256];
-    int n = snprintf(ev, sizeof(ev),
-                     "{\"eventType\":\"zone_recovering\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
-                     "\"narrative\":\"The world holds its breath for a moment...\"}",
-                     zone, (unsigned long long)clock_wall_ms());
+    int n = str_fmt(ev, sizeof(ev),
+                    "{\"eventType\":\"zone_recovering\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
+                    "\"narrative\":\"The world holds its breath for a moment...\"}",
+                    zone, (unsigned long long)clock_wall_ms());
+    if (n < 0) return; /* zone ids are short; cannot happen */
     gw_conn_send(c, "event", ev, (size_t)n);
 }
 
@@ -98,6 +107,7 @@ void gw_recovery_check(gw_t *gw)
             r.kind = ENV_ENTER;
             r.u.enter.ch = c->character;
             r.u.enter.max_update_rate = c->max_update_rate;
+            r.u.enter.client_flags = c->client_flags;
             r.u.enter.entry = ENV_ENTRY_RECOVER;
             gw_session_route_record(c, &r);
         }
@@ -109,6 +119,52 @@ int gw_recovery_zone_down(gw_t *gw, const char *zone)
     gw_zone_state_t *s = NULL;
     HASH_FIND_STR(gw->zone_states, zone, s);
     return s && s->orphaned;
+}
+
+int gw_recovery_epoch_ok(gw_t *gw, const char *zone, uint64_t epoch)
+{
+    gw_zone_state_t *s = state_for(gw, zone);
+    if (epoch < s->epoch) {
+        if (!gw->stale_epoch_drops)
+            log_warn(zone, "dropping records of epoch %llu: the zone is at %llu (fencing)",
+                     (unsigned long long)epoch, (unsigned long long)s->epoch);
+        return 0;
+    }
+    s->epoch = epoch;
+    return 1;
+}
+
+/* Re-entries of one connection are this far apart at least: the zone
+ * answers every input of a lost player, the first one is enough. */
+#define REENTER_EVERY_MS 2000
+
+void gw_recovery_unknown(gw_t *gw, const env_rec_t *r)
+{
+    gw_conn_t *c = gw_conn_find(gw, r->client.conn);
+    /* Only for the zone we still route the player to (a late answer from a
+     * zone the player has left is not news), and not while it is orphaned
+     * (the takeover re-enters everyone). */
+    if (!c || c->state != ST_IN_WORLD || c->character_id != r->character_id ||
+        strcmp(c->zone, r->u.route.zone) != 0 || gw_recovery_zone_down(gw, c->zone))
+        return;
+    double now = clock_mono_ms();
+    if (c->reentered_ms && now - c->reentered_ms < REENTER_EVERY_MS) return;
+    c->reentered_ms = now;
+    log_warn(gw_conn_subject(c), "zone %s does not know character %lld: re-entering it", c->zone,
+             (long long)c->character_id);
+    char ev[256];
+    int n = snprintf(ev, sizeof(ev),
+                     "{\"eventType\":\"zone_recovering\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
+                     "\"narrative\":\"The world lost sight of you for a moment...\"}",
+                     c->zone, (unsigned long long)clock_wall_ms());
+    gw_conn_send(c, "event", ev, (size_t)n);
+    env_rec_t e;
+    memset(&e, 0, sizeof(e));
+    e.kind = ENV_ENTER;
+    e.u.enter.ch = c->character;
+    e.u.enter.max_update_rate = c->max_update_rate;
+    e.u.enter.entry = ENV_ENTRY_RECOVER;
+    gw_session_route_record(c, &e);
 }
 
 void gw_recovery_free(gw_t *gw)

@@ -15,6 +15,7 @@ typedef struct pss_s {
     gw_conn_t *conn; /* WebSocket connections */
     framing_t framing;
     http_reply_t http; /* HTTP requests */
+    gw_http_req_t req; /* a POST body (admin API) */
 } pss_t;
 
 static gw_t *gw_of(struct lws *wsi)
@@ -48,6 +49,11 @@ static int on_http(struct lws *wsi, pss_t *pss, const char *path)
     buf_t *body = wod_calloc(1, sizeof(buf_t));
     const char *type = "application/json";
     int status;
+    if (gw_web_http(gw_of(wsi), wsi, path, &pss->req, &pss->http)) {
+        buf_free(body);
+        free(body);
+        return 0;
+    }
     if (strncmp(path, "/socket.io", 10) == 0) {
         /* What a Socket.IO server answers for a transport it does not offer. */
         status = 400;
@@ -66,11 +72,26 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     gw_t *gw;
     char uri[256];
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return gw_limits_admit(gw_of(wsi), (int)(intptr_t)in) < 0;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        gw_limits_attach(gw_of(wsi), wsi);
+        return 0;
     case LWS_CALLBACK_HTTP:
+        if (gw_limits_request(wsi) < 0) return -1;
         return on_http(wsi, pss, (const char *)in);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return pss ? http_reply_write(wsi, &pss->http) : 0;
+    case LWS_CALLBACK_HTTP_BODY:
+        return gw_web_body(&pss->req, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return gw_web_body_done(gw_of(wsi), wsi, &pss->req, &pss->http);
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!pss || !pss->http.body) return 0;
+        int rc = http_reply_write(wsi, &pss->http);
+        if (rc == 0) gw_limits_served(wsi);
+        return rc;
+    }
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        if (gw_limits_request(wsi) < 0) return 1;
         gw = gw_of(wsi);
         uri_of(wsi, uri, sizeof(uri));
         int f = framing_for(wsi, uri);
@@ -84,6 +105,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED:
         gw = gw_of(wsi);
         pss->conn = gw_conn_new(gw, wsi, pss->framing);
+        gw_limits_established(wsi, pss->conn);
         log_debug("gateway", "conn %llx: connected (%s)", (unsigned long long)pss->conn->id,
                   pss->framing == FRAMING_SIO ? "socket.io" : "ws");
         if (pss->framing == FRAMING_SIO) {
@@ -116,10 +138,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         gw_session_on_frame(c, c->rx.data ? c->rx.data : "", c->rx.len);
         /* the session may have closed c, but the struct lives until CLOSED */
         buf_reset(&c->rx);
+        gw_limits_progress(wsi, c);
         return 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss->conn ? gw_conn_on_writable(pss->conn) : 0;
+        if (!pss->conn) return 0;
+        gw_limits_progress(wsi, pss->conn); /* auth_success, sent from a store job */
+        return gw_conn_on_writable(pss->conn);
     case LWS_CALLBACK_CLOSED:
         if (pss->conn) {
             gw_session_closed(pss->conn);
@@ -128,8 +153,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
-    case LWS_CALLBACK_WSI_DESTROY:
+        gw_limits_closed_http(wsi);
         if (pss) http_reply_clear(&pss->http);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        gw_limits_detach(wsi);
+        if (pss) {
+            http_reply_clear(&pss->http);
+            gw_web_req_clear(&pss->req);
+        }
         return 0;
     default:
         break;
@@ -146,6 +178,8 @@ static void on_timer(uv_timer_t *t)
 {
     gw_t *gw = container_of(t, gw_t, timer);
     gw_api_refresh(gw);
+    gw_conn_sweep(gw);
+    gw_admin_tick(gw);
 }
 
 static void on_prepare(uv_prepare_t *p)
@@ -159,7 +193,7 @@ static int env_int(const char *name, int def)
     return v && *v ? atoi(v) : def;
 }
 
-gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
+int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
 {
     gw_t *gw = wod_calloc(1, sizeof(*gw));
     gw->loop = loop;
@@ -176,6 +210,17 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
     gw->sio_ping_timeout = env_int("SIO_PING_TIMEOUT_MS", 20000);
     gw->servers_cache = json_object();
     gw->zones_cache = json_object();
+    gw->assigned_seen = json_object();
+    if (gw_account_init(gw) < 0) {
+        json_decref(gw->assigned_seen);
+        json_decref(gw->servers_cache);
+        json_decref(gw->zones_cache);
+        free(gw->zones);
+        free(gw);
+        *out = NULL;
+        return 1;
+    }
+    gw_limits_init(gw);
 
     http_lws_logging();
     struct lws_context_creation_info info;
@@ -188,29 +233,39 @@ gw_t *gw_new(uv_loop_t *loop, const gw_options_t *opt)
         LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     info.foreign_loops = loops;
     info.user = gw;
-    info.ka_time = 0;
+    info.ka_time = GW_KEEPALIVE_IDLE_S; /* TCP keepalive on every accepted socket */
+    info.ka_interval = GW_KEEPALIVE_INTVL_S;
+    info.ka_probes = GW_KEEPALIVE_CNT;
     info.timeout_secs = 30;
-    info.max_http_header_pool = 256;
+    /* Deadlines before authentication are limits.c's; lws's own header
+     * table timeout (whole seconds) only backs ours up. */
+    info.timeout_secs_ah_idle = (unsigned)gw->cfg.http_header_timeout_ms / 1000 + 2;
+    info.max_http_header_pool = (unsigned short)gw_limits_ah_pool(&gw->cfg);
+    info.max_http_header_data = HTTP_HEADER_TABLE_BYTES;
     info.fd_limit_per_thread = 0;
     info.count_threads = 1;
     info.pt_serv_buf_size = 64 * 1024;
-    gw->lws = lws_create_context(&info);
-    if (!gw->lws) {
-        log_error("gateway", "cannot listen on %s:%d (port in use or not permitted)",
-                  gw->cfg.bind_address, gw->cfg.gateway_port);
+    int err = http_listen_start(&info, "gateway", "GATEWAY_PORT", &gw->lws);
+    if (err) {
+        gw_limits_free(gw);
+        gw_account_stop(gw);
         json_decref(gw->servers_cache);
         json_decref(gw->zones_cache);
+        json_decref(gw->assigned_seen);
         free(gw->zones);
         free(gw);
-        return NULL;
+        *out = NULL;
+        return err;
     }
     uv_timer_init(loop, &gw->timer);
     uv_timer_start(&gw->timer, on_timer, 200, 1000);
     uv_prepare_init(loop, &gw->flush);
     uv_prepare_start(&gw->flush, on_prepare);
-    log_info("gateway", "listening on %s:%d (HTTP, /ws, /socket.io/)", gw->cfg.bind_address,
-             gw->cfg.gateway_port);
-    return gw;
+    log_info("gateway", "listening on %s:%d (HTTP, /ws, /socket.io/, web client at /%s)",
+             gw->cfg.bind_address, gw->cfg.gateway_port,
+             gw->cfg.admin_token[0] ? ", admin console at /admin" : "");
+    *out = gw;
+    return 0;
 }
 
 void gw_attach_bus(gw_t *gw, bus_t *bus)
@@ -221,13 +276,16 @@ void gw_attach_bus(gw_t *gw, bus_t *bus)
     snprintf(ch, sizeof(ch), "gateway:%s:output", gw->cfg.server_id);
     bus_subscribe(bus, ch);
     bus_subscribe(bus, "gateway:output");
+    gw_admin_attach(gw);
     gw_api_refresh(gw);
 }
 
 void gw_bus_msg(void *ud, const char *channel, const char *data, size_t len)
 {
-    (void)channel;
-    gw_session_route(ud, data, len);
+    if (strncmp(channel, "zone:", 5) == 0)
+        gw_admin_zone_broadcast(ud, channel, data, len);
+    else
+        gw_session_route(ud, data, len);
 }
 
 void gw_bus_state(void *ud, int up)
@@ -266,6 +324,7 @@ void gw_stop(gw_t *gw)
     /* With a foreign libuv loop lws tears down in two steps: this call
      * starts closing its handles, the loop completes them, and the second
      * lws_context_destroy() in gw_free() releases the rest. */
+    gw_account_stop(gw);
     lws_context_destroy(gw->lws);
     gw->handles_open = 2;
     gw->timer.data = gw;
@@ -278,9 +337,12 @@ void gw_free(gw_t *gw)
 {
     wod_assert(gw->handles_open == 0);
     lws_context_destroy(gw->lws);
+    gw_limits_free(gw);
     json_decref(gw->servers_cache);
     json_decref(gw->zones_cache);
+    json_decref(gw->assigned_seen);
     gw_recovery_free(gw);
+    gw_admin_free(gw);
     gw_zone_batch_t *b, *tmp;
     HASH_ITER(hh, gw->batches, b, tmp)
     {

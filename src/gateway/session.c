@@ -86,18 +86,23 @@ static void chat_world(gw_conn_t *c, const msg_chat_t *m)
     buf_t p, f;
     buf_init(&p);
     buf_init(&f);
+    /* the reference's chat fields, then ours (docs/PROTOCOL.md "Chat") */
     buf_puts(&p, "{\"channel\":");
     buf_json_str(&p, msg_chat_channel_name(m->channel));
-    buf_printf(&p, ",\"senderId\":\"char-%lld\",\"senderName\":", (long long)c->character_id);
+    buf_puts(&p, ",\"sender\":");
+    buf_json_str(&p, c->character_name);
+    buf_printf(&p, ",\"senderId\":\"char-%lld\",\"message\":", (long long)c->character_id);
+    buf_json_str(&p, m->message);
+    buf_printf(&p, ",\"timestamp\":%llu,\"senderName\":", (unsigned long long)clock_wall_ms());
     buf_json_str(&p, c->character_name);
     buf_puts(&p, ",\"senderType\":\"player\",\"content\":");
     buf_json_str(&p, m->message);
-    buf_printf(&p, ",\"distance\":0,\"timestamp\":%llu}", (unsigned long long)clock_wall_ms());
+    buf_puts(&p, ",\"distance\":0}");
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = m->channel == CHAT_WORLD ? ENV_BROADCAST : ENV_WHISPER;
     snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", m->target);
-    r.type = "communication";
+    r.type = "chat";
     r.type_len = strlen(r.type);
     r.payload = p.data;
     r.payload_len = p.len;
@@ -106,9 +111,14 @@ static void chat_world(gw_conn_t *c, const msg_chat_t *m)
     if (bus_publish(gw->bus, "gateway:output", f.data, f.len) < 0)
         gw_conn_error(c, "BUS_UNAVAILABLE", "chat could not be delivered; try again", "warning");
     if (m->channel == CHAT_WHISPER && strcasecmp(m->target, c->character_name) != 0)
-        gw_conn_send(c, "communication", p.data, p.len); /* the sender sees what it whispered */
+        gw_session_send_chat(c, p.data, p.len); /* the sender sees what it whispered */
     buf_free(&p);
     buf_free(&f);
+}
+
+void gw_session_send_chat(gw_conn_t *c, const char *payload, size_t len)
+{
+    gw_conn_send(c, c->wants_communication ? "communication" : "chat", payload, len);
 }
 
 static int chat_allowed(gw_conn_t *c)
@@ -165,6 +175,9 @@ static void handle_world(gw_conn_t *c, msg_t *m)
         r.kind = ENV_COMMAND;
         r.u.command = m->u.command;
         break;
+    case MSG_PROXIMITY_REFRESH:
+        r.kind = ENV_RESYNC; /* names this player: a full roster for it alone */
+        break;
     default:
         return;
     }
@@ -187,13 +200,19 @@ static void handle_handshake(gw_conn_t *c, const msg_handshake_t *h)
     }
     int compatible = strncmp(h->protocol_version, "1.", 2) == 0;
     c->max_update_rate = h->max_update_rate;
+    c->client_flags = msg_client_flags(h);
+    c->wants_communication = h->communication;
     buf_t b;
     buf_init(&b);
     buf_puts(&b, "{\"protocolVersion\":\"" PROTOCOL_VERSION "\",\"serverVersion\":\"" SERVER_VERSION
                  "\",\"compatible\":");
     buf_puts(&b, compatible ? "true" : "false");
-    buf_printf(&b, ",\"sessionId\":\"%016llx\",\"timestamp\":%llu,\"requiresAuth\":true}",
+    buf_printf(&b, ",\"sessionId\":\"%016llx\",\"timestamp\":%llu,\"requiresAuth\":true",
                (unsigned long long)c->id, (unsigned long long)clock_wall_ms());
+    buf_printf(&b,
+               ",\"serverCapabilities\":{\"maxPlayers\":%d,\"features\":[\"proximity_roster\","
+               "\"movement\",\"chat\",\"combat\"]}}",
+               GW_MAX_PLAYERS);
     gw_conn_send(c, "handshake_ack", b.data, b.len);
     buf_free(&b);
     if (!compatible) {
@@ -209,8 +228,11 @@ static void dispatch(gw_conn_t *c, msg_t *m)
     switch (m->type) {
     case MSG_PING: {
         char p[96];
-        int n = snprintf(p, sizeof(p), "{\"clientTimestamp\":%.0f,\"serverTimestamp\":%llu}",
-                         m->u.ping.timestamp, (unsigned long long)clock_wall_ms());
+        int n = msg_pong_payload(p, sizeof(p), m->u.ping.timestamp, clock_wall_ms());
+        if (n < 0) {
+            log_warn(gw_conn_subject(c), "pong does not fit %zu bytes; not sent", sizeof(p));
+            return;
+        }
         gw_conn_send(c, "pong", p, (size_t)n);
         return;
     }
@@ -241,7 +263,7 @@ static void dispatch(gw_conn_t *c, msg_t *m)
     case MSG_CHARACTER_CREATE:
     case MSG_CHARACTER_SELECT:
         if (c->state == ST_HANDSHAKEN) {
-            gw_conn_error(c, "AUTH_REQUIRED", "authenticate first", "error");
+            gw_conn_error(c, "NOT_AUTHENTICATED", "authenticate first", "error");
             return;
         }
         if (c->state == ST_IN_WORLD) {
@@ -252,7 +274,7 @@ static void dispatch(gw_conn_t *c, msg_t *m)
         return;
     default:
         if (c->state != ST_IN_WORLD) {
-            gw_conn_error(c, c->state == ST_HANDSHAKEN ? "AUTH_REQUIRED" : "NOT_IN_WORLD",
+            gw_conn_error(c, c->state == ST_HANDSHAKEN ? "NOT_AUTHENTICATED" : "NOT_IN_WORLD",
                           "enter the world first (auth, then character_create or "
                           "character_select)",
                           "error");
@@ -419,6 +441,9 @@ static void deliver(gw_conn_t *c, const char *type, const char *payload, size_t 
         }
     } else if (strcmp(type, "proximity_roster") == 0) {
         c->roster_stale = c->resync_asked = 0;
+    } else if (strcmp(type, "chat") == 0) {
+        gw_session_send_chat(c, payload, len);
+        return;
     }
     gw_conn_send(c, type, payload, len);
 }
@@ -439,7 +464,7 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
 {
     env_reader_t rd;
     env_rec_t r;
-    int rc;
+    int rc, stale = 0;
     if (env_reader_init(&rd, data, len) < 0) {
         log_warn("gateway", "dropping a bus frame that is not an envelope (%zu bytes)", len);
         return;
@@ -447,6 +472,15 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
     while ((rc = env_next(&rd, &r)) == 1) {
         gw_conn_t *c = NULL;
         char type[64];
+        /* Fencing: records after an EPOCH of a deposed owner are dropped. */
+        if (r.kind == ENV_EPOCH) {
+            stale = !gw_recovery_epoch_ok(gw, r.u.fence.zone, r.u.fence.epoch);
+            continue;
+        }
+        if (stale) {
+            gw->stale_epoch_drops++;
+            continue;
+        }
         if (r.type) snprintf(type, sizeof(type), "%.*s", (int)r.type_len, r.type);
         switch (r.kind) {
         case ENV_DELIVER:
@@ -466,6 +500,9 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
                 gw_conn_close(c, LWS_CLOSE_STATUS_NORMAL, r.u.kick.code);
             }
             break;
+        case ENV_UNKNOWN:
+            gw_recovery_unknown(gw, &r);
+            break;
         case ENV_BROADCAST:
         case ENV_WHISPER:
             for (uint32_t i = 0; i < gw->n_slots; i++) {
@@ -473,8 +510,15 @@ void gw_session_route(gw_t *gw, const char *data, size_t len)
                 if (!c || c->state != ST_IN_WORLD) continue;
                 if (r.kind == ENV_WHISPER && strcasecmp(c->character_name, r.u.whisper.target))
                     continue;
-                gw_conn_send(c, type, r.payload, r.payload_len);
+                if (strcmp(type, "chat") == 0)
+                    gw_session_send_chat(c, r.payload, r.payload_len);
+                else
+                    gw_conn_send(c, type, r.payload, r.payload_len);
             }
+            break;
+        case ENV_ADMIN_SNAPSHOT:
+        case ENV_ADMIN_KICK:
+            gw_admin_record(gw, &r);
             break;
         default:
             log_warn("gateway", "unexpected %s record on gateway channel", env_kind_name(r.kind));

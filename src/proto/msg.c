@@ -1,6 +1,7 @@
 /* msg.c - see msg.h. One function per message type: each checks the
  * payload's fields and types and fills the typed struct. */
 #include "msg.h"
+#include "../core/str.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -50,6 +51,43 @@ static int get_num(ctx_t *c, json_t *obj, const char *key, int required, double 
     return 0;
 }
 
+/* Length of the control character at s (C0 except tab and newline, DEL,
+ * or a UTF-8 encoded C1), 0 if s does not start with one. Such bytes can
+ * drive a terminal or log viewer (ESC sequences, BEL, CR overwrites), so
+ * they never get past the edge: see docs/PROTOCOL.md, "Text fields". */
+static size_t control_len(const unsigned char *s)
+{
+    if ((s[0] < 0x20 && s[0] != '\n' && s[0] != '\t') || s[0] == 0x7f) return 1;
+    if (s[0] == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F) return 2;
+    return 0;
+}
+
+/* Free text (chat, descriptions, reasons) loses its control characters. */
+static void strip_controls(char *s)
+{
+    unsigned char *r = (unsigned char *)s, *w = r;
+    while (*r) {
+        size_t n = control_len(r);
+        if (n) {
+            r += n;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+/* A name (character, guest, account, whisper target) with a control
+ * character is refused rather than silently changed. */
+static int get_name(ctx_t *c, json_t *obj, const char *key, int required, char *out, size_t cap)
+{
+    if (get_str(c, obj, key, required, out, cap) < 0) return -1;
+    for (const unsigned char *p = (const unsigned char *)out; *p; p++)
+        if (control_len(p))
+            return fail(c, MSG_ERR_NAME, "field '%s' contains a control character", key);
+    return 0;
+}
+
 /* Index of `s` in the NULL-terminated names list, or -1. */
 static int lookup(const char *s, const char *const *names)
 {
@@ -79,6 +117,16 @@ static const char *const channels[] = {"say",     "shout", "emote", "cfh",
                                        "whisper", "party", "world", NULL};
 static const char *const actions[] = {"talk", "trade", "attack", "use", "examine", NULL};
 
+int msg_pong_payload(char *out, size_t cap, double client_ts, uint64_t server_ms)
+{
+    /* %.17g round-trips any double in at most 24 characters (a client may
+     * send 1e308); whole numbers below 1e17 print as plain integers. */
+    const char *fmt = client_ts == floor(client_ts) && fabs(client_ts) < 1e17
+                          ? "{\"clientTimestamp\":%.0f,\"serverTimestamp\":%llu}"
+                          : "{\"clientTimestamp\":%.17g,\"serverTimestamp\":%llu}";
+    return str_fmt(out, cap, fmt, client_ts, (unsigned long long)server_ms);
+}
+
 const char *msg_chat_channel_name(chat_channel_t ch)
 {
     return channels[ch];
@@ -93,6 +141,7 @@ static int dec_handshake(ctx_t *c, json_t *p, msg_handshake_t *m)
     m->client_type = (client_kind_t)kind;
     if (get_str(c, p, "clientVersion", 0, m->client_version, sizeof(m->client_version)) < 0)
         return -1;
+    strip_controls(m->client_version);
     json_t *caps = json_object_get(p, "capabilities");
     if (caps && !json_is_null(caps)) {
         if (!json_is_object(caps))
@@ -101,8 +150,25 @@ static int dec_handshake(ctx_t *c, json_t *p, msg_handshake_t *m)
         if (get_num(c, caps, "maxUpdateRate", 0, &rate) < 0) return -1;
         if (rate < 0) return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be >= 0", "maxUpdateRate");
         m->max_update_rate = rate;
+        json_t *mach = json_object_get(caps, "isMachine");
+        json_t *comm = json_object_get(caps, "communication");
+        json_t *gfx = json_object_get(caps, "graphics");
+        if ((mach && !json_is_boolean(mach)) || (comm && !json_is_boolean(comm)) ||
+            (gfx && !json_is_boolean(gfx)))
+            return fail(c, MSG_ERR_PAYLOAD, "capabilities %s must be booleans",
+                        "isMachine/communication/graphics");
+        m->is_machine = mach && json_is_true(mach);
+        m->communication = comm && json_is_true(comm);
+        m->graphics = gfx && json_is_true(gfx);
     }
     return 0;
+}
+
+unsigned msg_client_flags(const msg_handshake_t *h)
+{
+    unsigned f = h->is_machine ? MSG_CLIENT_MACHINE : 0;
+    if (h->client_type != CLIENT_TEXT || h->graphics) f |= MSG_CLIENT_POSITIONS;
+    return f;
 }
 
 static int dec_auth(ctx_t *c, json_t *p, msg_auth_t *m)
@@ -112,9 +178,9 @@ static int dec_auth(ctx_t *c, json_t *p, msg_auth_t *m)
     m->method = (auth_method_t)method;
     switch (m->method) {
     case AUTH_GUEST:
-        return get_str(c, p, "guestName", 0, m->guest_name, sizeof(m->guest_name));
+        return get_name(c, p, "guestName", 0, m->guest_name, sizeof(m->guest_name));
     case AUTH_CREDENTIALS: {
-        if (get_str(c, p, "username", 1, m->username, sizeof(m->username)) < 0) return -1;
+        if (get_name(c, p, "username", 1, m->username, sizeof(m->username)) < 0) return -1;
         if (get_str(c, p, "password", 1, m->password, sizeof(m->password)) < 0) return -1;
         json_t *reg = json_object_get(p, "register");
         if (reg && !json_is_boolean(reg))
@@ -130,7 +196,7 @@ static int dec_auth(ctx_t *c, json_t *p, msg_auth_t *m)
 
 static int dec_create(ctx_t *c, json_t *p, msg_character_create_t *m)
 {
-    if (get_str(c, p, "name", 1, m->name, sizeof(m->name)) < 0) {
+    if (get_name(c, p, "name", 1, m->name, sizeof(m->name)) < 0) {
         if (strstr(c->err, "too long")) *c->code = "INVALID_NAME";
         return -1;
     }
@@ -140,6 +206,7 @@ static int dec_create(ctx_t *c, json_t *p, msg_character_create_t *m)
             return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be an object", "appearance");
         if (get_str(c, app, "description", 0, m->description, sizeof(m->description)) < 0)
             return -1;
+        strip_controls(m->description);
     }
     return 0;
 }
@@ -162,30 +229,88 @@ static int dec_select(ctx_t *c, json_t *p, msg_character_select_t *m)
     return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be a character id", "characterId");
 }
 
+/* A follow range: feet, or the reference's named ranges (GAME-REFERENCE 6). */
+static int get_range(ctx_t *c, json_t *p, double *out)
+{
+    static const char *const names[] = {"melee", "short", "medium", "long", NULL};
+    static const double feet[] = {5, 20, 50, 150};
+    json_t *v = json_object_get(p, "range");
+    if (!v || json_is_null(v)) return 0;
+    if (json_is_string(v)) {
+        int i = lookup(json_string_value(v), names);
+        if (i < 0) return fail(c, MSG_ERR_PAYLOAD, "field '%s' has an unsupported value", "range");
+        *out = feet[i];
+        return 0;
+    }
+    if (get_num(c, p, "range", 1, out) < 0) return -1;
+    if (*out < 0 || *out > MSG_MOVE_MAX_FT)
+        return fail(c, MSG_ERR_PAYLOAD, "field '%s' is out of range", "range");
+    return 0;
+}
+
+static int get_position(ctx_t *c, json_t *p, msg_move_t *m)
+{
+    json_t *pos = json_object_get(p, "position");
+    if (!json_is_object(pos))
+        return fail(c, MSG_ERR_PAYLOAD, "missing object field '%s'", "position");
+    if (get_num(c, pos, "x", 1, &m->x) < 0 || get_num(c, pos, "z", 1, &m->z) < 0) return -1;
+    m->y = 0;
+    return get_num(c, pos, "y", 0, &m->y) < 0 ? -1 : 0;
+}
+
+/* `move` with or without `method` (docs/PROTOCOL.md "Movement"): an
+ * explicit method wins; without one the fields present decide, in the
+ * order targetId, position, heading, compass, speed "stop". */
 static int dec_move(ctx_t *c, json_t *p, msg_move_t *m)
 {
-    int method, speed = SPEED_WALK;
-    if (get_enum(c, p, "method", 1, move_methods, &method) < 0) return -1;
-    m->method = (move_method_t)method;
+    int method = -1, speed = SPEED_WALK;
+    if (get_enum(c, p, "method", 0, move_methods, &method) < 0) return -1;
     int r = get_enum(c, p, "speed", 0, speeds, &speed);
     if (r < 0) return -1;
     m->has_speed = r == 0;
     m->speed = (move_speed_t)speed;
+    if (get_str(c, p, "targetId", 0, m->target_id, sizeof(m->target_id)) < 0) return -1;
+    if (method < 0) {
+        int has_pos = json_object_get(p, "position") != NULL;
+        if (m->target_id[0])
+            method = MOVE_FOLLOW;
+        else if (has_pos)
+            method = MOVE_POSITION;
+        else if (json_object_get(p, "heading"))
+            method = MOVE_HEADING;
+        else if (json_object_get(p, "compass"))
+            method = MOVE_COMPASS;
+        else if (m->has_speed && m->speed == SPEED_STOP)
+            method = MOVE_HEADING; /* a stop: the heading is kept */
+        else
+            return fail(c, MSG_ERR_PAYLOAD,
+                        "move needs a method, position, heading, compass, targetId or "
+                        "speed 'stop'%s",
+                        "");
+    } else if (method == MOVE_POSITION) {
+        method = MOVE_FOLLOW; /* method "position" walks there */
+    }
+    m->method = (move_method_t)method;
+    double dist = 0;
+    if (get_num(c, p, "distance", 0, &dist) < 0) return -1;
+    if (dist < 0 || dist > MSG_MOVE_MAX_FT)
+        return fail(c, MSG_ERR_PAYLOAD, "field '%s' is out of range", "distance");
+    m->distance_ft = dist;
+    int stop = m->has_speed && m->speed == SPEED_STOP;
     if (m->method == MOVE_HEADING) {
-        if (get_num(c, p, "heading", 1, &m->heading) < 0) return -1;
-        if (m->heading < 0 || m->heading > 360)
+        m->heading = -1; /* a stop without heading keeps the current one */
+        if (get_num(c, p, "heading", !stop, &m->heading) < 0) return -1;
+        if (m->heading != -1 && (m->heading < 0 || m->heading > 360))
             return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be 0..360", "heading");
     } else if (m->method == MOVE_COMPASS) {
         int dir;
         if (get_enum(c, p, "compass", 1, compass, &dir) < 0) return -1;
         m->heading = dir * 45.0;
-    } else {
-        json_t *pos = json_object_get(p, "position");
-        if (!json_is_object(pos))
-            return fail(c, MSG_ERR_PAYLOAD, "missing object field '%s'", "position");
-        if (get_num(c, pos, "x", 1, &m->x) < 0 || get_num(c, pos, "z", 1, &m->z) < 0) return -1;
-        m->y = 0;
-        if (get_num(c, pos, "y", 0, &m->y) < 0) return -1;
+    } else if (m->method == MOVE_FOLLOW) {
+        if (get_range(c, p, &m->range_ft) < 0) return -1;
+        if (!m->target_id[0] && get_position(c, p, m) < 0) return -1;
+    } else if (get_position(c, p, m) < 0) {
+        return -1;
     }
     return 0;
 }
@@ -207,10 +332,11 @@ static int dec_chat(ctx_t *c, json_t *p, msg_chat_t *m)
         if (strstr(c->err, "too long")) *c->code = "MESSAGE_TOO_LONG";
         return -1;
     }
+    strip_controls(m->message);
     if (utf8_chars(m->message) > MSG_CHAT_MAX)
         return fail(c, "MESSAGE_TOO_LONG", "chat messages are limited to %s characters", "500");
     if (!m->message[0]) return fail(c, MSG_ERR_PAYLOAD, "field '%s' is empty", "message");
-    if (get_str(c, p, "target", m->channel == CHAT_WHISPER, m->target, sizeof(m->target)) < 0)
+    if (get_name(c, p, "target", m->channel == CHAT_WHISPER, m->target, sizeof(m->target)) < 0)
         return -1;
     return 0;
 }
@@ -246,8 +372,8 @@ static int dec_command(ctx_t *c, json_t *p, msg_command_t *m)
 }
 
 static const char *const type_names[] = {
-    "",         "handshake",     "auth", "character_create", "character_select", "move", "chat",
-    "interact", "combat_action", "ping", "disconnect",       "command",          NULL};
+    "",         "handshake",     "auth", "character_create", "character_select",  "move",    "chat",
+    "interact", "combat_action", "ping", "disconnect",       "proximity_refresh", "command", NULL};
 
 int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code, char *err,
                size_t errlen)
@@ -296,9 +422,12 @@ int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code,
         case MSG_PING:
             out->u.ping.timestamp = ts;
             break;
+        case MSG_PROXIMITY_REFRESH:
+            break;
         case MSG_DISCONNECT:
             rc = get_str(&c, payload, "reason", 0, out->u.disconnect.reason,
                          sizeof(out->u.disconnect.reason));
+            strip_controls(out->u.disconnect.reason);
             break;
         case MSG_COMMAND:
             rc = dec_command(&c, payload, &out->u.command);

@@ -18,6 +18,7 @@
 #define MSG_USERNAME_MAX    32
 #define MSG_PASSWORD_MAX    128
 #define MSG_REASON_MAX      127
+#define MSG_MOVE_MAX_FT     100000.0 /* move range/distance bound */
 
 typedef enum {
     MSG_HANDSHAKE = 1,
@@ -30,6 +31,7 @@ typedef enum {
     MSG_COMBAT_ACTION,
     MSG_PING,
     MSG_DISCONNECT,
+    MSG_PROXIMITY_REFRESH, /* ask for a full proximity_roster again */
     MSG_COMMAND,
 } msg_type_t;
 
@@ -40,7 +42,19 @@ typedef struct {
     client_kind_t client_type;
     char client_version[32];
     double max_update_rate; /* capabilities.maxUpdateRate, 0 = unspecified */
+    int is_machine;         /* capabilities.isMachine: shown in others' rosters */
+    int graphics;           /* capabilities.graphics */
+    int communication;      /* capabilities.communication: chat arrives as `communication` */
 } msg_handshake_t;
+
+/* What a client's handshake asked of the simulation (a bit set carried to
+ * zones in ENTER records): */
+#define MSG_CLIENT_MACHINE 1u /* isMachine: others' rosters say so */
+#define MSG_CLIENT_POSITIONS                                                                       \
+    2u /* graphical (clientType 2d/3d/vr or graphics): state_update positions */
+
+/* The MSG_CLIENT_* bits of a handshake. */
+unsigned msg_client_flags(const msg_handshake_t *h);
 
 typedef enum { AUTH_GUEST, AUTH_CREDENTIALS, AUTH_TOKEN } auth_method_t;
 
@@ -65,14 +79,17 @@ typedef struct {
 typedef enum { MOVE_HEADING, MOVE_COMPASS, MOVE_POSITION, MOVE_FOLLOW } move_method_t;
 typedef enum { SPEED_STOP = 0, SPEED_WALK, SPEED_JOG, SPEED_RUN } move_speed_t;
 
+/* MOVE_POSITION is the original clients' step without `method`: applied
+ * at once when the legs can do it. MOVE_FOLLOW walks to target_id, or to
+ * (x, y, z) when target_id is empty (`method: "position"`). */
 typedef struct {
     move_method_t method;
     int has_speed;
     move_speed_t speed;
-    double heading;     /* degrees 0..360; compass already converted */
-    double x, y, z;     /* MOVE_POSITION target, zone-local */
+    double heading;     /* degrees 0..360; compass already converted; -1 = keep (a stop) */
+    double x, y, z;     /* MOVE_POSITION / point MOVE_FOLLOW target, zone-local */
     char target_id[64]; /* MOVE_FOLLOW: the entity to approach ("char-N", "npc-N") */
-    double range_ft;    /* MOVE_FOLLOW: stop within this range */
+    double range_ft;    /* MOVE_FOLLOW: stop within this range (0 = arrival tolerance) */
     double distance_ft; /* MOVE_HEADING/COMPASS: stop after this distance; 0 = until stopped */
 } msg_move_t;
 
@@ -104,7 +121,7 @@ typedef struct {
     char target_id[64];
 } msg_combat_t;
 
-/* A slash command line as typed ("/attack Feral Ghoul"). The zone parses
+/* A slash command line as typed ("/attack Rabid Dog"). The zone parses
  * it (src/sim/cmd.c); the decoder only bounds its size. */
 #define MSG_COMMAND_MAX 500 /* characters; longer lines get a command_response error */
 typedef struct {
@@ -141,6 +158,7 @@ typedef struct msg_s {
 #define MSG_ERR_PARSE   "INVALID_JSON"
 #define MSG_ERR_TYPE    "UNKNOWN_TYPE"
 #define MSG_ERR_PAYLOAD "INVALID_PAYLOAD"
+#define MSG_ERR_NAME    "INVALID_NAME" /* also: a name with a control character */
 
 /* Decodes `payload` (may be NULL) of message `type`. Returns 0, or -1
  * with *code set to one of MSG_ERR_* and a reason in err. */
@@ -150,6 +168,11 @@ int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code,
 /* Decodes one native /ws frame: {"type": ..., "payload": {...}}. */
 int msg_decode_native(const char *data, size_t len, msg_t *out, const char **code, char *err,
                       size_t errlen);
+
+/* Writes the payload of the pong answering a ping with client_ts into
+ * out (cap bytes). Returns its length, or -1 if it does not fit. 64
+ * bytes always suffice: the timestamps are at most 24 and 20 digits. */
+int msg_pong_payload(char *out, size_t cap, double client_ts, uint64_t server_ms);
 
 /* Name of a chat channel as the protocol spells it. */
 const char *msg_chat_channel_name(chat_channel_t c);

@@ -11,31 +11,57 @@
 typedef struct local_registry_s {
     registry_t base;
     json_t *zones;     /* zoneId -> serverId */
+    json_t *epochs;    /* zoneId -> fencing epoch (kept across releases) */
     json_t *servers;   /* serverId -> heartbeat object */
     json_t *locations; /* characterId -> location object */
 } local_registry_t;
 
 #define LR(r) ((local_registry_t *)(r))
 
-static int lr_claim(registry_t *r, const char *zone, registry_claim_cb cb, void *ud)
+static uint64_t epoch_of(local_registry_t *lr, const char *zone)
 {
-    json_t *owner = json_object_get(LR(r)->zones, zone);
-    if (!owner) {
-        json_object_set_new(LR(r)->zones, zone, json_string(r->server_id));
-        owner = json_object_get(LR(r)->zones, zone);
+    return (uint64_t)json_integer_value(json_object_get(lr->epochs, zone));
+}
+
+static uint64_t bump_epoch(local_registry_t *lr, const char *zone)
+{
+    uint64_t e = epoch_of(lr, zone) + 1;
+    json_object_set_new(lr->epochs, zone, json_integer((json_int_t)e));
+    return e;
+}
+
+/* Same rules as the Redis claim script (registry.h), minus lost keys. */
+static int lr_claim(registry_t *r, const char *zone, uint64_t held, registry_claim_cb cb, void *ud)
+{
+    local_registry_t *lr = LR(r);
+    json_t *owner = json_object_get(lr->zones, zone);
+    uint64_t e = epoch_of(lr, zone);
+    if (!owner && (held == 0 || held == e)) {
+        json_object_set_new(lr->zones, zone, json_string(r->server_id));
+        owner = json_object_get(lr->zones, zone);
+        if (held == 0) e = bump_epoch(lr, zone);
+    } else if (owner && held == 0 && strcmp(json_string_value(owner), r->server_id) == 0) {
+        e = bump_epoch(lr, zone);
     }
-    const char *o = json_string_value(owner);
-    cb(ud, zone, strcmp(o, r->server_id) == 0, o);
+    const char *o = owner ? json_string_value(owner) : "";
+    cb(ud, zone, strcmp(o, r->server_id) == 0 && (held == 0 || held == e), o, e);
     return 0;
 }
 
 static int lr_takeover(registry_t *r, const char *zone, const char *dead_owner,
                        registry_claim_cb cb, void *ud)
 {
-    json_t *owner = json_object_get(LR(r)->zones, zone);
-    if (!owner || strcmp(json_string_value(owner), dead_owner) == 0)
-        json_object_set_new(LR(r)->zones, zone, json_string(r->server_id));
-    return lr_claim(r, zone, cb, ud);
+    local_registry_t *lr = LR(r);
+    json_t *owner = json_object_get(lr->zones, zone);
+    uint64_t e = epoch_of(lr, zone);
+    if (!owner || strcmp(json_string_value(owner), dead_owner) == 0) {
+        json_object_set_new(lr->zones, zone, json_string(r->server_id));
+        owner = json_object_get(lr->zones, zone);
+        e = bump_epoch(lr, zone);
+    }
+    const char *o = json_string_value(owner);
+    cb(ud, zone, strcmp(o, r->server_id) == 0, o, e);
+    return 0;
 }
 
 static int lr_release(registry_t *r, const char *zone)
@@ -81,6 +107,7 @@ static int lr_list_zones(registry_t *r, registry_json_cb cb, void *ud)
 static void lr_close(registry_t *r)
 {
     json_decref(LR(r)->zones);
+    json_decref(LR(r)->epochs);
     json_decref(LR(r)->servers);
     json_decref(LR(r)->locations);
     free(r);
@@ -104,6 +131,7 @@ registry_t *registry_local_new(uv_loop_t *loop, const char *server_id)
     r->base.ops = &local_ops;
     snprintf(r->base.server_id, sizeof(r->base.server_id), "%s", server_id);
     r->zones = json_object();
+    r->epochs = json_object();
     r->servers = json_object();
     r->locations = json_object();
     return &r->base;

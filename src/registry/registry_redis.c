@@ -8,6 +8,12 @@
  * or the connection dropped. registry close() calls back every call
  * still in flight (NULL) before returning, so no callback outlives it.
  *
+ * Claims run as Lua scripts so the assignment (zone:assignment:{id} ->
+ * serverId, as in the seed) and its fencing epoch (zone:epoch:{id}, a
+ * separate counter so the assignment value stays a plain serverId) change
+ * together: every new claim or takeover INCRs the epoch in the same script.
+ * The epoch key outlives a release, so epochs only grow.
+ *
  * list_servers/list_zones walk the keyspace with SCAN (never KEYS, which
  * blocks Redis) and fetch the values with one MGET. */
 #include "registry.h"
@@ -17,12 +23,13 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define KEY_MAX          192
-#define CLAIM_ATTEMPTS   3 /* SET NX lost, then the GET found no owner: try again */
 #define SCAN_COUNT       "200"
 #define PREFIX_ZONE      "zone:assignment:"
+#define PREFIX_EPOCH     "zone:epoch:"
 #define PREFIX_HEARTBEAT "server:heartbeat:"
 #define PREFIX_LOCATION  "player:location:"
 
@@ -31,12 +38,31 @@
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "             \
     "else return 0 end"
 
-/* Takes KEYS[1] if it is free or still names the dead owner ARGV[2];
- * returns the owner afterwards (exactly one of several claimants wins). */
+/* Claim or confirm (registry.h claim_zone). KEYS: assignment, epoch; ARGV:
+ * us, held epoch. Returns {owner, epoch}; owner "" = free, but claimed by
+ * someone after our epoch (our state is stale). */
+#define CLAIM_SCRIPT                                                                               \
+    "local o = redis.call('GET', KEYS[1]) "                                                        \
+    "local e = tonumber(redis.call('GET', KEYS[2]) or '0') "                                       \
+    "local held = tonumber(ARGV[2]) "                                                              \
+    "if o and (o ~= ARGV[1] or held > 0) then "                                                    \
+    "  if o == ARGV[1] and e < held then redis.call('SET', KEYS[2], held) e = held end "           \
+    "  return {o, tostring(e)} end "                                                               \
+    "if held > 0 then "                                                                            \
+    "  if e > held then return {'', tostring(e)} end "                                             \
+    "  redis.call('SET', KEYS[2], held) e = held "                                                 \
+    "else e = redis.call('INCR', KEYS[2]) end "                                                    \
+    "redis.call('SET', KEYS[1], ARGV[1]) "                                                         \
+    "return {ARGV[1], tostring(e)}"
+
+/* Takes KEYS[1] if it is free or still names the dead owner ARGV[2], with
+ * a new epoch in KEYS[2]; returns {owner, epoch} afterwards (exactly one of
+ * several claimants wins). */
 #define TAKEOVER_SCRIPT                                                                            \
     "local v = redis.call('GET', KEYS[1]) "                                                        \
-    "if v == false or v == ARGV[2] then redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1] end "   \
-    "return v"
+    "if v == false or v == ARGV[2] then redis.call('SET', KEYS[1], ARGV[1]) "                      \
+    "  return {ARGV[1], tostring(redis.call('INCR', KEYS[2]))} end "                               \
+    "return {v, redis.call('GET', KEYS[2]) or '0'}"
 
 typedef struct redis_registry_s redis_registry_t;
 
@@ -55,7 +81,7 @@ typedef struct req_s {
     } cb;
     /* claim */
     char zone[KEY_MAX];
-    int attempts;
+    uint64_t held_epoch; /* what the caller runs the zone at, 0 = new claim */
     /* list: keys found so far (owned strings) */
     char **keys;
     size_t nkeys, capkeys;
@@ -97,11 +123,11 @@ static void req_free(req_t *q)
 }
 
 /* Calls the owner back once; later hiredis replies only free q. */
-static void answer_claim(req_t *q, int won, const char *owner)
+static void answer_claim(req_t *q, int won, const char *owner, uint64_t epoch)
 {
     if (q->answered) return;
     q->answered = 1;
-    q->cb.claim(q->ud, q->zone, won, owner);
+    q->cb.claim(q->ud, q->zone, won, owner, epoch);
 }
 
 static void answer_json(req_t *q, json_t *result)
@@ -114,7 +140,7 @@ static void answer_json(req_t *q, json_t *result)
 static void answer_error(req_t *q)
 {
     if (q->kind == REQ_CLAIM)
-        answer_claim(q, 0, NULL);
+        answer_claim(q, 0, NULL, 0);
     else
         answer_json(q, NULL);
 }
@@ -139,72 +165,42 @@ static void log_reply_error(const char *what, const redisReply *r)
     if (r && r->type == REDIS_REPLY_ERROR) log_warn("registry", "%s: %s", what, r->str);
 }
 
-/* ---- claim_zone: SET NX, and on a lost race GET the owner */
+/* ---- claim_zone / takeover_zone: one script each, reply {owner, epoch} */
 
-static void claim_set(req_t *q);
-
-static void on_claim_get(redisAsyncContext *ac, void *r, void *priv)
+static void on_claim_reply(redisAsyncContext *ac, void *r, void *priv)
 {
     redisReply *reply = r;
     req_t *q = priv;
     (void)ac;
-    if (is_error(reply) || q->answered) {
-        log_reply_error("claim GET", reply);
+    if (is_error(reply) || q->answered || reply->type != REDIS_REPLY_ARRAY ||
+        reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_STRING) {
+        log_reply_error("claim EVAL", reply);
         answer_error(q);
-        req_free(q);
-    } else if (reply->type == REDIS_REPLY_STRING) {
-        answer_claim(q, strcmp(reply->str, q->rr->base.server_id) == 0, reply->str);
-        req_free(q);
-    } else if (++q->attempts < CLAIM_ATTEMPTS) {
-        claim_set(q); /* the owner let go between our SET and GET */
     } else {
-        answer_error(q);
-        req_free(q);
+        const char *owner = reply->element[0]->str;
+        uint64_t epoch = strtoull(reply->element[1]->str, NULL, 10);
+        int ours = strcmp(owner, q->rr->base.server_id) == 0;
+        answer_claim(q, ours && (q->held_epoch == 0 || q->held_epoch == epoch), owner, epoch);
     }
+    req_free(q);
 }
 
-static void on_claim_set(redisAsyncContext *ac, void *r, void *priv)
-{
-    redisReply *reply = r;
-    req_t *q = priv;
-    (void)ac;
-    if (is_error(reply) || q->answered) {
-        log_reply_error("claim SET NX", reply);
-        answer_error(q);
-        req_free(q);
-        return;
-    }
-    if (reply->type == REDIS_REPLY_STATUS) { /* OK: the zone is ours */
-        answer_claim(q, 1, q->rr->base.server_id);
-        req_free(q);
-        return;
-    }
-    char key[KEY_MAX + 32];
-    snprintf(key, sizeof(key), PREFIX_ZONE "%s", q->zone);
-    const char *argv[] = {"GET", key};
-    req_send(q, on_claim_get, 2, argv);
-}
-
-static void claim_set(req_t *q)
-{
-    char key[KEY_MAX + 32];
-    snprintf(key, sizeof(key), PREFIX_ZONE "%s", q->zone);
-    const char *argv[] = {"SET", key, q->rr->base.server_id, "NX"};
-    req_send(q, on_claim_set, 4, argv);
-}
-
-static int rr_claim(registry_t *r, const char *zone, registry_claim_cb cb, void *ud)
+static int send_claim(registry_t *r, const char *zone, uint64_t held, const char *script,
+                      const char *arg2, registry_claim_cb cb, void *ud)
 {
     redis_registry_t *rr = (redis_registry_t *)r;
     if (strlen(zone) >= KEY_MAX) return -EINVAL;
     if (!redis_conn_ctx(&rr->conn)) return -ENOTCONN;
     req_t *q = req_new(rr, REQ_CLAIM, ud);
     q->cb.claim = cb;
+    q->held_epoch = held;
     snprintf(q->zone, sizeof(q->zone), "%s", zone);
-    char key[KEY_MAX + 32];
+    char key[KEY_MAX + 32], ekey[KEY_MAX + 32];
     snprintf(key, sizeof(key), PREFIX_ZONE "%s", zone);
-    const char *argv[] = {"SET", key, r->server_id, "NX"};
-    if (redisAsyncCommandArgv(redis_conn_ctx(&rr->conn), on_claim_set, q, 4, argv, NULL) !=
+    snprintf(ekey, sizeof(ekey), PREFIX_EPOCH "%s", zone);
+    const char *argv[] = {"EVAL", script, "2", key, ekey, r->server_id, arg2};
+    if (redisAsyncCommandArgv(redis_conn_ctx(&rr->conn), on_claim_reply, q, 7, argv, NULL) !=
         REDIS_OK) {
         req_free(q);
         return -ENOTCONN;
@@ -212,38 +208,17 @@ static int rr_claim(registry_t *r, const char *zone, registry_claim_cb cb, void 
     return 0;
 }
 
-static void on_takeover(redisAsyncContext *ac, void *r, void *priv)
+static int rr_claim(registry_t *r, const char *zone, uint64_t held, registry_claim_cb cb, void *ud)
 {
-    redisReply *reply = r;
-    req_t *q = priv;
-    (void)ac;
-    if (is_error(reply) || q->answered || reply->type != REDIS_REPLY_STRING) {
-        log_reply_error("takeover EVAL", reply);
-        answer_error(q);
-    } else {
-        answer_claim(q, strcmp(reply->str, q->rr->base.server_id) == 0, reply->str);
-    }
-    req_free(q);
+    char h[24];
+    snprintf(h, sizeof(h), "%llu", (unsigned long long)held);
+    return send_claim(r, zone, held, CLAIM_SCRIPT, h, cb, ud);
 }
 
 static int rr_takeover(registry_t *r, const char *zone, const char *dead_owner,
                        registry_claim_cb cb, void *ud)
 {
-    redis_registry_t *rr = (redis_registry_t *)r;
-    if (strlen(zone) >= KEY_MAX) return -EINVAL;
-    if (!redis_conn_ctx(&rr->conn)) return -ENOTCONN;
-    req_t *q = req_new(rr, REQ_CLAIM, ud);
-    q->cb.claim = cb;
-    snprintf(q->zone, sizeof(q->zone), "%s", zone);
-    char key[KEY_MAX + 32];
-    snprintf(key, sizeof(key), PREFIX_ZONE "%s", zone);
-    const char *argv[] = {"EVAL", TAKEOVER_SCRIPT, "1", key, r->server_id, dead_owner};
-    if (redisAsyncCommandArgv(redis_conn_ctx(&rr->conn), on_takeover, q, 6, argv, NULL) !=
-        REDIS_OK) {
-        req_free(q);
-        return -ENOTCONN;
-    }
-    return 0;
+    return send_claim(r, zone, 0, TAKEOVER_SCRIPT, dead_owner, cb, ud);
 }
 
 /* ---- fire-and-forget writes: errors are logged */
@@ -293,8 +268,10 @@ static int rr_location(registry_t *r, int64_t character_id, const char *value_js
         const char *argv[] = {"DEL", key};
         return send_write((redis_registry_t *)r, "player_location DEL", 2, argv);
     }
-    const char *argv[] = {"SET", key, value_json};
-    return send_write((redis_registry_t *)r, "player_location SET", 3, argv);
+    char ttl[16];
+    snprintf(ttl, sizeof(ttl), "%d", REGISTRY_LOCATION_TTL_S);
+    const char *argv[] = {"SET", key, value_json, "EX", ttl};
+    return send_write((redis_registry_t *)r, "player_location SET", 5, argv);
 }
 
 /* ---- list_servers / list_zones: SCAN MATCH prefix*, then MGET */

@@ -333,7 +333,8 @@ static int c_sense(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *
     int n = 0, k = 0;
     for (int i = 0; i < sim->n_npcs; i++) {
         const znpc_t *t = &sim->npcs[i];
-        if (!t->hostile || !t->alive) continue;
+        /* hostile creatures, and anything that has turned on us */
+        if ((!t->def->hostile && t->target_pid != m->pid) || !t->alive) continue;
         double dx = t->x - m->x, dy = t->y - m->y, dz = t->z - m->z;
         double dist = sqrt(dx * dx + dy * dy + dz * dz);
         if (dist > SENSE_RANGE_FT) continue;
@@ -341,7 +342,8 @@ static int c_sense(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *
         put_entity(sim, d, p, t->ent);
         if (n >= 0 && (size_t)n < sizeof(o->message))
             n += snprintf(o->message + n, sizeof(o->message) - (size_t)n, "%s%s, %.0f ft %s",
-                          k > 1 ? "; " : "You sense danger: ", t->name, dist, compass_of(dx, dz));
+                          k > 1 ? "; " : "You sense danger: ", t->def->name, dist,
+                          compass_of(dx, dz));
     }
     buf_puts(d, "]}");
     if (!k) snprintf(o->message, sizeof(o->message), "You sense no danger nearby.");
@@ -519,7 +521,7 @@ static int c_move(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *o
             have_dir = 1;
         } else if ((dist = parse_distance(w)) > 0) {
             m.distance_ft = dist;
-        } else if (to) { /* the rest of a multi-word name: to:Feral Ghoul */
+        } else if (to) { /* the rest of a multi-word name: to:Old Merchant */
             rn += (size_t)snprintf(rest + rn, sizeof(rest) - rn, " %s", w);
             if (rn >= sizeof(rest)) rn = sizeof(rest) - 1;
         } else {
@@ -549,7 +551,7 @@ static int c_move(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *o
             q = end + 1;
         }
         if ((nv == 2 || nv == 3) && *end == '\0' && !rest[0]) {
-            m.method = MOVE_POSITION;
+            m.method = MOVE_FOLLOW; /* to a point: the `move` method "position" walk */
             m.x = v[0];
             m.y = nv == 3 ? v[1] : p->ch.y;
             m.z = nv == 3 ? v[2] : v[1];
@@ -582,10 +584,10 @@ static int c_move(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *o
     if (zsim_player_move(sim, p->ref, &m) < 0) return fail(o, "Failed to start movement.%s", "");
     static const char *const gait[] = {"stop", "walk", "jog", "run"};
     const char *g = gait[m.has_speed ? m.speed : SPEED_WALK];
-    if (m.method == MOVE_FOLLOW)
+    if (m.method == MOVE_FOLLOW && m.target_id[0])
         snprintf(o->message, sizeof(o->message), "You %s towards %s.", g,
                  sim->ents[resolve(sim, m.target_id)].name);
-    else if (m.method == MOVE_POSITION)
+    else if (m.method == MOVE_FOLLOW)
         snprintf(o->message, sizeof(o->message), "You %s towards (%.0f, %.0f, %.0f).", g, m.x, m.y,
                  m.z);
     else if (m.distance_ft > 0)
@@ -595,12 +597,20 @@ static int c_move(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *o
     else
         snprintf(o->message, sizeof(o->message), "You %s %s (heading %.0f).", g,
                  compass_of(sin(m.heading * M_PI / 180), cos(m.heading * M_PI / 180)), m.heading);
-    buf_printf(o->data, "{\"method\":\"%s\",\"heading\":%.1f,\"distanceFt\":%.1f}",
-               m.method == MOVE_FOLLOW     ? "follow"
-               : m.method == MOVE_POSITION ? "position"
-               : m.method == MOVE_COMPASS  ? "compass"
-                                           : "heading",
+    buf_printf(o->data, "{\"method\":\"%s\",\"heading\":%.1f,\"distanceFt\":%.1f",
+               m.method == MOVE_FOLLOW && m.target_id[0] ? "follow"
+               : m.method == MOVE_FOLLOW                 ? "position"
+               : m.method == MOVE_COMPASS                ? "compass"
+                                                         : "heading",
                m.heading, m.distance_ft);
+    if (m.method == MOVE_FOLLOW && m.target_id[0]) {
+        buf_puts(o->data, ",\"targetId\":");
+        buf_json_str(o->data, m.target_id);
+        buf_printf(o->data, ",\"rangeFt\":%.1f", m.range_ft);
+    } else if (m.method == MOVE_FOLLOW) {
+        buf_printf(o->data, ",\"position\":{\"x\":%.1f,\"y\":%.1f,\"z\":%.1f}", m.x, m.y, m.z);
+    }
+    buf_putc(o->data, '}');
     return 0;
 }
 
@@ -675,23 +685,29 @@ static int c_tell(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *o
     join_from(c, 1, text, sizeof(text));
     buf_t *b = &sim->gbuf;
     buf_reset(b);
-    buf_puts(b, "{\"channel\":\"whisper\",\"senderId\":");
+    /* the `chat` shape (docs/PROTOCOL.md): the gateway turns it into
+     * `communication` for clients that asked for that */
+    buf_puts(b, "{\"channel\":\"whisper\",\"sender\":");
+    buf_json_str(b, p->ch.name);
+    buf_puts(b, ",\"senderId\":");
     buf_json_str(b, me(sim, p)->idstr);
+    buf_puts(b, ",\"message\":");
+    buf_json_str(b, text);
+    buf_puts(b, ",\"timestamp\":");
+    roster_put_u64(b, sim->ts);
     buf_puts(b, ",\"senderName\":");
     buf_json_str(b, p->ch.name);
     buf_puts(b, ",\"senderType\":\"player\",\"content\":");
     buf_json_str(b, text);
-    buf_puts(b, ",\"distance\":0,\"timestamp\":");
-    roster_put_u64(b, sim->ts);
-    buf_putc(b, '}');
+    buf_puts(b, ",\"distance\":0}");
     int32_t s = zsim__find_by_name(sim, name);
     if (s >= 0 && sim->ents[s].kind == ZENT_PLAYER) {
-        zsim__send(sim, ((zplayer_t *)sim->ents[s].owner)->ref, "communication", b);
+        zsim__send(sim, ((zplayer_t *)sim->ents[s].owner)->ref, "chat", b);
     } else if (s >= 0) {
         return fail(o, "%s does not answer whispers.", sim->ents[s].name);
     } else if (sim->hooks.tell) {
         /* another zone may host them; offline names simply miss (docs/GAME.md) */
-        sim->hooks.tell(sim->hooks.ud, name, "communication", b->data, b->len);
+        sim->hooks.tell(sim->hooks.ud, name, "chat", b->data, b->len);
     } else {
         return fail(o, "Nobody called '%s' is online.", name);
     }
@@ -708,7 +724,8 @@ static int c_attack(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t 
     const zent_t *t = &sim->ents[s];
     if (t->kind == ZENT_PLAYER)
         return fail(o, "%s is not your enemy: no fighting players here.", t->name);
-    if (!t->hostile) return fail(o, "%s is not hostile; you will not attack them.", t->name);
+    if (!((const znpc_t *)t->owner)->def->is_mob)
+        return fail(o, "%s is not hostile; you will not attack them.", t->name);
     const ability_def_t *ab = gamedata_ability(zsim__data(sim), "basic_attack");
     const char *why = NULL;
     if (!ab || zsim__player_ability(sim, p, ab, t->idstr, 1, &why) != COMBAT_OK)
@@ -726,7 +743,7 @@ static int c_cast(zsim_t *sim, zplayer_t *p, const cmd_parsed_t *c, cmd_out_t *o
     const gamedata_t *g = zsim__data(sim);
     const ability_def_t *ab = gamedata_ability(g, c->argv[0]);
     int first_target = 1;
-    if (!ab && c->argc >= 2) { /* an unquoted two-word name: /cast arcane bolt ghoul */
+    if (!ab && c->argc >= 2) { /* an unquoted two-word name: /cast arcane bolt dog */
         char two[128];
         snprintf(two, sizeof(two), "%s %s", c->argv[0], c->argv[1]);
         if ((ab = gamedata_ability(g, two))) first_target = 2;

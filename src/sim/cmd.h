@@ -1,6 +1,6 @@
 /* cmd.h - slash commands (GAME-REFERENCE.md 3; docs/GAME.md "Commands").
  *
- * A command line ("/cast \"Arcane Bolt\" Feral Ghoul") arrives as a
+ * A command line ("/cast \"Arcane Bolt\" Rabid Dog") arrives as a
  * `command` message or a chat line starting with '/'. cmd_parse splits
  * it by the reference's rules; the one table in cmd.c maps the name (or
  * an alias) to a handler and a per-character cooldown; every command is

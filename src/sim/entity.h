@@ -24,10 +24,13 @@ typedef struct zent_s {
     const char *description; /* borrowed */
     double x, y, z;          /* zone-local feet */
     uint32_t spoke_seq;      /* sim-wide speech counter at its last chat; 0 = never */
+    uint64_t moved_seq;      /* the sim's placement counter at its last move */
     uint8_t kind;            /* zent_kind_t */
     uint8_t hostile;         /* counts towards dangerState */
     uint8_t interactive;     /* can be talked to */
     uint8_t in_grid;         /* present in the spatial grid */
+    uint8_t machine;         /* a player whose client said isMachine (NPCs always are) */
+    uint8_t wildlife;        /* an animal NPC (roster type "wildlife") */
     void *owner;             /* zplayer_t* or znpc_t* */
     uint8_t idlen;           /* strlen(idstr) */
     char idstr[ZENT_ID_MAX]; /* the protocol id, preformatted (see zent_set_id) */

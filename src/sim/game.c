@@ -9,9 +9,10 @@
  * /cast, interact "attack", auto-attacks and combat_strike() for the NPC
  * AI all end there, so the rules cannot drift apart.
  *
- * Only hostile NPCs can be attacked (no PvP, no murdering merchants);
- * a hostile NPC that is struck fights back with auto-attacks until its
- * foe dies, leaves or the fight times out. */
+ * Only mobs can be attacked (no PvP, no murdering merchants). What an
+ * NPC does is its AI's (ai.c): it turns on whoever strikes it
+ * (ai_provoke), chases, and its strikes come back here through
+ * combat_strike(); an NPC fights with its definition's level and stats. */
 #include "sim_int.h"
 
 #include <math.h>
@@ -22,7 +23,6 @@
 #define REGEN_HP_PER_S      2 /* out of combat, alive: points per second */
 #define REGEN_STAMINA_PER_S 5
 #define REGEN_MANA_PER_S    3
-#define NPC_STAT_DEFAULT    10 /* the reference's default for NPC stats */
 
 /* Used when the zone server passes no data (unit tests, tools): the
  * reference's basic_attack and the starting kit. */
@@ -77,11 +77,16 @@ static int fighter_of(zsim_t *sim, int32_t slot, fighter_t *f)
     } else {
         f->n = f->e->owner;
         f->st = &sim->npc_fight[f->n->index - 1];
+        const npcdef_t *d = f->n->def;
         character_t c;
         memset(&c, 0, sizeof(c));
-        c.level = 1;
-        c.strength = c.vitality = c.dexterity = NPC_STAT_DEFAULT;
-        c.agility = c.intelligence = c.wisdom = NPC_STAT_DEFAULT;
+        c.level = d->level;
+        c.strength = d->strength;
+        c.vitality = d->vitality;
+        c.dexterity = d->dexterity;
+        c.agility = d->agility;
+        c.intelligence = d->intelligence;
+        c.wisdom = d->wisdom;
         combat_stats_from(&f->stats, &c, 0);
     }
     return 0;
@@ -94,7 +99,7 @@ static int alive(const fighter_t *f)
 
 static const char *fname(const fighter_t *f)
 {
-    return f->p ? f->p->ch.name : f->n->name;
+    return f->p ? f->p->ch.name : f->n->def->name;
 }
 
 static int max_hp(const fighter_t *f)
@@ -246,7 +251,9 @@ static void roll_loot(zsim_t *sim, zplayer_t *killer, const znpc_t *n)
     const gamedata_t *g = zsim__data(sim);
     for (int i = 0; i < g->n_loot; i++) {
         const loot_def_t *l = &g->loot[i];
-        if (strcmp(l->source, "*") != 0 && strcasecmp(l->source, n->name) != 0) continue;
+        if (strcmp(l->source, "*") != 0 && strcasecmp(l->source, n->def->name) != 0 &&
+            strcmp(l->source, n->def->def_id) != 0)
+            continue;
         if (combat_rand(&sim->rng) * 100.0 >= l->chance_pct) continue;
         const item_def_t *it = gamedata_item(g, l->item_id);
         if (!it) continue;
@@ -257,7 +264,8 @@ static void roll_loot(zsim_t *sim, zplayer_t *killer, const znpc_t *n)
         if (got <= 0) continue;
         killer->persist_dirty = 1;
         char narrative[160];
-        snprintf(narrative, sizeof(narrative), "You loot %d x %s from %s.", got, it->name, n->name);
+        snprintf(narrative, sizeof(narrative), "You loot %d x %s from %s.", got, it->name,
+                 n->def->name);
         ev_begin(sim, "loot");
         ev_str(sim, "itemId", it->id);
         ev_str(sim, "itemName", it->name);
@@ -279,12 +287,16 @@ static void slay(zsim_t *sim, fighter_t *a, fighter_t *t)
         p->persist_dirty = 1;
         p->speed_fps = 0;
         p->gait = SPEED_STOP;
+        p->move = MV_NONE;
         snprintf(narrative, sizeof(narrative),
                  "%s falls to %s and lies still. (%s rises again in %d s.)", p->ch.name, fname(a),
                  p->ch.name, (sim->cfg.respawn_delay_ms + 999) / 1000);
     } else {
+        int64_t victim = t->n->target_pid;
+        int32_t victim_slot = t->n->target_slot;
         npc_damage(t->n, t->n->hp > 0 ? t->n->hp : 1, sim->time_ms);
-        snprintf(narrative, sizeof(narrative), "%s is slain by %s.", t->n->name, fname(a));
+        zsim__touch_victim(sim, victim_slot, victim); /* no longer aggroed on anyone */
+        snprintf(narrative, sizeof(narrative), "%s is slain by %s.", t->n->def->name, fname(a));
     }
     ev_begin(sim, "combat_death");
     ev_id(sim, "targetId", pid);
@@ -298,6 +310,7 @@ static void slay(zsim_t *sim, fighter_t *a, fighter_t *t)
     t->st->auto_timer_s = 0;
     clear_autos_on(sim, pid, "target_dead");
     if (t->p) {
+        zsim__touch_victim(sim, t->slot, pid); /* out of combat: dangerState */
         zsim__send_pools(sim, t->p);
         send_combat_state(sim, t->p);
     } else {
@@ -311,6 +324,9 @@ static void slay(zsim_t *sim, fighter_t *a, fighter_t *t)
 static void enter_combat(zsim_t *sim, fighter_t *a, fighter_t *t)
 {
     int started = !a->st->in_combat || !t->st->in_combat;
+    /* a player entering combat is in danger (hostiles_near, sim.c) */
+    if (a->p && !a->st->in_combat) zsim__touch_victim(sim, a->slot, a->e->pid);
+    if (t->p && !t->st->in_combat) zsim__touch_victim(sim, t->slot, t->e->pid);
     a->st->in_combat = t->st->in_combat = 1;
     a->st->last_hostile_ms = t->st->last_hostile_ms = sim->time_ms;
     if (!started) return;
@@ -329,8 +345,8 @@ static int valid_target(const fighter_t *a, const fighter_t *t, const ability_de
     if (!alive(t)) return 0;
     if (ab->target == TARGET_ALLY) return a->p && t->p; /* heals: players, oneself included */
     if (t->slot == a->slot) return 0;
-    if (a->p) return t->n && t->n->hostile; /* players fight hostile NPCs only */
-    return t->p != NULL;                    /* NPCs strike players */
+    if (a->p) return t->n && t->n->def->is_mob; /* players fight mobs only */
+    return t->p != NULL;                        /* NPCs strike players */
 }
 
 static void apply(zsim_t *sim, fighter_t *a, fighter_t *t, const ability_def_t *ab, int base)
@@ -394,11 +410,9 @@ static void apply(zsim_t *sim, fighter_t *a, fighter_t *t, const ability_def_t *
             return;
         }
     }
-    /* a struck hostile creature fights back */
-    if (t->n && t->n->hostile && !t->st->auto_target) {
-        t->st->auto_target = a->e->pid;
-        t->st->auto_timer_s = 0;
-    }
+    /* a struck creature turns on its attacker (its AI fights back) */
+    if (t->n && a->p && ai_provoke(t->n, a->e->pid, a->slot, sim->time_ms))
+        zsim__touch_victim(sim, a->slot, a->e->pid);
 }
 
 static int strike(zsim_t *sim, fighter_t *a, const ability_def_t *ab, int32_t tslot, int free_atb)
@@ -585,6 +599,7 @@ static void respawn(zsim_t *sim, zplayer_t *p)
     p->ch.z = sim->def.spawn_z;
     p->speed_fps = 0;
     p->gait = SPEED_STOP;
+    p->move = MV_NONE;
     p->persist_dirty = 1;
     memset(&p->fight, 0, sizeof(p->fight));
     p->fight.atb = COMBAT_ATB_START;
@@ -631,7 +646,10 @@ void zsim__game_tick(zsim_t *sim)
             continue;
         }
         int was = p->fight.in_combat;
-        if (fight_tick(sim, &p->fight, p->ent)) combat_end_event(sim, p->ent);
+        if (fight_tick(sim, &p->fight, p->ent)) {
+            combat_end_event(sim, p->ent);
+            zsim__touch_victim(sim, p->ent, sim->ents[p->ent].pid); /* dangerState */
+        }
         if (was || p->fight.in_combat) send_combat_state(sim, p);
         if (!p->fight.in_combat && p->ch.is_alive) regen(sim, p);
     }
@@ -639,7 +657,6 @@ void zsim__game_tick(zsim_t *sim)
         znpc_t *n = &sim->npcs[i];
         if (!n->alive) continue;
         if (fight_tick(sim, &sim->npc_fight[i], n->ent)) combat_end_event(sim, n->ent);
-        if (!sim->npc_fight[i].in_combat && n->hp < n->max_hp) n->hp++; /* NPCs mend slowly */
     }
 }
 
@@ -663,6 +680,7 @@ int32_t zsim__find_by_name(zsim_t *sim, const char *name)
     for (size_t i = 0; i < sim->n_players; i++)
         if (strcasecmp(sim->players[i]->ch.name, name) == 0) return sim->players[i]->ent;
     for (int i = 0; i < sim->n_npcs; i++)
-        if (sim->npcs[i].alive && strcasecmp(sim->npcs[i].name, name) == 0) return sim->npcs[i].ent;
+        if (sim->npcs[i].alive && strcasecmp(sim->npcs[i].def->name, name) == 0)
+            return sim->npcs[i].ent;
     return -1;
 }

@@ -488,10 +488,15 @@ static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
     put_frag(b, e->idstr, e->idlen);
     PUTS(b, "\",\"name\":");
     put_str(b, e->name);
-    if (e->kind == ZENT_NPC)
-        PUTS(b, ",\"type\":\"npc\",\"bearing\":");
+    /* in the grid means alive: the dead are taken out of it */
+    if (e->kind == ZENT_NPC && e->wildlife)
+        PUTS(b, ",\"type\":\"wildlife\",\"isMachine\":true,\"isAlive\":true,\"bearing\":");
+    else if (e->kind == ZENT_NPC)
+        PUTS(b, ",\"type\":\"npc\",\"isMachine\":true,\"isAlive\":true,\"bearing\":");
+    else if (e->machine)
+        PUTS(b, ",\"type\":\"player\",\"isMachine\":true,\"isAlive\":true,\"bearing\":");
     else
-        PUTS(b, ",\"type\":\"player\",\"bearing\":");
+        PUTS(b, ",\"type\":\"player\",\"isMachine\":false,\"isAlive\":true,\"bearing\":");
     put_tenths_raw(b, cand_bearing(c));
     PUTS(b, ",\"elevation\":");
     put_tenths_raw(b, cand_elev(c));
@@ -500,13 +505,13 @@ static void put_entity(buf_t *b, const zent_t *e, roster_cand_t *c)
     putc_raw(b, '}');
 }
 
+/* dangerState is the original's boolean; our detail is `danger`. */
 static void put_danger(buf_t *b, int hostiles)
 {
-    PUTS(b, "\"dangerState\":{\"level\":");
     if (hostiles > 0)
-        PUTS(b, "\"danger\"");
+        PUTS(b, "\"dangerState\":true,\"danger\":{\"level\":\"danger\"");
     else
-        PUTS(b, "\"safe\"");
+        PUTS(b, "\"dangerState\":false,\"danger\":{\"level\":\"safe\"");
     PUTS(b, ",\"hostilesNearby\":");
     put_u64_raw(b, (uint64_t)hostiles);
     putc_raw(b, '}');
@@ -1035,7 +1040,7 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
             put_sample(out, ents, cand, k, c);
         } else if (!small && was_small) {
             if (out->len != body) putc_raw(out, ',');
-            PUTS(out, "\"sample\":null");
+            PUTS(out, "\"sample\":[]"); /* arrays are never null (the original clients) */
         }
         if (speaker[c] != r->speaker[c]) {
             if (out->len != body) putc_raw(out, ',');

@@ -13,7 +13,7 @@
  * ROSTER_ELEVATION_EPS_DEG since the value last sent; only the fields
  * that moved are present. Numbers are rounded to 0.1. `sample` and
  * `lastSpeaker` exist only while count <= ROSTER_SAMPLE_MAX; a delta
- * sets them to null when the count grows past it. Wire format:
+ * sets `sample` to [] and `lastSpeaker` to null when the count grows past it. Wire format:
  * docs/PROTOCOL.md. */
 #ifndef WOD_SIM_ROSTER_H
 #define WOD_SIM_ROSTER_H
@@ -27,7 +27,6 @@
 
 #define ROSTER_CHANNELS          7
 #define ROSTER_QUERY_RANGE       250.0 /* widest channel (cfh) */
-#define ROSTER_DANGER_RANGE      40.0  /* a hostile NPC this close puts a player in danger */
 #define ROSTER_SAMPLE_MAX        3     /* sample/lastSpeaker only while count <= this */
 #define ROSTER_RANGE_EPS_FT      1.0
 #define ROSTER_RANGE_EPS_DIV     20 /* relative range threshold: 1/20 = 5 % */
@@ -98,7 +97,7 @@ void roster_scratch_free(roster_scratch_t *s);
 /* Recomputes the roster of entity `viewer` from `hits` (every entity
  * within ROSTER_QUERY_RANGE of it, the viewer itself included or not).
  * n_slots bounds the entity slot numbers. `hostiles` is the number of
- * hostile NPCs within ROSTER_DANGER_RANGE (dangerState). full=1 appends a complete
+ * NPCs aggroed on the viewer (dangerState). full=1 appends a complete
  * proximity_roster payload to `out` and returns 1. full=0 appends a
  * proximity_roster_delta payload against the last state and returns 1,
  * or returns 0 and appends nothing when the client could not notice a

@@ -22,7 +22,8 @@
  * deterministic; protocol timestamps are wall-clock ms.
  *
  * Chat: the sender is among the recipients of its own say/shout/emote/
- * cfh (distance 0), which doubles as the client's echo. */
+ * cfh (distance 0), which doubles as the client's echo. A call for help
+ * is heard within its range in danger or not, as the original's was. */
 #include "sim_int.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
@@ -36,14 +37,25 @@
 
 #define ZSIM_CELL_FT        50.0 /* grid cell side */
 #define ZSIM_ENTRY_ENTITIES 256  /* world_entry.entities lists at most the nearest N */
-#define POS_MOVE_MIN_S      1.0  /* a position move may always cover 1 s of running */
-#define POS_MOVE_MAX_S      5.0  /* ...and never more than 5 s of it */
-#define POS_MOVE_SLACK_FT   1.0
-#define STATS_WINDOW_S      60
-#define ROSTER_CHUNK        32 /* viewers per pool work item */
+/* A step without `method` (the original clients: 10 ft every 2 s at
+ * walk) may cover POS_MOVE_TOLERANCE x the named speed x the time since
+ * the last accepted step, that time taken as at least POS_MOVE_MIN_S (two
+ * steps may arrive in one tick) and at most POS_MOVE_MAX_S, plus
+ * POS_MOVE_SLACK_FT. */
+#define POS_MOVE_MIN_S     2.0
+#define POS_MOVE_MAX_S     10.0
+#define POS_MOVE_TOLERANCE 1.5
+#define POS_MOVE_SLACK_FT  2.0
+#define ARRIVE_MIN_FT      0.5 /* walk-to arrives within max(this, 1.1 x one tick's step) */
+#define STATS_WINDOW_S     60
+#define ROSTER_CHUNK       32 /* viewers per pool work item */
+
+#define ZSIM_NPC_REPLY_MS 2000.0 /* an NPC answers a /say at most this often */
 
 static const double gait_mult[] = {
     [SPEED_STOP] = 0.0, [SPEED_WALK] = 1.0, [SPEED_JOG] = 2.0, [SPEED_RUN] = 3.5};
+static const char *const speed_name[] = {
+    [SPEED_STOP] = "stop", [SPEED_WALK] = "walk", [SPEED_JOG] = "jog", [SPEED_RUN] = "run"};
 
 /* ---------- helpers ---------- */
 
@@ -128,6 +140,7 @@ static void slot_free(zsim_t *sim, int32_t slot)
 static void ent_place(zsim_t *sim, int32_t slot, double x, double y, double z)
 {
     zent_t *e = &sim->ents[slot];
+    e->moved_seq = ++sim->move_seq; /* state_update: newer than what viewers were sent */
     e->x = x;
     e->y = y;
     e->z = z;
@@ -154,19 +167,34 @@ static double normalize_heading(double h)
     return h < 0 ? h + 360.0 : h;
 }
 
-/* Hostile NPCs within ROSTER_DANGER_RANGE of an entity. NPCs are few
- * per zone, so a scan beats a grid query (and keeps the roster pass from
- * touching every neighbour's entity record). */
+/* NPCs aggroed on an entity, plus one if it is a player in combat
+ * (dangerState: docs/GAME.md). NPCs are few per zone, so a scan beats
+ * bookkeeping (and keeps the roster pass from touching every neighbour's
+ * entity record). Whoever changes an aggro or a combat state touches the
+ * victim's grid cell so its roster is recomputed. */
 static int hostiles_near(const zsim_t *sim, const zent_t *e)
 {
     int n = 0;
-    for (int i = 0; i < sim->n_npcs; i++) {
-        const znpc_t *npc = &sim->npcs[i];
-        if (!npc->hostile || !npc->alive) continue;
-        double dx = npc->x - e->x, dy = npc->y - e->y, dz = npc->z - e->z;
-        n += dx * dx + dy * dy + dz * dz <= ROSTER_DANGER_RANGE * ROSTER_DANGER_RANGE;
-    }
+    for (int i = 0; i < sim->n_npcs; i++)
+        n += sim->npcs[i].target_pid == e->pid && sim->npcs[i].alive;
+    if (e->kind == ZENT_PLAYER) n += ((const zplayer_t *)e->owner)->fight.in_combat != 0;
     return n;
+}
+
+/* The player slot with this pid, or NULL. */
+static zplayer_t *slot_player(zsim_t *sim, int32_t slot, int64_t pid)
+{
+    if (slot < 0 || (size_t)slot >= sim->n_slots) return NULL;
+    zent_t *e = &sim->ents[slot];
+    if (e->pid != pid || e->kind != ZENT_PLAYER || !e->in_grid) return NULL;
+    return e->owner;
+}
+
+/* dangerState of player `pid` may have changed: recompute its roster. */
+static void touch_victim(zsim_t *sim, int32_t slot, int64_t pid)
+{
+    zplayer_t *p = slot_player(sim, slot, pid);
+    if (p) grid_touch(&sim->grid, p->ch.x, p->ch.z);
 }
 
 /* Sends the player's roster: full, or a delta if anything changed. */
@@ -182,15 +210,6 @@ static void push_roster(zsim_t *sim, zplayer_t *p, int full)
 }
 
 /* ---------- lifecycle ---------- */
-
-/* FNV-1a: each zone of one RNG_SEED draws its own sequence. */
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
 
 zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
                  const zsim_config_t *cfg, const zsim_hooks_t *hooks)
@@ -225,30 +244,48 @@ zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
     sim->ring_len = (size_t)sim->cfg.tick_rate * STATS_WINDOW_S;
     sim->tick_ms = wod_calloc(sim->ring_len, sizeof(float));
     sim->ts = clock_wall_ms();
-    combat_rng_seed(&sim->rng, cfg->rng_seed ? cfg->rng_seed ^ str_hash(def->id)
-                                             : (uint64_t)clock_wall_ms() * 2654435761u);
+    if (sim->cfg.mob_respawn_ms <= 0) sim->cfg.mob_respawn_ms = 120000;
+    combat_rng_seed(&sim->rng, ai_seed(sim->cfg.rng_seed, def->id));
     if (sim->cfg.respawn_delay_ms <= 0) sim->cfg.respawn_delay_ms = ZSIM_RESPAWN_DEFAULT_MS;
     sim->data = cfg->data;
-
-    if (!cfg->disable_npcs) {
-        sim->n_npcs = npc_spawn_zone(&sim->def, sim->npcs, NPC_MAX_PER_ZONE);
-        for (int i = 0; i < sim->n_npcs; i++) {
-            znpc_t *n = &sim->npcs[i];
-            n->ent = slot_alloc(sim);
-            zent_t *e = &sim->ents[n->ent];
-            memset(e, 0, sizeof(*e));
-            zent_set_id(e, -(int64_t)n->index);
-            sim->pids[n->ent] = e->pid;
-            e->name = n->name;
-            e->description = n->description;
-            e->kind = ZENT_NPC;
-            e->hostile = n->hostile;
-            e->interactive = n->interactive;
-            e->owner = n;
-            ent_place(sim, n->ent, n->x, n->y, n->z);
-        }
-    }
     return sim;
+}
+
+int zsim_add_npcs(zsim_t *sim, const npcdef_t *defs, int n)
+{
+    if (sim->cfg.disable_npcs || sim->n_npcs) return 0;
+    int mine = 0;
+    for (int i = 0; i < n; i++)
+        mine += strcmp(defs[i].zone_id, sim->def.id) == 0;
+    if (!mine) return 0;
+    sim->npc_defs = wod_calloc((size_t)mine, sizeof(*sim->npc_defs));
+    sim->npcs = wod_calloc((size_t)mine, sizeof(*sim->npcs));
+    sim->npc_fight = wod_calloc((size_t)mine, sizeof(*sim->npc_fight));
+    for (int i = 0; i < n; i++) {
+        if (strcmp(defs[i].zone_id, sim->def.id) != 0) continue;
+        npcdef_t *d = &sim->npc_defs[sim->n_npcs];
+        *d = defs[i];
+        d->x = clampd(d->x, 0, sim->def.size_x); /* a bad row must not put it off the grid */
+        d->y = clampd(d->y, 0, sim->def.size_y);
+        d->z = clampd(d->z, 0, sim->def.size_z);
+        znpc_t *npc = &sim->npcs[sim->n_npcs];
+        npc_init(npc, ++sim->n_npcs, d);
+        npc->respawn_ms = d->respawn_ms > 0 ? d->respawn_ms : sim->cfg.mob_respawn_ms;
+        npc->ent = slot_alloc(sim);
+        zent_t *e = &sim->ents[npc->ent];
+        memset(e, 0, sizeof(*e));
+        zent_set_id(e, -(int64_t)npc->index);
+        sim->pids[npc->ent] = e->pid;
+        e->name = d->name;
+        e->description = d->description;
+        e->kind = ZENT_NPC;
+        e->hostile = (uint8_t)d->hostile;
+        e->interactive = !d->wildlife && d->n_lines > 0;
+        e->wildlife = (uint8_t)d->wildlife;
+        e->owner = npc;
+        ent_place(sim, npc->ent, npc->x, npc->y, npc->z);
+    }
+    return sim->n_npcs;
 }
 
 static void player_destroy(zplayer_t *p)
@@ -273,6 +310,9 @@ void zsim_free(zsim_t *sim)
     }
     free(sim->work);
     zpool_free(sim->pool);
+    free(sim->npcs);
+    free(sim->npc_fight);
+    free(sim->npc_defs);
     free(sim->ents);
     free(sim->pids);
     free(sim->free_slots);
@@ -320,6 +360,12 @@ static void put_entry_entity(buf_t *b, const zent_t *e)
     buf_json_str(b, e->description ? e->description : "");
     if (e->interactive) buf_puts(b, ",\"interactive\":true");
     if (e->hostile) buf_puts(b, ",\"hostile\":true");
+    buf_puts(b, ",\"isAlive\":true"); /* the dead are not in the grid */
+    if (e->kind == ZENT_NPC) {
+        const znpc_t *n = e->owner;
+        buf_printf(b, ",\"level\":%d,\"family\":\"%s\"", n->def->level,
+                   n->def->wildlife ? "wildlife" : "humanoid");
+    }
     buf_putc(b, '}');
 }
 
@@ -333,7 +379,7 @@ static void send_world_entry(zsim_t *sim, zplayer_t *p)
     buf_puts(b, ",\"timestamp\":");
     roster_put_u64(b, sim->ts);
     buf_puts(b, ",\"character\":");
-    character_json(b, &p->ch, p->speed_fps);
+    character_json(b, &p->ch, speed_name[p->gait], p->speed_fps);
     buf_puts(b, ",\"zone\":");
     zonedef_json(b, &sim->def);
     buf_puts(b, ",\"entities\":[");
@@ -374,7 +420,7 @@ static void send_zone_change(zsim_t *sim, zplayer_t *p)
     buf_puts(b, ",\"zone\":");
     zonedef_json(b, &sim->def);
     buf_puts(b, ",\"character\":");
-    character_json(b, &p->ch, p->speed_fps);
+    character_json(b, &p->ch, speed_name[p->gait], p->speed_fps);
     buf_putc(b, '}');
     send_buf(sim, p->ref, "state_update", b);
 }
@@ -436,6 +482,9 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
     /* one epoch back: anything else changing before the next tick is re-checked */
     p->roster_epoch = sim->grid.epoch - 1;
     p->next_send_ms = sim->time_ms;
+    p->state_epoch = sim->grid.epoch - 1;
+    p->state_seq = sim->move_seq; /* world_entry told it where everything is */
+    p->next_state_ms = sim->time_ms;
     return 0;
 }
 
@@ -459,6 +508,16 @@ int zsim_player_leave(zsim_t *sim, uint64_t ref, character_t *out)
     if (!p) return -1;
     if (out) *out = p->ch;
     remove_player(sim, p);
+    return 0;
+}
+
+int zsim_player_set_client(zsim_t *sim, uint64_t ref, unsigned flags)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    /* set right after zsim_player_enter, before any neighbour's roster lists it */
+    sim->ents[p->ent].machine = (flags & MSG_CLIENT_MACHINE) != 0;
+    p->wants_positions = (flags & MSG_CLIENT_POSITIONS) != 0;
     return 0;
 }
 
@@ -521,6 +580,46 @@ static void cross(zsim_t *sim, zplayer_t *p)
     if (sim->hooks.crossed) sim->hooks.crossed(sim->hooks.ud, ref, &st, st.zone_id);
 }
 
+static int32_t target_slot(zsim_t *sim, const char *target_id);
+
+/* Ends the current movement; a targeted one (a distance, a point, an
+ * entity) or any stop tells the mover why with `movement_complete`. */
+static void end_move(zsim_t *sim, zplayer_t *p, const char *reason, int tell)
+{
+    int targeted = p->move == MV_DISTANCE || p->move == MV_POINT || p->move == MV_TARGET;
+    int was_moving = p->move != MV_NONE && p->speed_fps > 0;
+    p->move = MV_NONE;
+    p->gait = SPEED_STOP;
+    p->speed_fps = 0;
+    p->persist_dirty = 1;
+    if (!(tell && (targeted || was_moving))) return;
+    static const struct {
+        const char *reason, *text;
+    } texts[] = {{"command", "You stop."},
+                 {"distance_reached", "You have gone the distance."},
+                 {"target_reached", "You arrive."},
+                 {"target_lost", "You lose sight of your target and stop."}};
+    const char *narrative = texts[0].text;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        if (strcmp(texts[i].reason, reason) == 0) narrative = texts[i].text;
+    buf_t *b = &sim->tmp;
+    buf_reset(b);
+    buf_puts(b, "{\"eventType\":\"movement_complete\",\"reason\":");
+    buf_json_str(b, reason);
+    buf_puts(b, ",\"narrative\":");
+    buf_json_str(b, narrative);
+    buf_puts(b, ",\"position\":{\"x\":");
+    buf_json_num(b, p->ch.x);
+    buf_puts(b, ",\"y\":");
+    buf_json_num(b, p->ch.y);
+    buf_puts(b, ",\"z\":");
+    buf_json_num(b, p->ch.z);
+    buf_puts(b, "},\"timestamp\":");
+    roster_put_u64(b, sim->ts);
+    buf_putc(b, '}');
+    send_buf(sim, p->ref, "event", b);
+}
+
 int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
 {
     zplayer_t *p = find(sim, ref);
@@ -530,39 +629,151 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
         send_error(sim, p, "DEAD", "You are dead and cannot move until you rise again.", "warning");
         return -1;
     }
-    if (m->method == MOVE_HEADING || m->method == MOVE_COMPASS) {
-        move_speed_t g = m->has_speed ? m->speed : SPEED_WALK;
-        if (g < SPEED_STOP || g > SPEED_RUN) g = SPEED_WALK;
-        double h = normalize_heading(m->heading);
-        if (h != p->ch.heading) p->persist_dirty = 1;
-        p->ch.heading = h;
-        p->gait = g;
-        p->speed_fps = gait_mult[g] * p->d.base_speed;
+    move_speed_t g = m->has_speed ? m->speed : SPEED_WALK;
+    if (g < SPEED_STOP || g > SPEED_RUN) g = SPEED_WALK;
+    if (m->method == MOVE_POSITION) {
+        /* the original clients' step: the server owns positions; refuse
+         * what the legs can't do at the named speed */
+        double dx = m->x - p->ch.x, dz = m->z - p->ch.z;
+        double dist = sqrt(dx * dx + dz * dz);
+        double elapsed = (sim->time_ms - p->last_pos_move_ms) / 1000.0;
+        double fps = gait_mult[g == SPEED_STOP ? SPEED_WALK : g] * p->d.base_speed;
+        double allowed =
+            POS_MOVE_TOLERANCE * fps * clampd(elapsed, POS_MOVE_MIN_S, POS_MOVE_MAX_S) +
+            POS_MOVE_SLACK_FT;
+        if (!isfinite(dist) || !isfinite(m->y) || dist > allowed) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "Moved %.1f ft but could cover at most %.1f ft",
+                     isfinite(dist) ? dist : -1.0, allowed);
+            send_error(sim, p, "MOVE_REJECTED", msg, "warning");
+            return -1;
+        }
+        p->last_pos_move_ms = sim->time_ms;
+        end_move(sim, p, "command", 1);
+        if (dist > 0.01) p->ch.heading = normalize_heading(atan2(dx, dz) * 180.0 / M_PI);
+        if (place_player(sim, p, m->x, m->y, m->z)) cross(sim, p);
         return 0;
     }
-    /* MOVE_POSITION: the server owns positions; refuse what the legs can't do */
-    double dx = m->x - p->ch.x, dz = m->z - p->ch.z;
-    double dist = sqrt(dx * dx + dz * dz);
-    double elapsed = (sim->time_ms - p->last_pos_move_ms) / 1000.0;
-    double allowed =
-        gait_mult[SPEED_RUN] * p->d.base_speed * clampd(elapsed, POS_MOVE_MIN_S, POS_MOVE_MAX_S) +
-        POS_MOVE_SLACK_FT;
-    if (!isfinite(dist) || !isfinite(m->y) || dist > allowed) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "Moved %.1f ft but could cover at most %.1f ft",
-                 isfinite(dist) ? dist : -1.0, allowed);
-        send_error(sim, p, "MOVE_REJECTED", msg, "warning");
-        return -1;
+    if (g == SPEED_STOP) {
+        if (m->method == MOVE_HEADING && m->heading >= 0)
+            p->ch.heading = normalize_heading(m->heading);
+        end_move(sim, p, "command", 1);
+        return 0;
     }
-    p->last_pos_move_ms = sim->time_ms;
-    p->gait = SPEED_STOP;
-    p->speed_fps = 0;
-    if (dist > 0.01) {
-        p->ch.heading = normalize_heading(atan2(dx, dz) * 180.0 / M_PI);
-        p->persist_dirty = 1;
+    if (m->method == MOVE_FOLLOW && m->target_id[0]) {
+        int32_t slot = target_slot(sim, m->target_id);
+        if (slot < 0 || slot == p->ent) {
+            send_error(sim, p, "TARGET_NOT_FOUND", "No such target here", "warning");
+            return -1;
+        }
     }
-    if (place_player(sim, p, m->x, m->y, m->z)) cross(sim, p);
+    end_move(sim, p, "command", 1); /* a new move ends the old one */
+    p->gait = g;
+    p->speed_fps = gait_mult[g] * p->d.base_speed;
+    if (m->method == MOVE_FOLLOW && m->target_id[0]) {
+        p->move = MV_TARGET;
+        zent_id_parse(m->target_id, &p->target_pid);
+        p->range_ft = m->range_ft;
+    } else if (m->method == MOVE_FOLLOW) {
+        p->move = MV_POINT;
+        p->tx = m->x;
+        p->tz = m->z;
+    } else {
+        p->ch.heading = normalize_heading(m->heading);
+        p->move = m->distance_ft > 0 ? MV_DISTANCE : MV_HEADING;
+        p->move_left_ft = m->distance_ft;
+    }
     return 0;
+}
+
+/* One tick of a player's movement. Returns 1 if it walked over a border. */
+static int step_player(zsim_t *sim, zplayer_t *p)
+{
+    double step = p->speed_fps * sim->dt;
+    double x = p->ch.x, z = p->ch.z;
+    const char *done = NULL;
+    if (p->move == MV_POINT || p->move == MV_TARGET) {
+        double gx = p->tx, gz = p->tz, stop_at = 0;
+        if (p->move == MV_TARGET) {
+            char id[ZENT_ID_MAX];
+            zent_id_format(p->target_pid, id);
+            int32_t slot = target_slot(sim, id);
+            if (slot < 0) {
+                end_move(sim, p, "target_lost", 1);
+                return 0;
+            }
+            gx = sim->ents[slot].x;
+            gz = sim->ents[slot].z;
+            stop_at = p->range_ft;
+        }
+        double dx = gx - x, dz = gz - z, d = sqrt(dx * dx + dz * dz);
+        double tol = fmax(ARRIVE_MIN_FT, 1.1 * step);
+        if (p->move == MV_TARGET && d <= fmax(stop_at, tol)) {
+            end_move(sim, p, "target_reached", 1);
+            return 0;
+        }
+        if (d > 1e-9) p->ch.heading = normalize_heading(atan2(dx, dz) * 180.0 / M_PI);
+        if (p->move == MV_POINT && d <= tol) { /* arrived: snap */
+            x = gx;
+            z = gz;
+            done = "target_reached";
+        } else if (p->move == MV_TARGET && d - step <= stop_at) {
+            x += dx / d * (d - stop_at);
+            z += dz / d * (d - stop_at);
+            done = "target_reached";
+        } else {
+            x += dx / d * step;
+            z += dz / d * step;
+        }
+    } else {
+        if (p->move == MV_DISTANCE && step >= p->move_left_ft) {
+            step = p->move_left_ft;
+            done = "distance_reached";
+        }
+        p->move_left_ft -= step;
+        double h = p->ch.heading * (M_PI / 180.0);
+        x += sin(h) * step;
+        z += cos(h) * step;
+    }
+    if (place_player(sim, p, x, p->ch.y, z)) return 1;
+    if (done) end_move(sim, p, done, 1);
+    return 0;
+}
+
+/* state_update {entities:{updated}} with the absolute position of each
+ * entity within see range that moved since this viewer's last one. */
+static void push_state(zsim_t *sim, zplayer_t *p)
+{
+    const zent_t *me = &sim->ents[p->ent];
+    sim->hits.n = 0;
+    grid_query(&sim->grid, me->x, me->y, me->z, ZSIM_SEE_RANGE, &sim->hits);
+    buf_t *b = &sim->tmp;
+    buf_reset(b);
+    int n = 0;
+    for (size_t i = 0; i < sim->hits.n && n < sim->cfg.roster_max_entities; i++) {
+        const zent_t *e = &sim->ents[sim->hits.v[i].id];
+        if (e->moved_seq <= p->state_seq) continue;
+        buf_puts(b, n++ ? ",{\"id\":" : "{\"timestamp\":");
+        if (n == 1) {
+            roster_put_u64(b, sim->ts);
+            buf_puts(b, ",\"entities\":{\"updated\":[{\"id\":");
+        }
+        roster_put_id(b, e->pid);
+        buf_puts(b, ",\"name\":");
+        buf_json_str(b, e->name);
+        buf_puts(b, e->kind == ZENT_NPC ? ",\"type\":\"npc\"" : ",\"type\":\"player\"");
+        buf_puts(b, ",\"position\":{\"x\":");
+        buf_json_num(b, e->x);
+        buf_puts(b, ",\"y\":");
+        buf_json_num(b, e->y);
+        buf_puts(b, ",\"z\":");
+        buf_json_num(b, e->z);
+        buf_puts(b, "}}");
+    }
+    p->state_seq = sim->move_seq;
+    if (!n) return;
+    buf_puts(b, "]}}");
+    send_buf(sim, p->ref, "state_update", b);
 }
 
 /* ---------- chat ---------- */
@@ -583,8 +794,10 @@ static double channel_range(chat_channel_t c)
     }
 }
 
-/* Delivers one `communication` to every player within `range` of the
- * zone-local point. The payload is built once; only distance changes. */
+/* Delivers one `chat` to every player within `range` of the zone-local
+ * point: the reference's fields {channel, sender, senderId, message,
+ * timestamp}, then ours (senderName, senderType, content, distance).
+ * The payload is built once; only distance changes. */
 static void deliver(zsim_t *sim, chat_channel_t ch, int64_t sender_pid, const char *sender_name,
                     const char *sender_type, const char *content, double x, double y, double z,
                     double range)
@@ -593,8 +806,14 @@ static void deliver(zsim_t *sim, chat_channel_t ch, int64_t sender_pid, const ch
     buf_reset(b);
     buf_puts(b, "{\"channel\":");
     buf_json_str(b, msg_chat_channel_name(ch));
+    buf_puts(b, ",\"sender\":");
+    buf_json_str(b, sender_name);
     buf_puts(b, ",\"senderId\":");
     roster_put_id(b, sender_pid);
+    buf_puts(b, ",\"message\":");
+    buf_json_str(b, content);
+    buf_puts(b, ",\"timestamp\":");
+    roster_put_u64(b, sim->ts);
     buf_puts(b, ",\"senderName\":");
     buf_json_str(b, sender_name);
     buf_puts(b, ",\"senderType\":");
@@ -611,10 +830,8 @@ static void deliver(zsim_t *sim, chat_channel_t ch, int64_t sender_pid, const ch
         b->len = prefix;
         double dx = e->x - x, dy = e->y - y, dz = e->z - z;
         roster_put_tenths(b, lround(sqrt(dx * dx + dy * dy + dz * dz) * 10.0));
-        buf_puts(b, ",\"timestamp\":");
-        roster_put_u64(b, sim->ts);
         buf_putc(b, '}');
-        send_buf(sim, ((const zplayer_t *)e->owner)->ref, "communication", b);
+        send_buf(sim, ((const zplayer_t *)e->owner)->ref, "chat", b);
     }
 }
 
@@ -624,6 +841,66 @@ static double dist_to_zone(const zonedef_t *z, double wx, double wz)
     double cx = clampd(wx, z->origin_x, z->origin_x + z->size_x);
     double cz = clampd(wz, z->origin_z, z->origin_z + z->size_z);
     return sqrt((wx - cx) * (wx - cx) + (wz - cz) * (wz - cz));
+}
+
+/* Does `text` contain `word` (ASCII, ignoring case)? */
+static int mentions(const char *text, const char *word, size_t wlen)
+{
+    for (; *text; text++) {
+        size_t i = 0;
+        while (i < wlen && text[i] && (text[i] | 0x20) == (word[i] | 0x20))
+            i++;
+        if (i == wlen) return 1;
+    }
+    return 0;
+}
+
+/* Does a /say address this NPC: a word of its name (4+ letters, so not
+ * "Old") appears in it? Keeps NPCs from chiming into every conversation. */
+static int addressed(const znpc_t *n, const char *text)
+{
+    const char *w = n->def->name;
+    while (*w) {
+        size_t len = strcspn(w, " ");
+        if (len >= 4 && mentions(text, w, len)) return 1;
+        w += len;
+        w += strspn(w, " ");
+    }
+    return 0;
+}
+
+/* NPCs in say range that are addressed answer with their next line. */
+static void npcs_answer(zsim_t *sim, const zent_t *speaker, const char *text)
+{
+    double range = roster_channel_range[RCH_SAY];
+    for (int i = 0; i < sim->n_npcs; i++) {
+        znpc_t *n = &sim->npcs[i];
+        if (!n->alive || n->def->wildlife || n->def->n_lines <= 0) continue;
+        double dx = n->x - speaker->x, dy = n->y - speaker->y, dz = n->z - speaker->z;
+        if (dx * dx + dy * dy + dz * dz > range * range || !addressed(n, text)) continue;
+        if (n->last_reply_ms > 0 && sim->time_ms - n->last_reply_ms < ZSIM_NPC_REPLY_MS) continue;
+        n->last_reply_ms = sim->time_ms > 0 ? sim->time_ms : 1e-3;
+        if (sim->hooks.npc_addressed &&
+            sim->hooks.npc_addressed(sim->hooks.ud, sim->def.id, n->index, n->def->name,
+                                     n->def->description, speaker->name, text))
+            continue; /* voiced later through zsim_npc_say */
+        zsim_npc_say(sim, n->index, NULL);
+    }
+}
+
+int zsim_npc_say(zsim_t *sim, int npc_index, const char *text)
+{
+    if (npc_index < 1 || npc_index > sim->n_npcs) return -1;
+    znpc_t *n = &sim->npcs[npc_index - 1];
+    if (!n->alive || n->def->wildlife) return -1;
+    if (!text && !(text = npc_next_line(n))) return -1;
+    sim->ts = clock_wall_ms();
+    zent_t *e = &sim->ents[n->ent];
+    e->spoke_seq = ++sim->speak_seq;
+    grid_touch(&sim->grid, e->x, e->z);
+    deliver(sim, CHAT_SAY, e->pid, n->def->name, "npc", text, e->x, e->y, e->z,
+            roster_channel_range[RCH_SAY]);
+    return 0;
 }
 
 int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m)
@@ -641,14 +918,10 @@ int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m)
         return -1;
     }
     zent_t *e = &sim->ents[p->ent];
-    if (m->channel == CHAT_CFH && hostiles_near(sim, e) == 0) {
-        send_error(sim, p, "CFH_NOT_IN_DANGER",
-                   "Call for help is only possible while a hostile creature is near", "warning");
-        return -1;
-    }
     e->spoke_seq = ++sim->speak_seq;
     grid_touch(&sim->grid, e->x, e->z); /* lastSpeaker may change for its neighbours */
     deliver(sim, m->channel, e->pid, p->ch.name, "player", m->message, e->x, e->y, e->z, range);
+    if (m->channel == CHAT_SAY) npcs_answer(sim, e, m->message);
 
     if (m->channel == CHAT_SHOUT && sim->hooks.shout_out && sim->n_adjacent) {
         double wx = sim->def.origin_x + e->x, wz = sim->def.origin_z + e->z;
@@ -752,13 +1025,38 @@ double zsim__slot_distance(zsim_t *sim, int32_t a, int32_t b)
     return slot_distance(sim, a, b);
 }
 
-/* attack through the game's one path (game.c): basic_attack, or the named ability */
-static int attack(zsim_t *sim, zplayer_t *p, const char *target_id, const char *ability)
+void zsim__touch_victim(zsim_t *sim, int32_t slot, int64_t pid)
 {
-    const ability_def_t *ab = gamedata_ability(zsim__data(sim), ability);
-    if (!ab) ab = gamedata_ability(zsim__data(sim), "basic_attack"); /* the reference's fallback */
+    touch_victim(sim, slot, pid);
+}
+
+/* The ability a combat_action names; basic_attack if none or unknown
+ * (the reference's fallback). */
+static const ability_def_t *ability_named(const zsim_t *sim, const char *id)
+{
+    const ability_def_t *ab = id && id[0] ? gamedata_ability(zsim__data(sim), id) : NULL;
+    return ab ? ab : gamedata_ability(zsim__data(sim), "basic_attack");
+}
+
+/* Attacks through the game's one path (game.c) once the target is
+ * something that may be attacked at all: mobs, not players or
+ * townsfolk. */
+static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
+{
+    const zent_t *t = &sim->ents[slot];
+    if (t->kind != ZENT_NPC) {
+        send_error(sim, p, "INVALID_TARGET", "Players cannot be attacked here", "warning");
+        return -1;
+    }
+    if (!((const znpc_t *)t->owner)->def->is_mob) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s is friendly and cannot be attacked", t->name);
+        send_error(sim, p, "INVALID_TARGET", msg, "warning");
+        return -1;
+    }
+    const ability_def_t *ab = ability_named(sim, ability);
     if (!ab) return -1;
-    return zsim__player_ability(sim, p, ab, target_id, 0, NULL) == COMBAT_OK ? 0 : -1;
+    return zsim__player_ability(sim, p, ab, t->idstr, 0, NULL) == COMBAT_OK ? 0 : -1;
 }
 
 /* The slot of `target_id` if it names something other than the player;
@@ -766,6 +1064,13 @@ static int attack(zsim_t *sim, zplayer_t *p, const char *target_id, const char *
 static int32_t other_target(zsim_t *sim, zplayer_t *p, const char *target_id)
 {
     int32_t slot = target_slot(sim, target_id);
+    int64_t pid;
+    if (slot < 0 && zent_id_parse(target_id, &pid) == 0 && pid < 0 && -pid <= sim->n_npcs) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s is dead", sim->npcs[-pid - 1].def->name);
+        send_error(sim, p, "TARGET_DEAD", msg, "warning");
+        return -1;
+    }
     if (slot < 0 || slot == p->ent) {
         send_error(sim, p, "TARGET_NOT_FOUND", "No such target here", "warning");
         return -1;
@@ -778,30 +1083,46 @@ int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m)
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
-    if (m->action == ACT_ATTACK) return attack(sim, p, m->target_id, "basic_attack");
     int32_t slot = other_target(sim, p, m->target_id);
     if (slot < 0) return -1;
     const zent_t *t = &sim->ents[slot];
     double d = slot_distance(sim, p->ent, slot);
+    if (m->action == ACT_ATTACK) return attack(sim, p, slot, "basic_attack");
     if (d > (m->action == ACT_EXAMINE ? ZSIM_SEE_RANGE : ZSIM_INTERACT_RANGE)) {
         send_error(sim, p, "OUT_OF_RANGE", "Target is too far away", "warning");
         return -1;
     }
     char narrative[512];
-    const znpc_t *n = t->kind == ZENT_NPC ? t->owner : NULL;
+    znpc_t *n = t->kind == ZENT_NPC ? t->owner : NULL;
     switch (m->action) {
     case ACT_EXAMINE:
         snprintf(narrative, sizeof(narrative), "%s: %s", t->name,
                  t->description && t->description[0] ? t->description : "Nothing remarkable.");
         send_event(sim, p, "examine", t->pid, narrative, NULL);
         break;
-    case ACT_TALK:
-        if (n)
-            snprintf(narrative, sizeof(narrative), "%s", n->talk);
-        else
+    case ACT_TALK: {
+        if (!n) {
             snprintf(narrative, sizeof(narrative), "You greet %s.", t->name);
-        send_event(sim, p, "dialogue", t->pid, narrative, NULL);
+            send_event(sim, p, "dialogue", t->pid, narrative, NULL);
+            break;
+        }
+        const char *line = npc_next_line(n);
+        if (!line) {
+            snprintf(narrative, sizeof(narrative), "%s cannot talk: it is an animal", t->name);
+            send_error(sim, p, "CANNOT_TALK", narrative, "warning");
+            return -1;
+        }
+        snprintf(narrative, sizeof(narrative), "%s says, \"%s\"", t->name, line);
+        buf_t extra;
+        buf_init(&extra);
+        buf_puts(&extra, ",\"speaker\":");
+        buf_json_str(&extra, t->name);
+        buf_puts(&extra, ",\"line\":");
+        buf_json_str(&extra, line);
+        send_event(sim, p, "dialogue", t->pid, narrative, extra.data);
+        buf_free(&extra);
         break;
+    }
     default:
         snprintf(narrative, sizeof(narrative), "%s has nothing for you right now.", t->name);
         send_event(sim, p, "interaction", t->pid, narrative, NULL);
@@ -815,7 +1136,12 @@ int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m)
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
-    return attack(sim, p, m->target_id, m->ability_id);
+    const ability_def_t *ab = ability_named(sim, m->ability_id);
+    if (ab && ab->target == TARGET_ALLY) /* heals: oneself or another player */
+        return zsim__player_ability(sim, p, ab, m->target_id, 0, NULL) == COMBAT_OK ? 0 : -1;
+    int32_t slot = other_target(sim, p, m->target_id);
+    if (slot < 0) return -1;
+    return attack(sim, p, slot, m->ability_id);
 }
 
 int zsim_player_command(zsim_t *sim, uint64_t ref, const char *text)
@@ -829,19 +1155,67 @@ int zsim_player_command(zsim_t *sim, uint64_t ref, const char *text)
 
 /* ---------- tick ---------- */
 
+/* The one place an NPC hurts a player: its AI decided to strike (ai.c),
+ * the combat engine rolls it by the players' rules (game.c). */
+static void npc_strike(zsim_t *sim, znpc_t *n, zplayer_t *target)
+{
+    combat_strike(sim, n->index, sim->ents[target->ent].pid, "basic_attack", 1);
+}
+
+/* What NPC n sees this tick (ai.h): its target, or the nearest living
+ * player within its aggro radius. Returns the target's player, if any. */
+static zplayer_t *npc_view(zsim_t *sim, const znpc_t *n, ai_view_t *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->near_slot = -1;
+    if (n->target_pid) {
+        zplayer_t *t = slot_player(sim, n->target_slot, n->target_pid);
+        if (!t || t->ch.hp <= 0) return NULL;
+        v->has_target = 1;
+        v->tx = t->ch.x;
+        v->ty = t->ch.y;
+        v->tz = t->ch.z;
+        return t;
+    }
+    if (!n->def->hostile || n->def->aggro_radius <= 0 || n->state == AI_LEASH) return NULL;
+    sim->hits.n = 0;
+    grid_query(&sim->grid, n->x, n->y, n->z, n->def->aggro_radius, &sim->hits);
+    float best = 0;
+    for (size_t i = 0; i < sim->hits.n; i++) {
+        const grid_hit_t *h = &sim->hits.v[i];
+        const zent_t *e = &sim->ents[h->id];
+        if (e->kind != ZENT_PLAYER || ((const zplayer_t *)e->owner)->ch.hp <= 0) continue;
+        if (v->near_pid && (h->d2 > best || (h->d2 == best && e->pid > v->near_pid))) continue;
+        best = h->d2;
+        v->near_pid = e->pid;
+        v->near_slot = h->id;
+    }
+    return NULL;
+}
+
 static void tick_npcs(zsim_t *sim)
 {
     for (int i = 0; i < sim->n_npcs; i++) {
         znpc_t *n = &sim->npcs[i];
-        if (npc_respawn_due(n, sim->time_ms)) {
-            npc_respawn(n);
-            memset(&sim->npc_fight[i], 0, sizeof(sim->npc_fight[i]));
-            ent_place(sim, n->ent, n->x, n->y, n->z);
+        if (!n->alive) {
+            if (npc_respawn_due(n, sim->time_ms)) {
+                npc_respawn(n);
+                memset(&sim->npc_fight[i], 0, sizeof(sim->npc_fight[i]));
+                ent_place(sim, n->ent, n->x, n->y, n->z);
+            }
             continue;
         }
-        if (sim->npc_fight[i].in_combat) continue; /* stands and fights (game.c) */
-        if (npc_think(n, &sim->def, sim->dt, sim->time_ms))
-            ent_place(sim, n->ent, n->x, n->y, n->z);
+        ai_view_t v;
+        ai_out_t out;
+        zplayer_t *t = npc_view(sim, n, &v);
+        int32_t old_slot = n->target_slot;
+        ai_step(n, &v, sim->def.size_x, sim->def.size_z, sim->dt, sim->time_ms, &sim->rng.s, &out);
+        if (out.moved) ent_place(sim, n->ent, n->x, n->y, n->z);
+        if (out.aggro_changed) { /* the victims' dangerState changed */
+            if (out.dropped) touch_victim(sim, old_slot, out.dropped);
+            if (n->target_pid) touch_victim(sim, n->target_slot, n->target_pid);
+        }
+        if (out.strike && t) npc_strike(sim, n, t);
     }
 }
 
@@ -916,10 +1290,8 @@ void zsim_tick(zsim_t *sim, double now_ms)
     sim->n_crossers = 0;
     for (size_t i = 0; i < sim->n_players; i++) {
         zplayer_t *p = sim->players[i];
-        if (p->speed_fps <= 0) continue;
-        double step = p->speed_fps * sim->dt, h = p->ch.heading * (M_PI / 180.0);
-        if (place_player(sim, p, p->ch.x + sin(h) * step, p->ch.y, p->ch.z + cos(h) * step))
-            sim->crossers[sim->n_crossers++] = p;
+        if (p->speed_fps <= 0 || p->move == MV_NONE) continue;
+        if (step_player(sim, p)) sim->crossers[sim->n_crossers++] = p;
     }
     /* 2. NPCs, then the game: gauges, auto-attacks, regeneration, respawns */
     tick_npcs(sim);
@@ -927,7 +1299,17 @@ void zsim_tick(zsim_t *sim, double now_ms)
     /* 3. borders */
     for (size_t i = 0; i < sim->n_crossers; i++)
         cross(sim, sim->crossers[i]);
-    /* 4. rosters of players near a change, at each player's own rate */
+    /* 4. absolute positions of what moved in each player's view, at its own rate */
+    for (size_t i = 0; i < sim->n_players; i++) {
+        zplayer_t *p = sim->players[i];
+        if (!p->wants_positions || sim->time_ms + 1e-6 < p->next_state_ms) continue;
+        const zent_t *e = &sim->ents[p->ent];
+        if (!grid_changed_since(&sim->grid, e->x, e->z, ZSIM_SEE_RANGE, p->state_epoch)) continue;
+        p->state_epoch = sim->grid.epoch;
+        p->next_state_ms = sim->time_ms + p->send_interval_ms;
+        push_state(sim, p);
+    }
+    /* 5. rosters of players near a change, at each player's own rate */
     uint32_t epoch = sim->grid.epoch;
     size_t n_due = 0;
     for (size_t i = 0; i < sim->n_players; i++) {
@@ -1006,6 +1388,7 @@ void zsim_tick_stats(const zsim_t *sim, zsim_tick_stats_t *out)
         sum += v[i];
     qsort(v, n, sizeof(float), cmp_float);
     out->avg_ms = sum / (double)n;
+    out->p50_ms = v[(n - 1) / 2];
     size_t k = (size_t)ceil(0.99 * (double)n);
     out->p99_ms = v[k ? k - 1 : 0];
     out->max_ms = v[n - 1];
@@ -1024,4 +1407,25 @@ int zsim_player_resync(zsim_t *sim, uint64_t ref)
     if (!p) return -1;
     push_roster(sim, p, 1);
     return 0;
+}
+
+void zsim_each_entity(const zsim_t *sim, void (*cb)(void *ud, const zsim_entity_view_t *e),
+                      void *ud)
+{
+    for (size_t i = 0; i < sim->n_slots; i++) {
+        const zent_t *e = &sim->ents[i];
+        if (!e->pid || !e->in_grid) continue;
+        zsim_entity_view_t v = {
+            e->idstr, e->name, e->kind == ZENT_PLAYER, e->hostile, e->x, e->y, e->z, 0, 0};
+        if (e->kind == ZENT_PLAYER) {
+            const zplayer_t *p = e->owner;
+            v.heading = p->ch.heading;
+            v.ref = p->ref;
+        } else {
+            /* NPCs keep radians; the view speaks degrees like players. */
+            double h = ((const znpc_t *)e->owner)->heading * 180.0 / M_PI;
+            v.heading = fmod(h + 360.0, 360.0);
+        }
+        cb(ud, &v);
+    }
 }

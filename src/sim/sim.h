@@ -12,6 +12,7 @@
 
 #include "../game/character.h"
 #include "../game/gamedata.h"
+#include "../game/npcdef.h"
 #include "../game/zonedef.h"
 #include "../proto/msg.h"
 
@@ -35,6 +36,11 @@ typedef struct zsim_hooks_s {
      * payload to whoever plays `target_name`, wherever it is (may be NULL). */
     void (*tell)(void *ud, const char *target_name, const char *type, const char *payload,
                  size_t len);
+    /* A player's say names talking NPC npc-<npc_index> nearby. Return 1
+     * to voice it yourself later (zsim_npc_say), 0 for its scripted line
+     * now. NULL = always scripted. */
+    int (*npc_addressed)(void *ud, const char *zone_id, int npc_index, const char *npc_name,
+                         const char *npc_description, const char *speaker, const char *text);
 } zsim_hooks_t;
 
 #define ZSIM_RESPAWN_DEFAULT_MS 10000
@@ -47,12 +53,15 @@ typedef struct zsim_config_s {
                                 included (0 or 1: the caller's only) */
     const gamedata_t *data;  /* abilities/items/loot, borrowed for the sim's life;
                                 NULL = a built-in basic_attack and the starting items */
-    uint64_t rng_seed;       /* RNG_SEED: 0 = seeded from the clock */
+    int mob_respawn_ms;      /* a killed mob's respawn delay unless its row sets one
+                                (0 = 120000) */
+    int rng_seed;            /* RNG_SEED: with the zone id, seeds the zone's game RNG
+                                (NPC AI, combat rolls, loot) */
     int respawn_delay_ms;    /* RESPAWN_DELAY_MS: dead players rise after this (0 = default) */
 } zsim_config_t;
 
 typedef struct zsim_tick_stats_s {
-    double avg_ms, p99_ms, max_ms; /* over the last minute */
+    double avg_ms, p50_ms, p99_ms, max_ms; /* over the last minute */
     uint64_t ticks;
 } zsim_tick_stats_t;
 
@@ -61,6 +70,10 @@ typedef struct zsim_tick_stats_s {
 zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
                  const zsim_config_t *cfg, const zsim_hooks_t *hooks);
 void zsim_free(zsim_t *sim);
+/* Spawns the NPCs of defs[0..n) whose zone_id is this zone (copied), in
+ * that order as npc-1, npc-2, ... Once per sim; nothing if disable_npcs.
+ * Returns how many. */
+int zsim_add_npcs(zsim_t *sim, const npcdef_t *defs, int n);
 const zonedef_t *zsim_def(const zsim_t *sim);
 
 /* Adds a player. entry=1 (login): sends world_entry then a full
@@ -74,6 +87,11 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
 /* Removes a player; others see it leave. Copies its final state to *out
  * (if not NULL). Returns -1 if unknown. */
 int zsim_player_leave(zsim_t *sim, uint64_t ref, character_t *out);
+/* What the player's client asked for (MSG_CLIENT_* bits), right after
+ * zsim_player_enter: MSG_CLIENT_MACHINE shows it with isMachine true in
+ * others' rosters; MSG_CLIENT_POSITIONS sends it state_update positions
+ * (graphical clients). Returns -1 if unknown. */
+int zsim_player_set_client(zsim_t *sim, uint64_t ref, unsigned flags);
 /* Current state of a player, or NULL. */
 const character_t *zsim_player(const zsim_t *sim, uint64_t ref);
 /* ref of the player with this character id, or 0. */
@@ -90,6 +108,10 @@ int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m);
 int zsim_player_command(zsim_t *sim, uint64_t ref, const char *text);
 /* A shout from a neighbouring zone, heard by players in range. */
 void zsim_remote_shout(zsim_t *sim, const msg_shout_t *s);
+
+/* NPC npc-<npc_index> says `text` (NULL: its next scripted line) on the
+ * say channel. Returns -1 if it is unknown, dead or cannot talk. */
+int zsim_npc_say(zsim_t *sim, int npc_index, const char *text);
 
 /* Sends every player a full proximity_roster now (after a bus outage,
  * when deltas may have been lost). */
@@ -108,5 +130,16 @@ size_t zsim_collect_all(zsim_t *sim, character_t *out, size_t max);
 
 size_t zsim_player_count(const zsim_t *sim);
 void zsim_tick_stats(const zsim_t *sim, zsim_tick_stats_t *out);
+
+/* One entity as the admin console's live map sees it. */
+typedef struct zsim_entity_view_s {
+    const char *id, *name; /* protocol id ("char-5", "npc-2"), display name */
+    int is_player, hostile;
+    double x, y, z, heading; /* zone-local feet, degrees */
+    uint64_t ref;            /* players: the caller's ref; NPCs: 0 */
+} zsim_entity_view_t;
+/* Calls cb for every entity present in the zone (dead NPCs excluded). */
+void zsim_each_entity(const zsim_t *sim, void (*cb)(void *ud, const zsim_entity_view_t *e),
+                      void *ud);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "sim.h"
 #include "../core/buf.h"
+#include "ai.h"
 #include "combat.h"
 #include "entity.h"
 #include "grid.h"
@@ -21,6 +22,10 @@
 #define ZSIM_CMD_MAX        48   /* commands with a cooldown slot per player (cmd.c table) */
 #define ZSIM_ITEM_CDS       8    /* items cooling down at once per player */
 
+/* A player's movement: none, walking a heading (until stopped or for a
+ * distance), to a point, or towards an entity. */
+typedef enum { MV_NONE, MV_HEADING, MV_DISTANCE, MV_POINT, MV_TARGET } move_kind_t;
+
 typedef struct zplayer_s {
     uint64_t ref;
     int32_t ent; /* entity slot */
@@ -29,6 +34,15 @@ typedef struct zplayer_s {
     character_derived_t d;
     move_speed_t gait;
     double speed_fps;        /* current speed, ft/s */
+    move_kind_t move;        /* what the current movement is */
+    double move_left_ft;     /* MV_DISTANCE: feet still to go */
+    double tx, tz;           /* MV_POINT: where to (y is kept) */
+    int64_t target_pid;      /* MV_TARGET: whom to approach */
+    double range_ft;         /* MV_TARGET: stop within this range */
+    double next_state_ms;    /* sim time the next state_update may go out */
+    uint64_t state_seq;      /* sim->move_seq at its last state_update */
+    uint32_t state_epoch;    /* grid epoch of its last state_update check */
+    int wants_positions;     /* a graphical client: state_update positions */
     double last_pos_move_ms; /* sim time of the last accepted position move */
     double send_interval_ms; /* 1000 / min(tick rate, maxUpdateRate) */
     double next_send_ms;     /* sim time the next roster delta may go out */
@@ -89,16 +103,18 @@ struct zsim_s {
     size_t n_players, players_cap;
     zplayer_t *by_ref; /* uthash on ref */
 
-    znpc_t npcs[NPC_MAX_PER_ZONE];
+    znpc_t *npcs;
+    npcdef_t *npc_defs; /* owned copies, npcs[i].def points here */
     int n_npcs;
-    combat_state_t npc_fight[NPC_MAX_PER_ZONE]; /* combat state of npcs[i] */
-    const gamedata_t *data;                     /* abilities, items, loot (borrowed) */
-    const gamedata_t *own_data;                 /* built-in fallback when none was given */
-    combat_rng_t rng;                           /* the zone's one generator */
-    buf_t gbuf;                                 /* game events (game.c, cmd.c) */
-    buf_t cbuf;                                 /* command_response bodies (cmd.c) */
-    grid_hits_t ghits;                          /* game range queries */
+    combat_state_t *npc_fight; /* combat state of npcs[i] */
+    const gamedata_t *data;    /* abilities, items, loot (borrowed) */
+    combat_rng_t rng;  /* the zone's one generator (combat, loot, ai_step), seeded from RNG_SEED
+                        * and the zone id */
+    buf_t gbuf;        /* game events (game.c, cmd.c) */
+    buf_t cbuf;        /* command_response bodies (cmd.c) */
+    grid_hits_t ghits; /* game range queries */
     uint32_t speak_seq;
+    uint64_t move_seq; /* counts entity placements (zent_t.moved_seq) */
 
     roster_scratch_t scratch; /* rosters outside the tick (entry) */
     grid_hits_t hits;
@@ -124,6 +140,8 @@ double zsim__slot_distance(zsim_t *sim, int32_t a, int32_t b);
 int zsim__hostiles_near(const zsim_t *sim, const zent_t *e);
 void zsim__ent_unplace(zsim_t *sim, int32_t slot);
 void zsim__ent_place(zsim_t *sim, int32_t slot, double x, double y, double z);
+/* Player `pid` in `slot` may have changed dangerState: recompute its roster. */
+void zsim__touch_victim(zsim_t *sim, int32_t slot, int64_t pid);
 
 /* ---- game.c ---- */
 /* Player enters: combat state, weapon, respawn timer if dead. */

@@ -10,6 +10,7 @@
 
 #include "../game/character.h"
 #include "../game/gamedata.h"
+#include "../game/npcdef.h"
 #include "../game/zonedef.h"
 
 #include <stddef.h>
@@ -34,6 +35,9 @@ typedef struct store_ops_s {
     int (*gamedata_load)(store_t *s, gamedata_t *out);
     /* *out is malloc'd (caller frees), *n zones. */
     int (*zones_load)(store_t *s, zonedef_t **out, int *n);
+    /* Every NPC spawn of every zone with its definition, waypoints and
+     * lines: *out is malloc'd (caller frees), *n spawns. */
+    int (*npcs_load)(store_t *s, npcdef_t **out, int *n);
     /* username/pwhash NULL for a guest account. */
     int (*account_create)(store_t *s, const char *username, const char *pwhash,
                           const char *display_name, int64_t *id);

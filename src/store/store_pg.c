@@ -363,6 +363,64 @@ static int pg_gamedata_load(store_t *s, gamedata_t *out)
     return run(s, do_gamedata_load, out);
 }
 
+typedef struct {
+    npcdef_t **out;
+    int *n;
+} npcs_args_t;
+
+static int do_npcs_load(PGconn *c, void *arg)
+{
+    npcs_args_t *a = arg;
+    PGresult *r = exec(c, NPCDEF_SQL_SPAWNS, 0, NULL);
+    if (check(c, r, PGRES_TUPLES_OK, "npcs_load", 1) != STORE_OK) return STORE_ERR;
+    int n = PQntuples(r);
+    npcdef_t *v = wod_calloc(n > 0 ? (size_t)n : 1, sizeof(*v));
+    for (int i = 0; i < n; i++) {
+        npcdef_t *d = &v[i];
+        char kind[8], family[16];
+        copy_col(r, i, 0, d->tag, sizeof(d->tag));
+        copy_col(r, i, 1, d->def_id, sizeof(d->def_id));
+        copy_col(r, i, 2, d->zone_id, sizeof(d->zone_id));
+        copy_col(r, i, 3, d->name, sizeof(d->name));
+        copy_col(r, i, 4, d->description, sizeof(d->description));
+        copy_col(r, i, 5, kind, sizeof(kind));
+        copy_col(r, i, 6, family, sizeof(family));
+        d->is_mob = strcmp(kind, "mob") == 0;
+        d->wildlife = strcmp(family, "wildlife") == 0;
+        int *iv[] = {&d->level,        &d->strength, &d->vitality, &d->dexterity, &d->agility,
+                     &d->intelligence, &d->wisdom,   &d->max_hp,   &d->hostile,   &d->respawn_ms};
+        for (int k = 0; k < 10; k++)
+            *iv[k] = (int)col_i64(r, i, 7 + k);
+        double *fv[] = {&d->aggro_radius, &d->leash, &d->speed, &d->flee_at,
+                        &d->wander,       &d->x,     &d->y,     &d->z};
+        for (int k = 0; k < 8; k++)
+            *fv[k] = col_f64(r, i, 17 + k);
+    }
+    PQclear(r);
+    r = exec(c, NPCDEF_SQL_WAYPOINTS, 0, NULL);
+    if (check(c, r, PGRES_TUPLES_OK, "npcs_load waypoints", 1) != STORE_OK) goto fail;
+    for (int i = 0; i < PQntuples(r); i++)
+        npcdef_add_waypoint(v, n, PQgetvalue(r, i, 0), col_f64(r, i, 1), col_f64(r, i, 2));
+    PQclear(r);
+    r = exec(c, NPCDEF_SQL_LINES, 0, NULL);
+    if (check(c, r, PGRES_TUPLES_OK, "npcs_load lines", 1) != STORE_OK) goto fail;
+    for (int i = 0; i < PQntuples(r); i++)
+        npcdef_add_line(v, n, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    PQclear(r);
+    *a->out = v;
+    *a->n = n;
+    return STORE_OK;
+fail:
+    free(v);
+    return STORE_ERR;
+}
+
+static int pg_npcs_load(store_t *s, npcdef_t **out, int *n)
+{
+    npcs_args_t a = {out, n};
+    return run(s, do_npcs_load, &a);
+}
+
 /* ---- accounts and tokens */
 
 typedef struct {
@@ -831,6 +889,7 @@ static const store_ops_t pg_ops = {
     .migrate = pg_migrate,
     .gamedata_load = pg_gamedata_load,
     .zones_load = pg_zones_load,
+    .npcs_load = pg_npcs_load,
     .account_create = pg_account_create,
     .account_find = pg_account_find,
     .token_put = pg_token_put,

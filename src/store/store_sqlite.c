@@ -197,6 +197,61 @@ static int sq_zones_load(store_t *s, zonedef_t **out, int *n)
     return STORE_OK;
 }
 
+static int sq_npcs_load(store_t *s, npcdef_t **out, int *n)
+{
+    sqlite3 *db = DB(s);
+    sqlite3_stmt *st = prepare(db, NPCDEF_SQL_SPAWNS);
+    if (!st) return STORE_ERR;
+    int cap = 16, cnt = 0, rc;
+    npcdef_t *v = wod_calloc((size_t)cap, sizeof(*v));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap *= 2;
+            v = wod_realloc(v, (size_t)cap * sizeof(*v));
+        }
+        npcdef_t *d = &v[cnt++];
+        memset(d, 0, sizeof(*d));
+        char kind[8], family[16];
+        copy_text(st, 0, d->tag, sizeof(d->tag));
+        copy_text(st, 1, d->def_id, sizeof(d->def_id));
+        copy_text(st, 2, d->zone_id, sizeof(d->zone_id));
+        copy_text(st, 3, d->name, sizeof(d->name));
+        copy_text(st, 4, d->description, sizeof(d->description));
+        copy_text(st, 5, kind, sizeof(kind));
+        copy_text(st, 6, family, sizeof(family));
+        d->is_mob = strcmp(kind, "mob") == 0;
+        d->wildlife = strcmp(family, "wildlife") == 0;
+        int *iv[] = {&d->level,        &d->strength, &d->vitality, &d->dexterity, &d->agility,
+                     &d->intelligence, &d->wisdom,   &d->max_hp,   &d->hostile,   &d->respawn_ms};
+        for (int i = 0; i < 10; i++)
+            *iv[i] = sqlite3_column_int(st, 7 + i);
+        double *fv[] = {&d->aggro_radius, &d->leash, &d->speed, &d->flee_at,
+                        &d->wander,       &d->x,     &d->y,     &d->z};
+        for (int i = 0; i < 8; i++)
+            *fv[i] = sqlite3_column_double(st, 17 + i);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) goto fail;
+    if (!(st = prepare(db, NPCDEF_SQL_WAYPOINTS))) goto fail;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        npcdef_add_waypoint(v, cnt, (const char *)sqlite3_column_text(st, 0),
+                            sqlite3_column_double(st, 1), sqlite3_column_double(st, 2));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) goto fail;
+    if (!(st = prepare(db, NPCDEF_SQL_LINES))) goto fail;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        npcdef_add_line(v, cnt, (const char *)sqlite3_column_text(st, 0),
+                        (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) goto fail;
+    *out = v;
+    *n = cnt;
+    return STORE_OK;
+fail:
+    free(v);
+    return db_error(db, "npcs_load");
+}
+
 static int sq_account_create(store_t *s, const char *username, const char *pwhash,
                              const char *display_name, int64_t *id)
 {
@@ -493,6 +548,7 @@ static const store_ops_t sqlite_ops = {
     .migrate = sq_migrate,
     .gamedata_load = sq_gamedata_load,
     .zones_load = sq_zones_load,
+    .npcs_load = sq_npcs_load,
     .account_create = sq_account_create,
     .account_find = sq_account_find,
     .token_put = sq_token_put,

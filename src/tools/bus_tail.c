@@ -38,7 +38,11 @@ static void print_record(const char *channel, const env_rec_t *r)
         printf(" text=\"%s\"", r->u.command.text);
         break;
     case ENV_ROUTE:
+    case ENV_UNKNOWN:
         printf(" zone=%s", r->u.route.zone);
+        break;
+    case ENV_EPOCH:
+        printf(" zone=%s epoch=%" PRIu64, r->u.fence.zone, r->u.fence.epoch);
         break;
     case ENV_KICK:
         printf(" code=%s", r->u.kick.code);

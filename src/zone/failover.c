@@ -9,7 +9,15 @@
  * scans in a row, or that was released, is taken over with a
  * compare-and-set (registry takeover_zone) so exactly one standby wins.
  * The winner loads the snapshot; gateways then re-enter their players
- * (ENV_ENTRY_RECOVER) and each continues from its snapshot state. */
+ * (ENV_ENTRY_RECOVER) and each continues from its snapshot state.
+ *
+ * Liveness is decided on evidence gathered while Redis answers promptly:
+ * a scan or heartbeat read that took longer than ZS_FRESH_READ_MS, or
+ * during which this process paused, went through a stalled Redis (or a
+ * stalled us) and shows expired heartbeats of servers that are alive. It
+ * is not counted, and what was counted before it is forgotten. Only one
+ * read is out at a time, so replies queued behind a stall cannot arrive as
+ * a burst of verdicts. */
 #include "zs.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
@@ -17,8 +25,11 @@
 
 #include <string.h>
 
-#define SCAN_EVERY_MS     1000
-#define GHOST_SCANS       2 /* heartbeat checks a gateway may miss before its players go */
+#define SCAN_EVERY_MS 1000
+/* Fresh heartbeat reads in a row (REGISTRY_HEARTBEAT_EVERY_MS apart) that
+ * must miss a gateway before its players go: 10 s of a reachable Redis
+ * without a heartbeat the gateway refreshes every 5 s. */
+#define GHOST_SCANS       3
 #define SNAPSHOT_MAX_CHAR 100000
 
 typedef struct snap_job_s {
@@ -60,6 +71,7 @@ void zs__snapshot_all(zs_t *zs, int sync)
     zs_zone_t *z, *tmp;
     HASH_ITER(hh, zs->zones, z, tmp)
     {
+        if (z->fenced) continue; /* maybe stale: never overwrite the new owner's snapshot */
         snap_job_t *j = wod_calloc(1, sizeof(*j));
         snprintf(j->zone, sizeof(j->zone), "%s", z->id);
         buf_init(&j->data);
@@ -78,6 +90,7 @@ void zs__snapshot_all(zs_t *zs, int sync)
 typedef struct restore_job_s {
     zs_t *zs;
     char zone[ZONE_ID_MAX + 1];
+    uint64_t epoch;
     char *data;
     size_t len;
     int rc;
@@ -102,12 +115,12 @@ static void restore_done(void *arg)
     }
     log_info(j->zone, "taking over with %zu players from the snapshot",
              players ? json_object_size(players) : 0);
-    zs__zone_open(j->zs, j->zone, players);
+    zs__zone_open(j->zs, j->zone, players, j->epoch);
     free(j->data);
     free(j);
 }
 
-static void on_takeover(void *ud, const char *zone, int won, const char *owner)
+static void on_takeover(void *ud, const char *zone, int won, const char *owner, uint64_t epoch)
 {
     zs_t *zs = ud;
     if (!won) {
@@ -116,10 +129,11 @@ static void on_takeover(void *ud, const char *zone, int won, const char *owner)
     }
     restore_job_t *j = wod_calloc(1, sizeof(*j));
     j->zs = zs;
+    j->epoch = epoch;
     snprintf(j->zone, sizeof(j->zone), "%s", zone);
     if (store_async(zs->store, zs->loop, restore_work, restore_done, j) < 0) {
         free(j);
-        zs__zone_open(zs, zone, NULL);
+        zs__zone_open(zs, zone, NULL, epoch);
     }
 }
 
@@ -128,6 +142,14 @@ static void on_takeover(void *ud, const char *zone, int won, const char *owner)
 static void on_scan_servers(void *ud, json_t *servers)
 {
     zs_t *zs = ud;
+    zs__check_pause(zs);
+    zs->scan_inflight = 0;
+    double took = clock_mono_ms() - zs->scan_asked_ms;
+    if (servers && (took > ZS_FRESH_READ_MS || zs->pauses != zs->scan_pauses)) {
+        log_info("zone", "orphan scan took %.0f ms: not used as liveness evidence", took);
+        json_object_clear(zs->suspects);
+        return;
+    }
     if (!servers || !zs->scan_zones) return;
     json_t *suspects = json_object();
     for (int i = 0; i < zs->n_world; i++) {
@@ -157,16 +179,24 @@ static void on_scan_servers(void *ud, json_t *servers)
 static void on_scan_zones(void *ud, json_t *zones)
 {
     zs_t *zs = ud;
-    if (!zones) return;
+    if (!zones) {
+        zs->scan_inflight = 0;
+        return;
+    }
     json_decref(zs->scan_zones);
     zs->scan_zones = json_deep_copy(zones);
-    zs->registry->ops->list_servers(zs->registry, on_scan_servers, zs);
+    if (zs->registry->ops->list_servers(zs->registry, on_scan_servers, zs) < 0)
+        zs->scan_inflight = 0;
 }
 
 static void on_scan_timer(uv_timer_t *t)
 {
     zs_t *zs = container_of(t, zs_t, scan_timer);
-    zs->registry->ops->list_zones(zs->registry, on_scan_zones, zs);
+    if (zs->scan_inflight) return; /* the last scan is still waiting for Redis */
+    zs->scan_inflight = 1;
+    zs->scan_asked_ms = clock_mono_ms();
+    zs->scan_pauses = zs->pauses;
+    if (zs->registry->ops->list_zones(zs->registry, on_scan_zones, zs) < 0) zs->scan_inflight = 0;
 }
 
 void zs__failover_start(zs_t *zs)
@@ -184,7 +214,11 @@ void zs__failover_start(zs_t *zs)
 
 void zs__reap_ghosts(zs_t *zs, json_t *servers)
 {
-    if (!servers || zs->role_all) return;
+    if (zs->role_all) return;
+    if (!servers) { /* no evidence either way: start counting again */
+        json_object_clear(zs->gateway_misses);
+        return;
+    }
     json_t *misses = json_object();
     zs_player_t *p, *tmp;
     HASH_ITER(hh_ref, zs->by_ref, p, tmp)
@@ -194,9 +228,10 @@ void zs__reap_ghosts(zs_t *zs, json_t *servers)
         json_int_t n = json_integer_value(json_object_get(zs->gateway_misses, gw));
         if (!json_object_get(misses, gw)) json_object_set_new(misses, gw, json_integer(n + 1));
         if (n + 1 < GHOST_SCANS) continue;
-        log_info(p->zone->id, "character %lld leaves: gateway %s is gone",
-                 (long long)p->character_id, gw);
-        zs__player_remove(zs, p);
+        log_warn(p->zone->id,
+                 "character %lld leaves: gateway %s has had no heartbeat for %d fresh reads",
+                 (long long)p->character_id, gw, GHOST_SCANS);
+        zs__player_remove(zs, p, 1); /* kept: if the gateway speaks again, it re-enters */
     }
     json_decref(zs->gateway_misses);
     zs->gateway_misses = misses;

@@ -29,7 +29,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         buf_t *body = wod_calloc(1, sizeof(buf_t));
         int status = 200;
         const char *type = "application/json";
-        if (strcmp(path, "/health") == 0) {
+        if (!h->zs) {
+            status = 503;
+            buf_puts(body, "{\"error\":\"starting\"}");
+        } else if (strcmp(path, "/health") == 0) {
             zs_health_json(h->zs, body);
         } else if (strcmp(path, "/metrics") == 0) {
             type = "text/plain; version=0.0.4";
@@ -44,6 +47,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return pss ? http_reply_write(wsi, &pss->http) : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
+        http_header_overflow_take(); /* logged at debug, not counted here */
+        if (pss) http_reply_clear(&pss->http);
+        return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         if (pss) http_reply_clear(&pss->http);
         return 0;
@@ -60,11 +66,11 @@ static struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-zs_http_t *zs_http_start(uv_loop_t *loop, const config_t *cfg, zs_t *zs)
+int zs_http_start(uv_loop_t *loop, const config_t *cfg, zs_http_t **out)
 {
-    if (cfg->zone_http_port == 0) return NULL;
+    *out = NULL;
+    if (cfg->zone_http_port == 0) return 0;
     zs_http_t *h = wod_calloc(1, sizeof(*h));
-    h->zs = zs;
     http_lws_logging();
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
@@ -75,15 +81,20 @@ zs_http_t *zs_http_start(uv_loop_t *loop, const config_t *cfg, zs_t *zs)
     info.options = LWS_SERVER_OPTION_LIBUV;
     info.foreign_loops = loops;
     info.user = h;
-    h->lws = lws_create_context(&info);
-    if (!h->lws) {
-        log_error("zone", "cannot listen on %s:%d for /health and /metrics", cfg->bind_address,
-                  cfg->zone_http_port);
+    info.max_http_header_data = HTTP_MAX_HEADER_BYTES; /* internal: no 431 */
+    int err = http_listen_start(&info, "zone", "ZONE_HTTP_PORT", &h->lws);
+    if (err) {
         free(h);
-        return NULL;
+        return err;
     }
     log_info("zone", "health and metrics on %s:%d", cfg->bind_address, cfg->zone_http_port);
-    return h;
+    *out = h;
+    return 0;
+}
+
+void zs_http_attach(zs_http_t *h, zs_t *zs)
+{
+    if (h) h->zs = zs;
 }
 
 void zs_http_stop(zs_http_t *h)

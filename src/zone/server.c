@@ -1,10 +1,20 @@
 /* server.c - see server.h. Bus input is decoded into sim calls; sim
  * output is appended to one frame per gateway and published once per
- * tick (DESIGN.md "Batching is the scaling lever"). */
+ * tick (DESIGN.md "Batching is the scaling lever").
+ *
+ * Fencing (docs/OPERATIONS.md "Split brain and fencing"): every record we
+ * publish for a zone follows an EPOCH record naming our claim's epoch, so
+ * gateways drop what a deposed owner still sends. And we act on a zone only
+ * while we hold its claim: after a pause of the process (the loop clock
+ * jumped) or a bus reconnect, each zone is fenced (no tick, no output,
+ * input held) until the registry confirms the claim at our epoch; if
+ * another server holds it, the zone and its backlog are dropped unseen. */
 #include "zs.h"
+#include "llm.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/str.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +33,7 @@ static void on_hb_timer(uv_timer_t *t);
 
 /* ---- output ----------------------------------------------------------- */
 
-zs_out_t *zs__out_for(zs_t *zs, const char *gateway)
+zs_out_t *zs__out_for(zs_t *zs, const char *gateway, const zs_zone_t *z)
 {
     zs_out_t *o = NULL;
     HASH_FIND_STR(zs->outs, gateway, o);
@@ -33,7 +43,14 @@ zs_out_t *zs__out_for(zs_t *zs, const char *gateway)
         buf_init(&o->frame);
         HASH_ADD_STR(zs->outs, gateway, o);
     }
-    if (!o->records) env_begin(&o->frame);
+    if (!o->records) {
+        env_begin(&o->frame);
+        o->zone[0] = '\0';
+    }
+    if (strcmp(o->zone, z->id) != 0) {
+        env_put_epoch(&o->frame, z->id, z->epoch);
+        snprintf(o->zone, sizeof(o->zone), "%s", z->id);
+    }
     o->records++;
     return o;
 }
@@ -60,7 +77,7 @@ static void route_record(zs_t *zs, const zs_player_t *p, const char *zone)
     r.client = p->client;
     r.character_id = p->character_id;
     snprintf(r.u.route.zone, sizeof(r.u.route.zone), "%s", zone);
-    env_put(&zs__out_for(zs, p->client.gateway)->frame, &r);
+    env_put(&zs__out_for(zs, p->client.gateway, p->zone)->frame, &r);
 }
 
 static void set_location(zs_t *zs, const zs_player_t *p, const char *zone)
@@ -103,10 +120,12 @@ static void on_save_timer(uv_timer_t *t)
 {
     zs_t *zs = container_of(t, zs_t, save_timer);
     static character_t batch[ZS_SAVE_BATCH];
+    zs__check_pause(zs);
     zs_zone_t *z, *tmp;
     HASH_ITER(hh, zs->zones, z, tmp)
     {
         size_t n;
+        if (z->fenced) continue; /* maybe stale: it must not overwrite the new owner's saves */
         while ((n = zsim_collect_dirty(z->sim, batch, ZS_SAVE_BATCH)) > 0) {
             zs__save_async(zs, batch, (int)n);
             if (n < ZS_SAVE_BATCH) break;
@@ -157,7 +176,8 @@ static int same_client(const env_client_t *a, const env_client_t *b)
 }
 
 /* Tells the gateway of `c` to close it: its character was taken over. */
-static void kick(zs_t *zs, const env_client_t *c, const char *code, const char *message)
+static void kick(zs_t *zs, const zs_zone_t *z, const env_client_t *c, const char *code,
+                 const char *message)
 {
     env_rec_t r;
     memset(&r, 0, sizeof(r));
@@ -165,7 +185,7 @@ static void kick(zs_t *zs, const env_client_t *c, const char *code, const char *
     r.client = *c;
     snprintf(r.u.kick.code, sizeof(r.u.kick.code), "%s", code);
     snprintf(r.u.kick.message, sizeof(r.u.kick.message), "%s", message);
-    env_put(&zs__out_for(zs, c->gateway)->frame, &r);
+    env_put(&zs__out_for(zs, c->gateway, z)->frame, &r);
 }
 
 static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
@@ -173,6 +193,9 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     character_t ch = r->u.enter.ch;
     int mode = r->u.enter.entry;
     zs_player_t *old = player_by_char(zs, ch.id);
+    /* A recovery re-entry of a player we still hold on the same connection
+     * (the gateway re-entered it twice) is not a second recovery. */
+    int recovered = mode == ENV_ENTRY_RECOVER && !(old && same_client(&old->client, &r->client));
     if (old) {
         /* Same character again (reconnect through another gateway, or a
          * second login): replace the route, never duplicate the entity, and
@@ -180,7 +203,7 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         character_t prev;
         if (zsim_player_leave(old->zone->sim, old->ref, &prev) == 0) ch = prev;
         if (!same_client(&old->client, &r->client))
-            kick(zs, &old->client, "CHARACTER_TAKEN_OVER",
+            kick(zs, z, &old->client, "CHARACTER_TAKEN_OVER",
                  "This character was selected from another connection.");
         zs__player_drop(zs, old);
     } else if (mode == ENV_ENTRY_RECOVER && z->restore) {
@@ -192,20 +215,24 @@ static void enter(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
     }
     snprintf(ch.zone_id, sizeof(ch.zone_id), "%s", z->id);
     zs_player_t *p = player_add(zs, &r->client, ch.id, z);
-    if (mode == ENV_ENTRY_RECOVER) {
+    p->max_update_rate = r->u.enter.max_update_rate;
+    p->client_flags = r->u.enter.client_flags;
+    if (recovered) {
         char ev[256];
-        int n = snprintf(ev, sizeof(ev),
-                         "{\"eventType\":\"zone_recovered\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
-                         "\"narrative\":\"The world steadies around you.\"}",
-                         z->id, (unsigned long long)clock_wall_ms());
-        env_put_deliver(&zs__out_for(zs, p->client.gateway)->frame, p->client.conn, "event", ev,
-                        (size_t)n);
+        int n = str_fmt(ev, sizeof(ev),
+                        "{\"eventType\":\"zone_recovered\",\"zoneId\":\"%s\",\"timestamp\":%llu,"
+                        "\"narrative\":\"The world steadies around you.\"}",
+                        z->id, (unsigned long long)clock_wall_ms());
+        if (n >= 0) /* zone ids are short: always fits */
+            env_put_deliver(&zs__out_for(zs, p->client.gateway, z)->frame, p->client.conn, "event",
+                            ev, (size_t)n);
     }
     if (zsim_player_enter(z->sim, p->ref, &ch, r->u.enter.max_update_rate,
                           mode == ENV_ENTRY_LOGIN) < 0) {
         zs__player_drop(zs, p);
         return;
     }
+    zsim_player_set_client(z->sim, p->ref, p->client_flags);
     set_location(zs, p, z->id);
     if (mode != ENV_ENTRY_LOGIN) route_record(zs, p, z->id);
 }
@@ -218,12 +245,24 @@ static zs_player_t *commander(zs_t *zs, const env_rec_t *r)
     return p && same_client(&p->client, &r->client) ? p : NULL;
 }
 
-void zs__player_remove(zs_t *zs, zs_player_t *p)
+void zs__player_remove(zs_t *zs, zs_player_t *p, int keep_state)
 {
     character_t ch;
     if (zsim_player_leave(p->zone->sim, p->ref, &ch) == 0) {
         ch.last_played = (int64_t)clock_wall_ms();
         zs__save_async(zs, &ch, 1);
+        if (keep_state) {
+            zs_zone_t *z = p->zone;
+            buf_t b;
+            buf_init(&b);
+            character_state_json(&b, &ch);
+            json_t *state = json_loadb(b.data, b.len, 0, NULL);
+            buf_free(&b);
+            char key[32];
+            snprintf(key, sizeof(key), "%lld", (long long)ch.id);
+            if (!z->restore) z->restore = json_object();
+            if (state) json_object_set_new(z->restore, key, state);
+        }
     }
     zs->registry->ops->player_location(zs->registry, p->character_id, NULL);
     zs__player_drop(zs, p);
@@ -232,7 +271,23 @@ void zs__player_remove(zs_t *zs, zs_player_t *p)
 static void leave(zs_t *zs, const env_rec_t *r)
 {
     zs_player_t *p = commander(zs, r);
-    if (p) zs__player_remove(zs, p);
+    if (p) zs__player_remove(zs, p, 0);
+}
+
+/* Input named a player we do not host (we dropped it, e.g. its gateway
+ * looked gone): tell its gateway, which re-enters it, so the player is
+ * never left without answers. A character we host on another connection
+ * was taken over; that connection has been kicked. */
+static void unknown_player(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
+{
+    if (!r->character_id || player_by_char(zs, r->character_id)) return;
+    env_rec_t u;
+    memset(&u, 0, sizeof(u));
+    u.kind = ENV_UNKNOWN;
+    u.client.conn = r->client.conn;
+    u.character_id = r->character_id;
+    snprintf(u.u.route.zone, sizeof(u.u.route.zone), "%s", z->id);
+    env_put(&zs__out_for(zs, r->client.gateway, z)->frame, &u);
 }
 
 static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
@@ -247,19 +302,34 @@ static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         leave(zs, r);
         break;
     case ENV_MOVE:
-        if ((p = commander(zs, r))) zsim_player_move(p->zone->sim, p->ref, &r->u.move);
+        if ((p = commander(zs, r)))
+            zsim_player_move(p->zone->sim, p->ref, &r->u.move);
+        else
+            unknown_player(zs, z, r);
         break;
     case ENV_CHAT:
-        if ((p = commander(zs, r))) zsim_player_chat(p->zone->sim, p->ref, &r->u.chat);
+        if ((p = commander(zs, r)))
+            zsim_player_chat(p->zone->sim, p->ref, &r->u.chat);
+        else
+            unknown_player(zs, z, r);
         break;
     case ENV_INTERACT:
-        if ((p = commander(zs, r))) zsim_player_interact(p->zone->sim, p->ref, &r->u.interact);
+        if ((p = commander(zs, r)))
+            zsim_player_interact(p->zone->sim, p->ref, &r->u.interact);
+        else
+            unknown_player(zs, z, r);
         break;
     case ENV_COMBAT:
-        if ((p = commander(zs, r))) zsim_player_combat(p->zone->sim, p->ref, &r->u.combat);
+        if ((p = commander(zs, r)))
+            zsim_player_combat(p->zone->sim, p->ref, &r->u.combat);
+        else
+            unknown_player(zs, z, r);
         break;
     case ENV_COMMAND:
-        if ((p = commander(zs, r))) zsim_player_command(p->zone->sim, p->ref, r->u.command.text);
+        if ((p = commander(zs, r)))
+            zsim_player_command(p->zone->sim, p->ref, r->u.command.text);
+        else
+            unknown_player(zs, z, r);
         break;
     case ENV_SHOUT:
         zsim_remote_shout(z->sim, &r->u.shout);
@@ -270,9 +340,173 @@ static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         else if ((p = commander(zs, r)))
             zsim_player_resync(p->zone->sim, p->ref);
         break;
+    case ENV_ADMIN_QUERY:
+        zs__admin_query(zs, z, r);
+        break;
     default:
         log_warn("zone", "unexpected %s record on %s input", env_kind_name(r->kind), z->id);
     }
+}
+
+static void process_frame(zs_t *zs, zs_zone_t *z, const char *data, size_t len)
+{
+    env_reader_t rd;
+    env_rec_t r;
+    int rc;
+    if (env_reader_init(&rd, data, len) < 0) {
+        zs->bad_frames++;
+        log_warn(z->id, "dropping a bus frame that is not an envelope (%zu bytes)", len);
+        return;
+    }
+    while ((rc = env_next(&rd, &r)) == 1)
+        handle_record(zs, z, &r);
+    if (rc < 0) {
+        zs->bad_frames++;
+        log_warn(z->id, "dropping the rest of a malformed bus frame");
+    }
+}
+
+/* ---- fencing ------------------------------------------------------------ */
+
+static void backlog_push(zs_t *zs, zs_zone_t *z, const char *data, size_t len)
+{
+    if (z->backlog_bytes + len > ZS_BACKLOG_MAX) {
+        if (!z->backlog_dropped++) log_warn(z->id, "input backlog full: dropping input frames");
+        zs->backlog_frames_dropped++;
+        return;
+    }
+    zs_frame_t *f = wod_malloc(sizeof(*f) + len);
+    f->next = NULL;
+    f->len = len;
+    memcpy(f->data, data, len);
+    if (z->backlog_tail)
+        z->backlog_tail->next = f;
+    else
+        z->backlog = f;
+    z->backlog_tail = f;
+    z->backlog_bytes += len;
+}
+
+/* Frees the backlog; returns how many frames it held. */
+static int backlog_clear(zs_zone_t *z)
+{
+    int n = 0;
+    while (z->backlog) {
+        zs_frame_t *f = z->backlog;
+        z->backlog = f->next;
+        free(f);
+        n++;
+    }
+    z->backlog_tail = NULL;
+    z->backlog_bytes = 0;
+    z->backlog_dropped = 0;
+    return n;
+}
+
+static void zone_free(zs_zone_t *z)
+{
+    backlog_clear(z);
+    zsim_free(z->sim);
+    json_decref(z->restore);
+    free(z);
+}
+
+/* Stops running a zone whose claim another server now holds (we were
+ * paused or cut off long enough for a standby to take it). Its players
+ * belong to the new owner: we drop them and the held input without a word
+ * to anyone, and save nothing (the new owner's state is the newer one). */
+static void give_up_zone(zs_t *zs, zs_zone_t *z, const char *owner, uint64_t epoch)
+{
+    int held = backlog_clear(z);
+    size_t players = 0;
+    zs_player_t *p, *tmp;
+    HASH_ITER(hh_ref, zs->by_ref, p, tmp)
+    {
+        if (p->zone != z) continue;
+        zs__player_drop(zs, p);
+        players++;
+    }
+    log_warn(z->id,
+             "claim lost to %s (epoch %llu, ours was %llu): giving the zone up, dropping %d held "
+             "input frames and %zu players to the new owner",
+             owner[0] ? owner : "(released)", (unsigned long long)epoch,
+             (unsigned long long)z->epoch, held, players);
+    zs->zones_lost++;
+    char ch[96];
+    snprintf(ch, sizeof(ch), "zone:%s:input", z->id);
+    bus_unsubscribe(zs->bus, ch);
+    /* Still assigned to us at a newer epoch (someone claimed it in between):
+     * let it go so a standby can take it over cleanly. */
+    if (strcmp(owner, zs->cfg.server_id) == 0) zs->registry->ops->release_zone(zs->registry, z->id);
+    HASH_DEL(zs->zones, z);
+    zone_free(z);
+}
+
+static void fence_check(zs_t *zs, zs_zone_t *z);
+
+static void on_fence_check(void *ud, const char *zone, int won, const char *owner, uint64_t epoch)
+{
+    zs_t *zs = ud;
+    zs__check_pause(zs);
+    zs_zone_t *z = zs__zone_find(zs, zone);
+    if (!z || !z->fenced) return;
+    z->fence_inflight = 0;
+    if (z->fence_stale) { /* the takeover may have come after Redis answered this */
+        z->fence_stale = 0;
+        fence_check(zs, z);
+        return;
+    }
+    if (!owner) return; /* registry unavailable: the tick asks again */
+    if (!won) {
+        give_up_zone(zs, z, owner, epoch);
+        return;
+    }
+    log_info(z->id, "claim confirmed at epoch %llu: resuming with %zu bytes of held input",
+             (unsigned long long)epoch, z->backlog_bytes);
+    z->fenced = 0;
+    for (zs_frame_t *f = z->backlog; f; f = f->next)
+        process_frame(zs, z, f->data, f->len);
+    backlog_clear(z);
+    flush(zs);
+}
+
+static void fence_check(zs_t *zs, zs_zone_t *z)
+{
+    if (z->fence_inflight) return;
+    z->fence_asked_ms = clock_mono_ms();
+    z->fence_inflight = 1;
+    if (zs->registry->ops->claim_zone(zs->registry, z->id, z->epoch, on_fence_check, zs) < 0)
+        z->fence_inflight = 0; /* not connected: retried from the tick */
+}
+
+static void fence_all(zs_t *zs, const char *why)
+{
+    if (zs->role_all || !zs->zones) return; /* one process: nobody to take over */
+    log_warn("zone", "%s: holding %u zones until the registry confirms our claims", why,
+             HASH_COUNT(zs->zones));
+    zs_zone_t *z, *tmp;
+    HASH_ITER(hh, zs->zones, z, tmp)
+    {
+        z->fenced = 1;
+        /* Answers come in order: one to a check sent before this point is
+         * not proof, so its arrival sends a new check. */
+        if (z->fence_inflight)
+            z->fence_stale = 1;
+        else
+            fence_check(zs, z);
+    }
+}
+
+int zs__check_pause(zs_t *zs)
+{
+    double now = clock_mono_ms(), gap = now - zs->alive_ms;
+    zs->alive_ms = now;
+    if (gap < ZS_PAUSE_MS) return 0;
+    zs->pauses++;
+    char why[96];
+    snprintf(why, sizeof(why), "the process was stalled for %.1f s", gap / 1000.0);
+    fence_all(zs, why);
+    return 1;
 }
 
 void zs_bus_msg(void *ud, const char *channel, const char *data, size_t len)
@@ -283,22 +517,14 @@ void zs_bus_msg(void *ud, const char *channel, const char *data, size_t len)
     const char *s = channel + 5, *e = strrchr(channel, ':');
     if (strncmp(channel, "zone:", 5) != 0 || !e || e <= s || (size_t)(e - s) > ZONE_ID_MAX) return;
     snprintf(id, sizeof(id), "%.*s", (int)(e - s), s);
+    zs__check_pause(zs); /* before acting on what piled up while we were stopped */
     zs_zone_t *z = zs__zone_find(zs, id);
     if (!z) return;
-    env_reader_t rd;
-    env_rec_t r;
-    int rc;
-    if (env_reader_init(&rd, data, len) < 0) {
-        zs->bad_frames++;
-        log_warn(id, "dropping a bus frame that is not an envelope (%zu bytes)", len);
+    if (z->fenced) {
+        backlog_push(zs, z, data, len);
         return;
     }
-    while ((rc = env_next(&rd, &r)) == 1)
-        handle_record(zs, z, &r);
-    if (rc < 0) {
-        zs->bad_frames++;
-        log_warn(id, "dropping the rest of a malformed bus frame");
-    }
+    process_frame(zs, z, data, len);
     /* What input produced (chat, events, errors, world entry) goes out now,
      * one frame per gateway for the whole input frame: chat and events are
      * never held for the tick; roster deltas, made by the tick, still are. */
@@ -310,6 +536,9 @@ void zs_bus_state(void *ud, int up)
     zs_t *zs = ud;
     zs->bus_up = up;
     log_warn("zone", "bus %s", up ? "connected" : "lost");
+    /* While the bus was down a standby may have taken our zones over. */
+    if (up && zs->bus_lost) fence_all(zs, "bus reconnected");
+    zs->bus_lost = !up;
     if (up) { /* deltas may have been lost while the bus was down */
         zs_zone_t *z, *tmp;
         HASH_ITER(hh, zs->zones, z, tmp)
@@ -358,6 +587,14 @@ void zs_metrics(zs_t *zs, buf_t *b)
                "# TYPE wod_zone_records_in_total counter\nwod_zone_records_in_total %llu\n"
                "# TYPE wod_zone_bad_frames_total counter\nwod_zone_bad_frames_total %llu\n",
                zs->records_in, zs->bad_frames);
+    buf_printf(b,
+               "# HELP wod_zone_zones_lost_total Zones given up: another server held the claim.\n"
+               "# TYPE wod_zone_zones_lost_total counter\nwod_zone_zones_lost_total %llu\n"
+               "# HELP wod_zone_pauses_total Process stalls detected (loop clock jumps).\n"
+               "# TYPE wod_zone_pauses_total counter\nwod_zone_pauses_total %u\n"
+               "# TYPE wod_zone_backlog_frames_dropped_total counter\n"
+               "wod_zone_backlog_frames_dropped_total %llu\n",
+               zs->zones_lost, zs->pauses, zs->backlog_frames_dropped);
     if (zs->bus) bus_stats_prometheus(zs->bus, "zone", b);
     buf_printf(b,
                "# HELP wod_store_query_seconds Store operations run by the zone server.\n"
@@ -375,7 +612,8 @@ static void hook_send(void *ud, uint64_t ref, const char *type, const char *payl
     zs_player_t *p = NULL;
     HASH_FIND(hh_ref, zs->by_ref, &ref, sizeof(ref), p);
     if (!p) return;
-    env_put_deliver(&zs__out_for(zs, p->client.gateway)->frame, p->client.conn, type, payload, len);
+    env_put_deliver(&zs__out_for(zs, p->client.gateway, p->zone)->frame, p->client.conn, type,
+                    payload, len);
 }
 
 static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const char *to_zone)
@@ -388,7 +626,9 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     zs_zone_t *target = zs__zone_find(zs, to_zone);
     if (target) {
         p->zone = target;
-        if (zsim_player_enter(target->sim, ref, state, 0, ENV_ENTRY_TRANSFER) == 0) {
+        if (zsim_player_enter(target->sim, ref, state, p->max_update_rate, ENV_ENTRY_TRANSFER) ==
+            0) {
+            zsim_player_set_client(target->sim, ref, p->client_flags);
             route_record(zs, p, to_zone);
             set_location(zs, p, to_zone);
             return;
@@ -401,6 +641,8 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     r.client = p->client;
     r.u.enter.ch = *state;
     r.u.enter.entry = 0;
+    r.u.enter.max_update_rate = p->max_update_rate;
+    r.u.enter.client_flags = p->client_flags;
     buf_t f;
     buf_init(&f);
     env_begin(&f);
@@ -460,16 +702,41 @@ static void hook_shout(void *ud, const char *to_zone, const msg_shout_t *s)
 
 /* ---- tick and heartbeat ---------------------------------------------- */
 
+/* A player's say named an NPC: voice it through the LLM if one is
+ * configured and not rate-capped (else the sim uses a scripted line). */
+static int hook_npc_addressed(void *ud, const char *zone_id, int npc_index, const char *npc_name,
+                              const char *npc_description, const char *speaker, const char *text)
+{
+    zs_t *zs = ud;
+    return zs->llm &&
+           llm_ask(zs->llm, zone_id, npc_index, npc_name, npc_description, speaker, text) == 0;
+}
+
+static void on_llm_reply(void *ud, const char *zone_id, int npc_index, int outcome,
+                         const char *text)
+{
+    zs_t *zs = ud;
+    zs_zone_t *z = zs__zone_find(zs, zone_id);
+    if (!z || outcome == 0) return; /* zone gone, or the NPC chose silence */
+    zsim_npc_say(z->sim, npc_index, outcome > 0 ? text : NULL); /* failed: a scripted line */
+    flush(zs);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     zs_t *zs = container_of(t, zs_t, tick_timer);
+    zs__check_pause(zs);
     double now = clock_mono_ms();
     int n = 0;
+    zs_zone_t *fz, *ftmp;
+    HASH_ITER(hh, zs->zones, fz, ftmp)
+    if (fz->fenced && !fz->fence_inflight && now - fz->fence_asked_ms >= ZS_FENCE_RETRY_MS)
+        fence_check(zs, fz);
     while (now >= zs->next_tick && n < ZS_MAX_CATCHUP) {
         zs_zone_t *z, *tmp;
         double t0 = clock_mono_ms();
         HASH_ITER(hh, zs->zones, z, tmp)
-        zsim_tick(z->sim, zs->next_tick);
+        if (!z->fenced) zsim_tick(z->sim, zs->next_tick);
         double took = clock_mono_ms() - t0;
         int b = 0;
         while (b < ZS_TICK_BUCKETS && took > tick_buckets[b])
@@ -499,54 +766,54 @@ void zs__heartbeat(zs_t *zs)
         players += n;
         json_array_append_new(zones, json_string(z->id));
         json_object_set_new(stats, z->id,
-                            json_pack("{s:I, s:{s:f, s:f, s:f}}", "players", (json_int_t)n,
-                                      "tickMs", "avg", st.avg_ms, "p99", st.p99_ms, "max",
-                                      st.max_ms));
+                            json_pack("{s:I, s:{s:f, s:f, s:f, s:f}}", "players", (json_int_t)n,
+                                      "tickMs", "avg", st.avg_ms, "p50", st.p50_ms, "p99",
+                                      st.p99_ms, "max", st.max_ms));
     }
     char addr[96];
     snprintf(addr, sizeof(addr), "%s:%d", zs->cfg.bind_address,
              zs->role_all ? zs->cfg.gateway_port : zs->cfg.zone_http_port);
-    json_t *hb =
-        json_pack("{s:s, s:o, s:I, s:o, s:s}", "type", zs->role_all ? "all" : "zone", "zones",
-                  zones, "players", (json_int_t)players, "zoneStats", stats, "address", addr);
+    json_t *hb = json_pack("{s:s, s:o, s:I, s:o, s:s, s:I}", "type", zs->role_all ? "all" : "zone",
+                           "zones", zones, "players", (json_int_t)players, "zoneStats", stats,
+                           "address", addr, "sentAt", (json_int_t)clock_wall_ms());
     char *s = json_dumps(hb, JSON_COMPACT);
     zs->registry->ops->heartbeat(zs->registry, s);
     free(s);
     json_decref(hb);
-}
-
-/* Stops running a zone whose claim another server now holds (we were cut
- * off long enough for a standby to take it). Its players belong to the new
- * owner; we save what we have and forget them. */
-static void give_up_zone(zs_t *zs, zs_zone_t *z, const char *owner)
-{
-    log_warn(z->id, "claim lost to %s: giving the zone up", owner);
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:input", z->id);
-    bus_unsubscribe(zs->bus, ch);
-    zs_player_t *p, *tmp;
-    HASH_ITER(hh_ref, zs->by_ref, p, tmp)
-    {
-        if (p->zone != z) continue;
-        zs__player_drop(zs, p);
+    /* player:location keys have a TTL: rewrite them while the players are here */
+    double now = clock_mono_ms();
+    if (now >= zs->next_location_refresh_ms) {
+        zs->next_location_refresh_ms = now + REGISTRY_LOCATION_REFRESH_MS;
+        zs_player_t *p, *ptmp;
+        HASH_ITER(hh_char, zs->by_char, p, ptmp)
+        {
+            if (p->zone) set_location(zs, p, p->zone->id);
+        }
     }
-    HASH_DEL(zs->zones, z);
-    zsim_free(z->sim);
-    json_decref(z->restore);
-    free(z);
 }
 
-static void on_reclaim(void *ud, const char *zone, int won, const char *owner)
+static void on_reclaim(void *ud, const char *zone, int won, const char *owner, uint64_t epoch)
 {
     zs_t *zs = ud;
     zs_zone_t *z = zs__zone_find(zs, zone);
-    if (!z || won) return;
-    if (owner) give_up_zone(zs, z, owner); /* NULL owner: registry down, keep running */
+    if (!z || z->fenced || won) return;
+    if (owner) give_up_zone(zs, z, owner, epoch); /* NULL owner: registry down, keep running */
 }
 
+/* Liveness evidence: a heartbeat read counts only if it was quick (Redis
+ * answered promptly) and we did not pause while it was out; anything else
+ * saw a stalled world, and the misses counted so far are forgotten. */
 static void on_hb_servers(void *ud, json_t *servers)
 {
-    zs__reap_ghosts(ud, servers);
+    zs_t *zs = ud;
+    zs__check_pause(zs);
+    zs->servers_inflight = 0;
+    double took = clock_mono_ms() - zs->servers_asked_ms;
+    if (servers && (took > ZS_FRESH_READ_MS || zs->pauses != zs->servers_pauses)) {
+        log_info("zone", "heartbeat read took %.0f ms: not used as liveness evidence", took);
+        servers = NULL;
+    }
+    zs__reap_ghosts(zs, servers);
 }
 
 static void on_hb_timer(uv_timer_t *t)
@@ -555,15 +822,24 @@ static void on_hb_timer(uv_timer_t *t)
     /* Re-assert every claim: after a Redis restart this claims them again,
      * after being cut off it tells us whether someone else took over. */
     zs_zone_t *z, *tmp;
+    zs__check_pause(zs);
     HASH_ITER(hh, zs->zones, z, tmp)
-    zs->registry->ops->claim_zone(zs->registry, z->id, on_reclaim, zs);
+    if (!z->fenced) zs->registry->ops->claim_zone(zs->registry, z->id, z->epoch, on_reclaim, zs);
     zs__heartbeat(zs);
-    if (!zs->role_all) zs->registry->ops->list_servers(zs->registry, on_hb_servers, zs);
+    /* One read at a time: replies queued behind a stalled Redis must not
+     * arrive as a burst of "missing" verdicts. */
+    if (!zs->role_all && !zs->servers_inflight) {
+        zs->servers_inflight = 1;
+        zs->servers_asked_ms = clock_mono_ms();
+        zs->servers_pauses = zs->pauses;
+        if (zs->registry->ops->list_servers(zs->registry, on_hb_servers, zs) < 0)
+            zs->servers_inflight = 0;
+    }
 }
 
 /* ---- zones ------------------------------------------------------------ */
 
-zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore)
+zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore, uint64_t epoch)
 {
     zs_zone_t *z = zs__zone_find(zs, zone);
     const zonedef_t *def = NULL;
@@ -578,25 +854,28 @@ zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore)
                          .disable_npcs = !zs->cfg.npcs,
                          .roster_threads = zs->cfg.roster_threads,
                          .data = zs->data,
-                         .rng_seed = (uint64_t)zs->cfg.rng_seed,
+                         .mob_respawn_ms = zs->cfg.mob_respawn_ms,
+                         .rng_seed = zs->cfg.rng_seed,
                          .respawn_delay_ms = zs->cfg.respawn_delay_ms};
-    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout, hook_tell};
+    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout, hook_tell, hook_npc_addressed};
     z = wod_calloc(1, sizeof(*z));
     snprintf(z->id, sizeof(z->id), "%s", zone);
     z->zs = zs;
     z->restore = restore;
+    z->epoch = epoch;
     z->sim = zsim_new(def, zs->world, zs->n_world, &cfg, &hooks);
+    int n_npcs = zsim_add_npcs(z->sim, zs->npcs, zs->n_npcs);
     HASH_ADD_STR(zs->zones, id, z);
     char ch[96];
     snprintf(ch, sizeof(ch), "zone:%s:input", zone);
     bus_subscribe(zs->bus, ch);
-    log_info(zone, "zone loaded (%.0fx%.0f ft)%s", def->size_x, def->size_z,
-             restore ? ", restored from snapshot" : "");
+    log_info(zone, "zone loaded (%.0fx%.0f ft, %d NPCs) at epoch %llu%s", def->size_x, def->size_z,
+             n_npcs, (unsigned long long)epoch, restore ? ", restored from snapshot" : "");
     zs__heartbeat(zs); /* the registry shows the new zone at once */
     return z;
 }
 
-static void on_claim(void *ud, const char *zone, int won, const char *owner)
+static void on_claim(void *ud, const char *zone, int won, const char *owner, uint64_t epoch)
 {
     zs_t *zs = ud;
     if (!won) {
@@ -606,7 +885,7 @@ static void on_claim(void *ud, const char *zone, int won, const char *owner)
             log_warn("zone", "could not claim %s (registry unavailable)", zone);
         return;
     }
-    zs__zone_open(zs, zone, NULL);
+    zs__zone_open(zs, zone, NULL, epoch);
 }
 
 zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
@@ -623,6 +902,14 @@ zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
     if (opt->data) {
         zs->data = wod_malloc(sizeof(*zs->data));
         *zs->data = *opt->data;
+    }
+    zs->llm = llm_new(loop, &zs->cfg, on_llm_reply, zs);
+    /* Once, before the loop runs (like the zones): zones opened later
+     * take their NPCs from this copy without touching the store. */
+    if (zs->cfg.npcs && zs->store->ops->npcs_load(zs->store, &zs->npcs, &zs->n_npcs) != STORE_OK) {
+        log_error("zone", "could not load NPCs from the database; zones run without them");
+        zs->npcs = NULL;
+        zs->n_npcs = 0;
     }
     zs->step_ms = 1000.0 / zs->cfg.tick_rate;
     zs->started_ms = clock_mono_ms();
@@ -647,12 +934,13 @@ void zs_attach_bus(zs_t *zs, bus_t *bus)
     if (!zs->cfg.zone_standby) {
         for (int i = 0; i < zs->n_world; i++) {
             if (!config_assigns_zone(&zs->cfg, zs->world[i].id)) continue;
-            zs->registry->ops->claim_zone(zs->registry, zs->world[i].id, on_claim, zs);
+            zs->registry->ops->claim_zone(zs->registry, zs->world[i].id, 0, on_claim, zs);
             claimed_any = 1;
         }
     }
     if (!claimed_any) log_info("zone", "no zones to claim (standby)");
     zs->next_tick = clock_mono_ms() + zs->step_ms;
+    zs->alive_ms = clock_mono_ms();
     uv_timer_start(&zs->tick_timer, on_tick, (uint64_t)zs->step_ms, 0);
     uv_timer_start(&zs->save_timer, on_save_timer, (uint64_t)zs->cfg.save_interval_ms,
                    (uint64_t)zs->cfg.save_interval_ms);
@@ -675,6 +963,10 @@ void zs_shutdown(zs_t *zs)
     size_t total = 0;
     HASH_ITER(hh, zs->zones, z, tmp)
     {
+        if (z->fenced) {
+            log_warn(z->id, "claim unconfirmed at shutdown: not saving or releasing the zone");
+            continue;
+        }
         size_t n = zsim_player_count(z->sim);
         if (n) {
             character_t *all = wod_malloc(sizeof(character_t) * n);
@@ -702,9 +994,7 @@ static void handle_closed(uv_handle_t *h)
     HASH_ITER(hh, zs->zones, z, tz)
     {
         HASH_DEL(zs->zones, z);
-        zsim_free(z->sim);
-        json_decref(z->restore);
-        free(z);
+        zone_free(z);
     }
     zs__failover_free(zs);
     zs_player_t *p, *tp;
@@ -718,6 +1008,8 @@ static void handle_closed(uv_handle_t *h)
     }
     free(zs->world);
     free(zs->data);
+    free(zs->npcs);
+    llm_free(zs->llm);
     free(zs);
 }
 

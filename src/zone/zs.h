@@ -12,6 +12,22 @@
 #define ZS_MAX_CATCHUP  3    /* ticks run back to back after a stall */
 #define ZS_SAVE_BATCH   4096 /* characters per save job */
 #define ZS_TICK_BUCKETS 7    /* tick-time histogram buckets (ms), see tick_buckets */
+/* A loop that went this long without running was paused (SIGSTOP, VM
+ * pause, swap): a standby may have taken our zones meanwhile. Far below the
+ * 15 s heartbeat TTL, far above any tick. */
+#define ZS_PAUSE_MS 3000
+/* A registry read slower than this went through a stalled Redis (or a
+ * stalled us): what it shows about heartbeats is not evidence. */
+#define ZS_FRESH_READ_MS  1000
+#define ZS_FENCE_RETRY_MS 500               /* claim check retry while the registry is down */
+#define ZS_BACKLOG_MAX    (8 * 1024 * 1024) /* input held per zone during a claim check */
+
+/* One bus input frame held while the zone's claim is being checked. */
+typedef struct zs_frame_s {
+    struct zs_frame_s *next;
+    size_t len;
+    char data[];
+} zs_frame_t;
 
 typedef struct zs_zone_s {
     char id[ZONE_ID_MAX + 1];
@@ -20,6 +36,18 @@ typedef struct zs_zone_s {
     /* Players of the last snapshot, by character id, after a takeover: a
      * player whose gateway re-enters it continues from here. */
     json_t *restore;
+    uint64_t epoch; /* fencing epoch of our claim; stamped on every output record */
+    /* Fenced: after a pause or a bus reconnect we may have lost the claim.
+     * No tick, no output; input is held in the backlog until the registry
+     * confirms the claim (then it is processed) or names another owner
+     * (then the zone is given up and the backlog dropped). */
+    int fenced;
+    int fence_inflight;    /* a claim check is waiting for the registry ... */
+    int fence_stale;       /* ... and was sent before the latest pause: ask again */
+    double fence_asked_ms; /* when it was sent */
+    zs_frame_t *backlog, *backlog_tail;
+    size_t backlog_bytes;
+    unsigned long backlog_dropped; /* frames beyond ZS_BACKLOG_MAX */
     UT_hash_handle hh;
 } zs_zone_t;
 
@@ -28,6 +56,8 @@ typedef struct zs_player_s {
     int64_t character_id;
     env_client_t client;
     zs_zone_t *zone;
+    double max_update_rate; /* the client's, kept over border crossings */
+    unsigned client_flags;  /* MSG_CLIENT_* of the client */
     UT_hash_handle hh_ref;
     UT_hash_handle hh_char;
 } zs_player_t;
@@ -35,6 +65,7 @@ typedef struct zs_player_s {
 typedef struct zs_out_s {
     char gateway[ENV_GW_MAX + 1];
     buf_t frame;
+    char zone[ZONE_ID_MAX + 1]; /* zone of the frame's last EPOCH record */
     int records;
     UT_hash_handle hh;
 } zs_out_t;
@@ -48,6 +79,9 @@ struct zs_s {
     zonedef_t *world;
     int n_world;
     gamedata_t *data; /* abilities, items, loot (owned copy; NULL = the sim's built-in) */
+    npcdef_t *npcs;   /* every zone's NPC spawns, loaded at start-up */
+    int n_npcs;
+    struct llm_s *llm; /* LLM-voiced NPCs, NULL = off */
     int role_all;
     zs_zone_t *zones;
     zs_player_t *by_ref, *by_char;
@@ -58,14 +92,26 @@ struct zs_s {
     int handles_open;
     int bus_up;
     double started_ms;
+    double next_location_refresh_ms; /* mono ms: rewrite player:location keys (TTL) */
     /* failover (failover.c) */
     uv_timer_t scan_timer;  /* standby: looks for orphaned zones every second */
     json_t *scan_zones;     /* last registry views */
     json_t *suspects;       /* zoneId -> dead owner seen on the previous scan */
     json_t *seen_assigned;  /* zoneId -> true: zones that had an owner once */
-    json_t *gateway_misses; /* gatewayId -> scans without a heartbeat */
+    json_t *gateway_misses; /* gatewayId -> fresh heartbeat reads without it */
+    int scan_inflight;      /* one orphan scan at a time ... */
+    double scan_asked_ms;   /* ... started then ... */
+    unsigned scan_pauses;   /* ... when zs->pauses was this */
+    int servers_inflight;   /* the same for the ghost check's heartbeat read */
+    double servers_asked_ms;
+    unsigned servers_pauses;
+    /* fencing */
+    double alive_ms; /* the loop last ran then (pause detection) */
+    unsigned pauses; /* pauses detected so far */
+    int bus_lost;    /* the bus went down (its next up is a reconnect) */
     /* metrics */
     unsigned long long ticks, records_in, bad_frames, saves;
+    unsigned long long zones_lost, backlog_frames_dropped;
     double save_ms_total;
     unsigned long long tick_hist[ZS_TICK_BUCKETS + 1]; /* per bucket, last = +Inf */
     double tick_ms_sum;
@@ -75,20 +121,30 @@ struct zs_s {
 zs_zone_t *zs__zone_find(zs_t *zs, const char *id);
 /* Creates and subscribes the sim of a zone we now own. restore: snapshot
  * players (owned), or NULL. */
-zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore);
+zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore, uint64_t epoch);
 void zs__player_drop(zs_t *zs, zs_player_t *p);
-/* Takes a player out of the world: leaves its sim, saves it, clears its location. */
-void zs__player_remove(zs_t *zs, zs_player_t *p);
+/* Takes a player out of the world: leaves its sim, saves it, clears its
+ * location. keep_state: its state goes to the zone's restore set, so a
+ * re-entry (ENV_ENTRY_RECOVER) continues from there. */
+void zs__player_remove(zs_t *zs, zs_player_t *p, int keep_state);
 void zs__save_async(zs_t *zs, const character_t *chars, int n);
 void zs__heartbeat(zs_t *zs);
-zs_out_t *zs__out_for(zs_t *zs, const char *gateway);
+/* The output frame for a gateway, counting one more record from zone z
+ * (an EPOCH record is written first when the frame's zone changes). */
+zs_out_t *zs__out_for(zs_t *zs, const char *gateway, const zs_zone_t *z);
+/* Checks the loop clock: after a pause, fences every zone. Returns 1 then. */
+int zs__check_pause(zs_t *zs);
+/* admin.c: answers an ADMIN_QUERY for zone z. */
+void zs__admin_query(zs_t *zs, zs_zone_t *z, const env_rec_t *r);
 
 /* failover.c */
 /* Writes a snapshot of every zone (async, or blocking when sync=1). */
 void zs__snapshot_all(zs_t *zs, int sync);
 /* Starts the orphan scan (standby and unassigned servers). */
 void zs__failover_start(zs_t *zs);
-/* Removes players whose gateway stopped sending heartbeats. */
+/* Removes players whose gateway stopped sending heartbeats. servers is a
+ * fresh heartbeat read (ZS_FRESH_READ_MS, no pause), or NULL: no evidence,
+ * and the misses counted so far are forgotten. */
 void zs__reap_ghosts(zs_t *zs, json_t *servers);
 void zs__failover_free(zs_t *zs);
 

@@ -77,6 +77,8 @@ def test_cross_server_border_and_shout(cluster):
         loc = json.loads(wait_for(lambda: r.get(f"player:location:{cid}")))
         assert loc["zone"] == "zone-crossroads" and loc["zoneServer"] == "zone-1"
         assert loc["gateway"] == "gateway-1"
+        ttl = r.ttl(f"player:location:{cid}")  # expires unless the zone server refreshes it
+        assert 1 <= ttl <= 120
         await runner.send("move", {"method": "compass", "compass": "N", "speed": "run"})
         upd = await runner.expect("state_update", timeout=10, pred=lambda p: "zone" in p)
         assert upd["zone"]["id"] == "zone-forest"
@@ -86,14 +88,14 @@ def test_cross_server_border_and_shout(cluster):
         assert loc["zoneServer"] == "zone-2"
         await asyncio.sleep(0.3)
         await shouter.send("chat", {"channel": "shout", "message": "across"})
-        m = await runner.expect("communication", pred=lambda p: p["content"] == "across")
+        m = await runner.expect("chat", pred=lambda p: p["content"] == "across")
         assert m["channel"] == "shout" and 100 <= m["distance"] <= 150
         # world and whisper chat reach players on the other gateway
         await runner.send("chat", {"channel": "world", "message": "hi all"})
-        await shouter.expect("communication", pred=lambda p: p["content"] == "hi all")
+        await shouter.expect("chat", pred=lambda p: p["content"] == "hi all")
         await shouter.send("chat", {"channel": "whisper", "message": "psst",
                                     "target": runner.entry["character"]["name"]})
-        await runner.expect("communication", pred=lambda p: p["content"] == "psst")
+        await runner.expect("chat", pred=lambda p: p["content"] == "psst")
         await runner.close()
         await shouter.close()
     run(go())
@@ -106,7 +108,7 @@ def test_redis_restart_during_play(cluster):
         a = await enter_world(g1, unique("Rr"))
         b = await enter_world(g2, unique("Rs"))
         await a.send("chat", {"channel": "say", "message": "before"})
-        await b.expect("communication", pred=lambda p: p["content"] == "before")
+        await b.expect("chat", pred=lambda p: p["content"] == "before")
         svc.restart_redis(down_seconds=1.0)
         # everyone reconnects, re-subscribes and re-registers
         assert wait_for(lambda: svc.redis.get("zone:assignment:zone-crossroads") == "zone-1", 15)
@@ -116,7 +118,7 @@ def test_redis_restart_during_play(cluster):
         while time.time() < deadline and not heard:
             await a.send("chat", {"channel": "say", "message": "after"})
             try:
-                await b.expect("communication", timeout=1, pred=lambda p: p["content"] == "after")
+                await b.expect("chat", timeout=1, pred=lambda p: p["content"] == "after")
                 heard = True
             except AssertionError:
                 pass
@@ -134,7 +136,7 @@ def test_postgres_restart_during_play(cluster):
 
     async def go():
         a = await enter_world(g1, unique("Pg"))
-        await a.send("move", {"method": "position", "position": {"x": 104, "y": 0, "z": 100}})
+        await a.send("move", {"position": {"x": 104, "y": 0, "z": 100}})
         await asyncio.sleep(0.5)
         await a.close()  # logout saves the position
         await asyncio.sleep(0.5)
@@ -172,7 +174,7 @@ def test_redis_cuts_subscribers(cluster):
         while time.time() < deadline:
             await a.send("chat", {"channel": "say", "message": "still here"})
             try:
-                await b.expect("communication", timeout=1, pred=lambda p: p["content"] == "still here")
+                await b.expect("chat", timeout=1, pred=lambda p: p["content"] == "still here")
                 break
             except AssertionError:
                 pass

@@ -21,7 +21,7 @@ async def hear(speaker, listener, text, timeout=30):
     while time.time() < deadline:
         await speaker.send("chat", {"channel": "say", "message": text})
         try:
-            return await listener.expect("communication", timeout=1,
+            return await listener.expect("chat", timeout=1,
                                          pred=lambda p: p["content"] == text)
         except AssertionError:
             pass

@@ -23,7 +23,7 @@ def test_health_and_api(server):
     assert status == 200 and json.loads(body)["servers"][0]["type"] == "all"
     status, body = http_get(server.port, "/api/info")
     info = json.loads(body)
-    assert "tickMs" in info["zones"]["zone-crossroads"]
+    assert "tickMs" in info["zoneDetails"]["zone-crossroads"]
     status, body = http_get(server.port, "/no/such/path")
     assert status == 404 and json.loads(body)["error"] == "not found"
     status, body = http_get(server.port, "/metrics")
@@ -68,7 +68,7 @@ def test_order_and_name_rules(server):
         assert (await c.expect("error"))["code"] == "HANDSHAKE_REQUIRED"
         await c.handshake()
         await c.send("chat", {"channel": "say", "message": "hi"})
-        assert (await c.expect("error"))["code"] == "AUTH_REQUIRED"
+        assert (await c.expect("error"))["code"] == "NOT_AUTHENTICATED"
         await c.guest("Rules")
         await c.send("chat", {"channel": "say", "message": "hi"})
         assert (await c.expect("error"))["code"] == "NOT_IN_WORLD"
@@ -198,7 +198,7 @@ def test_bad_config_exits_2(tmp_path):
 def test_same_character_twice_takes_over(server):
     async def go():
         a = await enter_world(server, unique("Twice"))
-        await a.send("move", {"method": "position", "position": {"x": 102, "y": 0, "z": 101}})
+        await a.send("move", {"position": {"x": 102, "y": 0, "z": 101}})
         await asyncio.sleep(0.3)
         b = await Client.connect(server.ws_url)
         await b.handshake()

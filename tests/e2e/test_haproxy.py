@@ -78,7 +78,7 @@ def test_start_distributed_two_gateways_and_gateway_loss():
         async def go():
             anna = await enter_world(Haproxy, unique("Anna"))
             bram = await enter_world(Haproxy, unique("Bram"))
-            await anna.send("move", {"method": "position", "position": {"x": 103, "y": 0, "z": 100}})
+            await anna.send("move", {"position": {"x": 103, "y": 0, "z": 100}})
             await asyncio.sleep(1.0)
             # which gateway holds Anna? the one haproxy sent her to
             r = redis.Redis(port=base + 200, decode_responses=True)

@@ -57,10 +57,10 @@ def test_python_socketio_client_plays_with_native_client(server):
 
         native = await enter_world(server, unique("Ws"))
         await p.sio.emit("chat", {"channel": "say", "message": "from socket.io"})
-        m = await native.expect("communication", pred=lambda d: d["content"] == "from socket.io")
+        m = await native.expect("chat", pred=lambda d: d["content"] == "from socket.io")
         assert m["senderName"] == name
         await native.send("chat", {"channel": "say", "message": "from ws"})
-        m = await p.expect("communication", pred=lambda d: d["content"] == "from ws")
+        m = await p.expect("chat", pred=lambda d: d["content"] == "from ws")
         assert m["channel"] == "say"
         await p.sio.emit("move", {"method": "compass", "compass": "E", "speed": "walk"})
         await native.expect("proximity_roster_delta", timeout=3)

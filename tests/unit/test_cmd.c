@@ -167,6 +167,10 @@ static const char *error_of(json_t *r)
 static zonedef_t zone;
 static zonedef_t world[32]; /* every zone, for borders */
 static int n_world;
+/* the seeded cast (004_npcs.sql), in tag order: npc-1 the Rabid Dog at
+ * (30, 30), npc-2..6 rats, npc-7/8 the hirelings, npc-9 the Old Merchant */
+static npcdef_t *cast;
+static int n_cast;
 
 static int setup(void **state)
 {
@@ -180,6 +184,7 @@ static int setup(void **state)
     zonedef_t *zs = NULL;
     int n = 0;
     if (rc == STORE_OK) rc = s->ops->zones_load(s, &zs, &n);
+    if (rc == STORE_OK) rc = s->ops->npcs_load(s, &cast, &n_cast);
     for (int i = 0; i < n; i++)
         if (strcmp(zs[i].id, "zone-crossroads") == 0) zone = zs[i];
     n_world = n < 32 ? n : 32;
@@ -201,7 +206,9 @@ static zsim_t *new_sim(void)
                          .rng_seed = 1234,
                          .respawn_delay_ms = 2000};
     zsim_hooks_t hooks = {.send = on_send};
-    return zsim_new(&zone, world, n_world, &cfg, &hooks);
+    zsim_t *sim = zsim_new(&zone, world, n_world, &cfg, &hooks);
+    zsim_add_npcs(sim, cast, n_cast);
+    return sim;
 }
 
 static void enter(zsim_t *sim, uint64_t ref, int64_t id, const char *name, double x, double z)
@@ -273,13 +280,13 @@ static void test_info_commands(void **state)
     assert_true(ok(run(sim, 1, "/sense")));
     /* chat commands reach the other player */
     assert_true(ok(run(sim, 1, "/say hello there")));
-    json_t *m = last(2, "communication");
+    json_t *m = last(2, "chat");
     assert_string_equal(json_string_value(json_object_get(m, "content")), "hello there");
     assert_true(ok(run(sim, 1, "/me waves")));
-    m = last(2, "communication");
+    m = last(2, "chat");
     assert_string_equal(json_string_value(json_object_get(m, "content")), "Alice waves");
     assert_true(ok(run(sim, 1, "/tell Bobby psst")));
-    m = last(2, "communication");
+    m = last(2, "chat");
     assert_string_equal(json_string_value(json_object_get(m, "channel")), "whisper");
     assert_false(ok(run(sim, 1, "/tell Nobody hi"))); /* no tell hook: nobody else online */
     assert_false(ok(run(sim, 1, "/say")));
@@ -365,15 +372,15 @@ static void test_bad_targets_and_death(void **state)
     enter(sim, 1, 101, "Alice", 100, 100);
     assert_false(ok(run(sim, 1, "/attack")));
     assert_false(ok(run(sim, 1, "/attack Alice")));   /* oneself */
-    assert_false(ok(run(sim, 1, "/attack npc-1")));   /* the merchant is friendly */
+    assert_false(ok(run(sim, 1, "/attack npc-9")));   /* the merchant is friendly */
     assert_false(ok(run(sim, 1, "/attack Grendel"))); /* no such thing */
     assert_false(ok(run(sim, 1, "/attack npc-188888888888888888888"))); /* found by fuzz_cmd */
     assert_false(ok(run(sim, 1, "/attack npc-0")));
-    assert_false(ok(run(sim, 1, "/cast fireball npc-2")));  /* no such ability */
+    assert_false(ok(run(sim, 1, "/cast fireball npc-1")));  /* no such ability */
     assert_false(ok(run(sim, 1, "/cast \"Arcane Bolt\""))); /* needs a target */
     assert_false(ok(run(sim, 1, "/disengage")));            /* not in combat */
-    /* a ghoul far away: out of range (as a command error and a combat_error) */
-    json_t *r = run(sim, 1, "/attack npc-2");
+    /* the dog far away: out of range (as a command error and a combat_error) */
+    json_t *r = run(sim, 1, "/attack npc-1");
     assert_false(ok(r));
     assert_non_null(strstr(error_of(r), "range"));
     json_t *ev = last(1, "event");
@@ -388,7 +395,7 @@ static void test_bad_targets_and_death(void **state)
     p->ch.hp = 0;
     p->ch.is_alive = 0;
     p->respawn_at_ms = 1; /* due at the next tick */
-    r = run(sim, 1, "/attack npc-2");
+    r = run(sim, 1, "/attack npc-1");
     assert_false(ok(r));
     assert_non_null(strstr(error_of(r), "dead"));
     assert_false(ok(run(sim, 1, "/use health potion")));
@@ -405,20 +412,20 @@ static void test_fight_to_the_death(void **state)
 {
     (void)state;
     zsim_t *sim = new_sim();
-    /* find the ghoul (npc-2) and stand beside it; a bystander far away */
+    /* find the Rabid Dog (npc-1) and stand beside it; a bystander far away */
     enter(sim, 9, 109, "Watcher", 100, 100);
-    json_t *r = run(sim, 9, "/look npc-2");
+    json_t *r = run(sim, 9, "/look npc-1");
     double gx, gz;
     if (ok(r)) {
         json_t *pos = json_object_get(json_object_get(r, "data"), "position");
         gx = json_number_value(json_object_get(pos, "x"));
         gz = json_number_value(json_object_get(pos, "z"));
     } else { /* beyond 150 ft: ask the sim directly */
-        gx = sim->npcs[1].x;
-        gz = sim->npcs[1].z;
+        gx = sim->npcs[0].x;
+        gz = sim->npcs[0].z;
     }
     enter(sim, 1, 101, "Alice", gx, gz + 3 <= 200 ? gz + 3 : gz - 3);
-    r = run(sim, 1, "/attack npc-2");
+    r = run(sim, 1, "/attack npc-1");
     assert_true(ok(r));
     assert_true(count_events(1, "combat_action") >= 1);
     assert_true(count_events(1, "combat_start") == 1);
@@ -439,7 +446,7 @@ static void test_fight_to_the_death(void **state)
     }
     assert_non_null(death);
     assert_non_null(json_object_get(death, "narrative"));
-    /* the ghoul hit back at least once: Alice is hurt (or she died) */
+    /* the dog bit back at least once: Alice is hurt (or she died) */
     zplayer_t *p = zsim__find(sim, 1);
     assert_true(p->ch.hp < 205);
     assert_true(count_events(1, "combat_hit") >= 3);
@@ -462,9 +469,13 @@ static void test_move_over_a_border(void **state)
     (void)state;
     zsim_t *sim = new_sim();
     enter(sim, 1, 101, "Alice", 100, 195);
-    /* a step north over the edge hands Alice to the forest before the answer goes out */
-    json_t *r = run(sim, 1, "/move to:100,210");
+    /* a walk north over the edge hands Alice to the forest */
+    json_t *r = run(sim, 1, "/move to:100,210 run");
     assert_true(ok(r));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "data"), "method")),
+                        "position");
+    for (int i = 0; i < 200 && zsim__find(sim, 1); i++)
+        zsim_tick(sim, 0);
     assert_null(zsim__find(sim, 1));
     zsim_free(sim);
 }
@@ -483,5 +494,6 @@ int main(void)
     };
     int rc = cmocka_run_group_tests(tests, setup, NULL);
     json_decref(sent);
+    free(cast);
     return rc;
 }

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_RECS 16
+#define MAX_RECS 24
 
 /* A frame holding one record of every kind, and where each record ends. */
 typedef struct sample_s {
@@ -55,6 +55,7 @@ static void build_sample(sample_t *s)
     r.u.enter.ch.last_played = 1700000000123LL;
     r.u.enter.max_update_rate = 2.5;
     r.u.enter.entry = 1;
+    r.u.enter.client_flags = MSG_CLIENT_MACHINE | MSG_CLIENT_POSITIONS;
     r.character_id = 1234;
     add(s, &r);
 
@@ -118,7 +119,7 @@ static void build_sample(sample_t *s)
     r.kind = ENV_COMMAND;
     client(&r, "gateway-1", 5);
     r.character_id = 13;
-    snprintf(r.u.command.text, sizeof(r.u.command.text), "/cast \"Arcane Bolt\" Feral Ghoul");
+    snprintf(r.u.command.text, sizeof(r.u.command.text), "/cast \"Arcane Bolt\" Rabid Dog");
     add(s, &r);
 
     static const char payload[] = {'{', '"', 'a', '"', ':', '1', '}'};
@@ -164,6 +165,38 @@ static void build_sample(sample_t *s)
 
     memset(&r, 0, sizeof(r));
     r.kind = ENV_RESYNC;
+    add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ADMIN_QUERY;
+    snprintf(r.client.gateway, sizeof(r.client.gateway), "gateway-2");
+    add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ADMIN_SNAPSHOT;
+    snprintf(r.u.route.zone, sizeof(r.u.route.zone), "zone-city");
+    r.payload = "{\"entities\":[]}";
+    r.payload_len = strlen(r.payload);
+    add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_ADMIN_KICK;
+    snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "Mira Vale");
+    r.payload = "be nice";
+    r.payload_len = strlen(r.payload);
+    add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_EPOCH;
+    snprintf(r.u.fence.zone, sizeof(r.u.fence.zone), "zone-crossroads");
+    r.u.fence.epoch = 0x0102030405060708ull; /* all 8 bytes matter */
+    add(s, &r);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_UNKNOWN;
+    r.client.conn = 0x100000002ull;
+    r.character_id = 4321;
+    snprintf(r.u.route.zone, sizeof(r.u.route.zone), "zone-city");
     add(s, &r);
 }
 
@@ -220,6 +253,7 @@ static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
         assert_character_equal(&got->u.enter.ch, &want->u.enter.ch);
         assert_true(got->u.enter.max_update_rate == want->u.enter.max_update_rate);
         assert_int_equal(got->u.enter.entry, want->u.enter.entry);
+        assert_int_equal(got->u.enter.client_flags, want->u.enter.client_flags);
         assert_int_equal(got->character_id, want->u.enter.ch.id);
         break;
     case ENV_LEAVE:
@@ -285,6 +319,26 @@ static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
         break;
     case ENV_RESYNC:
         break;
+    case ENV_ADMIN_QUERY:
+        assert_string_equal(got->client.gateway, want->client.gateway);
+        break;
+    case ENV_ADMIN_SNAPSHOT:
+        assert_string_equal(got->u.route.zone, want->u.route.zone);
+        assert_span(got->payload, got->payload_len, want->payload, want->payload_len);
+        break;
+    case ENV_ADMIN_KICK:
+        assert_string_equal(got->u.whisper.target, want->u.whisper.target);
+        assert_span(got->payload, got->payload_len, want->payload, want->payload_len);
+        break;
+    case ENV_EPOCH:
+        assert_string_equal(got->u.fence.zone, want->u.fence.zone);
+        assert_true(got->u.fence.epoch == want->u.fence.epoch);
+        break;
+    case ENV_UNKNOWN:
+        assert_int_equal(got->client.conn, want->client.conn);
+        assert_int_equal(got->character_id, want->character_id);
+        assert_string_equal(got->u.route.zone, want->u.route.zone);
+        break;
     default:
         fail_msg("unexpected kind %d", want->kind);
     }
@@ -330,6 +384,16 @@ static void test_deliver_fast_path_matches(void **state)
     r.payload_len = 7;
     env_put(&a, &r);
     env_put_deliver(&b, 77, "pong", "{\"t\":1}", 7);
+    assert_span(a.data, a.len, b.data, b.len);
+    /* and the EPOCH helper the zone server uses */
+    env_begin(&a);
+    env_begin(&b);
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_EPOCH;
+    snprintf(r.u.fence.zone, sizeof(r.u.fence.zone), "zone-forest");
+    r.u.fence.epoch = 42;
+    env_put(&a, &r);
+    env_put_epoch(&b, "zone-forest", 42);
     assert_span(a.data, a.len, b.data, b.len);
     buf_free(&a);
     buf_free(&b);
@@ -450,6 +514,8 @@ static void test_kind_names(void **state)
     (void)state;
     assert_string_equal(env_kind_name(ENV_ENTER), "ENTER");
     assert_string_equal(env_kind_name(ENV_WHISPER), "WHISPER");
+    assert_string_equal(env_kind_name(ENV_EPOCH), "EPOCH");
+    assert_string_equal(env_kind_name(ENV_UNKNOWN), "UNKNOWN");
     assert_string_equal(env_kind_name((env_kind_t)0), "?");
     assert_string_equal(env_kind_name(ENV_KIND_MAX), "?");
 }

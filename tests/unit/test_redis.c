@@ -120,13 +120,15 @@ typedef struct claim_probe_s {
     int calls, won;
     char owner[64];
     char zone[64];
+    uint64_t epoch;
 } claim_probe_t;
 
-static void on_claim(void *ud, const char *zone, int won, const char *owner)
+static void on_claim(void *ud, const char *zone, int won, const char *owner, uint64_t epoch)
 {
     claim_probe_t *p = ud;
     p->calls++;
     p->won = won;
+    p->epoch = epoch;
     snprintf(p->zone, sizeof(p->zone), "%s", zone);
     snprintf(p->owner, sizeof(p->owner), "%s", owner ? owner : "(null)");
 }
@@ -153,7 +155,7 @@ static void test_no_server(void **state)
     /* A registry call is refused, or queued for the attempt in progress
      * and then answered with an error: either way, no owner. */
     claim_probe_t cp = {0};
-    int rc = r->ops->claim_zone(r, "zone-x", on_claim, &cp);
+    int rc = r->ops->claim_zone(r, "zone-x", 0, on_claim, &cp);
     if (rc == 0) {
         assert_true(run_until(&loop, &cp.calls, 1, 2000));
         assert_int_equal(cp.won, 0);
@@ -303,18 +305,20 @@ static void test_registry(void **state)
 
     /* Claims: a wins, b loses and learns the owner, a again keeps it. */
     claim_probe_t c1 = {0}, c2 = {0}, c3 = {0};
-    assert_int_equal(ra->ops->claim_zone(ra, zone, on_claim, &c1), 0);
+    assert_int_equal(ra->ops->claim_zone(ra, zone, 0, on_claim, &c1), 0);
     assert_true(run_until(&loop, &c1.calls, 1, 3000));
     assert_int_equal(c1.won, 1);
     assert_string_equal(c1.owner, id_a);
     assert_string_equal(c1.zone, zone);
-    assert_int_equal(rb->ops->claim_zone(rb, zone, on_claim, &c2), 0);
+    assert_int_equal(rb->ops->claim_zone(rb, zone, 0, on_claim, &c2), 0);
     assert_true(run_until(&loop, &c2.calls, 1, 3000));
     assert_int_equal(c2.won, 0);
     assert_string_equal(c2.owner, id_a);
-    assert_int_equal(ra->ops->claim_zone(ra, zone, on_claim, &c3), 0);
+    assert_int_equal(ra->ops->claim_zone(ra, zone, c1.epoch, on_claim, &c3), 0);
     assert_true(run_until(&loop, &c3.calls, 1, 3000));
     assert_int_equal(c3.won, 1);
+    assert_true(c1.epoch >= 1);
+    assert_int_equal(c3.epoch, c1.epoch); /* a confirmation keeps the epoch */
     snprintf(key, sizeof(key), "zone:assignment:%s", zone);
     char *v = sync_get(sc, key);
     assert_non_null(v);
@@ -327,8 +331,8 @@ static void test_registry(void **state)
              zone);
     assert_int_equal(ra->ops->heartbeat(ra, hb), 0);
     claim_probe_t sync_point = {0}; /* replies come in order: once this answers, the SET ran */
-    assert_int_equal(rb->ops->claim_zone(rb, zone, on_claim, &sync_point), 0);
-    assert_int_equal(ra->ops->claim_zone(ra, zone, on_claim, &sync_point), 0);
+    assert_int_equal(rb->ops->claim_zone(rb, zone, 0, on_claim, &sync_point), 0);
+    assert_int_equal(ra->ops->claim_zone(ra, zone, 0, on_claim, &sync_point), 0);
     assert_true(run_until(&loop, &sync_point.calls, 2, 3000));
     snprintf(key, sizeof(key), "server:heartbeat:%s", id_a);
     redisReply *rep = redisCommand(sc, "TTL %s", key);
@@ -360,7 +364,7 @@ static void test_registry(void **state)
     const char *loc = "{\"zone\":\"zone-forest\",\"zoneServer\":\"zone-2\",\"gateway\":\"gw-1\"}";
     assert_int_equal(ra->ops->player_location(ra, 900000 + getpid(), loc), 0);
     sync_point.calls = 0;
-    assert_int_equal(ra->ops->claim_zone(ra, zone, on_claim, &sync_point), 0);
+    assert_int_equal(ra->ops->claim_zone(ra, zone, 0, on_claim, &sync_point), 0);
     assert_true(run_until(&loop, &sync_point.calls, 1, 3000));
     v = sync_get(sc, key);
     assert_non_null(v);
@@ -371,14 +375,14 @@ static void test_registry(void **state)
     /* Release: only the owner's release deletes the assignment. */
     assert_int_equal(rb->ops->release_zone(rb, zone), 0);
     sync_point.calls = 0;
-    assert_int_equal(rb->ops->claim_zone(rb, zone, on_claim, &sync_point), 0);
+    assert_int_equal(rb->ops->claim_zone(rb, zone, 0, on_claim, &sync_point), 0);
     assert_true(run_until(&loop, &sync_point.calls, 1, 3000));
     assert_int_equal(sync_point.won, 0); /* still a's */
     v = sync_get(sc, key);
     assert_null(v); /* the location was deleted */
     assert_int_equal(ra->ops->release_zone(ra, zone), 0);
     sync_point.calls = 0;
-    assert_int_equal(rb->ops->claim_zone(rb, zone, on_claim, &sync_point), 0);
+    assert_int_equal(rb->ops->claim_zone(rb, zone, 0, on_claim, &sync_point), 0);
     assert_true(run_until(&loop, &sync_point.calls, 1, 3000));
     assert_int_equal(sync_point.won, 1); /* released, so b could take it */
     assert_string_equal(sync_point.owner, id_b);
@@ -391,13 +395,113 @@ static void test_registry(void **state)
     assert_null(late.result);
 
     snprintf(key, sizeof(key), "zone:assignment:%s", zone);
-    freeReplyObject(redisCommand(sc, "DEL %s server:heartbeat:%s", key, id_a));
+    freeReplyObject(redisCommand(sc, "DEL %s zone:epoch:%s server:heartbeat:%s", key, zone, id_a));
     redisFree(sc);
     rb->ops->close(rb);
     json_decref(ls.result);
     json_decref(lz.result);
     drain_and_close(&loop);
     assert_int_equal(late.calls, 1); /* and not again during teardown */
+}
+
+/* Runs one claim (held >= 0) or takeover (dead != NULL) and waits for it. */
+static claim_probe_t claim_sync(uv_loop_t *loop, registry_t *r, const char *zone, uint64_t held,
+                                const char *dead)
+{
+    claim_probe_t p = {0};
+    if (dead)
+        assert_int_equal(r->ops->takeover_zone(r, zone, dead, on_claim, &p), 0);
+    else
+        assert_int_equal(r->ops->claim_zone(r, zone, held, on_claim, &p), 0);
+    assert_true(run_until(loop, &p.calls, 1, 10000));
+    return p;
+}
+
+/* Fencing epochs: every new claim or takeover bumps the epoch; a claim
+ * confirmed at an old epoch is lost; keys lost with a Redis restart are
+ * restored at the holder's epoch, never lowered. */
+static void test_registry_epochs(void **state)
+{
+    (void)state;
+    if (!redis_url()) skip();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char id_a[32], id_b[32], zone[64], akey[128], ekey[128];
+    snprintf(id_a, sizeof(id_a), "zone-ep-a-%d", (int)getpid());
+    snprintf(id_b, sizeof(id_b), "zone-ep-b-%d", (int)getpid());
+    snprintf(zone, sizeof(zone), "zone-ep-%d", (int)getpid());
+    snprintf(akey, sizeof(akey), "zone:assignment:%s", zone);
+    snprintf(ekey, sizeof(ekey), "zone:epoch:%s", zone);
+    registry_t *ra = registry_redis_new(&loop, redis_url(), id_a);
+    registry_t *rb = registry_redis_new(&loop, redis_url(), id_b);
+    redisContext *sc = sync_conn();
+    freeReplyObject(redisCommand(sc, "DEL %s %s", akey, ekey));
+
+    claim_probe_t p = claim_sync(&loop, ra, zone, 0, NULL);
+    assert_int_equal(p.won, 1);
+    assert_int_equal(p.epoch, 1);
+    p = claim_sync(&loop, ra, zone, 1, NULL); /* confirm */
+    assert_int_equal(p.won, 1);
+    assert_int_equal(p.epoch, 1);
+    p = claim_sync(&loop, rb, zone, 0, NULL); /* held: b loses, sees a's epoch */
+    assert_int_equal(p.won, 0);
+    assert_string_equal(p.owner, id_a);
+    assert_int_equal(p.epoch, 1);
+    p = claim_sync(&loop, rb, zone, 0, "someone-else"); /* takeover from the wrong owner */
+    assert_int_equal(p.won, 0);
+    assert_string_equal(p.owner, id_a);
+    p = claim_sync(&loop, rb, zone, 0, id_a); /* a's heartbeat expired: b takes over */
+    assert_int_equal(p.won, 1);
+    assert_int_equal(p.epoch, 2);
+    /* a wakes up from a pause and checks its claim at epoch 1: lost */
+    p = claim_sync(&loop, ra, zone, 1, NULL);
+    assert_int_equal(p.won, 0);
+    assert_string_equal(p.owner, id_b);
+    assert_int_equal(p.epoch, 2);
+    /* b lets go; a's check at epoch 1 still fails (b held it after a) */
+    assert_int_equal(rb->ops->release_zone(rb, zone), 0);
+    char *held = NULL;
+    for (int i = 0; i < 2000 && (held = sync_get(sc, akey)); i++) { /* b's own connection */
+        free(held);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(2000);
+    }
+    assert_null(held);
+    p = claim_sync(&loop, ra, zone, 1, NULL);
+    assert_int_equal(p.won, 0);
+    assert_string_equal(p.owner, "");
+    assert_int_equal(p.epoch, 2);
+    char *v = sync_get(sc, akey);
+    assert_null(v); /* and a did not take it */
+    /* b claims again: a new epoch */
+    p = claim_sync(&loop, rb, zone, 0, NULL);
+    assert_int_equal(p.won, 1);
+    assert_int_equal(p.epoch, 3);
+    /* Redis lost its data (restart without persistence): b's confirmation
+     * restores the claim at epoch 3, not at a counter restarting from 1. */
+    freeReplyObject(redisCommand(sc, "DEL %s %s", akey, ekey));
+    p = claim_sync(&loop, rb, zone, 3, NULL);
+    assert_int_equal(p.won, 1);
+    assert_int_equal(p.epoch, 3);
+    v = sync_get(sc, ekey);
+    assert_non_null(v);
+    assert_string_equal(v, "3");
+    free(v);
+    v = sync_get(sc, akey);
+    assert_non_null(v);
+    assert_string_equal(v, id_b);
+    free(v);
+    /* Only the assignment lost: the same. */
+    freeReplyObject(redisCommand(sc, "DEL %s", akey));
+    p = claim_sync(&loop, rb, zone, 3, NULL);
+    assert_int_equal(p.won, 1);
+    assert_int_equal(p.epoch, 3);
+
+    freeReplyObject(redisCommand(sc, "DEL %s %s", akey, ekey));
+    redisFree(sc);
+    ra->ops->close(ra);
+    rb->ops->close(rb);
+    drain_and_close(&loop);
 }
 
 int main(void)
@@ -407,10 +511,9 @@ int main(void)
         printf("[  SKIPPED ] live Redis tests: set WOD_TEST_REDIS_URL=redis://127.0.0.1:PORT "
                "(scripts/services.sh redis PORT DIR starts one)\n");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_parse),
-        cmocka_unit_test(test_no_server),
-        cmocka_unit_test(test_bus_pubsub),
-        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_url_parse),       cmocka_unit_test(test_no_server),
+        cmocka_unit_test(test_bus_pubsub),      cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_registry_epochs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

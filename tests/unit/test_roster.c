@@ -144,8 +144,12 @@ static void test_full_and_deltas(void **state)
     assert_true(json_number_value(json_object_get(json_array_get(ents_see, 1), "range")) == 100);
     assert_int_equal(json_array_size(json_object_get(chan(j, "see"), "sample")), 2);
     assert_null(json_object_get(chan(j, "see"), "lastSpeaker"));
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(j, "dangerState"), "level")), "safe");
+    assert_true(json_is_false(json_object_get(j, "dangerState"))); /* the original's boolean */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "danger"), "level")),
+                        "safe");
+    json_t *ann = json_array_get(ents_see, 0);
+    assert_true(json_is_true(json_object_get(ann, "isAlive")));
+    assert_true(json_is_false(json_object_get(ann, "isMachine")));
     assert_int_equal(json_integer_value(json_object_get(j, "timestamp")), 1000);
     json_decref(j);
 
@@ -164,6 +168,7 @@ static void test_full_and_deltas(void **state)
     assert_null(json_object_get(upd, "bearing")); /* only what moved */
     assert_null(json_object_get(chan(j, "say"), "count"));
     assert_null(json_object_get(j, "dangerState"));
+    assert_null(json_object_get(j, "danger"));
     json_decref(j);
 
     /* Ben goes around: bearing 90 -> 180 */
@@ -224,14 +229,44 @@ static void test_full_and_deltas(void **state)
     ents[4].hostile = 1;
     hostiles = 1;
     j = run(&r, &s, 0);
-    json_t *ds = json_object_get(j, "dangerState");
+    assert_true(json_is_true(json_object_get(j, "dangerState")));
+    json_t *ds = json_object_get(j, "danger");
     assert_string_equal(json_string_value(json_object_get(ds, "level")), "danger");
     assert_int_equal(json_integer_value(json_object_get(ds, "hostilesNearby")), 1);
     added = json_array_get(json_object_get(chan(j, "say"), "added"), 0);
     assert_string_equal(json_string_value(json_object_get(added, "id")), "npc-1");
     assert_string_equal(json_string_value(json_object_get(added, "type")), "npc");
+    assert_true(json_is_true(json_object_get(added, "isMachine")));
     json_decref(j);
 
+    roster_free(&r);
+    roster_scratch_free(&s);
+}
+
+/* Arrays are never null (the original clients): a channel growing past
+ * ROSTER_SAMPLE_MAX gets an empty sample, not null. */
+static void test_sample_never_null(void **state)
+{
+    (void)state;
+    memset(ents, 0, sizeof(ents));
+    hostiles = 0;
+    roster_t r;
+    roster_scratch_t s;
+    roster_init(&r, 64);
+    roster_scratch_init(&s, 64);
+    put(0, 0, 0, 0);
+    for (int i = 1; i <= 3; i++)
+        put(i, 0, 0, 10.0 * i);
+    json_t *j = run(&r, &s, 1);
+    assert_int_equal(json_array_size(json_object_get(chan(j, "see"), "sample")), 3);
+    json_decref(j);
+    put(4, 0, 0, 40);
+    j = run(&r, &s, 0);
+    json_t *sample = json_object_get(chan(j, "see"), "sample");
+    assert_true(json_is_array(sample));
+    assert_int_equal(json_array_size(sample), 0);
+    assert_int_equal(json_integer_value(json_object_get(chan(j, "see"), "count")), 4);
+    json_decref(j);
     roster_free(&r);
     roster_scratch_free(&s);
 }
@@ -400,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_bearing_and_elevation),
         cmocka_unit_test(test_number_format),
         cmocka_unit_test(test_full_and_deltas),
+        cmocka_unit_test(test_sample_never_null),
         cmocka_unit_test(test_nearest_cap),
         cmocka_unit_test(test_grid_path_matches_hits_path),
     };

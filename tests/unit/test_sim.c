@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "sim/sim.h"
+#include "game/npcdef.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -101,6 +102,50 @@ static json_t *last_msg(uint64_t ref, const char *type)
     return NULL;
 }
 
+/* Replays what `ref` was told (proximity_roster, then its deltas in order)
+ * and returns the range it last heard for entity `id` on `channel`, or -1
+ * if the entity is not on that channel in the client's view. */
+static double view_range(uint64_t ref, const char *channel, const char *id)
+{
+    double range = -1;
+    for (size_t i = 0; i < n_caps; i++) {
+        if (caps[i].ref != ref) continue;
+        int full = strcmp(caps[i].type, "proximity_roster") == 0;
+        if (!full && strcmp(caps[i].type, "proximity_roster_delta") != 0) continue;
+        json_t *m = json_loads(caps[i].payload, 0, NULL);
+        json_t *ch = json_object_get(json_object_get(m, "channels"), channel);
+        if (full) range = -1;
+        const char *lists[] = {"entities", "added", "updated"};
+        for (int l = 0; l < 3 && ch; l++) {
+            json_t *arr = json_object_get(ch, lists[l]);
+            for (size_t k = 0; k < json_array_size(arr); k++) {
+                json_t *e = json_array_get(arr, k);
+                if (strcmp(json_string_value(json_object_get(e, "id")), id) != 0) continue;
+                json_t *r = json_object_get(e, "range");
+                if (r) range = json_number_value(r);
+            }
+        }
+        json_t *gone = json_object_get(ch, "removed");
+        for (size_t k = 0; k < json_array_size(gone); k++) {
+            json_t *e = json_array_get(gone, k);
+            const char *gid = json_is_string(e) ? json_string_value(e)
+                                                : json_string_value(json_object_get(e, "id"));
+            if (gid && strcmp(gid, id) == 0) range = -1;
+        }
+        json_decref(m);
+    }
+    return range;
+}
+
+static json_t *kept; /* a message parsed by last_msg_keep, decref'd by the test */
+
+static json_t *last_msg_keep(uint64_t ref, const char *type)
+{
+    json_decref(kept);
+    kept = last_msg(ref, type);
+    return kept;
+}
+
 /* ---- world ---- */
 
 static zonedef_t world[3];
@@ -140,16 +185,57 @@ static int setup(void **state)
 
 static int roster_threads = 1;
 
+/* A small cast as the store would load it: the merchant beside the
+ * crossroads spawn, a hostile dog in a corner, one in another zone. */
+static npcdef_t cast[3];
+
+static void make_cast(void)
+{
+    memset(cast, 0, sizeof(cast));
+    npcdef_t *m = &cast[0];
+    snprintf(m->tag, sizeof(m->tag), "npc.merchant.old");
+    snprintf(m->zone_id, sizeof(m->zone_id), "zone-crossroads");
+    snprintf(m->name, sizeof(m->name), "Old Merchant");
+    snprintf(m->description, sizeof(m->description), "A stooped trader.");
+    m->level = 5;
+    m->max_hp = 150;
+    m->x = 102;
+    m->z = 98;
+    m->n_lines = 2;
+    snprintf(m->lines[0], sizeof(m->lines[0]), "Lamp oil, rope?");
+    snprintf(m->lines[1], sizeof(m->lines[1]), "Mind the dog.");
+    npcdef_t *d = &cast[1];
+    snprintf(d->tag, sizeof(d->tag), "mob.rabid_dog");
+    snprintf(d->zone_id, sizeof(d->zone_id), "zone-crossroads");
+    snprintf(d->name, sizeof(d->name), "Rabid Dog");
+    d->is_mob = d->wildlife = d->hostile = 1;
+    d->level = 7;
+    d->strength = 12;
+    d->max_hp = 140;
+    d->aggro_radius = 30;
+    d->leash = 70;
+    d->speed = 12;
+    d->x = 30;
+    d->z = 30;
+    cast[2] = *d;
+    snprintf(cast[2].tag, sizeof(cast[2].tag), "mob.elsewhere");
+    snprintf(cast[2].zone_id, sizeof(cast[2].zone_id), "zone-forest");
+}
+
 static zsim_t *new_sim(int zone_index, int npcs)
 {
     zsim_config_t cfg = {.tick_rate = 20,
                          .roster_max_entities = 64,
                          .disable_npcs = !npcs,
                          .roster_threads = roster_threads,
-                         .rng_seed = 42};
+                         .mob_respawn_ms = 2000,
+                         .rng_seed = 1};
     zsim_hooks_t hooks = {
         .ud = NULL, .send = on_send, .crossed = on_crossed, .shout_out = on_shout};
-    return zsim_new(&world[zone_index], world, 3, &cfg, &hooks);
+    zsim_t *sim = zsim_new(&world[zone_index], world, 3, &cfg, &hooks);
+    make_cast();
+    assert_int_equal(zsim_add_npcs(sim, cast, 3), npcs && zone_index == 0 ? 2 : 0);
+    return sim;
 }
 
 static character_t make_char(int64_t id, const char *name, const char *zone_id, double x, double z)
@@ -238,7 +324,9 @@ static void test_position_move_checked(void **state)
     (void)state;
     zsim_t *sim = new_sim(0, 0);
     enter(sim, 1, "Alice", 100, 100, 0);
-    msg_move_t m = {.method = MOVE_POSITION, .x = 180, .y = 0, .z = 100};
+    /* no speed named: walk; at least 2 s count, x 1.5, + 2 ft = 20 ft */
+    double walk = base_speed();
+    msg_move_t m = {.method = MOVE_POSITION, .x = 100 + 1.5 * walk * 2 + 2.5, .y = 0, .z = 100};
     assert_int_equal(zsim_player_move(sim, 1, &m), -1);
     json_t *e = last_msg(1, "error");
     assert_non_null(e);
@@ -250,18 +338,156 @@ static void test_position_move_checked(void **state)
     json_decref(e);
     assert_true(zsim_player(sim, 1)->x == 100);
 
-    m.x = 110; /* 10 ft: within one second of running */
-    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
-    assert_true(zsim_player(sim, 1)->x == 110);
-    /* 3 s later, 3 s of running is fine */
+    /* the original clients: 10 ft north (their z-10) at walk, every 2 s, applied at once */
+    m.x = 100;
+    m.z = 90;
+    m.has_speed = 1;
+    m.speed = SPEED_WALK;
+    for (int step = 1; step <= 3; step++) {
+        for (int i = 0; i < 40; i++)
+            zsim_tick(sim, 0);
+        m.z = 100 - 10 * step;
+        assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+        assert_true(zsim_player(sim, 1)->z == m.z);
+    }
+    /* 3 s later, at run: 1.5 x 3 s of running is fine */
     double run = 3.5 * base_speed();
     for (int i = 0; i < 60; i++)
         zsim_tick(sim, 0);
-    m.x = 110 + run * 2.9;
+    m.speed = SPEED_RUN;
+    m.z = 70;
+    m.x = 100 + run * 4.4;
     assert_int_equal(zsim_player_move(sim, 1, &m), 0);
-    /* but right away again not */
-    m.x += run * 1.5;
+    /* but right away again not (2 s count at least: 3 s of running is too far) */
+    m.x += run * 3.1;
     assert_int_equal(zsim_player_move(sim, 1, &m), -1);
+    /* at walk, what run allowed is refused */
+    m.speed = SPEED_WALK;
+    m.x = zsim_player(sim, 1)->x + walk * 3.5;
+    assert_int_equal(zsim_player_move(sim, 1, &m), -1);
+    zsim_free(sim);
+}
+
+/* method "position": walk there, re-aimed each tick, snap on arrival,
+ * then movement_complete target_reached with the position. */
+static void test_walk_to_point(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 0);
+    enter(sim, 1, "Alice", 100, 100, 0);
+    enter(sim, 2, "Bobby", 120, 100, 0);
+    enter(sim, 3, "Carol", 140, 100, 0);
+    assert_int_equal(zsim_player_set_client(sim, 2, MSG_CLIENT_POSITIONS), 0); /* graphical */
+    msg_move_t m = {.method = MOVE_FOLLOW, .has_speed = 1, .speed = SPEED_JOG, .x = 130, .z = 60};
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    clear_caps();
+    double d = hypot(30, 40), step = 2.0 * base_speed() / 20.0;
+    int ticks = 0;
+    while (count_msgs(1, "event") == 0 && ticks < 200) {
+        zsim_tick(sim, 0);
+        ticks++;
+        if (count_msgs(1, "event") == 0) { /* on the way: on the straight line */
+            const character_t *c = zsim_player(sim, 1);
+            assert_true(fabs((c->x - 100) * 40 + (c->z - 100) * 30) < 1e-6);
+        }
+    }
+    assert_true(ticks >= (int)floor(d / step) - 1 && ticks <= (int)ceil(d / step) + 1);
+    const character_t *c = zsim_player(sim, 1);
+    assert_true(c->x == 130 && c->z == 60);
+    json_t *ev = last_msg(1, "event");
+    assert_string_equal(json_string_value(json_object_get(ev, "eventType")), "movement_complete");
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "target_reached");
+    json_t *pos = json_object_get(ev, "position");
+    assert_true(json_number_value(json_object_get(pos, "x")) == 130);
+    assert_true(json_number_value(json_object_get(pos, "z")) == 60);
+    json_decref(ev);
+    /* Bobby (within see range) got Alice's absolute positions as state_update */
+    json_t *su = last_msg(2, "state_update");
+    assert_non_null(su);
+    json_t *upd = json_object_get(json_object_get(su, "entities"), "updated");
+    int saw = 0;
+    for (size_t i = 0; i < json_array_size(upd); i++) {
+        json_t *u = json_array_get(upd, i);
+        if (strcmp(json_string_value(json_object_get(u, "id")), "char-1")) continue;
+        saw = 1;
+        assert_string_equal(json_string_value(json_object_get(u, "name")), "Alice");
+        assert_string_equal(json_string_value(json_object_get(u, "type")), "player");
+        assert_non_null(json_object_get(json_object_get(u, "position"), "x"));
+    }
+    assert_true(saw);
+    json_decref(su);
+    assert_int_equal(count_msgs(3, "state_update"), 0); /* a text client: rosters only */
+    /* standing still: nothing more */
+    clear_caps();
+    for (int i = 0; i < 10; i++)
+        zsim_tick(sim, 0);
+    assert_int_equal(count_msgs(1, "event") + count_msgs(2, "state_update"), 0);
+
+    /* a new move ends the old one: reason command */
+    m.x = 10;
+    m.z = 10;
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    zsim_tick(sim, 0);
+    move_heading(sim, 1, 90, 1, SPEED_WALK);
+    ev = last_msg(1, "event");
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "command");
+    json_decref(ev);
+    /* a heading move for a distance ends with distance_reached */
+    msg_move_t h = {.method = MOVE_COMPASS, .heading = 0, .distance_ft = 12};
+    assert_int_equal(zsim_player_move(sim, 1, &h), 0);
+    double z0 = zsim_player(sim, 1)->z;
+    clear_caps();
+    for (int i = 0; i < 100 && count_msgs(1, "event") == 0; i++)
+        zsim_tick(sim, 0);
+    ev = last_msg(1, "event");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "distance_reached");
+    json_decref(ev);
+    assert_true(fabs(zsim_player(sim, 1)->z - (z0 + 12)) < 1e-9);
+    zsim_free(sim);
+}
+
+/* A move with a target entity approaches it to the range; a target that
+ * leaves ends the move with target_lost. */
+static void test_follow_target(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(2, 0);
+    enter(sim, 1, "Alice", 500, 500, 0);
+    enter(sim, 2, "Bobby", 500, 600, 0);
+    move_heading(sim, 2, 90, 1, SPEED_WALK); /* Bobby walks away east */
+    msg_move_t m = {.method = MOVE_FOLLOW, .has_speed = 1, .speed = SPEED_RUN, .range_ft = 5};
+    snprintf(m.target_id, sizeof(m.target_id), "char-2");
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    clear_caps();
+    for (int i = 0; i < 400 && count_msgs(1, "event") == 0; i++)
+        zsim_tick(sim, 0);
+    json_t *ev = last_msg(1, "event");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "target_reached");
+    json_decref(ev);
+    const character_t *a = zsim_player(sim, 1), *b = zsim_player(sim, 2);
+    double gap = hypot(a->x - b->x, a->z - b->z);
+    /* stopped at the range (the target may take its own step after ours), not on top */
+    assert_true(gap <= 5 + base_speed() / 20.0 + 1e-6 && gap > 4);
+    assert_true(b->x > 510); /* it was a chase */
+    /* follow again, the target leaves the zone: target_lost */
+    m.range_ft = 1;
+    move_heading(sim, 2, 90, 1, SPEED_RUN);
+    assert_int_equal(zsim_player_move(sim, 1, &m), 0);
+    clear_caps();
+    assert_int_equal(zsim_player_leave(sim, 2, NULL), 0);
+    zsim_tick(sim, 0);
+    ev = last_msg(1, "event");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "reason")), "target_lost");
+    json_decref(ev);
+    /* an unknown target is refused at once */
+    snprintf(m.target_id, sizeof(m.target_id), "npc-42");
+    assert_int_equal(zsim_player_move(sim, 1, &m), -1);
+    ev = last_msg(1, "error");
+    assert_string_equal(json_string_value(json_object_get(ev, "code")), "TARGET_NOT_FOUND");
+    json_decref(ev);
     zsim_free(sim);
 }
 
@@ -274,9 +500,12 @@ static void test_say_range(void **state)
     enter(sim, 3, "Carol", 130, 100, 0);
     clear_caps();
     assert_int_equal(chat(sim, 1, CHAT_SAY, "hello there"), 0);
-    json_t *m = last_msg(2, "communication");
+    json_t *m = last_msg(2, "chat");
     assert_non_null(m);
     assert_string_equal(json_string_value(json_object_get(m, "channel")), "say");
+    /* the reference's fields */
+    assert_string_equal(json_string_value(json_object_get(m, "sender")), "Alice");
+    assert_string_equal(json_string_value(json_object_get(m, "message")), "hello there");
     assert_string_equal(json_string_value(json_object_get(m, "senderId")), "char-1");
     assert_string_equal(json_string_value(json_object_get(m, "senderName")), "Alice");
     assert_string_equal(json_string_value(json_object_get(m, "senderType")), "player");
@@ -284,11 +513,11 @@ static void test_say_range(void **state)
     assert_true(json_number_value(json_object_get(m, "distance")) == 10);
     assert_non_null(json_object_get(m, "timestamp"));
     json_decref(m);
-    assert_int_equal(count_msgs(3, "communication"), 0); /* 30 ft: out of say */
-    assert_int_equal(count_msgs(1, "communication"), 1); /* the sender hears itself */
+    assert_int_equal(count_msgs(3, "chat"), 0); /* 30 ft: out of say */
+    assert_int_equal(count_msgs(1, "chat"), 1); /* the sender hears itself */
     /* emote reaches 150 */
     assert_int_equal(chat(sim, 1, CHAT_EMOTE, "waves"), 0);
-    assert_int_equal(count_msgs(3, "communication"), 1);
+    assert_int_equal(count_msgs(3, "chat"), 1);
     /* whisper is not zone chat */
     assert_int_equal(chat(sim, 1, CHAT_WHISPER, "psst"), -1);
     json_t *e = last_msg(1, "error");
@@ -306,11 +535,11 @@ static void test_shout_range(void **state)
     enter(sim, 3, "Carol", 700, 500, 0);
     clear_caps();
     assert_int_equal(chat(sim, 1, CHAT_SHOUT, "HEY"), 0);
-    json_t *m = last_msg(2, "communication");
+    json_t *m = last_msg(2, "chat");
     assert_non_null(m);
     assert_true(json_number_value(json_object_get(m, "distance")) == 100);
     json_decref(m);
-    assert_int_equal(count_msgs(3, "communication"), 0);
+    assert_int_equal(count_msgs(3, "chat"), 0);
     assert_int_equal(n_shouts_out, 0); /* 500 ft from every border */
     zsim_free(sim);
 }
@@ -327,12 +556,12 @@ static void test_shout_into_neighbour(void **state)
     assert_int_equal(chat(city, 1, CHAT_SHOUT, "over the wall"), 0);
     assert_int_equal(n_shouts_out, 1);
     assert_string_equal(last_shout_zone, "zone-crossroads");
-    json_t *m = last_msg(2, "communication");
+    json_t *m = last_msg(2, "chat");
     assert_non_null(m);
     assert_true(json_number_value(json_object_get(m, "distance")) == 100);
     assert_string_equal(json_string_value(json_object_get(m, "senderId")), "char-1");
     json_decref(m);
-    assert_int_equal(count_msgs(3, "communication"), 0);
+    assert_int_equal(count_msgs(3, "chat"), 0);
     /* a say does not cross */
     assert_int_equal(chat(city, 1, CHAT_SAY, "quiet"), 0);
     assert_int_equal(n_shouts_out, 1);
@@ -404,6 +633,7 @@ static void test_world_entry_and_roster(void **state)
         if (strcmp(id, "npc-1") == 0) {
             saw_merchant = 1;
             assert_true(json_is_true(json_object_get(e, "interactive")));
+            assert_true(json_is_true(json_object_get(e, "isAlive")));
             assert_string_equal(json_string_value(json_object_get(e, "type")), "npc");
         }
         assert_non_null(json_object_get(e, "position"));
@@ -436,11 +666,30 @@ static void test_world_entry_and_roster(void **state)
                         "Alice");
     json_t *touch = json_object_get(json_object_get(r, "channels"), "touch");
     assert_int_equal(json_integer_value(json_object_get(touch, "count")), 0);
-    json_t *danger = json_object_get(r, "dangerState");
+    assert_true(json_is_false(json_object_get(r, "dangerState")));
+    json_t *danger = json_object_get(r, "danger");
     assert_string_equal(json_string_value(json_object_get(danger, "level")), "safe");
+    assert_int_equal(json_integer_value(json_object_get(danger, "hostilesNearby")), 0);
+    assert_true(json_is_true(json_object_get(a, "isAlive")));
+    assert_true(json_is_false(json_object_get(a, "isMachine")));
+    /* world_entry.character: the reference's shape */
+    json_t *ch = json_object_get(last_msg_keep(2, "world_entry"), "character");
+    assert_string_equal(json_string_value(json_object_get(ch, "currentSpeed")), "stop");
+    assert_true(json_is_true(json_object_get(ch, "isAlive")));
+    assert_int_equal(json_integer_value(json_object_get(ch, "abilityPoints")), 0);
+    const char *arrays[] = {"unlockedFeats", "unlockedAbilities", "activeLoadout", "passiveLoadout",
+                            "specialLoadout"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_true(json_is_array(json_object_get(ch, arrays[i])));
+        assert_int_equal(json_array_size(json_object_get(ch, arrays[i])), 0);
+    }
+    json_decref(kept);
+    kept = NULL;
     json_decref(r);
 
-    /* Alice saw Bobby arrive as a delta with her next tick */
+    /* Alice saw Bobby (a bot: isMachine) arrive as a delta with her next tick */
+    assert_int_equal(zsim_player_set_client(sim, 2, MSG_CLIENT_MACHINE), 0);
+    assert_int_equal(zsim_player_set_client(sim, 99, MSG_CLIENT_MACHINE), -1);
     clear_caps();
     zsim_tick(sim, 0);
     json_t *d = last_msg(1, "proximity_roster_delta");
@@ -449,6 +698,7 @@ static void test_world_entry_and_roster(void **state)
         json_object_get(json_object_get(json_object_get(d, "channels"), "say"), "added");
     assert_string_equal(json_string_value(json_object_get(json_array_get(added, 0), "id")),
                         "char-2");
+    assert_true(json_is_true(json_object_get(json_array_get(added, 0), "isMachine")));
     assert_true(json_number_value(json_object_get(json_array_get(added, 0), "bearing")) == 0);
     json_decref(d);
     zsim_free(sim);
@@ -512,7 +762,7 @@ static void test_update_rate_coalescing(void **state)
     zsim_tick(sim, 0);
     clear_caps();
     move_heading(sim, 3, 90, 1, SPEED_RUN); /* ~19 ft/s past both */
-    for (int i = 0; i < 40; i++)            /* 2 s */
+    for (int i = 0; i < 37; i++)            /* 1.85 s: stops between two 2 Hz sends */
         zsim_tick(sim, 0);
     size_t slow = count_msgs(1, "proximity_roster_delta");
     size_t fast = count_msgs(2, "proximity_roster_delta");
@@ -522,18 +772,23 @@ static void test_update_rate_coalescing(void **state)
     move_heading(sim, 3, 0, 1, SPEED_STOP);
     for (int i = 0; i < 20; i++)
         zsim_tick(sim, 0);
+    double r_slow = view_range(1, "see", "char-3");
+    double r_fast = view_range(2, "see", "char-3");
+    assert_true(r_fast > 0);
+    assert_true(fabs(r_slow - r_fast) < 0.01);
     zsim_free(sim);
 }
 
-static void test_cfh_needs_danger_and_combat(void **state)
+static void test_cfh_danger_and_combat(void **state)
 {
     (void)state;
     zsim_t *sim = new_sim(0, 1);
     enter(sim, 1, "Alice", 100, 100, 0);
-    assert_int_equal(chat(sim, 1, CHAT_CFH, "help!"), -1);
-    json_t *e = last_msg(1, "error");
-    assert_string_equal(json_string_value(json_object_get(e, "code")), "CFH_NOT_IN_DANGER");
-    json_decref(e);
+    /* a call for help outside danger is heard, as the original's was */
+    assert_int_equal(chat(sim, 1, CHAT_CFH, "help!"), 0);
+    assert_int_equal(count_msgs(1, "chat"), 1);
+    assert_int_equal(count_msgs(1, "error"), 0);
+    json_t *e;
     /* find a hostile NPC in Alice's world_entry and put Bobby next to it */
     json_t *we = last_msg(1, "world_entry");
     json_t *ents = json_object_get(we, "entities");
@@ -553,13 +808,20 @@ static void test_cfh_needs_danger_and_combat(void **state)
     assert_true(hypot(hx - 100, hz - 100) > 45); /* spawn is safe */
     enter(sim, 2, "Bobby", hx, hz + 3 <= 200 ? hz + 3 : hz - 3, 0);
     json_t *r = last_msg(2, "proximity_roster");
-    json_t *danger = json_object_get(r, "dangerState");
+    assert_false(json_is_true(json_object_get(r, "dangerState"))); /* near, not yet noticed */
+    json_t *danger = json_object_get(r, "danger");
+    assert_string_equal(json_string_value(json_object_get(danger, "level")), "safe");
+    json_decref(r);
+    zsim_tick(sim, 0); /* it notices Bobby within its aggro radius */
+    r = last_msg(2, "proximity_roster_delta");
+    assert_true(json_is_true(json_object_get(r, "dangerState")));
+    danger = json_object_get(r, "danger");
     assert_string_equal(json_string_value(json_object_get(danger, "level")), "danger");
     assert_true(json_integer_value(json_object_get(danger, "hostilesNearby")) >= 1);
     json_decref(r);
     clear_caps();
     assert_int_equal(chat(sim, 2, CHAT_CFH, "help!"), 0);
-    json_t *m = last_msg(1, "communication"); /* Alice is within 250 ft */
+    json_t *m = last_msg(1, "chat"); /* Alice is within 250 ft */
     assert_non_null(m);
     assert_string_equal(json_string_value(json_object_get(m, "channel")), "cfh");
     json_decref(m);
@@ -592,8 +854,146 @@ static void test_cfh_needs_danger_and_combat(void **state)
     json_decref(ev);
     in.action = ACT_TALK;
     assert_int_equal(zsim_player_interact(sim, 1, &in), 0);
+    ev = last_msg(1, "event");
+    assert_string_equal(json_string_value(json_object_get(ev, "eventType")), "dialogue");
+    assert_string_equal(json_string_value(json_object_get(ev, "line")), "Lamp oil, rope?");
+    json_decref(ev);
+    /* the merchant is friendly: no attacking him */
+    snprintf(c.target_id, sizeof(c.target_id), "npc-1");
+    assert_int_equal(zsim_player_combat(sim, 1, &c), -1);
+    e = last_msg(1, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "INVALID_TARGET");
+    json_decref(e);
+    /* the dog cannot talk */
+    snprintf(in.target_id, sizeof(in.target_id), "%s", hid);
+    assert_int_equal(zsim_player_interact(sim, 2, &in), -1);
+    e = last_msg(2, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "CANNOT_TALK");
+    json_decref(e);
     snprintf(in.target_id, sizeof(in.target_id), "npc-99");
     assert_int_equal(zsim_player_interact(sim, 1, &in), -1);
+    zsim_free(sim);
+}
+
+/* The first event of `event_type` to player `ref` (from `attacker`, if
+ * not NULL) among the captured messages, or NULL. */
+static json_t *find_event(uint64_t ref, const char *event_type, const char *attacker)
+{
+    for (size_t i = 0; i < n_caps; i++) {
+        if (caps[i].ref != ref || strcmp(caps[i].type, "event") != 0) continue;
+        json_t *ev = json_loads(caps[i].payload, 0, NULL);
+        const char *et = json_string_value(json_object_get(ev, "eventType"));
+        const char *at = json_string_value(json_object_get(ev, "attackerId"));
+        if (et && !strcmp(et, event_type) && (!attacker || (at && !strcmp(at, attacker))))
+            return ev;
+        json_decref(ev);
+    }
+    return NULL;
+}
+
+/* dangerState of the last roster (delta) sent to `ref`: 1, 0, or -1 if none. */
+static int last_danger(uint64_t ref)
+{
+    json_t *r = last_msg(ref, "proximity_roster_delta");
+    if (!r) return -1;
+    const char *lvl = json_string_value(json_object_get(json_object_get(r, "danger"), "level"));
+    int v = lvl ? !strcmp(lvl, "danger") : -1;
+    json_decref(r);
+    return v;
+}
+
+/* The dog bites whoever it is aggroed on: its AI decides, the combat
+ * engine rolls the bite by the players' rules (npc_strike ->
+ * combat_strike), with the dog's own level and stats. It dies, cannot be
+ * targeted while dead, and respawns at home after the delay. */
+static void test_npc_strikes_dies_and_respawns(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 1);
+    character_t ch = make_char(2, "Bobby", "zone-crossroads", 30, 36); /* 6 ft from the dog */
+    ch.strength = ch.vitality = 60;                                    /* outlasts the dog */
+    ch.hp = 1000000;                                                   /* capped to max */
+    assert_int_equal(zsim_player_enter(sim, 2, &ch, 0, 1), 0);
+    int hp0 = zsim_player(sim, 2)->hp;
+    json_t *hit = NULL;
+    for (int i = 0; i < 400 && !hit; i++) {
+        clear_caps();
+        zsim_tick(sim, 0);
+        hit = find_event(2, "combat_hit", "npc-2");
+    }
+    assert_non_null(hit);
+    assert_string_equal(json_string_value(json_object_get(hit, "targetId")), "char-2");
+    assert_string_equal(json_string_value(json_object_get(hit, "abilityId")), "basic_attack");
+    assert_non_null(json_object_get(hit, "outcome"));
+    int dmg = (int)json_integer_value(json_object_get(hit, "amount"));
+    assert_true(dmg > 0);
+    assert_int_equal(zsim_player(sim, 2)->hp, hp0 - dmg);
+    assert_int_equal(json_integer_value(json_object_get(hit, "targetHp")), hp0 - dmg);
+    json_decref(hit);
+
+    msg_combat_t c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.ability_id, sizeof(c.ability_id), "basic_attack");
+    snprintf(c.target_id, sizeof(c.target_id), "npc-2");
+    json_t *death = NULL;
+    for (int i = 0; i < 4000 && !death; i++) {
+        clear_caps();
+        zsim_player_combat(sim, 2, &c); /* refused (combat_error) while the gauge fills */
+        zsim_tick(sim, 0);
+        death = find_event(2, "combat_death", "char-2");
+    }
+    assert_non_null(death);
+    assert_string_equal(json_string_value(json_object_get(death, "targetId")), "npc-2");
+    json_decref(death);
+    assert_true(zsim_player(sim, 2)->is_alive);
+    assert_int_equal(zsim_player_combat(sim, 2, &c), -1);
+    json_t *e = last_msg(2, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "TARGET_DEAD");
+    json_decref(e);
+    /* Bobby walks off north-east; out of combat (15 s after the last blow)
+     * he is out of danger */
+    move_heading(sim, 2, 45, 1, SPEED_RUN);
+    for (int i = 0; i < 40; i++)
+        zsim_tick(sim, 0);
+    move_heading(sim, 2, 45, 1, SPEED_STOP);
+    /* 2 s later (mob_respawn_ms) it is back at its spawn point */
+    msg_interact_t in = {.action = ACT_EXAMINE};
+    snprintf(in.target_id, sizeof(in.target_id), "npc-2");
+    assert_int_equal(zsim_player_interact(sim, 2, &in), 0);
+    int safe = 0;
+    for (int i = 0; i < 400 && !safe; i++) {
+        clear_caps();
+        zsim_tick(sim, 0);
+        safe = last_danger(2) == 0;
+    }
+    assert_true(safe);
+    zsim_free(sim);
+}
+
+/* A player the dog has bitten to 0 HP is no target any more: it lets go,
+ * the player is out of combat, and its dangerState returns to safe. */
+static void test_npc_lets_go_of_a_downed_player(void **state)
+{
+    (void)state;
+    zsim_t *sim = new_sim(0, 1);
+    character_t ch = make_char(3, "Carol", "zone-crossroads", 30, 34);
+    ch.hp = 20; /* a bite or two */
+    assert_int_equal(zsim_player_enter(sim, 3, &ch, 0, 1), 0);
+    int was_danger = 0, safe_again = 0, hits = 0;
+    for (int i = 0; i < 2000 && !safe_again; i++) {
+        clear_caps();
+        zsim_tick(sim, 0);
+        json_t *ev = find_event(3, "combat_hit", "npc-2");
+        hits += ev != NULL;
+        json_decref(ev);
+        int d = last_danger(3);
+        if (d == 1) was_danger = 1;
+        if (d == 0 && was_danger) safe_again = 1;
+    }
+    assert_true(was_danger && safe_again);
+    assert_true(hits >= 1);
+    assert_int_equal(zsim_player(sim, 3)->hp, 0);
+    assert_false(zsim_player(sim, 3)->is_alive);
     zsim_free(sim);
 }
 
@@ -617,7 +1017,8 @@ static void test_collect_dirty_and_stats(void **state)
     zsim_tick_stats_t st;
     zsim_tick_stats(sim, &st);
     assert_int_equal(st.ticks, 1);
-    assert_true(st.max_ms >= st.p99_ms && st.p99_ms >= 0 && st.avg_ms >= 0);
+    assert_true(st.max_ms >= st.p99_ms && st.p99_ms >= st.p50_ms && st.p50_ms >= 0 &&
+                st.avg_ms >= 0);
     /* an entering player outside the zone lands on spawn */
     character_t c = make_char(3, "Carol", "zone-crossroads", 900, 900);
     assert_int_equal(zsim_player_enter(sim, 3, &c, 0, 1), 0);
@@ -674,6 +1075,8 @@ int main(void)
         cmocka_unit_test_setup(test_heading_run_east, setup),
         cmocka_unit_test_setup(test_clamped_to_bounds, setup),
         cmocka_unit_test_setup(test_position_move_checked, setup),
+        cmocka_unit_test_setup(test_walk_to_point, setup),
+        cmocka_unit_test_setup(test_follow_target, setup),
         cmocka_unit_test_setup(test_say_range, setup),
         cmocka_unit_test_setup(test_shout_range, setup),
         cmocka_unit_test_setup(test_shout_into_neighbour, setup),
@@ -682,7 +1085,9 @@ int main(void)
         cmocka_unit_test_setup(test_idle_player_gets_nothing, setup),
         cmocka_unit_test_setup(test_leaving_player_removed, setup),
         cmocka_unit_test_setup(test_update_rate_coalescing, setup),
-        cmocka_unit_test_setup(test_cfh_needs_danger_and_combat, setup),
+        cmocka_unit_test_setup(test_cfh_danger_and_combat, setup),
+        cmocka_unit_test_setup(test_npc_strikes_dies_and_respawns, setup),
+        cmocka_unit_test_setup(test_npc_lets_go_of_a_downed_player, setup),
         cmocka_unit_test_setup(test_collect_dirty_and_stats, setup),
         cmocka_unit_test_setup(test_threads_same_output, setup),
     };

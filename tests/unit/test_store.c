@@ -14,6 +14,7 @@
 #include "store/store.h"
 
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,57 @@ static void test_zones_load(void **state)
     }
     assert_true(found);
     free(zs);
+}
+
+/* The seeded cast (GAME-REFERENCE.md 7) with waypoints and lines. */
+static void test_npcs_load(void **state)
+{
+    store_t *s = S(state);
+    npcdef_t *v = NULL;
+    int n = 0;
+    assert_int_equal(s->ops->npcs_load(s, &v, &n), STORE_OK);
+    assert_int_equal(n, 10);
+    int rats = 0, levels = 0, seen = 0;
+    for (int i = 0; i < n; i++) {
+        const npcdef_t *d = &v[i];
+        if (strncmp(d->tag, "mob.rat.", 8) == 0) {
+            rats++;
+            levels += d->level;
+            assert_string_equal(d->name, "Rat");
+            assert_true(d->is_mob && d->wildlife && !d->hostile && d->max_hp == 35);
+            assert_true(d->strength == 6 && d->agility == 9 && d->wisdom == 3);
+            assert_int_equal(d->n_lines, 0);
+            double r = hypot(d->x - 100, d->z - 100);
+            assert_true(r >= 10 && r <= 25);
+        } else if (strcmp(d->tag, "npc.merchant.old") == 0) {
+            seen |= 1;
+            assert_string_equal(d->name, "Old Merchant");
+            assert_string_equal(d->zone_id, "zone-crossroads");
+            assert_true(!d->is_mob && !d->wildlife && d->level == 5 && d->max_hp == 150);
+            assert_true(d->x == 102 && d->y == 0 && d->z == 98);
+            assert_true(d->intelligence == 14 && d->wisdom == 16);
+            assert_int_equal(d->n_lines, 4);
+            assert_non_null(strstr(d->lines[0], "Lamp oil"));
+        } else if (strcmp(d->tag, "mob.rabid_dog") == 0) {
+            seen |= 2;
+            assert_true(d->hostile && d->level == 7 && d->max_hp == 140);
+            assert_true(d->aggro_radius > 0 && d->leash > d->aggro_radius && d->speed > 0);
+            assert_true(hypot(d->x - 100, d->z - 100) > d->aggro_radius + 45); /* spawn safe */
+        } else if (strcmp(d->tag, "mob.dire_toad") == 0) {
+            seen |= 4;
+            assert_string_equal(d->zone_id, "zone-forest");
+            assert_true(d->level == 6 && d->max_hp == 160 && d->flee_at > 0);
+            assert_int_equal(d->n_patrol, 4);
+            assert_true(d->patrol[1][0] == 165 && d->patrol[1][1] == 310);
+        } else if (strcmp(d->tag, "npc.hire.swordsman") == 0) {
+            seen |= 8;
+            assert_true(d->level == 3 && d->max_hp == 120 && d->n_patrol == 4 && d->n_lines == 3);
+        }
+    }
+    assert_int_equal(rats, 5);
+    assert_int_equal(levels, 2 + 3 + 1 + 2 + 3);
+    assert_int_equal(seen, 15);
+    free(v);
 }
 
 static void test_accounts(void **state)
@@ -186,7 +238,7 @@ static void test_characters_save(void **state)
     cs[0].last_played = 1700000000123LL;
     cs[0].is_alive = 0;
     cs[0].items[1].quantity = 3; /* two potions drunk, a tooth looted */
-    snprintf(cs[0].items[2].item_id, sizeof(cs[0].items[2].item_id), "ghoul_tooth");
+    snprintf(cs[0].items[2].item_id, sizeof(cs[0].items[2].item_id), "rat_tail");
     cs[0].items[2].quantity = 2;
     cs[0].n_items = 3;
     cs[1].x = 7;
@@ -205,7 +257,7 @@ static void test_characters_save(void **state)
     assert_int_equal(got.is_alive, 0);
     assert_int_equal(got.n_items, 3);
     assert_int_equal(got.items[1].quantity, 3);
-    assert_string_equal(got.items[2].item_id, "ghoul_tooth");
+    assert_string_equal(got.items[2].item_id, "rat_tail");
     assert_int_equal(got.items[2].quantity, 2);
     assert_int_equal(s->ops->character_get(s, cs[1].id, &got), STORE_OK);
     assert_true(got.x == 7);
@@ -320,7 +372,8 @@ static void test_concurrent_saves(void **state)
 
 #define STORE_TESTS                                                                                \
     cmocka_unit_test(test_migrate), cmocka_unit_test(test_zones_load),                             \
-        cmocka_unit_test(test_gamedata_load), cmocka_unit_test(test_accounts),                     \
+        cmocka_unit_test(test_gamedata_load), cmocka_unit_test(test_npcs_load),                    \
+        cmocka_unit_test(test_npcs_load), cmocka_unit_test(test_accounts),                         \
         cmocka_unit_test(test_tokens), cmocka_unit_test(test_characters),                          \
         cmocka_unit_test(test_characters_save), cmocka_unit_test(test_snapshots),                  \
         cmocka_unit_test(test_async), cmocka_unit_test(test_concurrent_saves)

@@ -2,7 +2,7 @@
  *
  * Incoming frames are classified by their first bytes only: the server
  * writes every native frame as {"type":"<type>",...}. Only world_entry
- * (once per bot) is reassembled and parsed with jansson; `communication`
+ * (once per bot) is reassembled and parsed with jansson; `chat`
  * is scanned for the bench's own content marker. Everything else is
  * counted and dropped, so one bench process can keep up with the tens of
  * thousands of roster deltas per second a crowd produces.
@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/str.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -93,7 +94,9 @@ static void fail(bot_t *bot, const char *why)
     uv_timer_stop(&bot->timer);
 }
 
-/* Queues one text frame and asks for a WRITEABLE callback. */
+/* Queues one text frame and asks for a WRITEABLE callback. A frame
+ * str_fmt could not build (-1) arrives as SIZE_MAX: dropped by the
+ * BOT_FRAME_MAX check. */
 static void send_frame(bot_t *bot, const char *data, size_t len)
 {
     if (!bot->wsi || bot->closing || len > BOT_FRAME_MAX) return;
@@ -136,32 +139,32 @@ static void send_login(bot_t *bot)
 {
     bench_t *b = bot->b;
     char f[BOT_FRAME_MAX];
-    int n = snprintf(f, sizeof(f),
-                     "{\"type\":\"handshake\",\"payload\":{\"protocolVersion\":\"1.0.0\","
-                     "\"clientType\":\"text\",\"clientVersion\":\"wod-bench\",\"capabilities\":{"
-                     "\"graphics\":false,\"audio\":false,\"input\":[\"keyboard\"],"
-                     "\"maxUpdateRate\":%g}}}",
-                     b->opt.update_rate);
+    int n = str_fmt(f, sizeof(f),
+                    "{\"type\":\"handshake\",\"payload\":{\"protocolVersion\":\"1.0.0\","
+                    "\"clientType\":\"text\",\"clientVersion\":\"wod-bench\",\"capabilities\":{"
+                    "\"graphics\":false,\"audio\":false,\"input\":[\"keyboard\"],"
+                    "\"maxUpdateRate\":%g}}}",
+                    b->opt.update_rate);
     send_frame(bot, f, (size_t)n);
-    n = snprintf(f, sizeof(f),
-                 "{\"type\":\"auth\",\"payload\":{\"method\":\"guest\",\"guestName\":\"B%s%u\"}}",
-                 b->run_tag, bot->id);
+    n = str_fmt(f, sizeof(f),
+                "{\"type\":\"auth\",\"payload\":{\"method\":\"guest\",\"guestName\":\"B%s%u\"}}",
+                b->run_tag, bot->id);
     send_frame(bot, f, (size_t)n);
     if (b->opt.auth_only) return;
-    n = snprintf(f, sizeof(f),
-                 "{\"type\":\"character_create\",\"payload\":{\"name\":\"B%s%u\","
-                 "\"appearance\":{\"description\":\"a wod-bench bot\"}}}",
-                 b->run_tag, bot->id);
+    n = str_fmt(f, sizeof(f),
+                "{\"type\":\"character_create\",\"payload\":{\"name\":\"B%s%u\","
+                "\"appearance\":{\"description\":\"a wod-bench bot\"}}}",
+                b->run_tag, bot->id);
     send_frame(bot, f, (size_t)n);
 }
 
 static void send_move(bot_t *bot, double x, double z)
 {
     char f[BOT_FRAME_MAX];
-    int n = snprintf(f, sizeof(f),
-                     "{\"type\":\"move\",\"payload\":{\"method\":\"position\",\"position\":{"
-                     "\"x\":%.2f,\"y\":0,\"z\":%.2f},\"timestamp\":%llu}}",
-                     x, z, (unsigned long long)clock_wall_ms());
+    int n = str_fmt(f, sizeof(f),
+                    "{\"type\":\"move\",\"payload\":{\"position\":{"
+                    "\"x\":%.2f,\"y\":0,\"z\":%.2f},\"speed\":\"run\",\"timestamp\":%llu}}",
+                    x, z, (unsigned long long)clock_wall_ms());
     send_frame(bot, f, (size_t)n);
     /* the server rounds nothing away: what we sent is where we are */
     bot->x = floor(x * 100.0 + 0.5) / 100.0;
@@ -171,10 +174,10 @@ static void send_move(bot_t *bot, double x, double z)
 static void send_chat(bot_t *bot, uint64_t now)
 {
     char f[BOT_FRAME_MAX];
-    int n = snprintf(f, sizeof(f),
-                     "{\"type\":\"chat\",\"payload\":{\"channel\":\"say\",\"message\":\"b%u:%llu\","
-                     "\"timestamp\":%llu}}",
-                     bot->id, (unsigned long long)now, (unsigned long long)clock_wall_ms());
+    int n = str_fmt(f, sizeof(f),
+                    "{\"type\":\"chat\",\"payload\":{\"channel\":\"say\",\"message\":\"b%u:%llu\","
+                    "\"timestamp\":%llu}}",
+                    bot->id, (unsigned long long)now, (unsigned long long)clock_wall_ms());
     send_frame(bot, f, (size_t)n);
     bot->b->st.chats_sent++;
 }
@@ -182,8 +185,8 @@ static void send_chat(bot_t *bot, uint64_t now)
 static void send_ping(bot_t *bot, uint64_t now)
 {
     char f[BOT_FRAME_MAX];
-    int n = snprintf(f, sizeof(f), "{\"type\":\"ping\",\"payload\":{\"timestamp\":%llu}}",
-                     (unsigned long long)clock_wall_ms());
+    int n = str_fmt(f, sizeof(f), "{\"type\":\"ping\",\"payload\":{\"timestamp\":%llu}}",
+                    (unsigned long long)clock_wall_ms());
     send_frame(bot, f, (size_t)n);
     bot->ping_sent_us = now;
 }
@@ -293,7 +296,7 @@ static rx_kind_t classify(const char *in, size_t len)
 #define IS(lit) (left > sizeof(lit) - 1 && memcmp(t, lit "\"", sizeof(lit)) == 0)
     switch (t[0]) {
     case 'c':
-        return IS("communication") ? RX_COMMUNICATION : RX_OTHER;
+        return IS("chat") || IS("communication") ? RX_COMMUNICATION : RX_OTHER;
     case 'p':
         if (IS("proximity_roster_delta") || IS("proximity_roster")) return RX_ROSTER;
         return IS("pong") ? RX_PONG : RX_OTHER;

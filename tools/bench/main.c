@@ -12,6 +12,12 @@
  * goes to stderr each second, the result table to stdout and, with
  * --json, a last stdout line with the summary (docs/PERFORMANCE.md).
  *
+ * The bots log in as guests, so a server must run with its per-address
+ * account-creation limit lifted (AUTH_GUEST_PER_IP_MINUTE=0 and
+ * AUTH_GUEST_PER_IP_HOUR=0, as scripts/bench.sh does) or with --sources
+ * spreading the bots over enough addresses; otherwise bots past the limit
+ * get auth_error RATE_LIMITED and count as failed.
+ *
  * Limits: a single loop thread; when this process runs out of CPU the
  * latencies it reports include its own queueing (bench_cpu_pct in the
  * summary says how busy it was). */

@@ -40,18 +40,21 @@ INSERT INTO items VALUES
 ('rusty_sword', 'Rusty Sword', 'A pitted old blade, still sharp enough.', 'weapon', 3, 'none', 0, 0, 1),
 ('health_potion', 'Health Potion', 'A red draught that closes wounds: restores 50 health.', 'consumable', 0, 'health', 50, 30, 20),
 ('stamina_tonic', 'Stamina Tonic', 'Bitter and bracing: restores 40 stamina.', 'consumable', 0, 'stamina', 40, 30, 20),
-('ghoul_tooth', 'Ghoul Tooth', 'A yellowed fang. Someone might buy it.', 'misc', 0, 'none', 0, 0, 50),
-('wolf_pelt', 'Shadow Wolf Pelt', 'Black fur that drinks the light.', 'misc', 0, 'none', 0, 0, 20);
+('rat_tail', 'Rat Tail', 'A bald, scaly tail. The alchemist pays a copper for three.', 'misc', 0, 'none', 0, 0, 50),
+('dog_fang', 'Rabid Dog Fang', 'A yellowed fang, still flecked with foam. Handle with care.', 'misc', 0, 'none', 0, 0, 20),
+('toad_skin', 'Dire Toad Skin', 'Warty hide that sweats a numbing poison.', 'misc', 0, 'none', 0, 0, 20);
 
 -- Mob drops, rolled once per kill for the killer: source is the NPC's
--- name, or '*' for every hostile NPC.
+-- name or its definition id (npc_defs, 004_npcs.sql), or '*' for every mob.
 CREATE TABLE loot (
     source TEXT NOT NULL, item_id TEXT NOT NULL REFERENCES items(id),
     chance_pct DOUBLE PRECISION NOT NULL, qty_min INTEGER NOT NULL, qty_max INTEGER NOT NULL
 );
 INSERT INTO loot VALUES
-('Feral Ghoul', 'ghoul_tooth', 60, 1, 2),
-('Shadow Wolf', 'wolf_pelt', 50, 1, 1),
+('Rat', 'rat_tail', 40, 1, 1),
+('Rabid Dog', 'dog_fang', 60, 1, 2),
+('Rabid Dog', 'stamina_tonic', 30, 1, 1),
+('Dire Toad', 'toad_skin', 60, 1, 1),
 ('*', 'health_potion', 25, 1, 1);
 
 -- What each character carries. slot orders the list; equipped weapons sit

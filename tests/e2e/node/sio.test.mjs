@@ -229,7 +229,7 @@ test('two Socket.IO clients in the same zone hear each other', async () => {
     const bEntry = await enterWorld(b, uniqueName('Bob'));
     assert.equal(bEntry.worldEntry.zone.id, 'zone-crossroads');
 
-    const heard = nextEvent(b, 'communication', (m) => m.content === 'hello');
+    const heard = nextEvent(b, 'chat', (m) => m.content === 'hello');
     a.emit('chat', { channel: 'say', message: 'hello', timestamp: Date.now() });
     const msg = await heard;
     assert.equal(msg.channel, 'say');
@@ -278,11 +278,11 @@ test('a Socket.IO client and a native /ws client see and hear each other', async
     await enterWorld(s, sName);
     const n = await nativeClient(uniqueName('Nat'));
 
-    const heardByNative = n.next('communication', (m) => m.content === 'from socket.io');
+    const heardByNative = n.next('chat', (m) => m.content === 'from socket.io');
     s.emit('chat', { channel: 'say', message: 'from socket.io' });
     assert.equal((await heardByNative).senderName, sName);
 
-    const heardBySio = nextEvent(s, 'communication', (m) => m.content === 'from ws');
+    const heardBySio = nextEvent(s, 'chat', (m) => m.content === 'from ws');
     n.send('chat', { channel: 'say', message: 'from ws' });
     assert.equal((await heardBySio).channel, 'say');
 
