@@ -516,6 +516,8 @@ static void test_kind_names(void **state)
     assert_string_equal(env_kind_name(ENV_WHISPER), "WHISPER");
     assert_string_equal(env_kind_name(ENV_EPOCH), "EPOCH");
     assert_string_equal(env_kind_name(ENV_UNKNOWN), "UNKNOWN");
+    assert_string_equal(env_kind_name(ENV_COMMAND), "COMMAND");
+    assert_int_equal(ENV_COMMAND, 19); /* docs/PROTOCOL.md's record table */
     assert_string_equal(env_kind_name((env_kind_t)0), "?");
     assert_string_equal(env_kind_name(ENV_KIND_MAX), "?");
 }
