@@ -53,6 +53,15 @@ async def walk_to(c, me, x, z, stop_within=0.5, timeout=40):
         await asyncio.sleep(0.1)
 
 
+async def keep_reading(*clients):
+    """Reads for idle clients (into their inboxes) so a long fight does not
+    stall their connections (the websockets client stops reading, pongs
+    included, once 32 messages wait)."""
+    while True:
+        for c in clients:
+            await c.drain(0.2)
+
+
 def events(c, kinds):
     return [m["payload"] for m in c.inbox
             if m["type"] == "event" and m["payload"].get("eventType") in kinds]
@@ -116,6 +125,8 @@ def test_fight_potion_and_persistence(backend):
             d0 = math.hypot(100 - gx, 100 - gz)
             bx, bz = gx + (100 - gx) * 40 / d0, gz + (100 - gz) * 40 / d0
             await walk_to(b, bname, bx, bz)
+            cx, cz = await where(far, cname)
+            reader = asyncio.ensure_future(keep_reading(b, far))
 
             # the fighter closes in (the creature wanders until the fight starts)
             for _ in range(20):
@@ -127,7 +138,6 @@ def test_fight_potion_and_persistence(backend):
                         break
                 await walk_to(f, fname, gx + 2, gz, stop_within=1.0)
             assert r["success"], r
-            cx, cz = await where(far, cname)
             gx, gz = await where(f, fid)
             assert math.hypot(cx - gx, cz - gz) > 150
 
@@ -136,6 +146,7 @@ def test_fight_potion_and_persistence(backend):
                                    pred=lambda p: p["eventType"] == "combat_death"
                                    and p["targetId"] == fid)
             assert death["narrative"]
+            reader.cancel()
             st = [m["payload"] for m in f.inbox if m["type"] == "state_update"
                   and "combat" in m["payload"]]
             assert st and st[0]["combat"]["atb"]["max"] == 200
