@@ -5,7 +5,7 @@ BUILD_SAN  ?= build-san
 BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build run run-gateway run-zone run-distributed test unit e2e fuzz bench bench-zone format lint clean
+.PHONY: all deps build run run-gateway run-zone run-distributed test unit e2e fuzz bench bench-world bench-world-idle bench-zone format lint clean
 
 all: build
 
@@ -40,6 +40,14 @@ fuzz: deps
 
 bench: build
 	bash scripts/bench.sh
+
+# 2 gateways + 2 zone servers + Redis + PostgreSQL, players crossing borders and
+# shouting; -idle: 3 gateways behind haproxy holding idle authenticated clients.
+bench-world: build
+	bash scripts/bench-world.sh
+
+bench-world-idle: build
+	bash scripts/bench-world.sh --idle
 
 bench-zone: build
 	./$(BUILD)/bench-zone

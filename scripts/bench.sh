@@ -7,12 +7,15 @@
 #   2. one zone at 20 Hz: build/bench-zone (tick times), if built
 #   3. end to end: chat and move -> roster latency at 1,000 and 2,000 players
 #   4. distributed: gateway + 2 zone servers + Redis; client msgs/s vs Redis commands/s
-#   5. the Node.js peer (bench/peer: Socket.IO + Redis adapter) driven by the same bots
+#   5. side by side at 2 Hz and 20 Hz on both sides: wod-server, the Node.js peer
+#      (bench/peer: Socket.IO + Redis adapter) and Colyseus 0.16 (bench/colyseus)
 #
 # Every process is started here, on 127.0.0.1, in a throwaway directory, and
 # stopped by PID at the end. Environment: BUILD (build dir, default build),
 # BENCH_OUT (default docs/PERFORMANCE.md), BENCH_QUICK=1 (smaller runs, for
-# trying the script), BENCH_KEEP=1 (keep the work directory).
+# trying the script), BENCH_KEEP=1 (keep the work directory), BENCH_ONLY="1 3 5"
+# (run only these sections), BENCH_SIDE_RATES, BENCH_WOD_SIZES, BENCH_PEER_SIZES,
+# BENCH_COLY_SIZES, BENCH_SIDE_ARGS (section 5's sizes and load arguments).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -103,7 +106,7 @@ for k, label in [("cpu", "CPU"), ("cores", "cores"), ("mem_gib", "memory (GiB)")
                  ("date", "run at (UTC)")]:
     w(f"| {label} | {m.get(k, '?')} |")
 w("")
-w("Reproduce: `make bench` (≈ 15 minutes). Single scenarios: start `build/wod-server all` with "
+w("Reproduce: `make bench` (≈ 35 minutes). Single scenarios: start `build/wod-server all` with "
   "`GATEWAY_PORT=PORT DATABASE_URL=sqlite:/tmp/x/wod.db NPCS=0 BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn` "
   "and run the `wod-bench` command shown with each table (`--json` is added by the script). "
   "wod-bench's measured window opens after the ramp, once every bot has entered the world and "
@@ -142,6 +145,9 @@ for n in sizes:
         w(f"\n`{c}`")
         break
 w(f"\nServer alive after each run: {', '.join(read(f'conn-{n}.alive').strip() or '?' for n in sizes)}.\n")
+w("50,000 clients need several gateways here (one process may hold at most RLIMIT_NOFILE "
+  "descriptors): `make bench-world-idle` runs three gateways behind haproxy with "
+  "`WORLD_CLIENTS` idle authenticated clients and prints RSS per client of each.\n")
 
 # ---- 2 -------------------------------------------------------------------------
 w("## 2. One zone at 20 Hz (`build/bench-zone`)\n")
@@ -167,13 +173,13 @@ w("Target: p99 ≤ 1 tick + 5 ms = 55 ms at 20 Hz with 1,000 players (chat laten
   "sent → heard by another bot; move → roster: a position move sent → the mover's next "
   "`proximity_roster_delta`, an approximation since deltas also flow when others move). "
   "The 2,000-player row is the acceptance run of issue 7 (chat p99 < 100 ms).\n")
-w("| players | connected | failed | chat p50 | chat p99 | move→roster p50 | move→roster p99 | ping p99 | msgs/s out / in | server cores | server peak RSS (MiB) | target |")
-w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+w("| players | connected | failed | chat p50 | chat p99 | move→roster p50 | move→roster p99 | ping p99 | msgs/s out / in | B/s per player | server cores | server peak RSS (MiB) | target |")
+w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 e2e = sorted(int(os.path.basename(p)[4:-4]) for p in glob.glob(os.path.join(res, "e2e-*.out")))
 for n in e2e:
     d = summary(f"e2e-{n}")
     if not d:
-        w(f"| {n:,} | run failed | | | | | | | | | | |")
+        w(f"| {n:,} | run failed | | | | | | | | | | | |")
         continue
     c99, m99 = lat(d, "latency_ms", "p99"), lat(d, "move_roster_ms", "p99")
     limit = 55 if n <= 1000 else 100
@@ -183,13 +189,14 @@ for n in e2e:
     w(f"| {n:,} | {d['clients_connected']:,} | {d['clients_failed']:,} | "
       f"{f(lat(d, 'latency_ms', 'p50'))} | {f(c99)} | {f(lat(d, 'move_roster_ms', 'p50'))} | "
       f"{f(m99)} | {f(lat(d, 'ping_ms', 'p99'))} | "
-      f"{d['msgs_sent_per_s']:,.0f} / {d['msgs_recv_per_s']:,.0f} | {read(f'e2e-{n}.cores').strip() or '-'} | "
+      f"{d['msgs_sent_per_s']:,.0f} / {d['msgs_recv_per_s']:,.0f} | {f(d.get('recv_bytes_per_bot_s'), 0)} | "
+      f"{read(f'e2e-{n}.cores').strip() or '-'} | "
       f"{int(hwm)/1024 if hwm else 0:.0f} | {'met' if ok else '**missed**'} (≤ {limit} ms) |")
 w("\nLatencies in ms. The bots are text clients announcing `maxUpdateRate` 2 (wod-bench's default). "
   "With every bot asking for 20 roster updates a second instead (the same crowd: every bot "
   "within 150 ft of nearly every other in the 200 × 200 ft starting zone):\n")
-w("| players | update rate | chat p50 | chat p99 | ping p99 | MB/s to clients | server cores | bench CPU |")
-w("|---:|---:|---:|---:|---:|---:|---:|---:|")
+w("| players | update rate | chat p50 | chat p99 | ping p99 | MB/s to clients | B/s per player | server cores | bench CPU |")
+w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for p in sorted(glob.glob(os.path.join(res, "hot-*.out"))):
     name = os.path.basename(p)[:-4]
     d = summary(name)
@@ -197,11 +204,14 @@ for p in sorted(glob.glob(os.path.join(res, "hot-*.out"))):
         w(f"| {name[4:]} | 20 Hz | run failed | | | | | |")
         continue
     w(f"| {int(name[4:]):,} | 20 Hz | {f(lat(d, 'latency_ms', 'p50'))} | {f(lat(d, 'latency_ms', 'p99'))} | "
-      f"{f(lat(d, 'ping_ms', 'p99'))} | {f(d.get('recv_mb_per_s'))} | {read(f'{name}.cores').strip() or '-'} | "
-      f"{f(d.get('bench_cpu_pct'), 0)} % |")
-w("\nAt 20 Hz both processes saturate their core (wod-bench spends most of its time in "
-  "libwebsockets' client-side frame parsing of ~125 MB/s of rosters), so latency there measures "
-  "the two-core machine as much as the server.\n")
+      f"{f(lat(d, 'ping_ms', 'p99'))} | {f(d.get('recv_mb_per_s'))} | {f(d.get('recv_bytes_per_bot_s'), 0)} | "
+      f"{read(f'{name}.cores').strip() or '-'} | "
+      f"{f(d.get('bench_cpu_pct'), 0)} % ({f(d.get('bench_cpu_pct_per_1000_bots'), 1)} % per 1,000 bots) |")
+w("\nB/s per player: bytes on the wire (WebSocket frames, headers included) each bot received per "
+  "second in the window; section 5 has the same figure at 2 Hz and 20 Hz for every server. "
+  "wod-bench reads frames with its own minimal WebSocket client (`tools/bench/wsc.c`): it looks "
+  "at the first bytes of each message and skips the rest, so its CPU grows with messages, not "
+  "with bytes.\n")
 w("Commands:\n")
 for n in e2e:
     w(f"- `{cmd(f'e2e-{n}')}`")
@@ -264,59 +274,94 @@ else:
     w("The distributed run did not complete; see the bench.sh output.\n")
 
 # ---- 5 -------------------------------------------------------------------------
-w("## 5. Side by side: the Node.js peer (`bench/peer`)\n")
-w("`bench/peer/server.js` is built the way the original is: a Socket.IO server with "
-  "`@socket.io/redis-adapter` on the same Redis, and each tick it recomputes every player's "
-  "roster over every entity in range on every channel and emits the full roster to every "
-  "player (no grid, no dirty tracking, no deltas, and no per-client update rate: the bots' "
-  "`maxUpdateRate` 2 is wod-server's extension, which the original does not know). It also accepts the same JSON frames on plain WebSocket `/ws` "
-  "(npm `ws`), which is how `wod-bench` drives both servers with the same scenario "
-  "(`--move-hz 2 --chat-hz 0.2`, ramp 10 s, 20 s measured). Players per core = players ÷ the "
-  "server's CPU cores used in the window (for the peer: node plus its Redis).\n")
-w("| server | players | connected | failed | chat p50 | chat p99 | move→roster p99 | msgs/s in | server cores | players per core |")
-w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-rows = {"wod-server": [], "node peer": []}
-for label, prefix in [("node peer", "peer"), ("wod-server", "side")]:
-    for p in sorted(glob.glob(os.path.join(res, f"{prefix}-*.out")), key=lambda p: int(re.findall(r"-(\d+)\.out$", p)[0])):
-        n = int(re.findall(r"-(\d+)\.out$", p)[0])
-        d = summary(f"{prefix}-{n}")
-        if not d:
-            continue
-        try:
-            cores = float(read(f"{prefix}-{n}.cores").strip())
-        except ValueError:
-            cores = None
-        ppc = d["clients_connected"] / cores if cores else None
-        rows[label].append((n, d, cores, ppc))
-        state = f(cores, 2)
-        if read(f"{prefix}-{n}.cores").strip() == "died":
-            plog = read(f"{prefix}-{n}.log")
-            state = "**died**" + (" (JavaScript heap out of memory)" if "heap out of memory" in plog else "")
-        w(f"| {label} | {n:,} | {d['clients_connected']:,} | {d['clients_failed']:,} | "
-          f"{f(lat(d, 'latency_ms', 'p50'))} | {f(lat(d, 'latency_ms', 'p99'))} | "
-          f"{f(lat(d, 'move_roster_ms', 'p99'))} | {d['msgs_recv_per_s']:,.0f} | {state} | {f(ppc, 0)} |")
-if read("peer.missing"):
-    w("\nThe peer was not run: " + read("peer.missing").strip())
-for limit in (100, 250):
+w("## 5. Side by side on equal terms: the original's stack and Colyseus\n")
+w("Every server below runs the same scenario, driven the same way: bots walk to a random point of "
+  "a 150 × 150 ft square around the spawn of a 200 × 200 ft zone, then move 2 ft twice a second and "
+  "say something (20 ft range) every 5 s (`" + (read("side.args").strip() or "--ramp 10 --duration 20 --move-hz 2 --chat-hz 0.2") + "`). **Each row states the update "
+  "rate both sides ran at**: wod-server honours `capabilities.maxUpdateRate` from the handshake; "
+  "the Node.js peer does the same (started with `HONOUR_UPDATE_RATE=1`: a player's roster is "
+  "computed and sent at most that often; the original itself has no such control and pushes "
+  "every tick); Colyseus rooms patch at that rate (`setPatchRate`). Server cores = CPU "
+  "(utime + stime from `/proc/PID/stat`) over the measured window only, not the ramp; for the "
+  "Node.js peer that is node plus its Redis. RSS per player = (server RSS at the end of the "
+  "window − RSS before the bots) ÷ players. B/s per player = bytes on the wire each bot received "
+  "per second. The load tool's own CPU is given with each row (wod-bench for wod-server and the "
+  "Node.js peer, `bench/colyseus/driver.mjs` with colyseus.js for Colyseus).\n")
+w("- **node peer** (`bench/peer/server.js`): the original's shape: Socket.IO + "
+  "`@socket.io/redis-adapter`, Redis pub/sub between its gateway and zone halves (one PUBLISH "
+  "per outgoing message), full rosters recomputed over every entity each send; wod-bench drives "
+  "it over its plain WebSocket `/ws` with the same JSON frames.\n"
+  "- **Colyseus** (`bench/colyseus/server.cjs`, colyseus 0.16 + @colyseus/schema 3): one room "
+  "per zone, each player's name and position in the room state, synchronised by the framework; "
+  "chat is a room message to the players within 20 ft. *views on*: `StateView` interest "
+  "management, each client sees the players within 150 ft (recomputed at every patch on a "
+  "150 ft grid; `Encoder.BUFFER_SIZE` raised to 8 MiB, as its overflow warning advises — at the "
+  "default 8 KB it silently loses view operations past ~50 players). *views off*: every client "
+  "gets every change. What it does not do that the scenario asks: no handshake, guest login or "
+  "character creation (a player is a room join with a name), no roster channels (ranges, "
+  "bearings, counts, bounded lists: a client receives raw positions and must derive them), "
+  "no persistence, no Redis (one process), no ping (its driver reports no ping latency).\n")
+KINDS = [("wod", "wod-server"), ("peer", "node peer"), ("coly", "Colyseus, views on"),
+         ("colynv", "Colyseus, views off")]
+side = {}
+for p in glob.glob(os.path.join(res, "side-*.out")):
+    m5 = re.match(r"side-([a-z]+)-(\d+)hz-(\d+)\.out$", os.path.basename(p))
+    if m5:
+        side.setdefault(int(m5.group(2)), {}).setdefault(m5.group(1), []).append(int(m5.group(3)))
+if not side:
+    w("The side-by-side runs did not complete; see the bench.sh output.\n")
+for rate in sorted(side):
+    w(f"### {rate} Hz on both sides\n")
+    w("| server | update rate | players | connected | failed | chat p50 | chat p99 | server cores | "
+      "players per core | RSS per player (KiB) | B/s per player | load tool CPU (per 1,000 bots) |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     best = {}
-    for label, rs in rows.items():
-        ok = [r for r in rs if r[1]["clients_failed"] == 0 and lat(r[1], "latency_ms", "p99") is not None
-              and lat(r[1], "latency_ms", "p99") <= limit and r[3]]
-        best[label] = max(ok, key=lambda r: r[0]) if ok else None
-    a, b = best["wod-server"], best["node peer"]
-    desc = []
-    for label in ("wod-server", "node peer"):
-        r = best[label]
-        desc.append(f"{label}: " + (f"{r[0]:,} players at {r[2]:.2f} cores = **{r[3]:,.0f} players/core**" if r else "no run within the limit"))
-    line = f"\nAt equal latency (chat p99 ≤ {limit} ms, no failures), the largest run of each: " + "; ".join(desc) + "."
-    if a and b:
-        ratio = a[3] / b[3]
-        line += f" Ratio **{ratio:.1f}×** (target ≥ 10×: {'met' if ratio >= 10 else '**missed**'})."
-    else:
-        line += " No ratio: one side has no run within the limit (target ≥ 10× **not shown**)."
-    w(line)
-w("\nPlayers per core is read at the largest run that met the latency, so a server that met it "
-  "with cores to spare is not credited for the spare; the ratio is a lower bound for the faster side.\n")
+    for kind, label in KINDS:
+        for n in sorted(side[rate].get(kind, [])):
+            name = f"side-{kind}-{rate}hz-{n}"
+            d = summary(name)
+            craw = read(f"{name}.cores").strip()
+            if not d:
+                w(f"| {label} | {rate} Hz | {n:,} | run failed | | | | {craw or '-'} | | | | |")
+                continue
+            try:
+                cores = float(craw)
+            except ValueError:
+                cores = None
+            conn = d["clients_connected"]
+            ppc = conn / cores if cores else None
+            rss = read(f"{name}.rss").split()
+            rpp = (int(rss[1]) - int(rss[0])) / conn if len(rss) >= 2 and conn else None
+            state = f(cores, 2)
+            if craw == "died":
+                state = "**died**" + (" (JavaScript heap out of memory)" if "heap out of memory" in read(f"{name}.log") else "")
+            c99 = lat(d, "latency_ms", "p99")
+            w(f"| {label} | {rate} Hz | {n:,} | {conn:,} | {d['clients_failed']:,} | "
+              f"{f(lat(d, 'latency_ms', 'p50'))} | {f(c99)} | {state} | {f(ppc, 0)} | {f(rpp)} | "
+              f"{f(d.get('recv_bytes_per_bot_s'), 0)} | {f(d.get('bench_cpu_pct'), 0)} % "
+              f"({f(d.get('bench_cpu_pct_per_1000_bots'), 1)} %) |")
+            if d["clients_failed"] == 0 and c99 is not None and c99 <= 100 and ppc:
+                if kind not in best or n > best[kind][0]:
+                    best[kind] = (n, cores, ppc)
+    w("")
+    desc = [f"{label}: " + (f"{best[k][0]:,} players at {best[k][1]:.2f} cores = **{best[k][2]:,.0f} players/core**"
+                            if k in best else "no run within the limit") for k, label in KINDS]
+    w(f"At equal latency (chat p99 ≤ 100 ms, no failures), {rate} Hz, the largest run of each: " + "; ".join(desc) + ".")
+    for k, label, target in (("peer", "the node peer", 10), ("coly", "Colyseus with views", 5), ("colynv", "Colyseus without views", None)):
+        if "wod" in best and k in best:
+            ratio = best["wod"][2] / best[k][2]
+            t = f" (target ≥ {target}×: {'met' if ratio >= target else '**missed**'})" if target else ""
+            w(f"- wod-server vs {label}: **{ratio:.1f}×** players per core{t}.")
+        else:
+            w(f"- wod-server vs {label}: no ratio (one side has no run within the limit).")
+    w("")
+w("Players per core is read at the largest run that met the latency, so a server that met it "
+  "with cores to spare is not credited for the spare; the ratio is a lower bound for the faster "
+  "side. Commands (`PORT` is a free port; `--json` added by the script):\n")
+for kind, _ in KINDS:
+    for p in sorted(glob.glob(os.path.join(res, f"side-{kind}-*.cmd")))[:2]:
+        w(f"- `{read(os.path.basename(p)).strip()}`")
+w("")
 with open(out, "w") as fh:
     fh.write("\n".join(L) + "\n")
 PYEOF
@@ -428,6 +473,8 @@ measure_cpu() {
     $PY -c "print(round(($c1-$c0)/$CLK_TCK/($t1-$t0),3))" >"$RES/$name.cores"
 }
 
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
 # ---------------------------------------------------------------------------
 log "machine"
 {
@@ -452,6 +499,7 @@ cat "$RES/machine.env" >&2
 
 # ---------------------------------------------------------------------------
 log "1. connections (idle authenticated clients, one wod-server all)"
+if want 1; then
 HARD=$(ulimit -Hn)
 [ "$HARD" = unlimited ] && HARD=10000000
 ulimit -n "$HARD" 2>/dev/null || true
@@ -483,18 +531,22 @@ for n in "${sizes[@]}"; do
     stop_pid "$SRV_PID"
     tail -n 1 "$RES/conn-$n.out" >&2 || true
 done
+fi
 
 # ---------------------------------------------------------------------------
 log "2. one zone at 20 Hz (bench-zone)"
+if want 2; then
 if [ -x "$ZONEBENCH" ]; then
     timeout 600 "$ZONEBENCH" >"$RES/zone.out" 2>"$RES/zone.err" || echo "bench-zone exit $?" >>"$RES/zone.err"
     cat "$RES/zone.out" >&2
 else
     echo "bench-zone not built" >"$RES/zone.err"
 fi
+fi
 
 # ---------------------------------------------------------------------------
 log "3. end to end on one wod-server all"
+if want 3; then
 E2E_SIZES="1000 2000"
 [ "$QUICK" = 1 ] && E2E_SIZES="300 600"
 for n in $E2E_SIZES; do
@@ -517,9 +569,11 @@ bench_bg "hot-$HOT_N" "$SRV_PORT" --clients "$HOT_N" --ramp 10 --duration 20 --m
 measure_cpu "hot-$HOT_N" "$SRV_PID"
 stop_pid "$SRV_PID"
 tail -n 1 "$RES/hot-$HOT_N.out" >&2 || true
+fi
 
 # ---------------------------------------------------------------------------
 log "4. distributed: gateway + 2 zone servers + Redis"
+if want 4; then
 DIST_N=1000
 [ "$QUICK" = 1 ] && DIST_N=300
 RPORT=$(free_port)
@@ -558,44 +612,98 @@ for p in "$GW" "$Z1" "$Z2"; do kill -0 "$p" 2>/dev/null || echo "pid $p died" >>
 stop_pid "$GW"; stop_pid "$Z1"; stop_pid "$Z2"
 cat "$WORK"/dist-*/server.log >"$RES/dist.log" 2>/dev/null || true
 tail -n 1 "$RES/dist.out" >&2 || true
+fi
 
 # ---------------------------------------------------------------------------
-log "5. Node.js peer (bench/peer) vs wod-server, same bots"
+log "5. side by side on equal terms: wod-server, the Node.js peer, Colyseus (2 Hz and 20 Hz)"
+if want 5; then
 PEER=$ROOT/bench/peer
-PEER_SIZES="50 100 250 500"
-WOD_SIZES="250 500 1000 2000"
-[ "$QUICK" = 1 ] && PEER_SIZES="50 100" && WOD_SIZES="250 500"
-if [ -f "$PEER/server.js" ] && command -v node >/dev/null; then
-    if [ ! -d "$PEER/node_modules" ]; then
-        (cd "$PEER" && npm ci --no-audit --no-fund --loglevel=error) >&2 || true
-    fi
-    for n in $PEER_SIZES; do
-        pport=$(free_port)
-        mkdir -p "$WORK/peer-$n"
-        (cd "$PEER" && exec env PORT="$pport" HOST=127.0.0.1 REDIS_URL="$REDIS_URL" TICK_RATE=20 \
-            ROSTER_MAX_ENTITIES=64 node server.js >"$WORK/peer-$n/server.log" 2>&1) &
-        PP=$!
-        PIDS+=("$PP")
-        wait_http "$pport" /health || { echo "peer did not start" >"$RES/peer-$n.err"; stop_pid "$PP"; continue; }
-        bench_bg "peer-$n" "$pport" --clients "$n" --ramp 10 --duration 20 --move-hz 2 --chat-hz 0.2
-        measure_cpu "peer-$n" "$PP" "$(cat "$WORK/services/redis.pid")"
-        kill -0 "$PP" 2>/dev/null && echo up >"$RES/peer-$n.alive" || echo down >"$RES/peer-$n.alive"
-        stop_pid "$PP"
-        cp "$WORK/peer-$n/server.log" "$RES/peer-$n.log" 2>/dev/null || true
-        tail -n 1 "$RES/peer-$n.out" >&2 || true
-    done
-    for n in $WOD_SIZES; do
-        [ -f "$RES/e2e-$n.out" ] && { cp "$RES/e2e-$n.out" "$RES/side-$n.out"; cp "$RES/e2e-$n.cores" "$RES/side-$n.cores"; continue; }
-        start_all "side-$n"
-        bench_bg "side-$n" "$SRV_PORT" --clients "$n" --ramp 10 --duration 20 --move-hz 2 --chat-hz 0.2
-        measure_cpu "side-$n" "$SRV_PID"
-        stop_pid "$SRV_PID"
-        tail -n 1 "$RES/side-$n.out" >&2 || true
-    done
-else
-    echo "bench/peer/server.js or node missing" >"$RES/peer.missing"
+COLY=$ROOT/bench/colyseus
+SIDE_RATES=${BENCH_SIDE_RATES:-"2 20"}
+WOD_SIZES=${BENCH_WOD_SIZES:-"250 500 1000 2000"}
+PEER_SIZES=${BENCH_PEER_SIZES:-"50 100 250"}
+COLY_SIZES=${BENCH_COLY_SIZES:-"100 250 500 1000"}
+if [ "$QUICK" = 1 ]; then
+    WOD_SIZES=${BENCH_WOD_SIZES:-"250 500"}
+    PEER_SIZES=${BENCH_PEER_SIZES:-"50 100"}
+    COLY_SIZES=${BENCH_COLY_SIZES:-"100 250"}
 fi
+SIDE_ARGS=(--ramp 10 --duration 20 --move-hz 2 --chat-hz 0.2)
+[ -n "${BENCH_SIDE_ARGS:-}" ] && read -r -a SIDE_ARGS <<<"$BENCH_SIDE_ARGS"
+echo "${SIDE_ARGS[*]}" >"$RES/side.args"
+if [ -z "${REDIS_URL:-}" ]; then # section 4 did not run: the node peer needs a Redis
+    RPORT=$(free_port)
+    REDIS_URL=$(bash "$ROOT/scripts/services.sh" redis "$RPORT" "$WORK/services" | tail -n 1)
+fi
+have_node=0
+command -v node >/dev/null && have_node=1
+for d in "$PEER" "$COLY"; do
+    if ((have_node)) && [ ! -d "$d/node_modules" ]; then
+        (cd "$d" && npm ci --no-audit --no-fund --loglevel=error) >&2 || true
+    fi
+done
+
+# side_run KIND RATE N : one server, one load run, CPU/RSS over the window.
+side_run() {
+    local kind=$1 rate=$2 n=$3 name="side-$1-$2hz-$3" port sp base pids
+    port=$(free_port)
+    mkdir -p "$WORK/$name"
+    case $kind in
+    wod)
+        start_all "$name"
+        sp=$SRV_PID port=$SRV_PORT pids=$SRV_PID
+        ;;
+    peer)
+        (cd "$PEER" && exec env PORT="$port" HOST=127.0.0.1 REDIS_URL="$REDIS_URL" TICK_RATE=20 \
+            ROSTER_MAX_ENTITIES=64 HONOUR_UPDATE_RATE=1 node server.js >"$WORK/$name/server.log" 2>&1) &
+        sp=$!
+        pids="$sp $(cat "$WORK/services/redis.pid")"
+        ;;
+    coly | colynv)
+        (cd "$COLY" && exec env PORT="$port" HOST=127.0.0.1 PATCH_HZ="$rate" TICK_RATE=20 \
+            VIEWS="$([ "$kind" = coly ] && echo 1 || echo 0)" node server.cjs >"$WORK/$name/server.log" 2>&1) &
+        sp=$!
+        pids=$sp
+        ;;
+    esac
+    PIDS+=("$sp")
+    if ! wait_http "$port" /health; then
+        echo "did not start" >"$RES/$name.cores"
+        stop_pid "$sp"
+        return 0
+    fi
+    sleep 1
+    base=$(rss_kib "$sp")
+    if [ "$kind" = coly ] || [ "$kind" = colynv ]; then
+        echo "node bench/colyseus/driver.mjs --url ws://127.0.0.1:PORT --clients $n ${SIDE_ARGS[*]} --update-rate $rate" >"$RES/$name.cmd"
+        (cd "$COLY" && exec node driver.mjs --url "ws://127.0.0.1:$port" --clients "$n" "${SIDE_ARGS[@]}" \
+            --update-rate "$rate" --json) >"$RES/$name.out" 2>"$RES/$name.err" &
+        BENCH_PID=$!
+    else
+        bench_bg "$name" "$port" --clients "$n" "${SIDE_ARGS[@]}" --update-rate "$rate"
+    fi
+    # CPU over the window; RSS sampled just before the window closes
+    (wait_window "$name" && sleep "$(awk -v a="${SIDE_ARGS[*]}" 'BEGIN{n=split(a,x," ");for(i=1;i<n;i++)if(x[i]=="--duration")print x[i+1]-1}')" &&
+        echo "$base $(rss_kib "$sp")" >"$RES/$name.rss") &
+    local rss_pid=$!
+    # shellcheck disable=SC2086
+    measure_cpu "$name" $pids
+    wait "$rss_pid" 2>/dev/null || true
+    stop_pid "$sp"
+    cp "$WORK/$name/server.log" "$RES/$name.log" 2>/dev/null || true
+    tail -n 1 "$RES/$name.out" >&2 || true
+}
+
+for rate in $SIDE_RATES; do
+    for n in $WOD_SIZES; do side_run wod "$rate" "$n"; done
+    if ((have_node)); then
+        for n in $PEER_SIZES; do side_run peer "$rate" "$n"; done
+        for n in $COLY_SIZES; do side_run coly "$rate" "$n"; done
+        for n in $COLY_SIZES; do side_run colynv "$rate" "$n"; done
+    fi
+done
 bash "$ROOT/scripts/services.sh" stop "$WORK/services" >/dev/null 2>&1 || true
+fi
 
 # ---------------------------------------------------------------------------
 log "writing $OUT"

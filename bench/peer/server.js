@@ -16,8 +16,14 @@
 // {"type","payload","timestamp"}. One zone (zone-crossroads, 200 x 50 x 200 ft,
 // spawn 100,0,100); accounts and characters live in memory.
 //
+// Update rate: the original has no per-client rate (it pushes every player's
+// roster every tick). With HONOUR_UPDATE_RATE=1 the peer does what wod-server
+// does with capabilities.maxUpdateRate from the handshake: a player's roster
+// is computed and sent at most min(TICK_RATE, maxUpdateRate) times a second,
+// so side-by-side rows run both servers at the same rate (scripts/bench.sh).
+//
 // Env: PORT (3300), HOST (127.0.0.1), REDIS_URL (redis://127.0.0.1:6379),
-// TICK_RATE (20), ROSTER_MAX_ENTITIES (0).
+// TICK_RATE (20), ROSTER_MAX_ENTITIES (0), HONOUR_UPDATE_RATE (0).
 'use strict';
 
 const http = require('http');
@@ -32,6 +38,7 @@ const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const TICK_RATE = Number(process.env.TICK_RATE || 20);
 const ROSTER_MAX = Number(process.env.ROSTER_MAX_ENTITIES || 0);
 const SERVER_ID = process.env.SERVER_ID || `peer-${process.pid}`;
+const HONOUR_UPDATE_RATE = process.env.HONOUR_UPDATE_RATE === '1';
 
 const ZONE = {
   id: 'zone-crossroads', name: 'The Crossroads',
@@ -61,13 +68,17 @@ function newSession(send) {
 function handle(s, type, payload) {
   payload = payload || {};
   switch (type) {
-    case 'handshake':
+    case 'handshake': {
+      const caps = payload.capabilities || {};
+      const rate = Number(caps.maxUpdateRate);
+      s.updateRate = HONOUR_UPDATE_RATE && rate > 0 ? Math.min(TICK_RATE, rate) : TICK_RATE;
       s.state = 'handshaken';
       s.send('handshake_ack', {
         protocolVersion: '1.0.0', serverVersion: 'wod-bench-peer/1.0.0', compatible: true,
         sessionId: s.id, timestamp: Date.now(), requiresAuth: true,
       });
       break;
+    }
     case 'auth':
       if (s.state !== 'handshaken') return s.send('error', { code: 'NOT_HANDSHAKEN', message: 'handshake first', severity: 'error' });
       s.accountId = String(nextAccount++);
@@ -81,7 +92,7 @@ function handle(s, type, payload) {
       if (s.state !== 'authed') return s.send('error', { code: 'NOT_AUTHENTICATED', message: 'auth first', severity: 'error' });
       s.state = 'world';
       zoneInput({
-        kind: 'enter', sessionId: s.id,
+        kind: 'enter', sessionId: s.id, updateRate: s.updateRate,
         character: { id: String(nextCharacter++), name: String(payload.name || 'Nobody').slice(0, 20) },
       });
       break;
@@ -141,9 +152,8 @@ function onZoneInput(raw) {
         sessionId: m.sessionId, id: `char-${m.character.id}`, characterId: m.character.id,
         name: m.character.name, x: SPAWN.x, y: SPAWN.y, z: SPAWN.z, heading: 0, speed: 0,
         baseSpeed: 6, lastPosMove: 0, lastSpeaker: null,
-        // The original has no per-client update rate (capabilities.maxUpdateRate
-        // is wod-server's extension): it pushes every player's roster every tick.
-        sendEveryMs: 1000 / TICK_RATE, nextSend: 0,
+        // Every tick, as the original, unless HONOUR_UPDATE_RATE (see the top).
+        sendEveryMs: 1000 / (m.updateRate || TICK_RATE), nextSend: 0,
       };
       players.set(m.sessionId, p);
       toClient(p.sessionId, 'world_entry', {
@@ -274,7 +284,7 @@ function tick() {
 const httpServer = http.createServer((req, res) => {
   if (req.url === '/health' || req.url === '/api/info') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', serverId: SERVER_ID, players: players.size, sessions: sessions.size, tickMs }));
+    res.end(JSON.stringify({ status: 'ok', serverId: SERVER_ID, players: players.size, sessions: sessions.size, tickMs, honourUpdateRate: HONOUR_UPDATE_RATE }));
     return;
   }
   res.writeHead(404);
@@ -315,7 +325,7 @@ async function main() {
   await busSub.subscribe('gateway:output', onGatewayOutput);
   await busSub.subscribe(`zone:${ZONE.id}:input`, onZoneInput);
   setInterval(tick, 1000 / TICK_RATE);
-  httpServer.listen(PORT, HOST, () => console.log(`peer ${SERVER_ID} on ${HOST}:${PORT}, redis ${REDIS_URL}, ${TICK_RATE} Hz, roster cap ${ROSTER_MAX || 'none'}`));
+  httpServer.listen(PORT, HOST, () => console.log(`peer ${SERVER_ID} on ${HOST}:${PORT}, redis ${REDIS_URL}, ${TICK_RATE} Hz, roster cap ${ROSTER_MAX || 'none'}, client update rate ${HONOUR_UPDATE_RATE ? 'honoured' : 'ignored'}`));
 }
 
 function stop() {

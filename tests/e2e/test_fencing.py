@@ -19,7 +19,7 @@ from cluster import Services, role
 from conftest import enter_world, http_get, unique
 
 ZONE = "zone-crossroads"
-ENV_DELIVER, ENV_EPOCH = 8, 14  # src/bus/envelope.h
+ENV_DELIVER, ENV_EPOCH = 8, 17  # src/bus/envelope.h
 
 
 def run(coro):
@@ -60,7 +60,7 @@ def stale_frame(zone, epoch):
 async def say_once(speaker, listener, text, timeout=15):
     """One chat line, sent once; the listener must hear it."""
     await speaker.send("chat", {"channel": "say", "message": text})
-    return await listener.expect("communication", timeout=timeout,
+    return await listener.expect("chat", timeout=timeout,
                                  pred=lambda p: p["content"] == text)
 
 
@@ -70,7 +70,7 @@ async def hear(speaker, listener, text, timeout=40):
     while time.time() < deadline:
         await speaker.send("chat", {"channel": "say", "message": text})
         try:
-            return await listener.expect("communication", timeout=1,
+            return await listener.expect("chat", timeout=1,
                                          pred=lambda p: p["content"] == text)
         except (AssertionError, asyncio.TimeoutError):
             pass
@@ -78,7 +78,7 @@ async def hear(speaker, listener, text, timeout=40):
 
 
 def contents(client):
-    return [m["payload"]["content"] for m in client.inbox if m["type"] == "communication"]
+    return [m["payload"]["content"] for m in client.inbox if m["type"] == "chat"]
 
 
 def events(client, kind):

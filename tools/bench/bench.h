@@ -1,13 +1,13 @@
 /* bench.h - shared state of one wod-bench run: the options, the counters
  * and the latency histograms that bots (bot.c) feed and main.c reports.
  *
- * wod-bench is single-threaded (one libuv loop drives libwebsockets and
- * every bot timer), so the counters are plain integers. */
+ * wod-bench is single-threaded (one libuv loop drives every bot socket and
+ * timer), so the counters are plain integers. */
 #ifndef WOD_BENCH_BENCH_H
 #define WOD_BENCH_BENCH_H
 #include "hist.h"
 
-#include <libwebsockets.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -23,6 +23,8 @@ typedef struct bench_opts_s {
     double move_hz;     /* --move-hz: moves per bot per second once spread */
     double chat_hz;     /* --chat-hz: say messages per bot per second */
     double ping_hz;     /* --ping-hz: pings per bot per second */
+    double shout_hz;    /* --shout-hz: shout messages per bot per second */
+    double travel_s;    /* --travel: mean seconds between a bot's border crossings (0 = none) */
     double spread_ft;   /* --spread: side of the square bots spread over */
     double step_ft;     /* --step: length of one roaming position move */
     double update_rate; /* --update-rate: capabilities.maxUpdateRate */
@@ -32,7 +34,6 @@ typedef struct bench_opts_s {
     int quiet;          /* --quiet: no live progress line */
     int per_source;     /* --per-source: connections per source address */
     int n_sources;      /* source addresses in use (1 = let the kernel pick) */
-    char sources[BENCH_MAX_SOURCES][16]; /* "127.0.0.x" */
 } bench_opts_t;
 
 /* Counters: totals since start; main.c takes differences for rates. */
@@ -45,14 +46,18 @@ typedef struct bench_stats_s {
     uint64_t failed;        /* bots that failed or were disconnected early */
     uint64_t msgs_sent;     /* frames sent */
     uint64_t msgs_recv;     /* whole messages received */
-    uint64_t bytes_recv;    /* payload bytes received */
     uint64_t chats_sent;    /* say messages sent */
     uint64_t chats_heard;   /* bench chats heard by a bot other than the sender */
+    uint64_t shouts_sent;   /* shout messages sent */
+    uint64_t shouts_heard;  /* bench shouts heard by a bot other than the sender */
+    uint64_t crossings;     /* border crossings confirmed by state_update */
+    uint64_t cross_failed;  /* border steps without a state_update */
     uint64_t rosters;       /* proximity_roster(_delta) received */
     uint64_t server_errors; /* `error` messages received */
     hist_t chat;            /* chat sent -> heard by another bot, us (measured window) */
     hist_t move;            /* move sent -> next own roster delta, us */
     hist_t ping;            /* ping sent -> pong, us */
+    hist_t shout;           /* shout sent -> heard by another bot, us (measured window) */
     hist_t chat_sec;        /* chat latency of the current second (progress line) */
 } bench_stats_t;
 
@@ -61,11 +66,13 @@ typedef struct bench_s {
     bench_opts_t opt;
     bench_stats_t st;
     uv_loop_t *loop;
-    struct lws_context *lws;
-    uint64_t start_us;    /* monotonic start of the run */
-    int measuring;        /* 1 inside the measured window */
-    double settle_s;      /* when the crowd had formed (s since start) */
-    int stopping;         /* 1 once the run is over: bots stop acting */
+    struct sockaddr_in dst;                    /* --url's address */
+    struct sockaddr_in src[BENCH_MAX_SOURCES]; /* source addresses */
+    char host_hdr[300];                        /* "host:port" for the Host header */
+    uint64_t start_us;                         /* monotonic start of the run */
+    int measuring;                             /* 1 inside the measured window */
+    double settle_s;                           /* when the crowd had formed (s since start) */
+    int stopping;                              /* 1 once the run is over: bots stop acting */
     char run_tag[8];      /* random tag that keeps character names unique per run */
     char last_error[200]; /* most recent server `error` payload, for the report */
 } bench_t;

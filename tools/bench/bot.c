@@ -7,8 +7,12 @@
  * counted and dropped, so one bench process can keep up with the tens of
  * thousands of roster deltas per second a crowd produces.
  *
- * Outgoing frames are queued per bot ([u16 len][bytes]...) and written one
- * per WRITEABLE callback, as libwebsockets requires. */
+ * The socket is wsc.c's (payload bytes are never copied or walked unless
+ * the frame is one of those); outgoing frames are written at once.
+ *
+ * --travel: a bot walks over a shared border of the seed world's first
+ * zones (zone-crossroads north into zone-forest or east into zone-city,
+ * and back), so a run spreads over several zones and zone servers. */
 #include "bot.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -21,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BOT_QUEUE_MAX     (16 * 1024) /* queued bytes before a frame is dropped */
 #define BOT_FRAME_MAX     512         /* longest frame a bot writes */
+#define CONNECT_LIMIT_MS  30000       /* connect + WebSocket handshake */
+#define CROSS_WAIT_MS     5000        /* longest wait for state_update after a border step */
+#define CROSS_OVER_FT     3.0         /* how far past the edge the border step goes */
 #define SPREAD_STEP_FT    5.0         /* one spreading position move ... */
 #define SPREAD_STEP_MS    250         /* ... every 250 ms: 20 ft/s, under run speed (21 ft/s) */
 #define PING_LOST_US      10000000ull /* a ping without pong for 10 s is forgotten */
@@ -36,29 +42,31 @@ typedef enum {
     RX_WORLD_ENTRY,
     RX_ERROR,
     RX_AUTH_ERROR,
-    RX_AUTH_SUCCESS
+    RX_AUTH_SUCCESS,
+    RX_STATE_UPDATE
 } rx_kind_t;
 
 struct bot_s {
-    bench_t *b;          /* the run */
-    uint32_t id;         /* index in the bot array; also in chat content */
-    bot_state_t state;   /* see bot.h */
-    struct lws *wsi;     /* NULL when not connected */
-    uv_timer_t timer;    /* next spread step or roaming action */
-    uint64_t rng;        /* xorshift state */
-    int closing;         /* close on the next WRITEABLE */
-    int spreading;       /* walking to (tx, tz) */
-    int in_msg;          /* inside a multi-chunk message */
-    rx_kind_t rx_kind;   /* kind of the message being received */
-    buf_t rx;            /* world_entry reassembly */
-    char *q;             /* outgoing frames: [u16 len][bytes]... */
-    size_t q_len, q_cap; /* bytes used / allocated in q */
-    double x, z;         /* where the server has us (we only send legal moves) */
-    double tx, tz;       /* spread target */
-    double lo_x, hi_x;   /* roaming box */
+    bench_t *b;        /* the run */
+    uint32_t id;       /* index in the bot array; also in chat content */
+    bot_state_t state; /* see bot.h */
+    wsc_t ws;          /* the connection (ws.active while its handle exists) */
+    uv_timer_t timer;  /* connect limit, next spread/travel step or roaming action */
+    uint64_t rng;      /* xorshift state */
+    int spreading;     /* walking to (tx, tz) */
+    int travelling;    /* walking to (tx, tz), over a border */
+    int crossing;      /* border step sent, waiting for state_update */
+    rx_kind_t rx_kind; /* kind of the message being received */
+    buf_t rx;          /* world_entry / state_update reassembly */
+    char zone[40];     /* id of the zone we are in */
+    double sx, sz;     /* its size */
+    double x, z;       /* where the server has us (we only send legal moves) */
+    double tx, tz;     /* spread target */
+    double lo_x, hi_x; /* roaming box */
     double lo_z, hi_z;
     uint64_t next_move_us, next_chat_us, next_ping_us; /* roaming schedule */
-    uint64_t ping_sent_us;                             /* outstanding ping, 0 = none */
+    uint64_t next_shout_us, next_travel_us;
+    uint64_t ping_sent_us; /* outstanding ping, 0 = none */
     uint64_t move_sent_us; /* oldest move not yet followed by a roster delta, 0 = none */
 };
 
@@ -88,49 +96,19 @@ static void fail(bot_t *bot, const char *why)
     if (bot->state == BOT_IN_WORLD && b->st.in_world) b->st.in_world--;
     if (bot->spreading && b->st.spreading) b->st.spreading--;
     bot->spreading = 0;
+    if (bot->state == BOT_CONNECTING && b->st.connecting) b->st.connecting--;
     bot->state = BOT_FAILED;
     b->st.failed++;
     if (why && !b->last_error[0]) snprintf(b->last_error, sizeof(b->last_error), "%s", why);
     uv_timer_stop(&bot->timer);
 }
 
-/* Queues one text frame and asks for a WRITEABLE callback. A frame
- * str_fmt could not build (-1) arrives as SIZE_MAX: dropped by the
- * BOT_FRAME_MAX check. */
+/* Sends one text frame now (wsc queues what the socket does not take). A
+ * frame str_fmt could not build (-1) arrives as SIZE_MAX and is dropped. */
 static void send_frame(bot_t *bot, const char *data, size_t len)
 {
-    if (!bot->wsi || bot->closing || len > BOT_FRAME_MAX) return;
-    if (bot->q_len + 2 + len > BOT_QUEUE_MAX) return; /* server not reading: drop */
-    if (bot->q_len + 2 + len > bot->q_cap) {
-        bot->q_cap = bot->q_cap ? bot->q_cap * 2 : 1024;
-        while (bot->q_cap < bot->q_len + 2 + len)
-            bot->q_cap *= 2;
-        bot->q = wod_realloc(bot->q, bot->q_cap);
-    }
-    bot->q[bot->q_len] = (char)(len & 0xff);
-    bot->q[bot->q_len + 1] = (char)(len >> 8);
-    memcpy(bot->q + bot->q_len + 2, data, len);
-    bot->q_len += 2 + len;
-    lws_callback_on_writable(bot->wsi);
-}
-
-/* Writes the first queued frame; returns -1 to have lws close the wsi. */
-static int write_one(bot_t *bot)
-{
-    static unsigned char wbuf[LWS_PRE + BOT_FRAME_MAX];
-    if (bot->closing) {
-        lws_close_reason(bot->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bench over", 10);
-        return -1;
-    }
-    if (!bot->q_len) return 0;
-    size_t len = (size_t)(unsigned char)bot->q[0] | (size_t)(unsigned char)bot->q[1] << 8;
-    memcpy(wbuf + LWS_PRE, bot->q + 2, len);
-    memmove(bot->q, bot->q + 2 + len, bot->q_len - 2 - len);
-    bot->q_len -= 2 + len;
-    if (lws_write(bot->wsi, wbuf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len) return -1;
-    bot->b->st.msgs_sent++;
-    if (bot->q_len) lws_callback_on_writable(bot->wsi);
-    return 0;
+    if (len > BOT_FRAME_MAX) return;
+    if (wsc_send(&bot->ws, data, len) == 0) bot->b->st.msgs_sent++;
 }
 
 /* ---- what a bot says ---------------------------------------------------- */
@@ -171,15 +149,21 @@ static void send_move(bot_t *bot, double x, double z)
     bot->z = floor(z * 100.0 + 0.5) / 100.0;
 }
 
-static void send_chat(bot_t *bot, uint64_t now)
+/* A say ("b<id>:<sent_us>") or, with `shout`, a shout ("s<id>:<sent_us>"). */
+static void send_chat(bot_t *bot, uint64_t now, int shout)
 {
     char f[BOT_FRAME_MAX];
     int n = str_fmt(f, sizeof(f),
-                    "{\"type\":\"chat\",\"payload\":{\"channel\":\"say\",\"message\":\"b%u:%llu\","
+                    "{\"type\":\"chat\",\"payload\":{\"channel\":\"%s\",\"message\":\"%c%u:%llu\","
                     "\"timestamp\":%llu}}",
-                    bot->id, (unsigned long long)now, (unsigned long long)clock_wall_ms());
+                    shout ? "shout" : "say", shout ? 's' : 'b', bot->id, (unsigned long long)now,
+                    (unsigned long long)clock_wall_ms());
     send_frame(bot, f, (size_t)n);
-    bot->b->st.chats_sent++;
+    if (shout) {
+        bot->b->st.shouts_sent++;
+    } else {
+        bot->b->st.chats_sent++;
+    }
 }
 
 static void send_ping(bot_t *bot, uint64_t now)
@@ -197,13 +181,16 @@ static void schedule(bot_t *bot, uint64_t now)
 {
     if (bot->b->stopping || bot->state != BOT_IN_WORLD) return;
     uint64_t next;
-    if (bot->spreading) {
+    if (bot->crossing) {
+        next = now + CROSS_WAIT_MS * 1000ull;
+    } else if (bot->spreading || bot->travelling) {
         next = now + SPREAD_STEP_MS * 1000ull;
     } else {
         next = UINT64_MAX;
-        if (bot->next_move_us && bot->next_move_us < next) next = bot->next_move_us;
-        if (bot->next_chat_us && bot->next_chat_us < next) next = bot->next_chat_us;
-        if (bot->next_ping_us && bot->next_ping_us < next) next = bot->next_ping_us;
+        const uint64_t due[] = {bot->next_move_us, bot->next_chat_us, bot->next_ping_us,
+                                bot->next_shout_us, bot->next_travel_us};
+        for (size_t i = 0; i < sizeof(due) / sizeof(due[0]); i++)
+            if (due[i] && due[i] < next) next = due[i];
         if (next == UINT64_MAX) return;
     }
     uint64_t delay_ms = next > now ? (next - now + 999) / 1000 : 0;
@@ -230,6 +217,11 @@ static uint64_t next_due(uint64_t due, uint64_t now, double hz)
     return due + p < now ? now + p : due;
 }
 
+static double travel_hz(const bench_opts_t *o)
+{
+    return o->travel_s > 0 ? 1.0 / o->travel_s : 0;
+}
+
 static void start_roaming(bot_t *bot, uint64_t now)
 {
     const bench_opts_t *o = &bot->b->opt;
@@ -238,6 +230,19 @@ static void start_roaming(bot_t *bot, uint64_t now)
     bot->next_move_us = first_due(bot, now, o->move_hz);
     bot->next_chat_us = first_due(bot, now, o->chat_hz);
     bot->next_ping_us = first_due(bot, now, o->ping_hz);
+    bot->next_shout_us = first_due(bot, now, o->shout_hz);
+    bot->next_travel_us = first_due(bot, now, travel_hz(o));
+}
+
+/* The roaming box: --spread square around (x, z), inside the zone. */
+static void set_box(bot_t *bot)
+{
+    double half = bot->b->opt.spread_ft / 2;
+    if (half < bot->b->opt.step_ft) half = bot->b->opt.step_ft;
+    bot->lo_x = clampd(bot->x - half, 1, bot->sx - 1);
+    bot->hi_x = clampd(bot->x + half, 1, bot->sx - 1);
+    bot->lo_z = clampd(bot->z - half, 1, bot->sz - 1);
+    bot->hi_z = clampd(bot->z + half, 1, bot->sz - 1);
 }
 
 static void roam_step(bot_t *bot)
@@ -251,19 +256,69 @@ static void roam_step(bot_t *bot)
               clampd(bot->z + dz, bot->lo_z, bot->hi_z));
 }
 
+/* Picks the point just over a border shared with another seed zone; 0 if
+ * this zone has none the bench knows. */
+static int travel_target(bot_t *bot)
+{
+    if (strcmp(bot->zone, "zone-crossroads") == 0) {
+        if (bot->id & 1) { /* east, into zone-city */
+            bot->tx = bot->sx + CROSS_OVER_FT;
+            bot->tz = bot->z;
+        } else { /* north, into zone-forest */
+            bot->tx = bot->x;
+            bot->tz = bot->sz + CROSS_OVER_FT;
+        }
+    } else if (strcmp(bot->zone, "zone-forest") == 0 && bot->x < 200) {
+        bot->tx = bot->x; /* south, back to the crossroads */
+        bot->tz = -CROSS_OVER_FT;
+    } else if (strcmp(bot->zone, "zone-city") == 0 && bot->z < 200) {
+        bot->tx = -CROSS_OVER_FT; /* west, back to the crossroads */
+        bot->tz = bot->z;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* One 5 ft step towards (tx, tz); returns 1 when the target was reached. */
+static int walk_step(bot_t *bot)
+{
+    double dx = bot->tx - bot->x, dz = bot->tz - bot->z, d = sqrt(dx * dx + dz * dz);
+    if (d <= SPREAD_STEP_FT) {
+        send_move(bot, bot->tx, bot->tz);
+        return 1;
+    }
+    send_move(bot, bot->x + dx / d * SPREAD_STEP_FT, bot->z + dz / d * SPREAD_STEP_FT);
+    return 0;
+}
+
 static void on_timer(uv_timer_t *t)
 {
     bot_t *bot = container_of(t, bot_t, timer);
     bench_t *b = bot->b;
-    if (b->stopping || bot->state != BOT_IN_WORLD) return;
     uint64_t now = bench_now_us();
+    if (bot->state == BOT_CONNECTING) {
+        fail(bot, "connect timed out");
+        wsc_abort(&bot->ws, "connect timed out");
+        return;
+    }
+    if (b->stopping || bot->state != BOT_IN_WORLD) return;
+    if (bot->crossing) { /* no state_update: the border step was not taken */
+        bot->crossing = 0;
+        b->st.cross_failed++;
+        set_box(bot);
+        schedule(bot, now);
+        return;
+    }
     if (bot->spreading) {
-        double dx = bot->tx - bot->x, dz = bot->tz - bot->z, d = sqrt(dx * dx + dz * dz);
-        if (d <= SPREAD_STEP_FT) {
-            send_move(bot, bot->tx, bot->tz);
-            start_roaming(bot, now);
-        } else {
-            send_move(bot, bot->x + dx / d * SPREAD_STEP_FT, bot->z + dz / d * SPREAD_STEP_FT);
+        if (walk_step(bot)) start_roaming(bot, now);
+        schedule(bot, now);
+        return;
+    }
+    if (bot->travelling) {
+        if (walk_step(bot)) {
+            bot->travelling = 0;
+            bot->crossing = 1;
         }
         schedule(bot, now);
         return;
@@ -274,12 +329,20 @@ static void on_timer(uv_timer_t *t)
         bot->next_move_us = next_due(bot->next_move_us, now, b->opt.move_hz);
     }
     if (bot->next_chat_us && bot->next_chat_us <= now) {
-        send_chat(bot, now);
+        send_chat(bot, now, 0);
         bot->next_chat_us = next_due(bot->next_chat_us, now, b->opt.chat_hz);
+    }
+    if (bot->next_shout_us && bot->next_shout_us <= now) {
+        send_chat(bot, now, 1);
+        bot->next_shout_us = next_due(bot->next_shout_us, now, b->opt.shout_hz);
     }
     if (bot->next_ping_us && bot->next_ping_us <= now) {
         if (!bot->ping_sent_us || now - bot->ping_sent_us > PING_LOST_US) send_ping(bot, now);
         bot->next_ping_us = next_due(bot->next_ping_us, now, b->opt.ping_hz);
+    }
+    if (bot->next_travel_us && bot->next_travel_us <= now) {
+        bot->next_travel_us = next_due(bot->next_travel_us, now, travel_hz(&b->opt));
+        if (travel_target(bot)) bot->travelling = 1;
     }
     schedule(bot, now);
 }
@@ -302,6 +365,8 @@ static rx_kind_t classify(const char *in, size_t len)
         return IS("pong") ? RX_PONG : RX_OTHER;
     case 'w':
         return IS("world_entry") ? RX_WORLD_ENTRY : RX_OTHER;
+    case 's':
+        return IS("state_update") ? RX_STATE_UPDATE : RX_OTHER;
     case 'e':
         return IS("error") ? RX_ERROR : RX_OTHER;
     case 'a':
@@ -315,7 +380,7 @@ static rx_kind_t classify(const char *in, size_t len)
 
 static void heard_chat(bot_t *bot, const char *in, size_t len, uint64_t now)
 {
-    static const char key[] = "\"content\":\"b";
+    static const char key[] = "\"content\":\"";
     const char *p = memmem(in, len, key, sizeof(key) - 1);
     if (!p) return;
     p += sizeof(key) - 1;
@@ -323,12 +388,18 @@ static void heard_chat(bot_t *bot, const char *in, size_t len, uint64_t now)
     size_t n = (size_t)(in + len - p) < sizeof(tmp) - 1 ? (size_t)(in + len - p) : sizeof(tmp) - 1;
     memcpy(tmp, p, n);
     tmp[n] = 0;
+    if (tmp[0] != 'b' && tmp[0] != 's') return;
     char *end;
-    unsigned long id = strtoul(tmp, &end, 10);
+    unsigned long id = strtoul(tmp + 1, &end, 10);
     if (*end != ':' || id == bot->id) return; /* our own echo */
     unsigned long long sent = strtoull(end + 1, &end, 10);
     if (*end != '"' || sent > now) return;
     bench_t *b = bot->b;
+    if (tmp[0] == 's') {
+        b->st.shouts_heard++;
+        if (b->measuring) hist_record(&b->st.shout, now - sent);
+        return;
+    }
     b->st.chats_heard++;
     if (b->measuring) {
         hist_record(&b->st.chat, now - sent);
@@ -347,33 +418,42 @@ static void copy_error(bot_t *bot, const char *in, size_t len)
     }
 }
 
-static void entered_world(bot_t *bot)
+/* Reads zone id and size, and our position, from world_entry or
+ * state_update; 1 when a position was found. */
+static int read_place(bot_t *bot)
 {
-    bench_t *b = bot->b;
     json_error_t jerr;
     json_t *root = json_loadb(bot->rx.data, bot->rx.len, 0, &jerr);
     json_t *pl = json_object_get(root, "payload");
     json_t *pos = json_object_get(json_object_get(pl, "character"), "position");
-    json_t *size = json_object_get(json_object_get(pl, "zone"), "size");
-    if (!json_is_object(pos)) {
-        json_decref(root);
+    json_t *zone = json_object_get(pl, "zone");
+    json_t *size = json_object_get(zone, "size");
+    const char *zid = json_string_value(json_object_get(zone, "id"));
+    if (zid) snprintf(bot->zone, sizeof(bot->zone), "%s", zid);
+    if (json_is_object(size)) {
+        bot->sx = json_number_value(json_object_get(size, "x"));
+        bot->sz = json_number_value(json_object_get(size, "z"));
+    }
+    int found = json_is_object(pos);
+    if (found) {
+        bot->x = json_number_value(json_object_get(pos, "x"));
+        bot->z = json_number_value(json_object_get(pos, "z"));
+    }
+    json_decref(root);
+    buf_free(&bot->rx);
+    if (!(bot->sx > 2)) bot->sx = bot->x * 2 > 2 ? bot->x * 2 : 200;
+    if (!(bot->sz > 2)) bot->sz = bot->z * 2 > 2 ? bot->z * 2 : 200;
+    return found;
+}
+
+static void entered_world(bot_t *bot)
+{
+    bench_t *b = bot->b;
+    if (!read_place(bot)) {
         fail(bot, "world_entry without character.position");
         return;
     }
-    double sx = json_number_value(json_object_get(size, "x"));
-    double sz = json_number_value(json_object_get(size, "z"));
-    bot->x = json_number_value(json_object_get(pos, "x"));
-    bot->z = json_number_value(json_object_get(pos, "z"));
-    json_decref(root);
-    buf_free(&bot->rx);
-    if (!(sx > 2)) sx = bot->x * 2 > 2 ? bot->x * 2 : 200;
-    if (!(sz > 2)) sz = bot->z * 2 > 2 ? bot->z * 2 : 200;
-    double half = b->opt.spread_ft / 2;
-    if (half < b->opt.step_ft) half = b->opt.step_ft;
-    bot->lo_x = clampd(bot->x - half, 1, sx - 1);
-    bot->hi_x = clampd(bot->x + half, 1, sx - 1);
-    bot->lo_z = clampd(bot->z - half, 1, sz - 1);
-    bot->hi_z = clampd(bot->z + half, 1, sz - 1);
+    set_box(bot);
     bot->tx = bot->lo_x + rnd(bot) * (bot->hi_x - bot->lo_x);
     bot->tz = bot->lo_z + rnd(bot) * (bot->hi_z - bot->lo_z);
     bot->state = BOT_IN_WORLD;
@@ -389,12 +469,25 @@ static void entered_world(bot_t *bot)
     schedule(bot, now);
 }
 
-static void on_receive(bot_t *bot, const char *in, size_t len)
+/* state_update: after a border crossing it names the new zone and position. */
+static void state_updated(bot_t *bot)
 {
+    char before[sizeof(bot->zone)];
+    memcpy(before, bot->zone, sizeof(before));
+    if (!read_place(bot) || strcmp(before, bot->zone) == 0) return;
+    bot->b->st.crossings++;
+    bot->travelling = 0;
+    bot->crossing = 0;
+    set_box(bot);
+    schedule(bot, bench_now_us());
+}
+
+static void on_data(wsc_t *ws, const char *in, size_t len, int first, int final)
+{
+    bot_t *bot = ws->user;
     bench_t *b = bot->b;
     uint64_t now = bench_now_us();
-    if (!bot->in_msg) {
-        bot->in_msg = 1;
+    if (first) {
         bot->rx_kind = classify(in, len);
         switch (bot->rx_kind) {
         case RX_COMMUNICATION:
@@ -414,6 +507,7 @@ static void on_receive(bot_t *bot, const char *in, size_t len)
             }
             break;
         case RX_WORLD_ENTRY:
+        case RX_STATE_UPDATE:
             buf_reset(&bot->rx);
             break;
         case RX_ERROR:
@@ -424,86 +518,65 @@ static void on_receive(bot_t *bot, const char *in, size_t len)
             break;
         }
     }
-    if (bot->rx_kind == RX_WORLD_ENTRY && bot->rx.len + len < WORLD_ENTRY_LIMIT)
+    if ((bot->rx_kind == RX_WORLD_ENTRY || bot->rx_kind == RX_STATE_UPDATE) &&
+        bot->rx.len + len < WORLD_ENTRY_LIMIT)
         buf_append(&bot->rx, in, len);
-    b->st.bytes_recv += len;
-    if (!lws_is_final_fragment(bot->wsi)) return;
-    bot->in_msg = 0;
+    if (!final) return;
     b->st.msgs_recv++;
     if (bot->rx_kind == RX_WORLD_ENTRY && bot->state == BOT_OPEN) {
         entered_world(bot);
+    } else if (bot->rx_kind == RX_STATE_UPDATE && bot->state == BOT_IN_WORLD) {
+        state_updated(bot);
     } else if (bot->rx_kind == RX_AUTH_SUCCESS && bot->state == BOT_OPEN && b->opt.auth_only) {
         /* --auth-only: an authenticated idle connection is the goal */
         bot->state = BOT_IN_WORLD;
         b->st.entered++;
         b->st.in_world++;
         start_roaming(bot, now);
-        bot->next_move_us = bot->next_chat_us = 0;
+        bot->next_move_us = bot->next_chat_us = bot->next_shout_us = bot->next_travel_us = 0;
         schedule(bot, now);
     } else if ((bot->rx_kind == RX_AUTH_ERROR || bot->rx_kind == RX_ERROR) &&
                bot->state == BOT_OPEN) {
         /* a refusal before world entry (auth, name, limits) ends this bot */
         fail(bot, b->last_error);
-        bot->closing = 1;
-        lws_callback_on_writable(bot->wsi);
+        wsc_close(&bot->ws, 1000, "refused");
     }
 }
 
-static int bot_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                        size_t len)
+static void on_open(wsc_t *ws)
 {
-    bot_t *bot = wsi ? lws_get_opaque_user_data(wsi) : NULL;
-    if (!bot) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    bot_t *bot = ws->user;
     bench_t *b = bot->b;
-    switch (reason) {
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-        char why[160];
-        snprintf(why, sizeof(why), "connect failed: %s", in ? (const char *)in : "(no reason)");
-        if (bot->state == BOT_CONNECTING && b->st.connecting) b->st.connecting--;
-        fail(bot, why);
-        bot->wsi = NULL;
-        break;
-    }
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        if (b->st.connecting) b->st.connecting--;
-        b->st.open++;
-        bot->state = BOT_OPEN;
-        send_login(bot);
-        break;
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-        on_receive(bot, in, len);
-        break;
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
-        return write_one(bot);
-    case LWS_CALLBACK_CLIENT_CLOSED:
-        if (b->st.open) b->st.open--;
-        if (bot->state == BOT_IN_WORLD && b->stopping) {
-            if (b->st.in_world) b->st.in_world--;
-            if (bot->spreading && b->st.spreading) b->st.spreading--;
-            bot->spreading = 0;
-            bot->state = BOT_CLOSED;
-        } else if (bot->state == BOT_CONNECTING) {
-            if (b->st.connecting) b->st.connecting--;
-            fail(bot, "closed during the WebSocket handshake");
-        } else if (bot->state == BOT_OPEN || bot->state == BOT_IN_WORLD) {
-            fail(bot, "disconnected by the server");
-        }
-        bot->wsi = NULL;
-        uv_timer_stop(&bot->timer);
-        break;
-    case LWS_CALLBACK_WSI_DESTROY:
-        if (bot->wsi == wsi) bot->wsi = NULL;
-        break;
-    default:
-        break;
-    }
-    return 0;
+    uv_timer_stop(&bot->timer);
+    if (b->st.connecting) b->st.connecting--;
+    b->st.open++;
+    bot->state = BOT_OPEN;
+    send_login(bot);
 }
 
-const struct lws_protocols bot_protocols[] = {
-    {"wod-bench", bot_callback, 0, 4096, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
+static int sockets_open;
+static void (*closed_done)(void);
+static int timers_open;
+
+static void on_closed(wsc_t *ws, int was_open, const char *why)
+{
+    bot_t *bot = ws->user;
+    bench_t *b = bot->b;
+    if (was_open && b->st.open) b->st.open--;
+    if (bot->state == BOT_IN_WORLD && b->stopping) {
+        if (b->st.in_world) b->st.in_world--;
+        if (bot->spreading && b->st.spreading) b->st.spreading--;
+        bot->spreading = 0;
+        bot->state = BOT_CLOSED;
+    } else if (bot->state == BOT_CONNECTING || bot->state == BOT_OPEN ||
+               bot->state == BOT_IN_WORLD) {
+        fail(bot, why);
+    }
+    uv_timer_stop(&bot->timer);
+    if (--sockets_open == 0 && timers_open == 0 && closed_done) closed_done();
+}
+
+static const wsc_cbs_t bot_cbs = {on_open, on_data, on_closed};
 
 /* ---- the array ----------------------------------------------------------- */
 
@@ -525,68 +598,50 @@ void bot_connect(bot_t *bots, int i)
     bot_t *bot = &bots[i];
     bench_t *b = bot->b;
     const bench_opts_t *o = &b->opt;
-    char host[300];
-    snprintf(host, sizeof(host), "%s:%d", o->host, o->port);
-    struct lws_client_connect_info cci;
-    memset(&cci, 0, sizeof(cci));
-    cci.context = b->lws;
-    cci.address = o->host;
-    cci.port = o->port;
-    cci.path = o->path;
-    cci.host = host;
-    cci.origin = host;
-    cci.ietf_version_or_minus_one = -1;
-    cci.local_protocol_name = bot_protocols[0].name;
-    cci.opaque_user_data = bot;
-    cci.pwsi = &bot->wsi;
-    if (o->n_sources > 1) cci.iface = o->sources[(size_t)i % (size_t)o->n_sources];
+    const struct sockaddr_in *src =
+        o->n_sources > 1 ? &b->src[(size_t)i % (size_t)o->n_sources] : NULL;
     bot->state = BOT_CONNECTING;
     b->st.connecting++;
-    if (!lws_client_connect_via_info(&cci)) {
-        /* lws may already have reported CONNECTION_ERROR through the callback */
-        if (bot->state == BOT_CONNECTING) {
-            if (b->st.connecting) b->st.connecting--;
-            fail(bot, "lws_client_connect_via_info failed");
-        }
-        bot->wsi = NULL;
+    int rc = wsc_connect(&bot->ws, b->loop, &b->dst, src, b->host_hdr, o->path, &bot_cbs, bot);
+    if (rc < 0) {
+        char why[96];
+        snprintf(why, sizeof(why), "connect failed: %s", uv_strerror(rc));
+        fail(bot, why);
+        return;
     }
+    sockets_open++;
+    uv_timer_start(&bot->timer, on_timer, CONNECT_LIMIT_MS, 0);
 }
 
 void bots_close_all(bot_t *bots, int n)
 {
     for (int i = 0; i < n; i++) {
-        bot_t *bot = &bots[i];
-        uv_timer_stop(&bot->timer);
-        if (!bot->wsi) continue;
-        bot->closing = 1;
-        lws_callback_on_writable(bot->wsi);
+        uv_timer_stop(&bots[i].timer);
+        wsc_close(&bots[i].ws, 1000, "bench over");
     }
 }
-
-static void (*timers_done)(void);
-static int timers_open;
 
 static void timer_closed(uv_handle_t *h)
 {
     (void)h;
-    if (--timers_open == 0 && timers_done) timers_done();
+    if (--timers_open == 0 && sockets_open == 0 && closed_done) closed_done();
 }
 
-void bots_close_timers(bot_t *bots, int n, void (*done)(void))
+void bots_close_handles(bot_t *bots, int n, void (*done)(void))
 {
-    timers_done = done;
+    closed_done = done;
     timers_open = n;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        wsc_abort(&bots[i].ws, "bench over");
         uv_close((uv_handle_t *)&bots[i].timer, timer_closed);
+    }
     if (n == 0 && done) done();
 }
 
 void bots_free(bot_t *bots, int n)
 {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         buf_free(&bots[i].rx);
-        free(bots[i].q);
-    }
     free(bots);
 }
 

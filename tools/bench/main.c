@@ -18,13 +18,19 @@
  * spreading the bots over enough addresses; otherwise bots past the limit
  * get auth_error RATE_LIMITED and count as failed.
  *
+ * The summary also gives bytes received per bot per second (on the wire,
+ * frame headers included), this process's CPU per 1,000 bots, and, with
+ * --shout-hz / --travel, shout latency and border crossings.
+ *
  * Limits: a single loop thread; when this process runs out of CPU the
  * latencies it reports include its own queueing (bench_cpu_pct in the
  * summary says how busy it was). */
 #include "bench.h"
 #include "bot.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,7 +44,7 @@
 #define RAMP_MAX_PER_TICK  500  /* connects started per ramp tick at most */
 #define DRAIN_MAX_MS       5000 /* time allowed for the closing handshakes */
 #define DEFAULT_PER_SOURCE 25000
-#define FD_RESERVE         64 /* descriptors kept for the loop, stdio, lws */
+#define FD_RESERVE         64 /* descriptors kept for the loop and stdio */
 #define SETTLE_MAX_S       60 /* longest wait after the ramp for bots to enter and spread */
 #define SETTLE_POLL_MS     100
 
@@ -54,6 +60,7 @@ static int is_tty;
 /* Snapshot of the counters at the start and the end of the measured window. */
 typedef struct {
     uint64_t at_us, sent, recv, bytes, chats_sent, chats_heard, rosters, errors;
+    uint64_t shouts_sent, shouts_heard, crossings, cross_failed;
     double cpu_s;
 } snap_t;
 static snap_t win_start, win_end, last_sec;
@@ -69,9 +76,19 @@ static double cpu_seconds(void)
 
 static snap_t snapshot(void)
 {
-    snap_t s = {bench_now_us(),  g.st.msgs_sent,     g.st.msgs_recv,
-                g.st.bytes_recv, g.st.chats_sent,    g.st.chats_heard,
-                g.st.rosters,    g.st.server_errors, cpu_seconds()};
+    snap_t s = {.at_us = bench_now_us(),
+                .sent = g.st.msgs_sent,
+                .recv = g.st.msgs_recv,
+                .bytes = wsc_total_bytes_in(),
+                .chats_sent = g.st.chats_sent,
+                .chats_heard = g.st.chats_heard,
+                .rosters = g.st.rosters,
+                .errors = g.st.server_errors,
+                .shouts_sent = g.st.shouts_sent,
+                .shouts_heard = g.st.shouts_heard,
+                .crossings = g.st.crossings,
+                .cross_failed = g.st.cross_failed,
+                .cpu_s = cpu_seconds()};
     return s;
 }
 
@@ -87,6 +104,11 @@ static void usage(FILE *f)
                "  --move-hz F        position moves per bot per second once spread (1)\n"
                "  --chat-hz F        say messages per bot per second (0.1)\n"
                "  --ping-hz F        pings per bot per second (0.2)\n"
+               "  --shout-hz F       shout messages per bot per second (0); their latency is\n"
+               "                     reported apart (shouts carry into adjacent zones)\n"
+               "  --travel S         every S seconds on average a bot walks over a border of the\n"
+               "                     seed world (zone-crossroads <-> zone-forest / zone-city)\n"
+               "                     and roams on the other side (0 = never)\n"
                "  --spread FT        bots walk to a random point of an FT x FT square around\n"
                "                     the spawn, then roam inside it (150; 0 = stay in a crowd)\n"
                "  --step FT          length of one roaming move (2)\n"
@@ -149,6 +171,8 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
         O_MOVE,
         O_CHAT,
         O_PING,
+        O_SHOUT,
+        O_TRAVEL,
         O_SPREAD,
         O_STEP,
         O_RATE,
@@ -167,6 +191,8 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
         {"move-hz", required_argument, 0, O_MOVE},
         {"chat-hz", required_argument, 0, O_CHAT},
         {"ping-hz", required_argument, 0, O_PING},
+        {"shout-hz", required_argument, 0, O_SHOUT},
+        {"travel", required_argument, 0, O_TRAVEL},
         {"spread", required_argument, 0, O_SPREAD},
         {"step", required_argument, 0, O_STEP},
         {"update-rate", required_argument, 0, O_RATE},
@@ -214,6 +240,12 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
         case O_PING:
             rc |= parse_num("--ping-hz", optarg, 0, 100, &o->ping_hz);
             break;
+        case O_SHOUT:
+            rc |= parse_num("--shout-hz", optarg, 0, 100, &o->shout_hz);
+            break;
+        case O_TRAVEL:
+            rc |= parse_num("--travel", optarg, 0, 86400, &o->travel_s);
+            break;
         case O_SPREAD:
             rc |= parse_num("--spread", optarg, 0, 100000, &o->spread_ft);
             break;
@@ -259,8 +291,6 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
     o->per_source = DEFAULT_PER_SOURCE;
     o->n_sources = sources > 0 ? (int)sources : (o->clients + o->per_source - 1) / o->per_source;
     if (o->n_sources > BENCH_MAX_SOURCES) o->n_sources = BENCH_MAX_SOURCES;
-    for (int i = 0; i < o->n_sources; i++)
-        snprintf(o->sources[i], sizeof(o->sources[i]), "127.0.0.%d", (i + 1) & 0xff);
     return 0;
 }
 
@@ -344,6 +374,15 @@ static void report(void)
     uint64_t chats_sent = win_end.chats_sent - win_start.chats_sent;
     uint64_t chats_heard = win_end.chats_heard - win_start.chats_heard;
     uint64_t errors = win_end.errors - win_start.errors;
+    uint64_t shouts_sent = win_end.shouts_sent - win_start.shouts_sent;
+    uint64_t shouts_heard = win_end.shouts_heard - win_start.shouts_heard;
+    uint64_t crossings = win_end.crossings - win_start.crossings;
+    uint64_t cross_failed = win_end.cross_failed - win_start.cross_failed;
+    /* bytes per player: wire bytes (frame headers included) per connected bot */
+    double bytes_bot_s =
+        final_connected ? (double)(win_end.bytes - win_start.bytes) / win / (double)final_connected
+                        : 0;
+    double cpu_per_1000 = final_connected ? cpu / (double)final_connected * 1000.0 : 0;
     if (!is_tty && !o->quiet) fflush(stderr);
     printf("\nwod-bench: %d clients -> ws://%s:%d%s, ramp %.1f s, settled at %.1f s, measured "
            "%.1f s\n",
@@ -356,14 +395,22 @@ static void report(void)
     printf("  %-22s %llu\n", "clients failed", (unsigned long long)final_failed);
     printf("  %-22s %.0f\n", "msgs sent/s", sent_s);
     printf("  %-22s %.0f (%.1f MB/s, %.0f rosters/s)\n", "msgs received/s", recv_s, mb_s, rost_s);
+    printf("  %-22s %.0f B/s\n", "received per bot", bytes_bot_s);
     printf("  %-22s %llu sent, %llu heard by other bots\n", "chats", (unsigned long long)chats_sent,
            (unsigned long long)chats_heard);
+    if (o->shout_hz > 0)
+        printf("  %-22s %llu sent, %llu heard by other bots\n", "shouts",
+               (unsigned long long)shouts_sent, (unsigned long long)shouts_heard);
+    if (o->travel_s > 0)
+        printf("  %-22s %llu (%llu border steps without state_update)\n", "border crossings",
+               (unsigned long long)crossings, (unsigned long long)cross_failed);
     printf("  %-22s %llu\n", "server errors", (unsigned long long)errors);
-    printf("  %-22s %.0f%% of one core\n", "bench CPU", cpu);
+    printf("  %-22s %.0f%% of one core (%.1f%% per 1,000 bots)\n", "bench CPU", cpu, cpu_per_1000);
     printf("  %-22s %9s %9s %9s %9s %10s\n", "latency (ms)", "p50", "p90", "p99", "max", "samples");
     table_hist("chat sent -> heard", &g.st.chat);
     table_hist("move -> own roster", &g.st.move);
     table_hist("ping -> pong", &g.st.ping);
+    if (o->shout_hz > 0) table_hist("shout sent -> heard", &g.st.shout);
     if (g.last_error[0]) printf("  last error: %s\n", g.last_error);
     if (o->json) {
         printf("{\"clients_connected\":%llu,\"clients_failed\":%llu,\"msgs_sent_per_s\":%.1f,"
@@ -375,16 +422,22 @@ static void report(void)
         json_hist(stdout, "move_roster_ms", &g.st.move);
         putchar(',');
         json_hist(stdout, "ping_ms", &g.st.ping);
+        putchar(',');
+        json_hist(stdout, "shout_ms", &g.st.shout);
         printf(",\"clients\":%d,\"clients_entered\":%llu,\"settle_s\":%.3f,\"duration_s\":%.3f,"
                "\"msgs_sent\":%llu,"
                "\"msgs_recv\":%llu,\"recv_mb_per_s\":%.3f,\"rosters_per_s\":%.1f,"
                "\"chats_sent\":%llu,\"chats_heard\":%llu,\"server_errors\":%llu,"
-               "\"bench_cpu_pct\":%.1f}\n",
+               "\"shouts_sent\":%llu,\"shouts_heard\":%llu,\"crossings\":%llu,"
+               "\"cross_failed\":%llu,\"update_rate\":%g,\"recv_bytes_per_bot_s\":%.1f,"
+               "\"bench_cpu_pct\":%.1f,\"bench_cpu_pct_per_1000_bots\":%.2f}\n",
                o->clients, (unsigned long long)final_entered, g.settle_s, win,
                (unsigned long long)(win_end.sent - win_start.sent),
                (unsigned long long)(win_end.recv - win_start.recv), mb_s, rost_s,
                (unsigned long long)chats_sent, (unsigned long long)chats_heard,
-               (unsigned long long)errors, cpu);
+               (unsigned long long)errors, (unsigned long long)shouts_sent,
+               (unsigned long long)shouts_heard, (unsigned long long)crossings,
+               (unsigned long long)cross_failed, o->update_rate, bytes_bot_s, cpu, cpu_per_1000);
     }
     fflush(stdout);
 }
@@ -396,10 +449,9 @@ static void close_handle(uv_handle_t *h)
     if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
-static void timers_closed(void)
+static void handles_closed(void)
 {
-    /* first step of the two-step lws teardown on a foreign loop */
-    lws_context_destroy(g.lws);
+    uv_stop(g.loop);
 }
 
 static void teardown(void)
@@ -410,7 +462,7 @@ static void teardown(void)
     close_handle((uv_handle_t *)&end_timer);
     close_handle((uv_handle_t *)&sigint_h);
     close_handle((uv_handle_t *)&sigterm_h);
-    bots_close_timers(bots, g.opt.clients, timers_closed);
+    bots_close_handles(bots, g.opt.clients, handles_closed);
 }
 
 static void on_end(uv_timer_t *t);
@@ -478,6 +530,7 @@ static void on_end(uv_timer_t *t)
         hist_reset(&g.st.chat);
         hist_reset(&g.st.move);
         hist_reset(&g.st.ping);
+        hist_reset(&g.st.shout);
         if (!g.opt.quiet)
             fprintf(stderr, "%swod-bench: crowd formed after %.1f s; measuring %.0f s%s",
                     is_tty ? "\r" : "", g.settle_s, g.opt.duration_s, is_tty ? "\033[K\n" : "\n");
@@ -521,10 +574,28 @@ static void on_signal(uv_signal_t *s, int signum)
     finish();
 }
 
-static void lws_log(int level, const char *line)
+/* Resolves --url's host (IPv4) and builds the source addresses. */
+static int resolve(bench_t *b)
 {
-    (void)level;
-    if (!g.opt.quiet) fprintf(stderr, "lws: %s", line);
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(b->opt.host, NULL, &hints, &ai);
+    if (rc != 0 || !ai) {
+        fprintf(stderr, "wod-bench: cannot resolve '%s': %s\n", b->opt.host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(&b->dst, ai->ai_addr, sizeof(b->dst));
+    b->dst.sin_port = htons((uint16_t)b->opt.port);
+    freeaddrinfo(ai);
+    snprintf(b->host_hdr, sizeof(b->host_hdr), "%s:%d", b->opt.host, b->opt.port);
+    for (int i = 0; i < b->opt.n_sources; i++) {
+        b->src[i].sin_family = AF_INET;
+        b->src[i].sin_port = 0;
+        b->src[i].sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)((i + 1) & 0xff));
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -539,23 +610,7 @@ int main(int argc, char **argv)
         g.run_tag[i] = digits[rand() % (i == 0 ? 26 : 36)];
 
     g.loop = uv_default_loop();
-    lws_set_log_level(LLL_ERR, lws_log);
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof(info));
-    void *loops[] = {g.loop};
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = bot_protocols;
-    info.options = LWS_SERVER_OPTION_LIBUV;
-    info.foreign_loops = loops;
-    info.timeout_secs = 30;
-    info.count_threads = 1;
-    info.fd_limit_per_thread = 0;
-    info.pt_serv_buf_size = 64 * 1024;
-    g.lws = lws_create_context(&info);
-    if (!g.lws) {
-        fprintf(stderr, "wod-bench: cannot create the libwebsockets context\n");
-        return 2;
-    }
+    if (resolve(&g) < 0) return 2;
     bots = bots_new(&g, g.opt.clients);
     g.start_us = bench_now_us();
     last_sec = snapshot();
@@ -576,8 +631,7 @@ int main(int argc, char **argv)
                 g.opt.clients, g.opt.host, g.opt.port, g.opt.path, g.opt.ramp_s, g.opt.duration_s);
 
     uv_run(g.loop, UV_RUN_DEFAULT);
-    lws_context_destroy(g.lws); /* second step: frees what the loop released */
-    uv_run(g.loop, UV_RUN_NOWAIT);
+    uv_run(g.loop, UV_RUN_NOWAIT); /* the close callbacks of the last handles */
     bots_free(bots, g.opt.clients);
     uv_loop_close(g.loop);
     return final_connected ? 0 : 3;
