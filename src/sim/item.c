@@ -26,6 +26,23 @@ static int slot_of(const character_t *c, const item_def_t *it)
     return -1;
 }
 
+/* The item a player means by `name`: an id or a full name (any case), else
+ * the one item it carries whose name holds `name` as a word part
+ * ("/use potion"). NULL if none, or several different ones match. */
+static const item_def_t *carried(const zsim_t *sim, const zplayer_t *p, const char *name)
+{
+    const gamedata_t *g = zsim__data(sim);
+    const item_def_t *it = gamedata_item(g, name), *found = NULL;
+    if (it || !name[0]) return it;
+    for (int i = 0; i < p->ch.n_items; i++) {
+        const item_def_t *c = gamedata_item(g, p->ch.items[i].item_id);
+        if (!c || !strcasestr(c->name, name) || c == found) continue;
+        if (found) return NULL; /* ambiguous */
+        found = c;
+    }
+    return found;
+}
+
 static void slot_remove(character_t *c, int i)
 {
     memmove(&c->items[i], &c->items[i + 1], (size_t)(c->n_items - i - 1) * sizeof(c->items[0]));
@@ -57,7 +74,7 @@ int zsim__item_give(zplayer_t *p, const item_def_t *it, int qty)
 
 int zsim__item_use(zsim_t *sim, zplayer_t *p, const char *name, buf_t *data, const char **why)
 {
-    const item_def_t *it = gamedata_item(zsim__data(sim), name);
+    const item_def_t *it = carried(sim, p, name);
     int i = it ? slot_of(&p->ch, it) : -1;
     if (i < 0) {
         *why = "You do not have that item.";
@@ -122,7 +139,7 @@ int zsim__item_use(zsim_t *sim, zplayer_t *p, const char *name, buf_t *data, con
 int zsim__item_equip(zsim_t *sim, zplayer_t *p, const char *name, int equip, const char **why)
 {
     const gamedata_t *g = zsim__data(sim);
-    const item_def_t *it = gamedata_item(g, name);
+    const item_def_t *it = carried(sim, p, name);
     int i = it ? slot_of(&p->ch, it) : -1;
     if (!equip && i < 0 && (strcasecmp(name, "mainhand") == 0 || strcasecmp(name, "weapon") == 0))
         for (int k = 0; k < p->ch.n_items && i < 0; k++)

@@ -264,3 +264,111 @@ def test_socketio_command_string_payload():
         run(go())
     finally:
         assert srv.stop() == 0, srv.logs()
+
+
+COMMANDS = {"look", "listen", "sense", "help", "stats", "inventory", "move", "stop", "say", "shout",
+            "emote", "tell", "attack", "cast", "disengage", "use", "equip", "unequip", "who"}
+
+
+def test_new_player_walks_fights_flees_dies_and_rises():
+    """Issue 13's path in `wod-server all`: a new guest walks to the merchant
+    and to a rat by name, kills the rat, drinks a potion, is bitten by the
+    Rabid Dog (aggro 30 ft at (30,0,30)), outruns it (it gives up at its
+    leash), lets it bite until it dies, and rises at the spawn point."""
+    srv = Server(env={"RNG_SEED": "11", "RESPAWN_DELAY_MS": "3000"}).start()
+    try:
+        async def go():
+            name = unique("Nw")
+            c = await enter_world(srv, name)
+            me = c.entry["entityId"]
+            ents = c.entry["entities"]
+            merchant = [e for e in ents if e["name"] == "Old Merchant"][0]
+            dog = [e for e in ents if e["name"] == "Rabid Dog"][0]
+
+            r = await command(c, "/help")
+            assert r["success"] and {x["name"] for x in r["data"]["commands"]} == COMMANDS
+
+            # /move to:<name> walks there (MOVE_FOLLOW) and ends with movement_complete
+            r = await command(c, "/move to:Old Merchant")
+            assert r["success"], r
+            assert r["data"]["method"] == "follow" and r["data"]["targetId"] == merchant["id"]
+            ev = await c.expect("event", timeout=20,
+                                pred=lambda p: p["eventType"] == "movement_complete")
+            assert ev["reason"] == "target_reached", ev
+            mx, mz = await where(c, merchant["id"])
+            px, pz = await where(c, name)
+            assert math.hypot(mx - px, mz - pz) <= 6.0
+
+            # to the nearest rat, and at it until it dies (it bites back)
+            rat = min((e for e in ents if e["name"] == "Rat"),
+                      key=lambda e: math.hypot(e["position"]["x"] - px, e["position"]["z"] - pz))
+            for _ in range(10):
+                r = await command(c, f"/move to:{rat['id']} range:melee run")
+                assert r["success"], r
+                await c.expect("event", timeout=20,
+                               pred=lambda p: p["eventType"] == "movement_complete")
+                r = await command(c, "/attack " + rat["id"])
+                if r["success"]:
+                    break
+            assert r["success"], r
+            death = await c.expect("event", timeout=120,
+                                   pred=lambda p: p["eventType"] == "combat_death"
+                                   and p["targetId"] == rat["id"])
+            assert death["attackerId"] == me
+            fight = events(c, COMBAT)
+            assert any(e["eventType"] == "combat_action" and e["attackerId"] == me for e in fight)
+            assert any(e["eventType"] in ("combat_hit", "combat_miss") for e in fight)
+
+            # a potion: drunk if hurt, refused at full health; either way found by "potion"
+            st = (await command(c, "/stats"))["data"]["health"]
+            r = await command(c, "/use potion")
+            if st["current"] < st["max"]:
+                assert r["success"], r
+            else:
+                assert not r["success"] and "full" in r["error"], r
+
+            # near the dog's corner: it notices, runs over and bites
+            r = await command(c, "/move to:52,52 run")
+            assert r["success"], r
+            bite = await c.expect("event", timeout=40,
+                                  pred=lambda p: p["eventType"] in ("combat_hit", "combat_miss")
+                                  and p["attackerId"] == dog["id"])
+            assert bite["targetId"] == me
+            assert any(m["type"] == "proximity_roster_delta"
+                       and m["payload"].get("dangerState") is True for m in c.inbox)
+            # run for it: the dog chases, gives up at its leash and goes home
+            r = await command(c, "/move to:115,115 run")  # past its leash, within sight
+            assert r["success"], r
+            await c.expect("event", timeout=30,
+                           pred=lambda p: p["eventType"] == "movement_complete")
+            home = 99.0
+            for _ in range(40):
+                dx, dz = await where(c, dog["id"])
+                home = math.hypot(dx - 30, dz - 30)
+                if home <= 15:
+                    break
+                await asyncio.sleep(0.5)
+            assert home <= 15, (dx, dz)
+            c.inbox.clear()
+            await c.drain(4.0)
+            assert not [m for m in c.inbox if m["type"] == "event"
+                        and m["payload"].get("attackerId") == dog["id"]]
+
+            # back to it, and stand there: it bites until we die; we rise at spawn
+            r = await command(c, f"/move to:{dog['id']} range:melee run")
+            assert r["success"], r
+            died = await c.expect("event", timeout=300,
+                                  pred=lambda p: p["eventType"] == "combat_death"
+                                  and p["targetId"] == me)
+            assert died["attackerId"] == dog["id"] and died["respawnInMs"] == 3000
+            r = await command(c, "/move north")
+            assert not r["success"] and "dead" in r["error"]
+            rose = await c.expect("event", timeout=30,
+                                  pred=lambda p: p["eventType"] == "respawn")
+            assert rose["position"]["x"] == 100 and rose["position"]["z"] == 100
+            r = await command(c, "/stats")
+            assert r["data"]["health"]["current"] == r["data"]["health"]["max"]
+            await c.close()
+        run(go())
+    finally:
+        assert srv.stop() == 0, srv.logs()

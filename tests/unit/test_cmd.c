@@ -332,6 +332,9 @@ static void test_items(void **state)
     assert_true(json_integer_value(json_object_get(d, "remainingMs")) > 29000);
     assert_int_equal(p->ch.items[1].quantity, 4);
     assert_false(ok(run(sim, 1, "/use Elixir of Life")));
+    r = run(sim, 1, "/use potion"); /* a part of the name: the Health Potion, cooling down */
+    assert_false(ok(r));
+    assert_null(strstr(error_of(r), "do not have"));
     assert_false(ok(run(sim, 1, "/use")));
     assert_false(ok(run(sim, 1, "/use rusty sword"))); /* a weapon is equipped, not used */
     /* equip/unequip */
