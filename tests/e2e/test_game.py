@@ -147,6 +147,10 @@ def test_fight_potion_and_persistence(backend):
                                    and p["targetId"] == fid)
             assert death["narrative"]
             reader.cancel()
+            try:
+                await reader
+            except asyncio.CancelledError:
+                pass
             st = [m["payload"] for m in f.inbox if m["type"] == "state_update"
                   and "combat" in m["payload"]]
             assert st and st[0]["combat"]["atb"]["max"] == 200
