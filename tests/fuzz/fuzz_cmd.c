@@ -38,6 +38,30 @@ static zsim_t *make_sim(void)
     zsim_config_t cfg = {.tick_rate = 20, .roster_max_entities = 16, .rng_seed = 1};
     zsim_hooks_t hooks = {.send = on_send};
     zsim_t *sim = zsim_new(&z, &z, 1, &cfg, &hooks);
+    /* a merchant, a passive rat and a hostile dog near the spawn point */
+    static npcdef_t cast[3];
+    const char *names[] = {"Old Merchant", "Rat", "Rabid Dog"};
+    for (int i = 0; i < 3; i++) {
+        npcdef_t *d = &cast[i];
+        snprintf(d->tag, sizeof(d->tag), "fuzz.%d", i);
+        snprintf(d->zone_id, sizeof(d->zone_id), "%s", z.id);
+        snprintf(d->name, sizeof(d->name), "%s", names[i]);
+        d->is_mob = i > 0;
+        d->wildlife = i > 0;
+        d->hostile = i == 2;
+        d->level = 2 + i;
+        d->strength = d->vitality = d->dexterity = d->agility = 8 + i;
+        d->max_hp = 40 + 40 * i;
+        d->aggro_radius = 30;
+        d->leash = 60;
+        d->speed = 10;
+        d->wander = 4;
+        d->x = 95 + 8 * i;
+        d->z = 105;
+        d->n_lines = i == 0;
+        snprintf(d->lines[0], sizeof(d->lines[0]), "Lamp oil?");
+    }
+    zsim_add_npcs(sim, cast, 3);
     character_t c;
     character_init(&c, 1, "Fuzzer", "", z.id, 100, 0, 100);
     c.id = 1;
