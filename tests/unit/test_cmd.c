@@ -40,8 +40,8 @@ static void test_parse_basic(void **state)
     assert_string_equal(c.text, "a b c d"); /* note:x vanishes from the text */
     assert_string_equal(cmd_kv(&c, "note"), "x");
     assert_null(cmd_kv(&c, "other"));
-    assert_int_equal(cmd_parse("/move to:\"Feral Ghoul\" RANGE:melee", &c, &err), 0);
-    assert_string_equal(cmd_kv(&c, "to"), "Feral Ghoul");
+    assert_int_equal(cmd_parse("/move to:\"Rabid Dog\" RANGE:melee", &c, &err), 0);
+    assert_string_equal(cmd_kv(&c, "to"), "Rabid Dog");
     assert_string_equal(cmd_kv(&c, "range"), "melee");
     assert_int_equal(cmd_parse("/move to:10.5,20", &c, &err), 0);
     assert_string_equal(cmd_kv(&c, "to"), "10.5,20");
