@@ -53,11 +53,12 @@ async def walk_to(c, me, x, z, stop_within=0.5, timeout=40):
         await asyncio.sleep(0.1)
 
 
-async def keep_reading(*clients):
-    """Reads for idle clients (into their inboxes) so a long fight does not
-    stall their connections (the websockets client stops reading, pongs
-    included, once 32 messages wait)."""
-    while True:
+async def keep_reading(stop, *clients):
+    """Reads for idle clients (into their inboxes) until `stop` is set, so a
+    long fight does not stall their connections (the websockets client
+    stops reading, pongs included, once 32 messages wait). A flag, not
+    task cancellation: Python 3.11's wait_for can swallow a cancel."""
+    while not stop.is_set():
         for c in clients:
             await c.drain(0.2)
 
@@ -126,7 +127,8 @@ def test_fight_potion_and_persistence(backend):
             bx, bz = gx + (100 - gx) * 40 / d0, gz + (100 - gz) * 40 / d0
             await walk_to(b, bname, bx, bz)
             cx, cz = await where(far, cname)
-            reader = asyncio.ensure_future(keep_reading(b, far))
+            stop_reading = asyncio.Event()
+            reader = asyncio.ensure_future(keep_reading(stop_reading, b, far))
 
             # the fighter closes in (the creature wanders until the fight starts)
             for _ in range(20):
@@ -146,11 +148,8 @@ def test_fight_potion_and_persistence(backend):
                                    pred=lambda p: p["eventType"] == "combat_death"
                                    and p["targetId"] == fid)
             assert death["narrative"]
-            reader.cancel()
-            try:
-                await reader
-            except asyncio.CancelledError:
-                pass
+            stop_reading.set()
+            await reader
             st = [m["payload"] for m in f.inbox if m["type"] == "state_update"
                   and "combat" in m["payload"]]
             assert st and st[0]["combat"]["atb"]["max"] == 200
