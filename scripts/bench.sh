@@ -362,6 +362,16 @@ for kind, _ in KINDS:
     for p in sorted(glob.glob(os.path.join(res, f"side-{kind}-*.cmd")))[:2]:
         w(f"- `{read(os.path.basename(p)).strip()}`")
 w("")
+# Hand-written sections after this marker (measurements bench.sh does not
+# run itself, with their own commands) are kept.
+KEEP = "<!-- Sections below are measured by hand (commands given); bench.sh keeps them. -->"
+try:
+    with open(out) as fh:
+        old = fh.read()
+    if KEEP in old:
+        L.append(old[old.index(KEEP):].rstrip("\n"))
+except OSError:
+    pass
 with open(out, "w") as fh:
     fh.write("\n".join(L) + "\n")
 PYEOF

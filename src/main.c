@@ -70,7 +70,7 @@ static void on_grace(uv_timer_t *t)
     if (app->gw_bus) bus_close(app->gw_bus);
     if (app->zs_bus) bus_close(app->zs_bus);
     if (app->hub) bus_hub_free(app->hub);
-    app->registry->ops->close(app->registry);
+    registry_close(app->registry);
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
     uv_close((uv_handle_t *)&app->grace, NULL);
@@ -98,9 +98,9 @@ static void force_exit(uv_timer_t *t)
  * builds check for leaks at exit) without running the loop again. */
 static int start_failed(app_t *app, zonedef_t *zones, int code)
 {
-    if (app->registry) app->registry->ops->close(app->registry);
+    if (app->registry) registry_close(app->registry);
     free(zones);
-    app->store->ops->close(app->store);
+    store_close(app->store);
     return code;
 }
 
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
     }
     zonedef_t *zones = NULL;
     int n_zones = 0;
-    if (app.store->ops->zones_load(app.store, &zones, &n_zones) != STORE_OK || n_zones == 0) {
+    if (store_zones_load(app.store, &zones, &n_zones) != STORE_OK || n_zones == 0) {
         log_error("main", "no zones in the database");
         return 1;
     }
@@ -211,7 +211,7 @@ int main(int argc, char **argv)
     uv_run(app.loop, UV_RUN_NOWAIT);
     if (app.gw) gw_free(app.gw);
     zs_http_free(app.zs_http);
-    app.store->ops->close(app.store);
+    store_close(app.store);
     uv_loop_close(app.loop);
     log_info("main", "stopped");
     return 0;

@@ -8,6 +8,9 @@
  * hooks.send only counts bytes, so the numbers are the simulation's own
  * cost: movement, grid, roster computation, diffing and JSON.
  *
+ * BENCH_COMPACT=1: every player is a compact client (capabilities.encoding
+ * "compact", src/proto/compact.h) instead of JSON.
+ *
  * Usage: bench-zone [seconds-per-run (default 10)] [players...]
  * Prints tick p50/p99/max (ms), roster bytes per player per second,
  * roster messages per player per second and roster KiB per tick (all
@@ -35,7 +38,7 @@ static void on_send(void *ud, uint64_t ref, const char *type, const char *payloa
     (void)ref;
     (void)payload;
     counters_t *c = ud;
-    if (strncmp(type, "proximity_roster", 16) == 0) {
+    if (strncmp(type, "proximity_roster", 16) == 0 || strncmp(type, "roster_compact", 14) == 0) {
         c->roster_bytes += len;
         c->roster_msgs++;
     } else {
@@ -46,6 +49,7 @@ static void on_send(void *ud, uint64_t ref, const char *type, const char *payloa
 static uint32_t rng = 2463534242u;
 static int hotspot_n = HOTSPOT_N; /* BENCH_HOTSPOT=n overrides, for diagnosis */
 static int threads = 1;           /* BENCH_THREADS=n: zsim_config_t.roster_threads */
+static int compact;               /* BENCH_COMPACT=1: compact clients */
 
 static double frand(void)
 {
@@ -119,6 +123,7 @@ static void run(int n_players, double seconds)
         c.id = i;
         c.agility = (int)(frand() * 20);
         zsim_player_enter(sim, (uint64_t)i, &c, 0, 1);
+        if (compact) zsim_player_set_client(sim, (uint64_t)i, MSG_CLIENT_COMPACT);
     }
     double enter_ms = clock_mono_ms() - t0;
 
@@ -153,10 +158,12 @@ int main(int argc, char **argv)
     double seconds = argc > 1 ? atof(argv[1]) : 10;
     if (getenv("BENCH_HOTSPOT")) hotspot_n = atoi(getenv("BENCH_HOTSPOT"));
     if (getenv("BENCH_THREADS")) threads = atoi(getenv("BENCH_THREADS"));
+    if (getenv("BENCH_COMPACT")) compact = atoi(getenv("BENCH_COMPACT"));
     if (seconds <= 0) seconds = 10;
     printf("zone %gx%g ft, %d Hz, hotspot %d players within %g ft, roster_max_entities 64, "
-           "%g s per run, roster threads %d\n\n",
-           ZONE_FT, ZONE_FT, TICK_RATE, hotspot_n, HOTSPOT_R, seconds, threads);
+           "%g s per run, roster threads %d, %s clients\n\n",
+           ZONE_FT, ZONE_FT, TICK_RATE, hotspot_n, HOTSPOT_R, seconds, threads,
+           compact ? "compact" : "JSON");
     printf("| players | p50 (ms) | p99 (ms) | max (ms) | roster B/pl/s |   msgs/pl/s | "
            "roster KiB/tick | enter ms |\n");
     printf("|--------:|---------:|---------:|---------:|--------------:|------------:|"

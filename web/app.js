@@ -1,6 +1,7 @@
 // app.js - the browser client: log in, pick a character, play on a 2D map.
 // Plain ES module; speaks docs/PROTOCOL.md over /ws (net.js), draws with
 // map.js. window.__wod exposes the rendered state for the browser tests.
+import { CompactView } from './compact.js';
 import { Connection } from './net.js';
 import { MapView } from './map.js';
 
@@ -26,6 +27,8 @@ const S = {
   baseSpeed: 6,
   entities: new Map(), // id -> {id,name,type,hostile, from,to,t0,dur, absAt, heading}
   rosters: {}, // channel -> {count, entities: Map, sample, lastSpeaker}
+  compact: new CompactView(), // the compact encoding's view (when the server speaks it)
+  compactSelf: '', // SELF last applied
   danger: { level: 'safe', hostilesNearby: 0 },
   combat: null,
   targetId: null,
@@ -41,6 +44,7 @@ const S = {
 const conn = new Connection({
   onOpen: authenticate,
   onMessage: onMessage,
+  onBinary: onCompactFrame,
   onStatus: setStatus,
   onLost: () => { S.inWorld = false; },
 });
@@ -140,6 +144,8 @@ function enterWorld(p) {
   S.baseSpeed = p.character?.derivedStats?.baseSpeed || 6;
   S.entities.clear();
   S.rosters = {};
+  S.compact = new CompactView();
+  S.compactSelf = '';
   S.clickTarget = null;
   for (const e of p.entities || []) {
     if (e.id === S.entityId) continue;
@@ -239,6 +245,29 @@ function applyRoster(p, full) {
     if (!seen.has(id) && now - S.entities.get(id).absAt > 3000) S.entities.delete(id);
   }
   renderRoster();
+}
+
+// A compact frame: update the view, then render it like a full roster whose
+// entities carry absolute positions; our own position like a state_update's.
+function onCompactFrame(bytes) {
+  try {
+    S.compact.apply(bytes);
+  } catch (err) {
+    log('err', `Bad roster frame (${err.message}); asking for a fresh one.`);
+    S.compact = new CompactView();
+    conn.send('proximity_refresh', {});
+    return;
+  }
+  const roster = S.compact.roster();
+  const pos = new Map(S.compact.entities().map((e) => [e.id, e.position]));
+  for (const ch of Object.values(roster.channels)) for (const e of ch.entities) e.position = pos.get(e.id);
+  applyRoster(roster, true);
+  const self = S.compact.selfPosition();
+  const key = `${self.x},${self.y},${self.z}`;
+  if (key !== S.compactSelf) {
+    S.compactSelf = key;
+    correctSelf(self);
+  }
 }
 
 function setDanger(d) {
@@ -729,6 +758,7 @@ function wire() {
 // The test hook: what the page draws, in canvas pixels and feet.
 window.__wod = {
   state: S,
+  encoding: () => conn.encoding,
   entities: () => lastDrawn.map((e) => ({ ...e })),
   screenPos(id) {
     const e = lastDrawn.find((x) => x.id === id || x.name === id);

@@ -1,10 +1,12 @@
 // net.js - the game connection: plain WebSocket on /ws (one JSON object per
-// frame, docs/PROTOCOL.md), handshake, and reconnection with backoff.
+// text frame, docs/PROTOCOL.md), handshake, and reconnection with backoff.
+// The handshake asks for the compact roster encoding: rosters and positions
+// then arrive as binary frames (compact.js), handed to onBinary.
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10000];
 
 export class Connection {
-  // handlers: onMessage(type, payload), onOpen(), onStatus(text, kind)
+  // handlers: onMessage(type, payload), onBinary(Uint8Array), onOpen(), onStatus(text, kind)
   constructor(handlers) {
     this.h = handlers;
     this.ws = null;
@@ -35,19 +37,25 @@ export class Connection {
     clearTimeout(this.timer);
     this.h.onStatus(this.attempt ? `Reconnecting (attempt ${this.attempt + 1})\u2026` : 'Connecting\u2026', 'warn');
     const ws = new WebSocket(this.url());
+    ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {
       this.send('handshake', {
         protocolVersion: '1.0.0',
         clientType: '2d',
         clientVersion: 'wod-web-1',
-        capabilities: { graphics: '2d', audio: false, input: ['keyboard', 'mouse', 'touch'], maxUpdateRate: 10 },
+        capabilities: { graphics: true, audio: false, input: ['keyboard', 'mouse', 'touch'], maxUpdateRate: 10, encoding: 'compact' },
       });
     };
     ws.onmessage = (ev) => {
+      if (typeof ev.data !== 'string') {
+        this.h.onBinary?.(new Uint8Array(ev.data));
+        return;
+      }
       let m;
       try { m = JSON.parse(ev.data); } catch { return; }
       if (m.type === 'handshake_ack') {
+        this.encoding = m.payload?.encoding || 'json';
         this.attempt = 0;
         this.h.onStatus('Connected', 'ok');
         this.h.onOpen();

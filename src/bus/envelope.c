@@ -66,22 +66,38 @@ void env_put_epoch(buf_t *b, const char *zone, uint64_t epoch)
     buf_put_u64(b, epoch);
 }
 
-void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len)
+env_msg_class_t env_msg_class(const char *type, size_t len)
+{
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(type, lit, len) == 0)
+    if (IS("proximity_roster_delta")) return ENV_MSG_ROSTER_DELTA;
+    if (IS("proximity_roster")) return ENV_MSG_ROSTER;
+    if (IS("chat")) return ENV_MSG_CHAT;
+    if (IS("roster_compact_delta")) return ENV_MSG_COMPACT_DELTA;
+    if (IS("roster_compact")) return ENV_MSG_COMPACT;
+    return ENV_MSG_OTHER;
+#undef IS
+}
+
+static void put_deliver(buf_t *b, uint64_t conn, const char *type, size_t type_len,
+                        const char *payload, size_t len)
 {
     buf_put_u8(b, ENV_DELIVER);
     buf_put_u64(b, conn);
-    put_str(b, type);
+    buf_put_u8(b, (uint8_t)env_msg_class(type, type_len));
+    buf_put_u16(b, (uint16_t)type_len);
+    buf_append(b, type, type_len);
     buf_put_blob(b, payload, len);
+}
+
+void env_put_deliver(buf_t *b, uint64_t conn, const char *type, const char *payload, size_t len)
+{
+    put_deliver(b, conn, type, strlen(type), payload, len);
 }
 
 void env_put(buf_t *b, const env_rec_t *r)
 {
     if (r->kind == ENV_DELIVER) {
-        buf_put_u8(b, ENV_DELIVER);
-        buf_put_u64(b, r->client.conn);
-        buf_put_u16(b, (uint16_t)r->type_len);
-        buf_append(b, r->type, r->type_len);
-        buf_put_blob(b, r->payload, r->payload_len);
+        put_deliver(b, r->client.conn, r->type, r->type_len, r->payload, r->payload_len);
         return;
     }
     buf_put_u8(b, (uint8_t)r->kind);
@@ -300,7 +316,15 @@ int env_next(env_reader_t *r, env_rec_t *rec)
 {
     if (!r->p) return -1;
     if (r->p == r->end) return 0;
-    memset(rec, 0, sizeof(*rec));
+    /* Not a memset of the whole record (~2 KiB, mostly the character of
+     * ENTER) per record: the common fields are reset here and each kind
+     * clears the union member it fills. */
+    rec->client.gateway[0] = '\0';
+    rec->client.conn = 0;
+    rec->character_id = 0;
+    rec->type = rec->payload = NULL;
+    rec->type_len = rec->payload_len = 0;
+    rec->msg_class = ENV_MSG_OTHER;
     int kind = (int)get_uint(r, 1);
     if (kind <= 0 || kind >= ENV_KIND_MAX) {
         r->p = NULL; /* the error sticks: nothing after it can be trusted */
@@ -308,13 +332,13 @@ int env_next(env_reader_t *r, env_rec_t *rec)
     }
     rec->kind = (env_kind_t)kind;
     switch (rec->kind) {
-    case ENV_ENTER:
+    case ENV_ENTER: /* every field is set; get_character clears the character */
         get_client(r, &rec->client);
         get_character(r, &rec->u.enter.ch);
         rec->u.enter.max_update_rate = get_f64(r);
         rec->u.enter.entry = get_enum(r, ENV_ENTRY_RECOVER);
         rec->u.enter.client_flags =
-            (unsigned)get_enum(r, MSG_CLIENT_MACHINE | MSG_CLIENT_POSITIONS);
+            (unsigned)get_enum(r, MSG_CLIENT_MACHINE | MSG_CLIENT_POSITIONS | MSG_CLIENT_COMPACT);
         rec->character_id = rec->u.enter.ch.id;
         break;
     case ENV_LEAVE:
@@ -322,6 +346,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         rec->character_id = (int64_t)get_uint(r, 8);
         break;
     case ENV_MOVE:
+        memset(&rec->u.move, 0, sizeof(rec->u.move));
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         rec->u.move.method = (move_method_t)get_enum(r, MOVE_FOLLOW);
@@ -336,6 +361,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         rec->u.move.distance_ft = get_f64(r);
         break;
     case ENV_CHAT:
+        memset(&rec->u.chat, 0, sizeof(rec->u.chat));
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         rec->u.chat.channel = (chat_channel_t)get_enum(r, CHAT_WORLD);
@@ -343,18 +369,21 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         get_str(r, rec->u.chat.target, sizeof(rec->u.chat.target));
         break;
     case ENV_INTERACT:
+        memset(&rec->u.interact, 0, sizeof(rec->u.interact));
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         get_str(r, rec->u.interact.target_id, sizeof(rec->u.interact.target_id));
         rec->u.interact.action = (interact_action_t)get_enum(r, ACT_EXAMINE);
         break;
     case ENV_COMBAT:
+        memset(&rec->u.combat, 0, sizeof(rec->u.combat));
         get_client(r, &rec->client);
         rec->character_id = (int64_t)get_uint(r, 8);
         get_str(r, rec->u.combat.ability_id, sizeof(rec->u.combat.ability_id));
         get_str(r, rec->u.combat.target_id, sizeof(rec->u.combat.target_id));
         break;
     case ENV_SHOUT:
+        memset(&rec->u.shout, 0, sizeof(rec->u.shout));
         rec->u.shout.sender_id = (int64_t)get_uint(r, 8);
         get_str(r, rec->u.shout.sender_name, sizeof(rec->u.shout.sender_name));
         get_str(r, rec->u.shout.sender_type, sizeof(rec->u.shout.sender_type));
@@ -366,6 +395,7 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         break;
     case ENV_DELIVER:
         rec->client.conn = get_uint(r, 8);
+        rec->msg_class = (env_msg_class_t)get_enum(r, ENV_MSG_CLASS_MAX - 1);
         rec->type = get_span(r, &rec->type_len, 0);
         rec->payload = get_span(r, &rec->payload_len, 1);
         break;

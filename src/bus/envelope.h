@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define ENV_MAGIC   'W'
-#define ENV_VERSION 1
+#define ENV_VERSION 2 /* 2: DELIVER carries a message class byte */
 #define ENV_GW_MAX  63
 
 typedef enum {
@@ -60,6 +60,22 @@ typedef enum {
     ENV_ENTRY_LOGIN = 1,    /* character_select/create (world_entry + roster) */
     ENV_ENTRY_RECOVER = 2,  /* its zone moved to a new server (event + roster) */
 } env_entry_t;
+
+/* What a gateway must know of a DELIVER message to queue it, without
+ * reading its type (docs/PROTOCOL.md "Bus envelope"). Set by the writer
+ * from the type (env_msg_class); the gateway only switches on it. */
+typedef enum {
+    ENV_MSG_OTHER = 0,     /* high lane, never dropped */
+    ENV_MSG_ROSTER_DELTA,  /* proximity_roster_delta: low lane, dropped for a backed-up client */
+    ENV_MSG_ROSTER,        /* proximity_roster: a full roster, ends such a drop */
+    ENV_MSG_CHAT,          /* chat: sent as `communication` to clients that asked */
+    ENV_MSG_COMPACT_DELTA, /* roster_compact_delta: as ROSTER_DELTA, a binary frame */
+    ENV_MSG_COMPACT,       /* roster_compact: as ROSTER, a binary frame (docs/PROTOCOL.md) */
+    ENV_MSG_CLASS_MAX
+} env_msg_class_t;
+
+/* The class of a message type (len bytes, not NUL-terminated). */
+env_msg_class_t env_msg_class(const char *type, size_t len);
 
 /* Where a client lives: which gateway, which connection on it. */
 typedef struct env_client_s {
@@ -103,7 +119,8 @@ typedef struct env_rec_s {
     } u;
     const char *type; /* DELIVER, BROADCAST, WHISPER, not NUL-terminated */
     size_t type_len;
-    const char *payload; /* JSON bytes (ADMIN_KICK: the reason text) */
+    env_msg_class_t msg_class; /* DELIVER (decoded; the writer derives it from type) */
+    const char *payload;       /* JSON bytes (ADMIN_KICK: the reason text) */
     size_t payload_len;
 } env_rec_t;
 
@@ -123,7 +140,9 @@ typedef struct env_reader_s {
 /* Checks the header. Returns 0 or -1 (not a frame). */
 int env_reader_init(env_reader_t *r, const char *data, size_t len);
 /* Decodes the next record: 1 = got one, 0 = end of frame, -1 = malformed
- * (the rest of the frame is unusable). */
+ * (the rest of the frame is unusable). Sets kind, client, character_id,
+ * type, payload, msg_class (zero when the kind has none) and the union
+ * member of that kind; other union members keep whatever they held. */
 int env_next(env_reader_t *r, env_rec_t *rec);
 
 const char *env_kind_name(env_kind_t k);

@@ -62,6 +62,7 @@ static void send_auth_error(gw_conn_t *c, const char *reason, const char *messag
 typedef struct job_s {
     gw_t *gw;
     uint64_t conn_id;
+    gw_account_done_fn done; /* told once the answer is sent */
     msg_t msg;
     int64_t account_id;
     int max_chars;
@@ -84,7 +85,7 @@ typedef struct job_s {
 static void job_fail(job_t *j, const char *code, const char *msg)
 {
     j->err_code = code;
-    snprintf(j->err_msg, sizeof(j->err_msg), "%s", msg);
+    (void)snprintf(j->err_msg, sizeof(j->err_msg), "%s", msg);
 }
 
 static int issue_token(store_t *s, job_t *j)
@@ -92,7 +93,7 @@ static int issue_token(store_t *s, job_t *j)
     char sel[STORE_SELECTOR_HEX + 1], vh[STORE_HASH_HEX + 1];
     auth_token_new(j->token, sel, vh);
     int64_t exp = (int64_t)clock_wall_ms() + (int64_t)j->token_ttl_hours * 3600 * 1000;
-    return s->ops->token_put(s, sel, vh, j->account_id, exp);
+    return store_token_put(s, sel, vh, j->account_id, exp);
 }
 
 static void work_auth(store_t *s, void *arg)
@@ -104,7 +105,7 @@ static void work_auth(store_t *s, void *arg)
     j->can_retry = 1;
     if (a->method == AUTH_GUEST) {
         const char *name = a->guest_name[0] ? a->guest_name : "Guest";
-        if (s->ops->account_create(s, NULL, NULL, name, &j->account_id) != STORE_OK ||
+        if (store_account_create(s, NULL, NULL, name, &j->account_id) != STORE_OK ||
             issue_token(s, j) != STORE_OK)
             return job_fail(j, "SERVER_ERROR", "could not create a guest account; try again");
     } else if (a->method == AUTH_CREDENTIALS) {
@@ -116,13 +117,13 @@ static void work_auth(store_t *s, void *arg)
                 return job_fail(j, "WEAK_PASSWORD", "password must be at least 8 characters");
             if (auth_hash_password(a->password, hash) != 0)
                 return job_fail(j, "SERVER_ERROR", "could not hash the password");
-            rc = s->ops->account_create(s, a->username, hash, a->username, &j->account_id);
+            rc = store_account_create(s, a->username, hash, a->username, &j->account_id);
             if (rc == STORE_ERR_EXISTS)
                 return job_fail(j, "USERNAME_TAKEN", "that username is already registered");
             if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the account");
         } else {
             char hash[STORE_PWHASH_MAX];
-            rc = s->ops->account_find(s, a->username, &j->account_id, hash, sizeof(hash));
+            rc = store_account_find(s, a->username, &j->account_id, hash, sizeof(hash));
             if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
             /* Same answer for unknown user and wrong password. */
             if (rc == STORE_ERR_NOTFOUND || auth_verify_password(hash, a->password) != 0)
@@ -135,13 +136,13 @@ static void work_auth(store_t *s, void *arg)
         j->can_retry = 0;
         if (auth_token_parse(a->token, sel, vh) < 0)
             return job_fail(j, "INVALID_TOKEN", "the token is malformed");
-        rc = s->ops->token_get(s, sel, (int64_t)clock_wall_ms(), &j->account_id, stored);
+        rc = store_token_get(s, sel, (int64_t)clock_wall_ms(), &j->account_id, stored);
         if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
         if (rc != STORE_OK || !auth_hash_equal(vh, stored))
             return job_fail(j, "INVALID_TOKEN", "the token is unknown or expired");
         memcpy(j->token, a->token, AUTH_TOKEN_LEN + 1); /* length checked by parse */
     }
-    if (s->ops->characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
+    if (store_characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
         STORE_OK)
         return job_fail(j, "SERVER_ERROR", "could not list characters");
     j->is_auth_error = 0;
@@ -153,7 +154,7 @@ static void work_create(store_t *s, void *arg)
     const char *why;
     if (character_name_check(j->msg.u.create.name, &why) < 0)
         return job_fail(j, "INVALID_NAME", why);
-    if (s->ops->characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
+    if (store_characters_list(s, j->account_id, j->chars, ACCOUNT_MAX_CHARS_LIST, &j->n_chars) !=
         STORE_OK)
         return job_fail(j, "SERVER_ERROR", "storage unavailable");
     if (j->n_chars >= j->max_chars)
@@ -161,7 +162,7 @@ static void work_create(store_t *s, void *arg)
     character_init(&j->ch, j->account_id, j->msg.u.create.name, j->msg.u.create.description,
                    j->spawn.id, j->spawn.spawn_x, j->spawn.spawn_y, j->spawn.spawn_z);
     j->ch.last_played = (int64_t)clock_wall_ms();
-    int rc = s->ops->character_create(s, &j->ch);
+    int rc = store_character_create(s, &j->ch);
     if (rc == STORE_ERR_EXISTS) return job_fail(j, "NAME_TAKEN", "that name is already taken");
     if (rc != STORE_OK) return job_fail(j, "SERVER_ERROR", "could not create the character");
 }
@@ -169,7 +170,7 @@ static void work_create(store_t *s, void *arg)
 static void work_select(store_t *s, void *arg)
 {
     job_t *j = arg;
-    int rc = s->ops->character_get(s, j->msg.u.select.character_id, &j->ch);
+    int rc = store_character_get(s, j->msg.u.select.character_id, &j->ch);
     if (rc == STORE_ERR) return job_fail(j, "SERVER_ERROR", "storage unavailable");
     /* Another account's character is reported as unknown: ids leak nothing. */
     if (rc != STORE_OK || j->ch.account_id != j->account_id)
@@ -187,7 +188,7 @@ static void enter_world(gw_conn_t *c, character_t *ch)
         z = &gw->zones[0];
         for (int i = 0; i < gw->n_zones; i++)
             if (strcmp(gw->zones[i].id, "zone-crossroads") == 0) z = &gw->zones[i];
-        snprintf(ch->zone_id, sizeof(ch->zone_id), "%s", z->id);
+        (void)snprintf(ch->zone_id, sizeof(ch->zone_id), "%s", z->id);
         ch->x = z->spawn_x;
         ch->y = z->spawn_y;
         ch->z = z->spawn_z;
@@ -203,8 +204,8 @@ static void enter_world(gw_conn_t *c, character_t *ch)
     }
     c->character_id = ch->id;
     c->character = *ch;
-    snprintf(c->character_name, sizeof(c->character_name), "%s", ch->name);
-    snprintf(c->zone, sizeof(c->zone), "%s", ch->zone_id);
+    (void)snprintf(c->character_name, sizeof(c->character_name), "%s", ch->name);
+    (void)snprintf(c->zone, sizeof(c->zone), "%s", ch->zone_id);
     c->state = ST_IN_WORLD;
     env_rec_t r;
     memset(&r, 0, sizeof(r));
@@ -213,14 +214,14 @@ static void enter_world(gw_conn_t *c, character_t *ch)
     r.u.enter.max_update_rate = c->max_update_rate;
     r.u.enter.client_flags = c->client_flags;
     r.u.enter.entry = ENV_ENTRY_LOGIN;
-    gw_session_route_record(c, &r);
+    gw_route_record(c, &r);
     log_info(gw_conn_subject(c), "character %lld '%s' enters %s", (long long)ch->id, ch->name,
              c->zone);
 }
 
 static void limit_key(char *out, size_t n, const char *kind, const char *subject)
 {
-    snprintf(out, n, "%s:%s", kind, subject);
+    (void)snprintf(out, n, "%s:%s", kind, subject);
 }
 
 /* Feeds an auth result into the throttles: failed logins and bad tokens
@@ -284,7 +285,7 @@ static void job_done(void *arg)
     } else if (j->msg.type == MSG_AUTH) {
         c->state = ST_AUTHED;
         c->account_id = j->account_id;
-        snprintf(c->token, sizeof(c->token), "%s", j->token);
+        (void)snprintf(c->token, sizeof(c->token), "%s", j->token);
         gw->auth_ok++;
         buf_t b;
         buf_init(&b);
@@ -303,8 +304,9 @@ static void job_done(void *arg)
     } else {
         enter_world(c, &j->ch);
     }
+    gw_account_done_fn done = j->done;
     free(j);
-    gw_session_drain(c);
+    done(c);
 }
 
 static void hash_work(void *arg)
@@ -385,7 +387,7 @@ static void peer_addr(gw_conn_t *c, char out[ACCOUNT_ADDR_MAX])
 {
     /* The TCP peer: behind a proxy this is the proxy (docs/OPERATIONS.md). */
     if (!c->wsi || !lws_get_peer_simple(c->wsi, out, ACCOUNT_ADDR_MAX))
-        snprintf(out, ACCOUNT_ADDR_MAX, "unknown");
+        (void)snprintf(out, ACCOUNT_ADDR_MAX, "unknown");
 }
 
 int gw_account_init(gw_t *gw)
@@ -408,7 +410,7 @@ void gw_account_stop(gw_t *gw)
     gw->throttle = NULL;
 }
 
-void gw_account_start(gw_conn_t *c, msg_t *m)
+void gw_account_start(gw_conn_t *c, const msg_t *m, gw_account_done_fn done)
 {
     char addr[ACCOUNT_ADDR_MAX];
     int hashes = 0;
@@ -424,6 +426,7 @@ void gw_account_start(gw_conn_t *c, msg_t *m)
     job_t *j = wod_calloc(1, sizeof(*j));
     j->gw = gw;
     j->conn_id = c->id;
+    j->done = done;
     j->msg = *m;
     j->account_id = c->account_id;
     j->max_chars = gw->cfg.max_characters;

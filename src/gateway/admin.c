@@ -18,6 +18,7 @@
  * the gateway holding the named character closes it with the reason. */
 #include "gw.h"
 #include "static.h"
+#include "../bus/channel.h"
 #include "../bus/envelope.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
@@ -113,7 +114,7 @@ static admin_fail_t *fail_slot(gw_admin_t *a, const char *ip)
         if (f->ip[0] && strcmp(f->ip, ip) == 0) return f;
         if (f->at_ms < oldest->at_ms) oldest = f;
     }
-    snprintf(oldest->ip, sizeof(oldest->ip), "%s", ip);
+    (void)snprintf(oldest->ip, sizeof(oldest->ip), "%s", ip);
     oldest->tokens = ADMIN_FAIL_BURST;
     oldest->at_ms = clock_mono_ms();
     return oldest;
@@ -131,18 +132,8 @@ int gw_admin_zone_path(const char *path, char *zone, size_t cap)
     if (strncmp(path, pre, pl) != 0 || n <= pl + sl || strcmp(path + n - sl, suf) != 0 ||
         n - pl - sl >= cap)
         return -1;
-    snprintf(zone, cap, "%.*s", (int)(n - pl - sl), path + pl);
+    (void)snprintf(zone, cap, "%.*s", (int)(n - pl - sl), path + pl);
     return strchr(zone, '/') ? -1 : 0;
-}
-
-int gw_admin_zone_channel(const char *channel, char *zone, size_t cap)
-{
-    const char *p = channel + 5, *end;
-    if (strncmp(channel, "zone:", 5) != 0 || !(end = strstr(p, ":broadcast")) || end[10] ||
-        end == p || (size_t)(end - p) >= cap)
-        return -1;
-    snprintf(zone, cap, "%.*s", (int)(end - p), p);
-    return 0;
 }
 
 /* 0 = authorised; else the HTTP status to answer (401, 429). */
@@ -181,15 +172,11 @@ static void query_zone(gw_t *gw, const char *zone)
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = ENV_ADMIN_QUERY;
-    snprintf(r.client.gateway, sizeof(r.client.gateway), "%s", gw->cfg.server_id);
-    buf_t b;
-    buf_init(&b);
-    env_begin(&b);
-    env_put(&b, &r);
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:input", zone);
-    bus_publish(gw->bus, ch, b.data, b.len);
-    buf_free(&b);
+    (void)snprintf(r.client.gateway, sizeof(r.client.gateway), "%s", gw->cfg.server_id);
+    char ch[BUS_CHANNEL_MAX];
+    /* Best effort: the console asks again within a second. */
+    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, zone) >= 0)
+        (void)bus_publish_record(gw->bus, ch, &r);
 }
 
 static void query_all(gw_t *gw)
@@ -222,10 +209,11 @@ void gw_admin_record(gw_t *gw, const env_rec_t *r)
     }
     if (r->kind != ENV_ADMIN_KICK) return;
     char reason[ADMIN_MSG_MAX + 1];
-    snprintf(reason, sizeof(reason), "%.*s", (int)r->payload_len, r->payload);
+    (void)snprintf(reason, sizeof(reason), "%.*s", (int)r->payload_len, r->payload);
     for (uint32_t i = 0; i < gw->n_slots; i++) {
         gw_conn_t *c = gw->slots[i];
-        if (!c || c->state != ST_IN_WORLD || strcasecmp(c->character_name, r->u.whisper.target))
+        if (!c || c->state != ST_IN_WORLD ||
+            strcasecmp(c->character_name, r->u.whisper.target) != 0)
             continue;
         log_info(gw_conn_subject(c), "kicked by an admin: %s", reason);
         gw_conn_error(c, "KICKED", reason, "fatal");
@@ -237,29 +225,27 @@ void gw_admin_record(gw_t *gw, const env_rec_t *r)
 void gw_admin_zone_broadcast(gw_t *gw, const char *channel, const char *data, size_t len)
 {
     char zone[ZONE_ID_MAX + 1];
-    if (gw_admin_zone_channel(channel, zone, sizeof(zone)) < 0) return;
+    if (bus_channel_zone_of(channel, BUS_ZONE_BROADCAST, zone, sizeof(zone)) < 0) return;
     env_reader_t rd;
     env_rec_t r;
     if (env_reader_init(&rd, data, len) < 0) return;
     while (env_next(&rd, &r) == 1) {
         if (r.kind != ENV_BROADCAST) continue;
-        char type[64];
-        snprintf(type, sizeof(type), "%.*s", (int)r.type_len, r.type);
         for (uint32_t i = 0; i < gw->n_slots; i++) {
             gw_conn_t *c = gw->slots[i];
             if (c && c->state == ST_IN_WORLD && strcmp(c->zone, zone) == 0)
-                gw_conn_send(c, type, r.payload, r.payload_len);
+                gw_conn_send_msg(c, OUT_HIGH, r.type, r.type_len, r.payload, r.payload_len);
         }
     }
 }
 
 void gw_admin_attach(gw_t *gw)
 {
-    char ch[96];
-    for (int i = 0; i < gw->n_zones; i++) {
-        snprintf(ch, sizeof(ch), "zone:%s:broadcast", gw->zones[i].id);
-        bus_subscribe(gw->bus, ch);
-    }
+    char ch[BUS_CHANNEL_MAX];
+    /* A new bus refuses subscriptions only once closing: cannot happen here. */
+    for (int i = 0; i < gw->n_zones; i++)
+        if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_BROADCAST, gw->zones[i].id) >= 0)
+            (void)bus_subscribe(gw->bus, ch);
 }
 
 /* ---- store probe --------------------------------------------------------- */
@@ -279,7 +265,7 @@ static void probe_work(store_t *s, void *arg)
     int64_t id;
     double t0 = clock_mono_ms();
     /* Any read will do; a name that cannot exist answers NOTFOUND when healthy. */
-    p->rc = s->ops->account_find(s, "~health~", &id, hash, sizeof(hash));
+    p->rc = store_account_find(s, "~health~", &id, hash, sizeof(hash));
     p->ms = clock_mono_ms() - t0;
 }
 
@@ -384,7 +370,7 @@ static json_t *players_json(gw_t *gw, const char *q)
         {
             const char *type = json_string_value(json_object_get(e, "type"));
             const char *name = json_string_value(json_object_get(e, "name"));
-            if (!type || strcmp(type, "player") || !name) continue;
+            if (!type || strcmp(type, "player") != 0 || !name) continue;
             if (q && *q && !strcasestr(name, q)) continue;
             json_t *p = json_deep_copy(e);
             json_object_set_new(p, "zoneId", json_string(zone));
@@ -407,14 +393,10 @@ static void publish_announcement(gw_t *gw, const char *zone, const char *message
     r.type_len = 5;
     r.payload = payload;
     r.payload_len = strlen(payload);
-    buf_t b;
-    buf_init(&b);
-    env_begin(&b);
-    env_put(&b, &r);
-    char ch[96];
-    snprintf(ch, sizeof(ch), "zone:%s:broadcast", zone);
-    bus_publish(gw->bus, ch, b.data, b.len);
-    buf_free(&b);
+    char ch[BUS_CHANNEL_MAX];
+    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_BROADCAST, zone) < 0 ||
+        bus_publish_record(gw->bus, ch, &r) < 0)
+        log_warn("admin", "announcement to %s lost: bus down", zone);
     free(payload);
 }
 
@@ -423,15 +405,11 @@ static void publish_kick(gw_t *gw, const char *name, const char *reason)
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = ENV_ADMIN_KICK;
-    snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", name);
+    (void)snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", name);
     r.payload = reason;
     r.payload_len = strlen(reason);
-    buf_t b;
-    buf_init(&b);
-    env_begin(&b);
-    env_put(&b, &r);
-    bus_publish(gw->bus, "gateway:output", b.data, b.len);
-    buf_free(&b);
+    if (bus_publish_record(gw->bus, BUS_CHANNEL_GATEWAYS, &r) < 0)
+        log_warn("admin", "kick of %s lost: bus down", name);
 }
 
 /* A string field of 1..max bytes, or NULL. */
@@ -542,7 +520,7 @@ int gw_web_http(gw_t *gw, struct lws *wsi, const char *path, gw_http_req_t *req,
             return 1;
         }
         /* The answer comes once the body is in (gw_web_body_done). */
-        snprintf(req->path, sizeof(req->path), "%s", path);
+        (void)snprintf(req->path, sizeof(req->path), "%s", path);
         req->body = wod_calloc(1, sizeof(buf_t));
         req->too_big = 0;
         return 1;

@@ -7,6 +7,7 @@
 #include "throttle.h"
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/str.h"
 
 #include <string.h>
 
@@ -47,15 +48,23 @@ void gw_api_refresh(gw_t *gw)
     static int ticks;
     if (!gw->role_all && ticks++ % (REGISTRY_HEARTBEAT_EVERY_MS / 1000) == 0) {
         char hb[384];
-        snprintf(hb, sizeof(hb),
-                 "{\"type\":\"gateway\",\"zones\":[],\"players\":%d,\"connections\":%u,"
-                 "\"address\":\"%s:%d\",\"msgsIn\":%llu,\"msgsOut\":%llu,\"sentAt\":%llu}",
-                 in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port,
-                 gw->msgs_in, gw->msgs_out, (unsigned long long)clock_wall_ms());
-        gw->registry->ops->heartbeat(gw->registry, hb);
+        int n = str_fmt(hb, sizeof(hb),
+                        "{\"type\":\"gateway\",\"zones\":[],\"players\":%d,\"connections\":%u,"
+                        "\"address\":\"%s:%d\",\"msgsIn\":%llu,\"msgsOut\":%llu,\"sentAt\":%llu}",
+                        in_world_count(gw), gw->n_conns, gw->cfg.bind_address, gw->cfg.gateway_port,
+                        gw->msgs_in, gw->msgs_out, (unsigned long long)clock_wall_ms());
+        /* A beat lost to a registry outage is written again by the next one
+         * (the TTL outlasts several). A bind address too long for hb would
+         * give broken JSON: no beat then, and a warning. */
+        if (n < 0)
+            log_warn("gateway", "heartbeat does not fit %zu bytes; not written", sizeof(hb));
+        else
+            (void)registry_heartbeat(gw->registry, hb);
     }
-    gw->registry->ops->list_servers(gw->registry, on_servers, gw);
-    gw->registry->ops->list_zones(gw->registry, on_zones, gw);
+    /* Refused while the registry is away: the cache keeps the last view and
+     * the next second asks again. */
+    (void)registry_list_servers(gw->registry, on_servers, gw);
+    (void)registry_list_zones(gw->registry, on_zones, gw);
     gw_recovery_check(gw);
 }
 
@@ -196,9 +205,10 @@ int gw_api_handle(gw_t *gw, const char *path, buf_t *body, const char **type)
     uint64_t now = clock_wall_ms();
     if (strncmp(path, "/api/", 5) == 0) {
         /* The local registry answers at once; Redis answers refresh the cache
-         * for the next request, this one uses what the cache holds. */
-        gw->registry->ops->list_servers(gw->registry, on_servers, gw);
-        gw->registry->ops->list_zones(gw->registry, on_zones, gw);
+         * for the next request, this one uses what the cache holds (also
+         * when the registry refuses: the 1 s refresh asks again). */
+        (void)registry_list_servers(gw->registry, on_servers, gw);
+        (void)registry_list_zones(gw->registry, on_zones, gw);
     }
     if (strcmp(path, "/health") == 0) {
         json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}", "status", "ok", "type",

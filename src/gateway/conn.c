@@ -1,5 +1,6 @@
-/* conn.c - client connections: the id table, the outgoing queue and the
- * two framings (native JSON on /ws, Socket.IO event packets).
+/* conn.c - client connections: the id table and the outgoing queue. What
+ * a message looks like on the socket is the connection's framing's
+ * (framing.h).
  *
  * A connection is named outside this file by its id {generation, slot}
  * so that a late store reply or bus record for a client that has gone
@@ -8,7 +9,6 @@
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
-#include "../proto/sio.h"
 
 #include <malloc.h>
 #include <netinet/in.h>
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
+gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, const gw_framing_t *framing)
 {
     uint32_t slot;
     if (gw->n_free) {
@@ -25,6 +25,8 @@ gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
     } else {
         if (gw->n_slots == gw->cap_slots) {
             gw->cap_slots = gw->cap_slots ? gw->cap_slots * 2 : 1024;
+            /* an array of pointers: sizeof a pointer is meant */
+            /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
             gw->slots = wod_realloc(gw->slots, gw->cap_slots * sizeof(*gw->slots));
             gw->gens = wod_realloc(gw->gens, gw->cap_slots * sizeof(*gw->gens));
             gw->free_slots = wod_realloc(gw->free_slots, gw->cap_slots * sizeof(uint32_t));
@@ -37,9 +39,8 @@ gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
     c->wsi = wsi;
     c->framing = framing;
     c->id = ((uint64_t)++gw->gens[slot] << 32) | slot;
-    c->chat_tokens = GW_CHAT_BURST;
-    c->chat_refill_at = clock_mono_ms();
-    uv_timer_init(gw->loop, &c->sio_timer);
+    gw_rules_chat_init(&c->chat, clock_mono_ms());
+    uv_timer_init(gw->loop, &c->heartbeat);
     buf_init(&c->rx);
     gw->slots[slot] = c;
     gw->n_conns++;
@@ -49,7 +50,7 @@ gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing)
 
 static void conn_closed(uv_handle_t *h)
 {
-    free(container_of((uv_timer_t *)h, gw_conn_t, sio_timer));
+    free(container_of((uv_timer_t *)h, gw_conn_t, heartbeat));
 }
 
 /* Frees both send lanes; the bytes count towards the next malloc_trim. */
@@ -79,13 +80,13 @@ void gw_conn_free(gw_conn_t *c)
         free(c->pending[i]);
     buf_free(&c->rx);
     c->wsi = NULL;
-    uv_close((uv_handle_t *)&c->sio_timer, conn_closed);
+    uv_close((uv_handle_t *)&c->heartbeat, conn_closed);
 }
 
 const char *gw_conn_subject(const gw_conn_t *c)
 {
     static char subject[48];
-    snprintf(subject, sizeof(subject), "conn %llx", (unsigned long long)c->id);
+    (void)snprintf(subject, sizeof(subject), "conn %llx", (unsigned long long)c->id);
     return subject;
 }
 
@@ -120,7 +121,7 @@ static void cut_slow(gw_conn_t *c, const char *why)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
+static void enqueue_frame(gw_conn_t *c, int lane, const char *data, size_t len, int binary)
 {
     if (!c->wsi || c->closing) return;
     /* A client that does not read cannot make us hold unbounded memory. */
@@ -132,6 +133,7 @@ static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
     out_msg_t *m = wod_malloc(sizeof(*m) + LWS_PRE + len);
     m->next = NULL;
     m->len = len;
+    m->binary = binary;
     memcpy(m->data + LWS_PRE, data, len);
     if (q->tail)
         q->tail->next = m;
@@ -145,40 +147,41 @@ static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
     lws_callback_on_writable(c->wsi);
 }
 
+static void enqueue(gw_conn_t *c, int lane, const char *data, size_t len)
+{
+    enqueue_frame(c, lane, data, len, 0);
+}
+
+void gw_conn_send_binary(gw_conn_t *c, const char *payload, size_t len)
+{
+    if (!c->framing->binary_frames) return;
+    enqueue_frame(c, OUT_LOW, payload, len, 1);
+}
+
 void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len)
 {
     enqueue(c, OUT_HIGH, data, len);
 }
 
-void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len)
+void gw_conn_send_msg(gw_conn_t *c, int lane, const char *type, size_t type_len,
+                      const char *payload, size_t len)
 {
     static buf_t frame; /* loop thread only; reused */
     buf_reset(&frame);
-    if (c->framing == FRAMING_SIO) {
-        if (!c->sio_connected) return;
-        sio_encode_event(&frame, type, payload, len);
-    } else {
-        buf_puts(&frame, "{\"type\":");
-        buf_json_str(&frame, type);
-        buf_puts(&frame, ",\"payload\":");
-        buf_append(&frame, payload, len);
-        buf_printf(&frame, ",\"timestamp\":%llu}", (unsigned long long)clock_wall_ms());
-    }
-    int lane = strcmp(type, "proximity_roster_delta") == 0 ? OUT_LOW : OUT_HIGH;
+    if (c->framing->encode(c, &frame, type, type_len, payload, len) < 0) return;
     enqueue(c, lane, frame.data, frame.len);
+}
+
+void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len)
+{
+    gw_conn_send_msg(c, OUT_HIGH, type, strlen(type), payload, len);
 }
 
 void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity)
 {
     buf_t b;
     buf_init(&b);
-    buf_puts(&b, "{\"code\":");
-    buf_json_str(&b, code);
-    buf_puts(&b, ",\"message\":");
-    buf_json_str(&b, message);
-    buf_puts(&b, ",\"severity\":");
-    buf_json_str(&b, severity);
-    buf_putc(&b, '}');
+    msg_error_json(&b, code, message, severity);
     gw_conn_send(c, "error", b.data, b.len);
     buf_free(&b);
 }
@@ -186,14 +189,11 @@ void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const ch
 void gw_conn_close(gw_conn_t *c, int code, const char *reason)
 {
     if (c->closing || !c->wsi) return;
-    /* Socket.IO: a namespace disconnect tells the client not to reconnect
-     * on its own; a shutdown (1001) leaves it free to. */
-    if (c->framing == FRAMING_SIO && c->sio_connected && code != LWS_CLOSE_STATUS_GOINGAWAY)
-        enqueue(c, OUT_HIGH, "41", 2);
-    if (c->closing) return; /* that enqueue found the client too slow */
+    c->framing->close(c, code);
+    if (c->closing) return; /* what the framing queued found the client too slow */
     c->closing = 1;
     c->close_code = code;
-    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    (void)snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
     lws_callback_on_writable(c->wsi);
     /* A socket that never becomes writable (a peer that stopped reading)
      * must not hold the connection: lws kills it after the grace. */
@@ -245,7 +245,8 @@ int gw_conn_on_writable(gw_conn_t *c)
         out_queue_t *q = &c->out[lane];
         out_msg_t *m;
         while ((m = q->head)) {
-            int n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+            int n = lws_write(c->wsi, m->data + LWS_PRE, m->len,
+                              m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
             if (n < (int)m->len) return -1;
             wrote = 1;
             q->head = m->next;
@@ -259,7 +260,7 @@ int gw_conn_on_writable(gw_conn_t *c)
 choked:
     if (corked) setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
     if (wrote) c->last_progress_ms = clock_mono_ms();
-    gw_session_drained(c);
+    if (c->gw->conn_drained) c->gw->conn_drained(c);
     if (c->out_bytes) {
         lws_callback_on_writable(c->wsi);
         return 0;

@@ -3,7 +3,10 @@
 #ifndef WOD_GW_H
 #define WOD_GW_H
 
+#include "framing.h"
 #include "gateway.h"
+#include "session_rules.h"
+#include "../bus/batch.h"
 #include "../core/buf.h"
 #include "../proto/msg.h"
 
@@ -12,33 +15,23 @@
 #include <stdint.h>
 
 #define GW_MAX_PENDING    32    /* messages held while an auth/db job runs */
-#define GW_CHAT_BURST     10    /* chat rate limit: burst ... */
-#define GW_CHAT_PER_SEC   2     /* ... then this many per second */
 #define GW_MAX_BAD_FRAMES 20    /* invalid frames in a row before a close */
 #define GW_MAX_PLAYERS    10000 /* handshake_ack.serverCapabilities.maxPlayers (the original's) */
 
 /* The send queue cap (GATEWAY_SEND_QUEUE_BYTES) and the stall time
  * (GATEWAY_SEND_STALL_MS) are configuration; see docs/OPERATIONS.md. */
-#define GW_CLOSE_FLUSH_S 5                 /* a closing client's queue + close frame, then killed */
-#define GW_TRIM_BYTES    (4 * 1024 * 1024) /* freed queue bytes before malloc_trim(0) */
+#define GW_CLOSE_FLUSH_S 5 /* a closing client's queue + close frame, then killed */
+#define GW_TRIM_BYTES    ((size_t)4 * 1024 * 1024) /* freed queue bytes before malloc_trim(0) */
 /* TCP keepalive on client sockets: a peer that vanished (no FIN, no RST)
  * is found after about IDLE + INTVL * CNT seconds. */
 #define GW_KEEPALIVE_IDLE_S  60
 #define GW_KEEPALIVE_INTVL_S 10
 #define GW_KEEPALIVE_CNT     5
 
-/* A client this far behind gets no roster deltas (they would only queue up
- * behind each other); once it is back under the low mark the zone sends it
- * one full roster instead. Chat, events and pongs are never dropped. */
-#define GW_DELTA_DROP_BYTES   (128 * 1024)
-#define GW_DELTA_RESUME_BYTES (16 * 1024)
-
-typedef enum { FRAMING_NATIVE, FRAMING_SIO } framing_t;
-typedef enum { ST_NEW, ST_HANDSHAKEN, ST_AUTHED, ST_IN_WORLD } conn_state_t;
-
 typedef struct out_msg_s {
     struct out_msg_s *next;
     size_t len;
+    int binary;           /* a binary frame (compact rosters), else text */
     unsigned char data[]; /* LWS_PRE headroom + len bytes */
 } out_msg_t;
 
@@ -55,11 +48,13 @@ typedef struct out_queue_s {
 typedef struct gw_conn_s {
     gw_t *gw;
     struct lws *wsi;
-    uint64_t id; /* generation << 32 | slot; what async work and the bus carry */
-    framing_t framing;
+    uint64_t id;                 /* generation << 32 | slot; what async work and the bus carry */
+    const gw_framing_t *framing; /* native /ws or Socket.IO, chosen at the upgrade */
     conn_state_t state;
-    int sio_connected;    /* Socket.IO namespace "/" connected */
-    uv_timer_t sio_timer; /* Engine.IO heartbeat: next ping, or the pong deadline */
+    /* the framing's heartbeat (Engine.IO: next ping, or the pong deadline);
+     * idle on /ws. The connection is freed in its close callback. */
+    uv_timer_t heartbeat;
+    int sio_connected; /* framing_sio.c: Socket.IO namespace "/" connected */
     int sio_awaiting_pong;
     char sid[24];
     int64_t account_id;
@@ -74,16 +69,15 @@ typedef struct gw_conn_s {
     int busy;                       /* an async job (auth, create, select) is running */
     msg_t *pending[GW_MAX_PENDING]; /* messages received while busy, in order */
     int n_pending;
-    double chat_tokens, chat_refill_at;
+    gw_chat_bucket_t chat; /* chat rate limit (session_rules.h) */
     int bad_frames;
     /* refused auth attempts; AUTH_MAX_FAILS_PER_CONN closes the connection */
     int auth_fails;
     buf_t rx; /* fragments of the message being received */
     out_queue_t out[OUT_LANES];
-    size_t out_bytes; /* both lanes */
-    int roster_stale; /* deltas were dropped: waiting for a full roster */
-    int resync_asked; /* ... and the zone has been asked for one */
-    int closing;      /* close after the queue drains */
+    size_t out_bytes;        /* both lanes */
+    gw_roster_flow_t roster; /* dropped deltas, asked resync (session_rules.h) */
+    int closing;             /* close after the queue drains */
     int close_code;
     char close_reason[64];
 
@@ -94,19 +88,19 @@ typedef struct gw_conn_s {
 } gw_conn_t;
 
 typedef struct gw_zone_state_s gw_zone_state_t;
+/* An account job for c has been answered (gw_account_start). */
+typedef void (*gw_account_done_fn)(gw_conn_t *c);
 typedef struct gw_limits_s gw_limits_t;
 
 /* Per-address login limits, for wod_auth_rate_limited_total{kind} (account.c). */
 typedef enum { GW_LIMIT_LOGIN, GW_LIMIT_TOKEN, GW_LIMIT_GUEST, GW_LIMIT_KINDS } gw_auth_limit_t;
 typedef struct gw_admin_s gw_admin_t;
 
-/* Client input for one zone, published once per loop iteration. */
+/* Client input for one zone (destination = zone id), published once per
+ * loop iteration (route.c). */
 typedef struct gw_zone_batch_s {
-    char zone[ZONE_ID_MAX + 1];
-    buf_t frame;
-    int records;
-    int resync; /* gw_session_resync: this zone already asked */
-    UT_hash_handle hh;
+    bus_batch_t b; /* first: bus_batch_get allocates the whole struct */
+    int resync;    /* gw_route_resync: this zone was already asked */
 } gw_zone_batch_t;
 
 struct gw_s {
@@ -133,9 +127,10 @@ struct gw_s {
     uint32_t n_free;
     uint32_t n_conns;
     /* batched input per zone */
-    gw_zone_batch_t *batches;
-    gw_zone_state_t *zone_states; /* recovery.c */
-    gw_limits_t *limits;          /* limits.c */
+    bus_batch_t *batches;               /* gw_zone_batch_t per zone (route.c) */
+    void (*conn_drained)(gw_conn_t *c); /* conn.c reports a draining send queue */
+    gw_zone_state_t *zone_states;       /* recovery.c */
+    gw_limits_t *limits;                /* limits.c */
     /* registry cache for the HTTP API */
     json_t *servers_cache, *zones_cache;
     json_t *assigned_seen; /* zoneId -> [owner, wall ms first seen] (/api/zones assignedAt) */
@@ -158,22 +153,36 @@ struct gw_s {
     unsigned long long stale_epoch_drops;
 };
 
+/* Who calls whom (docs/ARCHITECTURE.md "Gateway layout"): server.c ->
+ * framing_*.c -> session.c -> account.c, recovery.c, admin.c -> route.c ->
+ * conn.c. A lower file reports upwards only through a callback the upper
+ * one registered (gw_t.conn_drained, the `done` of gw_account_start). */
+
 /* conn.c */
-gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, framing_t framing);
+gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, const gw_framing_t *framing);
 /* Unlinks c from the table; the memory goes once its timer has closed. */
 void gw_conn_free(gw_conn_t *c);
 gw_conn_t *gw_conn_find(gw_t *gw, uint64_t id);
 /* Queues one raw text frame in the high lane. */
 void gw_conn_write_raw(gw_conn_t *c, const char *data, size_t len);
-/* Queues a protocol message in the connection's framing. */
+/* Queues a protocol message in the connection's framing, in the high lane. */
 void gw_conn_send(gw_conn_t *c, const char *type, const char *payload, size_t len);
+/* The same in a given lane (OUT_HIGH, OUT_LOW), with a type of type_len
+ * bytes (not NUL-terminated: as it lies in a bus record). */
+void gw_conn_send_msg(gw_conn_t *c, int lane, const char *type, size_t type_len,
+                      const char *payload, size_t len);
+/* Queues a compact roster frame (src/proto/compact.h) as one binary frame
+ * in the low lane; native /ws only (Socket.IO clients never get one). */
+void gw_conn_send_binary(gw_conn_t *c, const char *payload, size_t len);
 void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const char *severity);
 /* The one way the server closes a client: sends what is queued, then a
  * close frame with code (an RFC 6455 status, LWS_CLOSE_STATUS_*) and
- * reason (cut to 63 bytes); a Socket.IO client first gets a namespace
- * disconnect ("41") unless the code is 1001. A socket that does not
- * become writable within GW_CLOSE_FLUSH_S is killed. Idempotent. */
+ * reason (cut to 63 bytes); the framing may queue a last word first (a
+ * Socket.IO client gets a namespace disconnect "41" unless the code is
+ * 1001). A socket that does not become writable within GW_CLOSE_FLUSH_S
+ * is killed. Idempotent. */
 void gw_conn_close(gw_conn_t *c, int code, const char *reason);
+/* Writes what is queued; calls gw->conn_drained as the queue drains. */
 int gw_conn_on_writable(gw_conn_t *c);
 /* Once a second: cuts clients whose queue made no progress for
  * GATEWAY_SEND_STALL_MS, returns freed queue memory to the system. */
@@ -182,34 +191,24 @@ void gw_conn_sweep(gw_t *gw);
 /* "conn 1a2b..." for log lines; the string lives until the next call. */
 const char *gw_conn_subject(const gw_conn_t *c);
 
-/* account.c: runs auth / character_create / character_select for c. */
-void gw_account_start(gw_conn_t *c, msg_t *m);
+/* route.c: client input batched per zone. */
+struct env_rec_s;
+/* Appends one record for c to its zone's batch (fills client and character id). */
+void gw_route_record(gw_conn_t *c, struct env_rec_s *r);
+/* Publishes every zone's batch (once per loop iteration). */
+void gw_route_flush(gw_t *gw);
+/* Asks every zone with players here for full rosters (after a bus outage). */
+void gw_route_resync(gw_t *gw);
+void gw_route_free(gw_t *gw);
+
+/* account.c: runs auth / character_create / character_select for c (m is
+ * copied). done(c) is called once the answer is sent, if c is still there
+ * (the session then dispatches what it held meanwhile). */
+void gw_account_start(gw_conn_t *c, const msg_t *m, gw_account_done_fn done);
 /* Starts the password hashing pool and the login throttles; 0 or -1. */
 int gw_account_init(gw_t *gw);
 /* Stops the pool (answering what it held) and frees the throttles. */
 void gw_account_stop(gw_t *gw);
-
-/* session.c */
-void gw_session_on_frame(gw_conn_t *c, const char *data, size_t len);
-void gw_session_on_msg(gw_conn_t *c, msg_t *m); /* takes ownership of m */
-void gw_session_closed(gw_conn_t *c);
-/* Dispatches messages that arrived while an account job ran. */
-void gw_session_drain(gw_conn_t *c);
-/* Sends one chat line as `chat`, or `communication` if the client asked. */
-void gw_session_send_chat(gw_conn_t *c, const char *payload, size_t len);
-void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
-void gw_session_flush(gw_t *gw);
-/* Asks every zone with players here for full rosters (after a bus outage). */
-void gw_session_resync(gw_t *gw);
-/* Called as c's send queue drains: asks for a full roster if deltas were dropped. */
-void gw_session_drained(gw_conn_t *c);
-/* Starts the Engine.IO heartbeat of a Socket.IO connection. */
-void gw_session_sio_start(gw_conn_t *c);
-void gw_session_sio_pong(gw_conn_t *c);
-
-/* Routes one record for c to its zone (fills client and character id). */
-struct env_rec_s;
-void gw_session_route_record(gw_conn_t *c, struct env_rec_s *r);
 
 /* recovery.c */
 void gw_recovery_check(gw_t *gw);
@@ -220,6 +219,22 @@ int gw_recovery_epoch_ok(gw_t *gw, const char *zone, uint64_t epoch);
 /* An UNKNOWN record: the zone lost the player; re-enter it from the session. */
 void gw_recovery_unknown(gw_t *gw, const struct env_rec_s *r);
 void gw_recovery_free(gw_t *gw);
+
+/* session.c */
+/* One decoded message; m is borrowed (the framing's stack buffer) and
+ * copied only if it must wait for an account job. */
+void gw_session_on_msg(gw_conn_t *c, msg_t *m);
+void gw_session_closed(gw_conn_t *c);
+/* A frame that did not decode: answered with an error, the connection is
+ * closed after GW_MAX_BAD_FRAMES in a row. */
+void gw_session_bad_frame(gw_conn_t *c, const char *code, const char *why);
+/* Dispatches messages that arrived while an account job ran. */
+void gw_session_drain(gw_conn_t *c);
+/* Sends one chat line as `chat`, or `communication` if the client asked. */
+void gw_session_send_chat(gw_conn_t *c, const char *payload, size_t len);
+void gw_session_route(gw_t *gw, const char *data, size_t len); /* a bus frame */
+/* gw->conn_drained: asks for a full roster if deltas were dropped. */
+void gw_session_drained(gw_conn_t *c);
 
 /* limits.c: deadlines and caps for connections that have not authenticated
  * (see the file banner); server.c calls these from its lws callback. */
@@ -272,8 +287,6 @@ void gw_admin_free(gw_t *gw);
 const char *gw_admin_bearer(const char *authorization);
 /* The zone of "/api/admin/zones/{zone}/entities": 0, or -1 if not that. */
 int gw_admin_zone_path(const char *path, char *zone, size_t cap);
-/* The zone of a "zone:{zone}:broadcast" channel: 0, or -1. */
-int gw_admin_zone_channel(const char *channel, char *zone, size_t cap);
 
 /* api.c */
 /* Builds the response for an HTTP GET; returns the status code. */

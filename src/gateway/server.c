@@ -1,21 +1,24 @@
 /* server.c - the gateway's libwebsockets server on the process's libuv
  * loop: HTTP API, WebSocket upgrade on /ws and /socket.io/, and the
- * 1 s housekeeping timer. Protocol handling is in session.c. */
+ * 1 s housekeeping timer. Framings are framing_*.c, protocol handling is
+ * session.c. */
 #include "gw.h"
+#include "../bus/channel.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
 #include "../net/http.h"
-#include "../proto/sio.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Per-wsi user data, zeroed by lws. */
 typedef struct pss_s {
-    gw_conn_t *conn; /* WebSocket connections */
-    framing_t framing;
-    http_reply_t http; /* HTTP requests */
-    gw_http_req_t req; /* a POST body (admin API) */
+    gw_conn_t *conn;             /* WebSocket connections */
+    const gw_framing_t *framing; /* chosen at the upgrade */
+    http_reply_t http;           /* HTTP requests */
+    gw_http_req_t req;           /* a POST body (admin API) */
 } pss_t;
 
 static gw_t *gw_of(struct lws *wsi)
@@ -29,19 +32,14 @@ static void uri_of(struct lws *wsi, char *out, int cap)
     if (lws_hdr_copy(wsi, out, cap, WSI_TOKEN_GET_URI) < 0) out[0] = '\0';
 }
 
-/* Which WebSocket framing a request path asks for; -1 if none. */
-static int framing_for(struct lws *wsi, const char *uri)
+static const gw_framing_t *const framings[] = {&gw_framing_ws, &gw_framing_sio};
+
+/* Which WebSocket framing a request asks for; NULL if none. */
+static const gw_framing_t *framing_for(struct lws *wsi, const char *uri)
 {
-    if (strcmp(uri, "/ws") == 0 || strcmp(uri, "/ws/") == 0) return FRAMING_NATIVE;
-    if (strcmp(uri, "/socket.io/") == 0 || strcmp(uri, "/socket.io") == 0) {
-        char buf[64];
-        const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
-        if (!eio || strcmp(eio, "4") != 0) return -1;
-        const char *t = lws_get_urlarg_by_name(wsi, "transport=", buf, sizeof(buf));
-        if (!t || strcmp(t, "websocket") != 0) return -1;
-        return FRAMING_SIO;
-    }
-    return -1;
+    for (size_t i = 0; i < sizeof(framings) / sizeof(framings[0]); i++)
+        if (framings[i]->accepts(wsi, uri)) return framings[i];
+    return NULL;
 }
 
 static int on_http(struct lws *wsi, pss_t *pss, const char *path)
@@ -94,12 +92,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (gw_limits_request(wsi) < 0) return 1;
         gw = gw_of(wsi);
         uri_of(wsi, uri, sizeof(uri));
-        int f = framing_for(wsi, uri);
-        if (f < 0 || gw->shutting_down) {
+        const gw_framing_t *f = framing_for(wsi, uri);
+        if (!f || gw->shutting_down) {
             log_info("gateway", "refusing WebSocket upgrade on %s", uri);
             return 1;
         }
-        pss->framing = (framing_t)f;
+        pss->framing = f;
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
@@ -107,19 +105,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         pss->conn = gw_conn_new(gw, wsi, pss->framing);
         gw_limits_established(wsi, pss->conn);
         log_debug("gateway", "conn %llx: connected (%s)", (unsigned long long)pss->conn->id,
-                  pss->framing == FRAMING_SIO ? "socket.io" : "ws");
-        if (pss->framing == FRAMING_SIO) {
-            gw_conn_t *c = pss->conn;
-            snprintf(c->sid, sizeof(c->sid), "%016llx", (unsigned long long)c->id);
-            buf_t b;
-            buf_init(&b);
-            sio_encode_open(&b, c->sid, gw->sio_ping_interval, gw->sio_ping_timeout,
-                            MSG_MAX_FRAME_BYTES);
-            gw_conn_write_raw(c, b.data, b.len);
-            buf_free(&b);
-            gw_session_sio_start(c);
-        }
+                  pss->framing->name);
+        pss->framing->open(pss->conn);
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* Our close frame went out by hand (conn.c, send_close): this is the
+         * client's answer, and lws must not echo a second close frame. */
+        return pss->conn && pss->conn->close_sent ? -1 : 0;
     case LWS_CALLBACK_RECEIVE: {
         gw_conn_t *c = pss->conn;
         if (!c || c->closing) return 0;
@@ -127,7 +119,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             gw_conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames not supported");
             return 0;
         }
-        if (c->rx.len + len > MSG_MAX_FRAME_BYTES) {
+        if (c->rx.len + len > (size_t)MSG_MAX_FRAME_BYTES) {
             log_info("gateway", "conn %llx: frame over %d bytes, closing",
                      (unsigned long long)c->id, MSG_MAX_FRAME_BYTES);
             gw_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame too large");
@@ -135,7 +127,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         buf_append(&c->rx, in, len);
         if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
-        gw_session_on_frame(c, c->rx.data ? c->rx.data : "", c->rx.len);
+        c->framing->on_frame(c, c->rx.data ? c->rx.data : "", c->rx.len);
         /* the session may have closed c, but the struct lives until CLOSED */
         buf_reset(&c->rx);
         gw_limits_progress(wsi, c);
@@ -184,13 +176,15 @@ static void on_timer(uv_timer_t *t)
 
 static void on_prepare(uv_prepare_t *p)
 {
-    gw_session_flush(container_of(p, gw_t, flush));
+    gw_route_flush(container_of(p, gw_t, flush));
 }
 
 static int env_int(const char *name, int def)
 {
     const char *v = getenv(name);
-    return v && *v ? atoi(v) : def;
+    char *end;
+    long n = v && *v ? strtol(v, &end, 10) : 0;
+    return v && *v && !*end && n > 0 && n <= INT_MAX ? (int)n : def; /* a bad value: the default */
 }
 
 int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
@@ -205,6 +199,7 @@ int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
     memcpy(gw->zones, opt->zones, sizeof(zonedef_t) * (size_t)opt->n_zones);
     gw->role_all = opt->role_all;
     gw->started_ms = clock_mono_ms();
+    gw->conn_drained = gw_session_drained;
     /* Socket.IO timings; tests shorten them to see pings quickly. */
     gw->sio_ping_interval = env_int("SIO_PING_INTERVAL_MS", 25000);
     gw->sio_ping_timeout = env_int("SIO_PING_TIMEOUT_MS", 20000);
@@ -270,12 +265,12 @@ int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
 
 void gw_attach_bus(gw_t *gw, bus_t *bus)
 {
-    char ch[128];
+    char ch[BUS_CHANNEL_MAX];
     gw->bus = bus;
     gw->bus_up = 1;
-    snprintf(ch, sizeof(ch), "gateway:%s:output", gw->cfg.server_id);
-    bus_subscribe(bus, ch);
-    bus_subscribe(bus, "gateway:output");
+    /* A new bus refuses subscriptions only once closing: cannot happen here. */
+    if (bus_channel_gateway(ch, sizeof(ch), gw->cfg.server_id) >= 0) (void)bus_subscribe(bus, ch);
+    (void)bus_subscribe(bus, BUS_CHANNEL_GATEWAYS);
     gw_admin_attach(gw);
     gw_api_refresh(gw);
 }
@@ -296,7 +291,7 @@ void gw_bus_state(void *ud, int up)
     log_warn("gateway", "bus %s", up ? "connected" : "lost");
     /* Zone output may have been lost (Redis restarted, or cut our
      * subscriber for reading too slowly): ask for full rosters. */
-    if (up && was_down) gw_session_resync(gw);
+    if (up && was_down) gw_route_resync(gw);
 }
 
 void gw_begin_shutdown(gw_t *gw)
@@ -310,7 +305,7 @@ void gw_begin_shutdown(gw_t *gw)
         gw_session_closed(c);
         gw_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutdown");
     }
-    gw_session_flush(gw);
+    gw_route_flush(gw);
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -343,13 +338,7 @@ void gw_free(gw_t *gw)
     json_decref(gw->assigned_seen);
     gw_recovery_free(gw);
     gw_admin_free(gw);
-    gw_zone_batch_t *b, *tmp;
-    HASH_ITER(hh, gw->batches, b, tmp)
-    {
-        HASH_DEL(gw->batches, b);
-        buf_free(&b->frame);
-        free(b);
-    }
+    gw_route_free(gw);
     free(gw->slots);
     free(gw->gens);
     free(gw->free_slots);

@@ -66,7 +66,7 @@ void http_reply_clear(http_reply_t *r)
 static void lws_log_to_ours(int level, const char *line)
 {
     char msg[512];
-    snprintf(msg, sizeof(msg), "%s", line);
+    (void)snprintf(msg, sizeof(msg), "%s", line);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';

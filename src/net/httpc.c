@@ -32,11 +32,12 @@ int httpc_parse_url(const char *url, httpc_url_t *out)
     size_t hl = (size_t)(end - h);
     if (hl == 0 || hl >= sizeof(out->host)) return -1;
     memcpy(out->host, h, hl);
-    snprintf(out->port, sizeof(out->port), "80");
+    (void)snprintf(out->port, sizeof(out->port), "80");
     if (*end == ':') {
         const char *p = end + 1;
         size_t pl = strspn(p, "0123456789");
-        if (pl == 0 || pl >= sizeof(out->port) || atoi(p) < 1 || atoi(p) > 65535) return -1;
+        long port = pl ? strtol(p, NULL, 10) : 0; /* digits only, fewer than port's size */
+        if (pl == 0 || pl >= sizeof(out->port) || port < 1 || port > 65535) return -1;
         memcpy(out->port, p, pl);
         out->port[pl] = '\0';
         end = p + pl;
@@ -245,7 +246,7 @@ int httpc_parse_response(const char *raw, size_t len, int *status, char **body, 
             clen = 0;
             for (; v < eol && isdigit((unsigned char)*v); v++) {
                 clen = clen * 10 + (*v - '0');
-                if (clen > HTTPC_MAX_RESPONSE) return -1;
+                if (clen > (long)HTTPC_MAX_RESPONSE) return -1;
             }
         } else if (header_is(p, eol, "transfer-encoding")) {
             for (const char *v = p; v + 7 <= eol; v++)

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <uv.h>
 
-#define HTTPC_MAX_RESPONSE (256 * 1024)
+#define HTTPC_MAX_RESPONSE ((size_t)256 * 1024)
 
 typedef struct httpc_url_s {
     char host[256];

@@ -127,6 +127,22 @@ int msg_pong_payload(char *out, size_t cap, double client_ts, uint64_t server_ms
     return str_fmt(out, cap, fmt, client_ts, (unsigned long long)server_ms);
 }
 
+void msg_error_fields(buf_t *b, const char *code, const char *message, const char *severity)
+{
+    buf_puts(b, "{\"code\":");
+    buf_json_str(b, code);
+    buf_puts(b, ",\"message\":");
+    buf_json_str(b, message);
+    buf_puts(b, ",\"severity\":");
+    buf_json_str(b, severity);
+}
+
+void msg_error_json(buf_t *b, const char *code, const char *message, const char *severity)
+{
+    msg_error_fields(b, code, message, severity);
+    buf_putc(b, '}');
+}
+
 const char *msg_chat_channel_name(chat_channel_t ch)
 {
     return channels[ch];
@@ -160,6 +176,11 @@ static int dec_handshake(ctx_t *c, json_t *p, msg_handshake_t *m)
         m->is_machine = mach && json_is_true(mach);
         m->communication = comm && json_is_true(comm);
         m->graphics = gfx && json_is_true(gfx);
+        /* ours: an encoding this server does not know leaves JSON */
+        json_t *enc = json_object_get(caps, "encoding");
+        if (enc && !json_is_string(enc))
+            return fail(c, MSG_ERR_PAYLOAD, "field '%s' must be a string", "encoding");
+        m->compact = enc && strcmp(json_string_value(enc), "compact") == 0;
     }
     return 0;
 }
@@ -168,6 +189,7 @@ unsigned msg_client_flags(const msg_handshake_t *h)
 {
     unsigned f = h->is_machine ? MSG_CLIENT_MACHINE : 0;
     if (h->client_type != CLIENT_TEXT || h->graphics) f |= MSG_CLIENT_POSITIONS;
+    if (h->compact) f |= MSG_CLIENT_COMPACT;
     return f;
 }
 

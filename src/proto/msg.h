@@ -7,6 +7,7 @@
 #ifndef WOD_MSG_H
 #define WOD_MSG_H
 
+#include "../core/buf.h"
 #include "../game/character.h"
 
 #include <jansson.h>
@@ -45,6 +46,7 @@ typedef struct {
     int is_machine;         /* capabilities.isMachine: shown in others' rosters */
     int graphics;           /* capabilities.graphics */
     int communication;      /* capabilities.communication: chat arrives as `communication` */
+    int compact;            /* capabilities.encoding "compact": binary rosters (compact.h) */
 } msg_handshake_t;
 
 /* What a client's handshake asked of the simulation (a bit set carried to
@@ -52,6 +54,8 @@ typedef struct {
 #define MSG_CLIENT_MACHINE 1u /* isMachine: others' rosters say so */
 #define MSG_CLIENT_POSITIONS                                                                       \
     2u /* graphical (clientType 2d/3d/vr or graphics): state_update positions */
+#define MSG_CLIENT_COMPACT                                                                         \
+    4u /* rosters and positions in the compact encoding (native /ws only: the gateway decides) */
 
 /* The MSG_CLIENT_* bits of a handshake. */
 unsigned msg_client_flags(const msg_handshake_t *h);
@@ -173,6 +177,13 @@ int msg_decode_native(const char *data, size_t len, msg_t *out, const char **cod
  * out (cap bytes). Returns its length, or -1 if it does not fit. 64
  * bytes always suffice: the timestamps are at most 24 and 20 digits. */
 int msg_pong_payload(char *out, size_t cap, double client_ts, uint64_t server_ms);
+
+/* The payload of an `error` message (docs/PROTOCOL.md "Errors"): appends
+ * {"code","message","severity" to b, without the closing brace, so that a
+ * caller can add fields (MOVE_REJECTED's position); msg_error_json closes it. */
+void msg_error_fields(buf_t *b, const char *code, const char *message, const char *severity);
+/* The complete payload: {"code","message","severity"}. */
+void msg_error_json(buf_t *b, const char *code, const char *message, const char *severity);
 
 /* Name of a chat channel as the protocol spells it. */
 const char *msg_chat_channel_name(chat_channel_t c);

@@ -204,8 +204,14 @@ void sio_encode_connect_error_nsp(buf_t *b, const char *nsp, const char *message
 
 void sio_encode_event(buf_t *b, const char *type, const char *payload_json, size_t len)
 {
+    sio_encode_event_n(b, type, strlen(type), payload_json, len);
+}
+
+void sio_encode_event_n(buf_t *b, const char *type, size_t type_len, const char *payload_json,
+                        size_t len)
+{
     buf_puts(b, "42[");
-    buf_json_str(b, type);
+    buf_json_strn(b, type, type_len);
     if (payload_json && len > 0) {
         buf_putc(b, ',');
         buf_append(b, payload_json, len);

@@ -87,6 +87,9 @@ void sio_encode_connect_error_nsp(buf_t *b, const char *nsp, const char *message
 /* 42["type",<payload>]: payload_json is copied verbatim (not re-parsed), so it
  * must be one valid JSON value; NULL or len 0 gives 42["type"]. */
 void sio_encode_event(buf_t *b, const char *type, const char *payload_json, size_t len);
+/* The same with a type of type_len bytes (not NUL-terminated). */
+void sio_encode_event_n(buf_t *b, const char *type, size_t type_len, const char *payload_json,
+                        size_t len);
 /* 43<id><args>: args_array_json is a JSON array copied verbatim; NULL or
  * len 0 gives 43<id>[]. */
 void sio_encode_ack(buf_t *b, int64_t id, const char *args_array_json, size_t len);

@@ -67,6 +67,43 @@ struct registry_s {
     char server_id[64];
 };
 
+/* Calls through the ops table, one per operation (see registry_ops_t). */
+static inline int registry_claim_zone(registry_t *r, const char *zone, uint64_t held_epoch,
+                                      registry_claim_cb cb, void *ud)
+{
+    return r->ops->claim_zone(r, zone, held_epoch, cb, ud);
+}
+static inline int registry_takeover_zone(registry_t *r, const char *zone, const char *dead_owner,
+                                         registry_claim_cb cb, void *ud)
+{
+    return r->ops->takeover_zone(r, zone, dead_owner, cb, ud);
+}
+static inline int registry_release_zone(registry_t *r, const char *zone)
+{
+    return r->ops->release_zone(r, zone);
+}
+static inline int registry_heartbeat(registry_t *r, const char *value_json)
+{
+    return r->ops->heartbeat(r, value_json);
+}
+static inline int registry_player_location(registry_t *r, int64_t character_id,
+                                           const char *value_json)
+{
+    return r->ops->player_location(r, character_id, value_json);
+}
+static inline int registry_list_servers(registry_t *r, registry_json_cb cb, void *ud)
+{
+    return r->ops->list_servers(r, cb, ud);
+}
+static inline int registry_list_zones(registry_t *r, registry_json_cb cb, void *ud)
+{
+    return r->ops->list_zones(r, cb, ud);
+}
+static inline void registry_close(registry_t *r)
+{
+    r->ops->close(r);
+}
+
 /* In-process registry shared by the roles of `wod-server all`. */
 registry_t *registry_local_new(uv_loop_t *loop, const char *server_id);
 /* Redis registry on its own command connection (reconnects with backoff).

@@ -84,7 +84,7 @@ static int lr_heartbeat(registry_t *r, const char *value)
 static int lr_location(registry_t *r, int64_t id, const char *value)
 {
     char key[32];
-    snprintf(key, sizeof(key), "%lld", (long long)id);
+    (void)snprintf(key, sizeof(key), "%lld", (long long)id);
     if (!value) return json_object_del(LR(r)->locations, key), 0;
     json_t *v = json_loads(value, 0, NULL);
     if (!v) return -1;
@@ -129,7 +129,7 @@ registry_t *registry_local_new(uv_loop_t *loop, const char *server_id)
     (void)loop;
     local_registry_t *r = wod_calloc(1, sizeof(*r));
     r->base.ops = &local_ops;
-    snprintf(r->base.server_id, sizeof(r->base.server_id), "%s", server_id);
+    (void)snprintf(r->base.server_id, sizeof(r->base.server_id), "%s", server_id);
     r->zones = json_object();
     r->epochs = json_object();
     r->servers = json_object();

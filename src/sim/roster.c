@@ -17,6 +17,7 @@
  * order on the delta path (the full roster is sorted nearest first). */
 #include "roster.h"
 #include "../core/alloc.h"
+#include "../proto/compact.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -66,6 +67,7 @@ struct roster_cand_s {
     int32_t range_t;
     int16_t bearing_t, elev_t; /* NOT_COMPUTED until needed */
     uint8_t mask;
+    float px, py, pz; /* compact only: absolute position, as the grid holds it */
 };
 
 enum { UPD_RANGE = 1, UPD_BEARING = 2, UPD_ELEV = 4 };
@@ -80,6 +82,12 @@ struct roster_diff_s {
 struct roster_mark_s {
     uint32_t stamp;
     int32_t idx;
+};
+
+/* A far entity's move waiting for the compact budget. */
+struct roster_far_s {
+    int32_t bin; /* priority bin, 0 first: see far_bin */
+    int32_t i;   /* candidate index */
 };
 
 /* Inline append: with a constant n the memcpy compiles to a few moves.
@@ -291,6 +299,9 @@ void roster_scratch_init(roster_scratch_t *s, int max)
     buf_init(&s->frag);
     /* new entries + old entries that vanished */
     s->diff = wod_malloc((size_t)max * 2 * sizeof(*s->diff));
+    s->cnext = wod_malloc((size_t)max * sizeof(*s->cnext));
+    s->ckind = wod_malloc((size_t)max);
+    s->cfar = wod_malloc((size_t)max * 2 * sizeof(*s->cfar)); /* + sort scratch */
 }
 
 void roster_scratch_free(roster_scratch_t *s)
@@ -302,6 +313,9 @@ void roster_scratch_free(roster_scratch_t *s)
     free(s->next);
     free(s->diff);
     free(s->mark);
+    free(s->cnext);
+    free(s->ckind);
+    free(s->cfar);
     memset(s, 0, sizeof(*s));
 }
 
@@ -666,27 +680,35 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
                               const int64_t *pids, const near_set_t *ns, const geo_src_t *src,
                               int hostiles, int full, uint64_t ts, buf_t *out);
 
-int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
-                  int32_t viewer, const grid_hit_t *hits, size_t n_hits, int hostiles, int full,
-                  uint64_t ts, buf_t *out)
+/* Step 1 from a grid_query's hits: counts and candidates. */
+static void near_from_hits(roster_scratch_t *s, size_t n_slots, int32_t viewer,
+                           const grid_hit_t *hits, size_t n_hits, near_set_t *ns, geo_src_t *src)
 {
-    wod_assert(r->max == s->max);
     ensure_scratch(s, n_hits, n_slots);
-    near_set_t ns;
-    memset(&ns, 0, sizeof(ns));
+    memset(ns, 0, sizeof(*ns));
     roster_near_t *near = s->near;
     size_t nc = 0;
     for (size_t i = 0; i < n_hits; i++) {
         float d2 = hits[i].d2;
         if (hits[i].id == viewer || d2 > R2_CFH) continue;
-        ns.count[RCH_CFH]++;
-        ns.count[RCH_SHOUT] += d2 <= R2_SEE;
-        ns.count[RCH_SAY] += d2 <= R2_SAY;
-        ns.count[RCH_TOUCH] += d2 <= R2_TOUCH;
+        ns->count[RCH_CFH]++;
+        ns->count[RCH_SHOUT] += d2 <= R2_SEE;
+        ns->count[RCH_SAY] += d2 <= R2_SAY;
+        ns->count[RCH_TOUCH] += d2 <= R2_TOUCH;
         near[nc++] = (roster_near_t){(int32_t)i, d2};
     }
-    ns.n = nc;
-    geo_src_t src = {hits, NULL, 0, 0, 0};
+    ns->n = nc;
+    *src = (geo_src_t){hits, NULL, 0, 0, 0};
+}
+
+int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n_slots,
+                  int32_t viewer, const grid_hit_t *hits, size_t n_hits, int hostiles, int full,
+                  uint64_t ts, buf_t *out)
+{
+    wod_assert(r->max == s->max);
+    near_set_t ns;
+    geo_src_t src;
+    near_from_hits(s, n_slots, viewer, hits, n_hits, &ns, &src);
     return roster_update_near(r, s, ents, NULL, &ns, &src, hostiles, full, ts, out);
 }
 
@@ -703,15 +725,12 @@ static inline uint32_t hsum_u32(__m128i v)
 }
 #endif
 
-int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, const int64_t *pids,
-                       size_t n_slots, int32_t viewer, const grid_t *g, double x, double y,
-                       double z, int hostiles, int full, uint64_t ts, buf_t *out)
+/* Step 1 from the grid's packed view around (x, y, z): one pass over the
+ * nearby items counts and collects the candidates. */
+static void near_from_grid(roster_scratch_t *s, size_t n_slots, int32_t viewer, const grid_t *g,
+                           double x, double y, double z, near_set_t *ns_out, geo_src_t *src)
 {
-    wod_assert(r->max == s->max);
     wod_assert(g->packed_valid);
-    /* the last sent state is read after the selection: start loading it */
-    for (size_t off = 0; off < (size_t)r->n * sizeof(*r->e); off += 64)
-        __builtin_prefetch((const char *)r->e + off);
     const double range = ROSTER_QUERY_RANGE;
     int z0, z1;
     grid_rows(g, z, range, &z0, &z1);
@@ -801,27 +820,49 @@ int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, con
     ns.count[RCH_SHOUT] = c_see;
     ns.count[RCH_SAY] = c_say;
     ns.count[RCH_TOUCH] = c_touch;
-    geo_src_t src = {NULL, items, fx, fy, fz};
+    *ns_out = ns;
+    *src = (geo_src_t){NULL, items, fx, fy, fz};
+}
+
+int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, const int64_t *pids,
+                       size_t n_slots, int32_t viewer, const grid_t *g, double x, double y,
+                       double z, int hostiles, int full, uint64_t ts, buf_t *out)
+{
+    wod_assert(r->max == s->max);
+    /* the last sent state is read after the selection: start loading it */
+    for (size_t off = 0; off < (size_t)r->n * sizeof(*r->e); off += 64)
+        __builtin_prefetch((const char *)r->e + off);
+    near_set_t ns;
+    geo_src_t src;
+    near_from_grid(s, n_slots, viewer, g, x, y, z, &ns, &src);
     return roster_update_near(r, s, ents, pids, &ns, &src, hostiles, full, ts, out);
 }
 
-/* Steps 2-4 of an update, from the entities within the widest channel. */
-static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *ents,
-                              const int64_t *pids, const near_set_t *ns, const geo_src_t *src,
-                              int hostiles, int full, uint64_t ts, buf_t *out)
+/* What the selection stage found for one viewer: s->cand[0..k) are the
+ * nearest `k` (nearest first on a full roster), with channel masks and
+ * geometry; counts are exact; lastSpeaker per channel. */
+typedef struct view_s {
+    int k;
+    uint32_t count[ROSTER_CHANNELS];
+    int64_t speaker[ROSTER_CHANNELS];
+    const char *speaker_name[ROSTER_CHANNELS];
+} view_t;
+
+/* Step 2: the nearest `max` of the entities within the widest channel,
+ * with channel masks and geometry, into s->cand. */
+static void select_view(int max, roster_scratch_t *s, const zent_t *ents, const near_set_t *ns,
+                        const geo_src_t *src, int full, int compact, view_t *v)
 {
     float r2[ROSTER_CHANNELS];
     for (int c = 0; c < ROSTER_CHANNELS; c++)
         r2[c] = (float)(roster_channel_range[c] * roster_channel_range[c]);
 
-    uint32_t count[ROSTER_CHANNELS];
-    memcpy(count, ns->count, sizeof(count));
-    count[RCH_EMOTE] = count[RCH_SEE] = count[RCH_HEAR] = count[RCH_SHOUT];
+    memcpy(v->count, ns->count, sizeof(v->count));
+    v->count[RCH_EMOTE] = v->count[RCH_SEE] = v->count[RCH_HEAR] = v->count[RCH_SHOUT];
     size_t nc = ns->n;
     roster_near_t *near = s->near;
 
-    /* 2. the nearest `max`, with geometry */
-    int k = nc > (size_t)r->max ? r->max : (int)nc;
+    int k = nc > (size_t)max ? max : (int)nc;
     if (nc > (size_t)k) take_nearest(near, nc, (size_t)k, s->tmp);
     if (full && k > 1) qsort(near, (size_t)k, sizeof(*near), near_cmp);
     roster_cand_t *cand = s->cand;
@@ -833,12 +874,22 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
             c->dx = h->dx;
             c->dy = h->dy;
             c->dz = h->dz;
+            if (compact) { /* as the grid stores it: the same quantum either way */
+                c->px = (float)ents[h->id].x;
+                c->py = (float)ents[h->id].y;
+                c->pz = (float)ents[h->id].z;
+            }
         } else {
             const grid_item_t *it = &src->items[near[i].ref];
             c->slot = it->id;
             c->dx = it->x - src->fx;
             c->dy = it->y - src->fy;
             c->dz = it->z - src->fz;
+            if (compact) {
+                c->px = it->x;
+                c->py = it->y;
+                c->pz = it->z;
+            }
         }
         c->d2 = near[i].d2;
         c->bearing_t = c->elev_t = NOT_COMPUTED;
@@ -850,62 +901,67 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         }
         c->mask = m;
     }
-    cand_geometry(cand, k);
+    if (!compact) cand_geometry(cand, k); /* compact clients compute their own */
+    v->k = k;
+    channel_speakers(ents, cand, k, v->count, v->speaker, v->speaker_name);
+}
 
-    int64_t speaker[ROSTER_CHANNELS];
-    const char *speaker_name[ROSTER_CHANNELS];
-    channel_speakers(ents, cand, k, count, speaker, speaker_name);
-
-    roster_entry_t *next = s->next;
-    int ret = 1;
-
-    if (full) {
-        PUTS(out, "{\"channels\":{");
-        size_t same_off = 0, same_len = 0;
-        for (int c = 0; c < ROSTER_CHANNELS; c++) {
-            if (c) putc_raw(out, ',');
-            put_frag(out, chan_key[c].s, chan_key[c].n);
-            if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
-                append_self(out, same_off, same_len);
-                continue;
-            }
-            size_t body = out->len;
-            PUTS(out, "{\"count\":");
-            put_u64_raw(out, count[c]);
-            PUTS(out, ",\"entities\":[");
-            int first = 1;
-            for (int i = 0; i < k; i++) {
-                if (!(cand[i].mask & (1u << c))) continue;
-                if (!first) putc_raw(out, ',');
-                first = 0;
-                put_entity(out, &ents[cand[i].slot], &cand[i]);
-            }
-            putc_raw(out, ']');
-            if (count[c] <= ROSTER_SAMPLE_MAX) {
-                putc_raw(out, ',');
-                put_sample(out, ents, cand, k, c);
-                if (speaker[c]) {
-                    PUTS(out, ",\"lastSpeaker\":");
-                    put_str(out, speaker_name[c]);
-                }
-            }
-            putc_raw(out, '}');
-            if (c == RCH_SHOUT) {
-                same_off = body;
-                same_len = out->len - body;
+/* Writes a complete proximity_roster payload for the selected view. */
+static void write_full_roster(buf_t *out, const zent_t *ents, roster_cand_t *cand, const view_t *v,
+                              int hostiles, uint64_t ts)
+{
+    PUTS(out, "{\"channels\":{");
+    size_t same_off = 0, same_len = 0;
+    for (int c = 0; c < ROSTER_CHANNELS; c++) {
+        if (c) putc_raw(out, ',');
+        put_frag(out, chan_key[c].s, chan_key[c].n);
+        if (c > RCH_SHOUT && c <= RCH_HEAR) { /* same range as shout: same body */
+            append_self(out, same_off, same_len);
+            continue;
+        }
+        size_t body = out->len;
+        PUTS(out, "{\"count\":");
+        put_u64_raw(out, v->count[c]);
+        PUTS(out, ",\"entities\":[");
+        int first = 1;
+        for (int i = 0; i < v->k; i++) {
+            if (!(cand[i].mask & (1u << c))) continue;
+            if (!first) putc_raw(out, ',');
+            first = 0;
+            put_entity(out, &ents[cand[i].slot], &cand[i]);
+        }
+        putc_raw(out, ']');
+        if (v->count[c] <= ROSTER_SAMPLE_MAX) {
+            putc_raw(out, ',');
+            put_sample(out, ents, cand, v->k, c);
+            if (v->speaker[c]) {
+                PUTS(out, ",\"lastSpeaker\":");
+                put_str(out, v->speaker_name[c]);
             }
         }
-        PUTS(out, "},");
-        put_danger(out, hostiles);
-        PUTS(out, ",\"timestamp\":");
-        put_u64_raw(out, ts);
         putc_raw(out, '}');
-        for (int i = 0; i < k; i++)
-            fill_entry(&next[i], pids ? pids[cand[i].slot] : ents[cand[i].slot].pid, &cand[i]);
-        goto commit;
+        if (c == RCH_SHOUT) {
+            same_off = body;
+            same_len = out->len - body;
+        }
     }
+    PUTS(out, "},");
+    put_danger(out, hostiles);
+    PUTS(out, ",\"timestamp\":");
+    put_u64_raw(out, ts);
+    putc_raw(out, '}');
+}
 
-    /* 3. match against the last state by entity slot (+ pid: slots are reused) */
+/* Step 3: matches the selected view against the last sent state by
+ * entity slot (+ pid: slots are reused). Fills s->next with the state
+ * the client will hold and s->diff with every entity added, removed or
+ * noticeably moved; returns how many diffs, and in *memb_changed the
+ * channels whose membership changed. */
+static int diff_view(const roster_t *r, roster_scratch_t *s, const zent_t *ents,
+                     const int64_t *pids, const view_t *v, uint8_t *memb_changed)
+{
+    roster_cand_t *cand = s->cand;
+    roster_entry_t *next = s->next;
     if (++s->stamp == 0) {
         memset(s->mark, 0, s->mark_cap * sizeof(*s->mark));
         s->stamp = 1;
@@ -917,9 +973,9 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
     }
     roster_diff_t *diff = s->diff;
     int nd = 0;
-    uint8_t memb_changed = 0;
+    uint8_t changed = 0;
     const float cos_eps = (float)cos(ROSTER_BEARING_EPS_DEG * M_PI / 180.0);
-    for (int i = 0; i < k; i++) {
+    for (int i = 0; i < v->k; i++) {
         roster_cand_t *c = &cand[i];
         roster_mark_t *m = &s->mark[c->slot];
         roster_entry_t *ne = &next[i];
@@ -927,7 +983,7 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         if (m->stamp != s->stamp || old[m->idx].pid != pid) {
             fill_entry(ne, pid, c);
             diff[nd++] = (roster_diff_t){i, -1, 0, c->mask, 0, 0, 0, 0, 0};
-            memb_changed |= c->mask;
+            changed |= c->mask;
             continue;
         }
         const roster_entry_t *oe = &old[m->idx];
@@ -968,25 +1024,37 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
         }
         if (upd || c->mask != oe->mask) {
             diff[nd++] = (roster_diff_t){i, m->idx, oe->mask, c->mask, upd, 0, 0, 0, 0};
-            memb_changed |= (uint8_t)(c->mask ^ oe->mask);
+            changed |= (uint8_t)(c->mask ^ oe->mask);
         }
     }
     for (int o = 0; o < r->n; o++) {
         const roster_mark_t *m = &s->mark[old[o].slot];
         if (m->stamp != s->stamp || m->idx != o) continue;
         diff[nd++] = (roster_diff_t){-1, o, old[o].mask, 0, 0, 0, 0, 0, 0};
-        memb_changed |= old[o].mask;
+        changed |= old[o].mask;
     }
+    *memb_changed = changed;
+    return nd;
+}
 
+/* Whether the client could notice anything: a diff, a count, a speaker
+ * or dangerState. */
+static int view_changed(const roster_t *r, const view_t *v, int nd, int hostiles)
+{
     int any = nd > 0 || hostiles != r->hostiles;
     for (int c = 0; c < ROSTER_CHANNELS && !any; c++)
-        any = count[c] != r->count[c] || speaker[c] != r->speaker[c];
-    if (!any) {
-        ret = 0;
-        goto commit;
-    }
+        any = v->count[c] != r->count[c] || v->speaker[c] != r->speaker[c];
+    return any;
+}
 
-    /* 4. the delta; a channel with nothing to say is rolled back */
+/* Step 4: the proximity_roster_delta payload of s->diff[0..nd) against
+ * the last state; a channel with nothing to say is rolled back. */
+static void write_roster_delta(buf_t *out, const roster_t *r, roster_scratch_t *s,
+                               const zent_t *ents, const view_t *v, int nd, uint8_t memb_changed,
+                               int hostiles, uint64_t ts)
+{
+    roster_diff_t *diff = s->diff;
+    const roster_entry_t *old = r->e;
     buf_reset(&s->frag);
     putc_raw(out, '{');
     size_t channels_at = out->len;
@@ -1029,24 +1097,24 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
             put_updated(out, s, &diff[d]);
         }
         if (!first) putc_raw(out, ']');
-        if (count[c] != r->count[c]) {
+        if (v->count[c] != r->count[c]) {
             if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"count\":");
-            put_u64_raw(out, count[c]);
+            put_u64_raw(out, v->count[c]);
         }
-        int small = count[c] <= ROSTER_SAMPLE_MAX, was_small = r->count[c] <= ROSTER_SAMPLE_MAX;
+        int small = v->count[c] <= ROSTER_SAMPLE_MAX, was_small = r->count[c] <= ROSTER_SAMPLE_MAX;
         if (small && ((memb_changed & bit) || !was_small)) {
             if (out->len != body) putc_raw(out, ',');
-            put_sample(out, ents, cand, k, c);
+            put_sample(out, ents, s->cand, v->k, c);
         } else if (!small && was_small) {
             if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"sample\":[]"); /* arrays are never null (the original clients) */
         }
-        if (speaker[c] != r->speaker[c]) {
+        if (v->speaker[c] != r->speaker[c]) {
             if (out->len != body) putc_raw(out, ',');
             PUTS(out, "\"lastSpeaker\":");
-            if (speaker[c])
-                put_str(out, speaker_name[c]);
+            if (v->speaker[c])
+                put_str(out, v->speaker_name[c]);
             else
                 PUTS(out, "null");
         }
@@ -1072,15 +1140,454 @@ static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *en
     PUTS(out, "\"timestamp\":");
     put_u64_raw(out, ts);
     putc_raw(out, '}');
+}
 
-commit:
-    if (ret) out->data[out->len] = '\0';
+/* The selected view becomes what the client was last told (s->next is
+ * swapped in as the roster's entries). */
+static void commit_view(roster_t *r, roster_scratch_t *s, const view_t *v, int hostiles)
+{
+    roster_entry_t *next = s->next;
     s->next = r->e;
     r->e = next;
-    r->n = k;
+    r->n = v->k;
+    memcpy(r->count, v->count, sizeof(v->count));
+    memcpy(r->speaker, v->speaker, sizeof(v->speaker));
+    r->hostiles = hostiles;
+    r->has_state = 1;
+}
+
+/* Steps 2-4 of an update, from the entities within the widest channel:
+ * select, then write the full roster, or diff and write the delta. */
+static int roster_update_near(roster_t *r, roster_scratch_t *s, const zent_t *ents,
+                              const int64_t *pids, const near_set_t *ns, const geo_src_t *src,
+                              int hostiles, int full, uint64_t ts, buf_t *out)
+{
+    view_t v;
+    select_view(r->max, s, ents, ns, src, full, 0, &v);
+    int ret = 1;
+    if (full) {
+        write_full_roster(out, ents, s->cand, &v, hostiles, ts);
+        for (int i = 0; i < v.k; i++)
+            fill_entry(&s->next[i], pids ? pids[s->cand[i].slot] : ents[s->cand[i].slot].pid,
+                       &s->cand[i]);
+    } else {
+        uint8_t memb_changed;
+        int nd = diff_view(r, s, ents, pids, &v, &memb_changed);
+        if (view_changed(r, &v, nd, hostiles))
+            write_roster_delta(out, r, s, ents, &v, nd, memb_changed, hostiles, ts);
+        else
+            ret = 0;
+    }
+    if (ret) out->data[out->len] = '\0';
+    commit_view(r, s, &v, hostiles);
+    return ret;
+}
+
+/* ---- compact encoding (src/proto/compact.h) ---- */
+
+#define SID_NONE UINT32_MAX
+
+enum { CK_MATCHED, CK_KNOWN, CK_NEW }; /* in view before; in the table; neither */
+
+static const int group_channel[COMPACT_GROUPS] = {RCH_TOUCH, RCH_SAY, RCH_SHOUT, RCH_CFH};
+
+static inline void put_byte(buf_t *b, uint8_t v)
+{
+    putc_raw(b, (char)v);
+}
+
+static inline void put_varint(buf_t *b, uint64_t v)
+{
+    uint8_t *p = (uint8_t *)room(b, 10);
+    b->len += compact_put_varint(p, v);
+}
+
+static inline void put_zz(buf_t *b, int64_t v)
+{
+    put_varint(b, compact_zigzag(v));
+}
+
+/* Tenths of a foot; from the float the grid holds, so every path agrees. */
+#define QUANT_BIAS (1 << 24) /* positions are > -1.6 million ft: truncation is floor */
+
+static inline int32_t quantise(float v)
+{
+    return (int32_t)((double)v * (1.0 / COMPACT_QUANTUM_FT) + (0.5 + QUANT_BIAS)) - QUANT_BIAS;
+}
+
+static inline uint32_t pid_hash(int64_t pid)
+{
+    return (uint32_t)(((uint64_t)pid * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+static void hash_insert(roster_compact_t *r, uint32_t sid)
+{
+    uint32_t m = r->hash_cap - 1, h = pid_hash(r->sid_pid[sid]) & m;
+    while (r->hash[h])
+        h = (h + 1) & m;
+    r->hash[h] = sid + 1;
+}
+
+static uint32_t ids_find(const roster_compact_t *r, int64_t pid)
+{
+    uint32_t m = r->hash_cap - 1;
+    for (uint32_t h = pid_hash(pid) & m, e; (e = r->hash[h]); h = (h + 1) & m)
+        if (r->sid_pid[e - 1] == pid) return e - 1;
+    return SID_NONE;
+}
+
+/* Linear probing delete: later members of the run move back into the gap
+ * unless their home lies cyclically in (gap, their place]. */
+static void hash_delete(roster_compact_t *r, uint32_t sid)
+{
+    uint32_t m = r->hash_cap - 1, i = pid_hash(r->sid_pid[sid]) & m;
+    while (r->hash[i] != sid + 1)
+        i = (i + 1) & m;
+    for (uint32_t j = (i + 1) & m; r->hash[j]; j = (j + 1) & m) {
+        uint32_t home = pid_hash(r->sid_pid[r->hash[j] - 1]) & m;
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (stays) continue;
+        r->hash[i] = r->hash[j];
+        i = j;
+    }
+    r->hash[i] = 0;
+}
+
+static void ids_resize(roster_compact_t *r, uint32_t cap)
+{
+    r->sid_pid = wod_realloc(r->sid_pid, cap * sizeof(*r->sid_pid));
+    r->sid_busy = wod_realloc(r->sid_busy, cap);
+    memset(r->sid_busy + r->ids_cap, 0, cap - r->ids_cap);
+    r->ids_cap = cap;
+    free(r->hash);
+    r->hash_cap = cap * 2;
+    r->hash = wod_calloc(r->hash_cap, sizeof(*r->hash));
+    for (uint32_t sid = 0; sid < r->ids_n; sid++)
+        hash_insert(r, sid);
+}
+
+/* A small id for pid: a fresh one while the table can grow, else the
+ * next (round robin) that the frame being written does not list. */
+static uint32_t ids_alloc(roster_compact_t *r, int64_t pid)
+{
+    uint32_t sid;
+    if (r->ids_n == r->ids_cap && r->ids_cap < r->ids_max)
+        ids_resize(r, r->ids_cap * 2 < r->ids_max ? r->ids_cap * 2 : r->ids_max);
+    if (r->ids_n < r->ids_cap) {
+        sid = r->ids_n++;
+    } else {
+        do {
+            sid = r->hand;
+            r->hand = r->hand + 1 == r->ids_cap ? 0 : r->hand + 1;
+        } while (r->sid_busy[sid]);
+        hash_delete(r, sid);
+    }
+    r->sid_pid[sid] = pid;
+    r->sid_busy[sid] = 1;
+    hash_insert(r, sid);
+    return sid;
+}
+
+void roster_compact_init(roster_compact_t *r, int max, int bytes_per_s, double rate_hz)
+{
+    wod_assert(max >= 1 && 2 * max < COMPACT_SID_LIMIT);
+    memset(r, 0, sizeof(*r));
+    r->max = max;
+    r->e = wod_malloc((size_t)max * sizeof(*r->e));
+    r->ids_max = ROSTER_COMPACT_IDS > 2 * max ? ROSTER_COMPACT_IDS : (uint32_t)(2 * max);
+    ids_resize(r, 64 < r->ids_max ? 64 : r->ids_max);
+    if (!(rate_hz > 0)) rate_hz = 1;
+    r->per_update = (int32_t)(bytes_per_s / rate_hz);
+    r->credit_max = bytes_per_s;
+}
+
+void roster_compact_free(roster_compact_t *r)
+{
+    free(r->e);
+    free(r->sid_pid);
+    free(r->sid_busy);
+    free(r->hash);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A full frame: the client forgets every id, so does the table. */
+static void ids_reset(roster_compact_t *r)
+{
+    r->ids_n = 0;
+    r->hand = 0;
+    memset(r->hash, 0, r->hash_cap * sizeof(*r->hash));
+    memset(r->sid_busy, 0, r->ids_cap);
+    r->n = 0;
+}
+
+static void put_def(buf_t *out, uint32_t sid, const zent_t *e)
+{
+    uint8_t flags = e->kind == ZENT_NPC ? (e->wildlife ? CDEF_WILDLIFE : CDEF_NPC) : CDEF_PLAYER;
+    if (e->kind == ZENT_NPC || e->machine) flags |= CDEF_MACHINE;
+    size_t n = strlen(e->name);
+    if (n > 255) n = 255; /* names are far shorter (character names <= 20) */
+    put_byte(out, CREC_DEF);
+    put_varint(out, sid);
+    put_zz(out, e->pid);
+    put_byte(out, flags);
+    put_byte(out, (uint8_t)n);
+    put_frag(out, e->name, n);
+}
+
+static void put_move(buf_t *out, const roster_centry_t *oe, const int32_t q[3], uint8_t mask)
+{
+    uint8_t f = 0;
+    for (int a = 0; a < 3; a++)
+        f |= (uint8_t)((q[a] != oe->q[a]) << a);
+    if (mask != oe->mask) f |= CMOVE_MASK;
+    put_byte(out, (uint8_t)(CREC_MOVE | f));
+    put_varint(out, oe->sid);
+    for (int a = 0; a < 3; a++)
+        if (f & (1u << a)) put_zz(out, (int64_t)q[a] - oe->q[a]);
+    if (f & CMOVE_MASK) put_byte(out, mask);
+}
+
+#define FAR_BINS 32
+
+/* The bin of a far move's priority, its squared displacement (tenths^2)
+ * per squared distance (ft^2), to a factor of two: the difference of the
+ * float exponents, no division. Bin 0 is the most urgent. */
+static inline int far_bin(float err2, float d2)
+{
+    uint32_t a, b;
+    memcpy(&a, &err2, sizeof(a));
+    memcpy(&b, &d2, sizeof(b));
+    int e = (int)(a >> 23) - (int)(b >> 23) + FAR_BINS / 2;
+    return FAR_BINS - 1 - (e < 0 ? 0 : e > FAR_BINS - 1 ? FAR_BINS - 1 : e);
+}
+
+/* Orders far[0..n) by bin, most urgent first, minor moves (bin FAR_BINS)
+ * last (a counting sort: no comparisons). tmp holds n. */
+static void order_far(roster_far_t *far, int n, roster_far_t *tmp)
+{
+    int start[FAR_BINS + 2] = {0}; /* bin FAR_BINS: minor moves */
+    for (int i = 0; i < n; i++)
+        start[far[i].bin + 1]++;
+    for (int b = 0; b <= FAR_BINS; b++)
+        start[b + 1] += start[b];
+    for (int i = 0; i < n; i++)
+        tmp[start[far[i].bin]++] = far[i];
+    memcpy(far, tmp, (size_t)n * sizeof(*far));
+}
+
+/* Steps 2-4 for a compact client. */
+static int compact_update_near(roster_compact_t *r, roster_scratch_t *s, const zent_t *ents,
+                               const int64_t *pids, const near_set_t *ns, const geo_src_t *src,
+                               const float self[3], int hostiles, int full, uint64_t ts, buf_t *out)
+{
+    view_t v;
+    select_view(r->max, s, ents, ns, src, full, 1, &v);
+    if (full) ids_reset(r);
+    if (++s->stamp == 0) {
+        memset(s->mark, 0, s->mark_cap * sizeof(*s->mark));
+        s->stamp = 1;
+    }
+    const roster_centry_t *old = r->e;
+    for (int o = 0; o < r->n; o++) {
+        s->mark[old[o].slot].stamp = s->stamp;
+        s->mark[old[o].slot].idx = o;
+    }
+    /* match: who was in view, who is in the table (their ids are kept
+     * from eviction before any new id is handed out) */
+    roster_cand_t *cand = s->cand;
+    roster_centry_t *next = s->cnext;
+    for (int i = 0; i < v.k; i++) {
+        roster_cand_t *c = &cand[i];
+        roster_mark_t *m = &s->mark[c->slot];
+        roster_centry_t *ne = &next[i];
+        int64_t pid = pids ? pids[c->slot] : ents[c->slot].pid;
+        if (m->stamp == s->stamp && old[m->idx].pid == pid) {
+            *ne = old[m->idx];
+            ne->slot = c->slot;
+            m->stamp = 0; /* matched: not removed */
+            s->ckind[i] = CK_MATCHED;
+        } else {
+            ne->pid = pid;
+            ne->slot = c->slot;
+            ne->mask = c->mask;
+            ne->q[0] = quantise(c->px);
+            ne->q[1] = quantise(c->py);
+            ne->q[2] = quantise(c->pz);
+            ne->sid = ids_find(r, pid);
+            s->ckind[i] = ne->sid == SID_NONE ? CK_NEW : CK_KNOWN;
+        }
+        if (s->ckind[i] == CK_KNOWN) r->sid_busy[ne->sid] = 1; /* matched ones already are */
+    }
+
+    size_t start = out->len;
+    put_byte(out, full ? COMPACT_FULL : COMPACT_DELTA);
+    put_varint(out, full ? ts : ts > r->ts ? ts - r->ts : 0);
+    size_t header = out->len;
+    /* removals first: a removed entity's id may be redefined below */
+    for (int o = 0; o < r->n; o++) {
+        const roster_mark_t *m = &s->mark[old[o].slot];
+        if (m->stamp != s->stamp || m->idx != o) continue;
+        put_byte(out, CREC_REMOVE);
+        put_varint(out, old[o].sid);
+        r->sid_busy[old[o].sid] = 0;
+    }
+    for (int i = 0; i < v.k; i++) {
+        if (s->ckind[i] == CK_MATCHED) continue;
+        roster_centry_t *ne = &next[i];
+        if (s->ckind[i] == CK_NEW) {
+            ne->sid = ids_alloc(r, ne->pid);
+            put_def(out, ne->sid, &ents[ne->slot]);
+        }
+        put_byte(out, CREC_ADD);
+        put_varint(out, ne->sid);
+        put_byte(out, ne->mask);
+        for (int a = 0; a < 3; a++)
+            put_zz(out, ne->q[a]);
+    }
+    /* moves: near ones and channel changes now, far ones by budget */
+    const float near2 = (float)(ROSTER_COMPACT_NEAR_FT * ROSTER_COMPACT_NEAR_FT);
+    int n_far = 0, n_major = 0;
+    for (int i = 0; i < v.k; i++) {
+        if (s->ckind[i] != CK_MATCHED) continue;
+        const roster_cand_t *c = &cand[i];
+        roster_centry_t *ne = &next[i];
+        int32_t q[3] = {quantise(c->px), quantise(c->py), quantise(c->pz)};
+        int moved = (q[0] != ne->q[0]) | (q[1] != ne->q[1]) | (q[2] != ne->q[2]);
+        if (!moved && c->mask == ne->mask) continue;
+        if (c->d2 > near2 && c->mask == ne->mask) {
+            float e0 = (float)(q[0] - ne->q[0]), e1 = (float)(q[1] - ne->q[1]);
+            float e2 = (float)(q[2] - ne->q[2]);
+            float err2 = e0 * e0 + e1 * e1 + e2 * e2;
+            /* under ROSTER_COMPACT_FAR_ERR of the distance: only when idle */
+            int minor =
+                err2 < c->d2 * (float)(100 * ROSTER_COMPACT_FAR_ERR * ROSTER_COMPACT_FAR_ERR);
+            s->cfar[n_far++] = (roster_far_t){minor ? FAR_BINS : far_bin(err2, c->d2), i};
+            n_major += !minor;
+            continue;
+        }
+        put_move(out, ne, q, c->mask);
+        memcpy(ne->q, q, sizeof(q));
+        ne->mask = c->mask;
+    }
+    uint32_t count[COMPACT_GROUPS];
+    uint8_t which = 0;
+    for (int g = 0; g < COMPACT_GROUPS; g++) {
+        count[g] = v.count[group_channel[g]];
+        which |= (uint8_t)((full || count[g] != r->count[g]) << g);
+    }
+    if (which) {
+        put_byte(out, CREC_COUNTS);
+        put_byte(out, which);
+        for (int g = 0; g < COMPACT_GROUPS; g++)
+            if (which & (1u << g)) put_varint(out, count[g]);
+    }
+    /* a speaker is one of the listed (count <= ROSTER_SAMPLE_MAX) */
+    uint32_t speaker[COMPACT_GROUPS];
+    which = 0;
+    for (int g = 0; g < COMPACT_GROUPS; g++) {
+        int64_t pid = v.speaker[group_channel[g]];
+        speaker[g] = 0;
+        for (int i = 0; pid && i < v.k; i++)
+            if (next[i].pid == pid) speaker[g] = next[i].sid + 1;
+        which |=
+            (uint8_t)((full || speaker[g] != r->speaker_sid[g] || pid != r->speaker_pid[g]) << g);
+        r->speaker_pid[g] = pid;
+    }
+    if (which) {
+        put_byte(out, CREC_SPEAKERS);
+        put_byte(out, which);
+        for (int g = 0; g < COMPACT_GROUPS; g++)
+            if (which & (1u << g)) put_varint(out, speaker[g]);
+    }
+    if (full || hostiles != r->hostiles) {
+        put_byte(out, CREC_DANGER);
+        put_varint(out, (uint64_t)(hostiles > 0 ? hostiles : 0));
+    }
+    int32_t me[3] = {quantise(self[0]), quantise(self[1]), quantise(self[2])};
+    if (full || memcmp(me, r->self, sizeof(me)) != 0) {
+        put_byte(out, CREC_SELF);
+        for (int a = 0; a < 3; a++)
+            put_zz(out, me[a]);
+    }
+    /* far moves: this update's share of the budget, plus what was saved */
+    if (full) {
+        r->credit = 0; /* an entry or a resync: rare, not held against the far ones */
+    } else {
+        r->credit += r->per_update;
+        if (r->credit > r->credit_max) r->credit = r->credit_max;
+        r->credit -= (int32_t)(out->len - start);
+    }
+    int sent = 0;
+    if (n_far && r->credit > 0) {
+        /* the most displaced for their distance first; the minor ones
+         * only in a frame with nothing but far moves, so a view at rest
+         * converges while a busy one spends nothing on them */
+        int with_minor = out->len == header;
+        int sorted = (with_minor ? n_far : n_major) * 8 > r->credit; /* not all fit */
+        if (sorted) order_far(s->cfar, n_far, s->cfar + s->max);
+        for (int f = 0; f < n_far && r->credit > 0; f++) {
+            if (s->cfar[f].bin == FAR_BINS && !with_minor) {
+                if (sorted) break; /* the minor ones are last */
+                continue;
+            }
+            int i = s->cfar[f].i;
+            const roster_cand_t *c = &cand[i];
+            roster_centry_t *ne = &next[i];
+            int32_t q[3] = {quantise(c->px), quantise(c->py), quantise(c->pz)};
+            size_t at = out->len;
+            put_move(out, ne, q, ne->mask);
+            memcpy(ne->q, q, sizeof(q));
+            r->credit -= (int32_t)(out->len - at);
+            sent++;
+        }
+    }
+    if (r->credit < -r->credit_max) r->credit = -r->credit_max;
+    r->pending = n_far - sent;
+
+    int ret = 1;
+    if (!full && out->len == header) {
+        out->len = start; /* nothing to say */
+        ret = 0;
+    } else {
+        out->data[out->len] = '\0'; /* buf_t's convention; not part of the frame */
+        r->ts = ts;
+    }
+    s->cnext = r->e;
+    r->e = next;
+    r->n = v.k;
     memcpy(r->count, count, sizeof(count));
-    memcpy(r->speaker, speaker, sizeof(speaker));
+    memcpy(r->speaker_sid, speaker, sizeof(speaker));
+    memcpy(r->self, me, sizeof(me));
     r->hostiles = hostiles;
     r->has_state = 1;
     return ret;
+}
+
+int roster_compact_update(roster_compact_t *r, roster_scratch_t *s, const zent_t *ents,
+                          size_t n_slots, int32_t viewer, const grid_hit_t *hits, size_t n_hits,
+                          double x, double y, double z, int hostiles, int full, uint64_t ts,
+                          buf_t *out)
+{
+    wod_assert(r->max == s->max);
+    near_set_t ns;
+    geo_src_t src;
+    near_from_hits(s, n_slots, viewer, hits, n_hits, &ns, &src);
+    const float self[3] = {(float)x, (float)y, (float)z};
+    return compact_update_near(r, s, ents, NULL, &ns, &src, self, hostiles, full, ts, out);
+}
+
+int roster_compact_update_grid(roster_compact_t *r, roster_scratch_t *s, const zent_t *ents,
+                               const int64_t *pids, size_t n_slots, int32_t viewer, const grid_t *g,
+                               double x, double y, double z, int hostiles, int full, uint64_t ts,
+                               buf_t *out)
+{
+    wod_assert(r->max == s->max);
+    /* the last sent view is read after the selection: start loading it */
+    for (size_t off = 0; off < (size_t)r->n * sizeof(*r->e); off += 64)
+        __builtin_prefetch((const char *)r->e + off);
+    near_set_t ns;
+    geo_src_t src;
+    near_from_grid(s, n_slots, viewer, g, x, y, z, &ns, &src);
+    const float self[3] = {(float)x, (float)y, (float)z};
+    return compact_update_near(r, s, ents, pids, &ns, &src, self, hostiles, full, ts, out);
 }

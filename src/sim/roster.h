@@ -67,10 +67,46 @@ typedef struct roster_s {
     int has_state;                    /* a full roster went out */
 } roster_t;
 
+/* One entity a compact client holds in its view (see roster_compact_t). */
+typedef struct roster_centry_s {
+    int64_t pid;
+    int32_t slot; /* entity slot when listed (slots are reused: check pid) */
+    uint32_t sid; /* its small id in the client's table */
+    int32_t q[3]; /* last sent position, zone-local tenths of a foot */
+    uint8_t mask; /* channels listing it */
+} roster_centry_t;
+
+/* Per-viewer state of a compact client (capabilities.encoding "compact",
+ * src/proto/compact.h, docs/PROTOCOL.md "Compact encoding"): its view
+ * with absolute positions as last sent, and the table of small ids
+ * whose definitions (protocol id, name, type) it holds. The table
+ * outlives the view: an entity seen before comes back with its old id
+ * and no definition. When it is full, the id of an entity not in view
+ * is reused (round robin), and redefined. */
+typedef struct roster_compact_s {
+    roster_centry_t *e; /* owned, capacity max: the view */
+    int n, max;
+    int64_t *sid_pid;  /* sid -> pid (0: free) */
+    uint8_t *sid_busy; /* 1: in the client's view, or taken by the frame being written */
+    uint32_t *hash;    /* pid -> sid + 1 (0 empty), linear probing, hash_cap = 2 ids_cap */
+    uint32_t ids_n, ids_cap, ids_max, hash_cap, hand;
+    uint32_t count[4];       /* COUNTS sent, by channel group */
+    uint32_t speaker_sid[4]; /* SPEAKERS sent: sid + 1, 0 none */
+    int64_t speaker_pid[4];
+    int hostiles;
+    int32_t self[3]; /* SELF sent */
+    uint64_t ts;     /* timestamp of the last frame */
+    int32_t credit;  /* bytes far entities' moves may still use (can go negative) */
+    int32_t per_update, credit_max;
+    int pending;   /* far moves the budget held back: worth an update even if nothing moved */
+    int has_state; /* a full frame went out */
+} roster_compact_t;
+
 typedef struct roster_near_s roster_near_t;
 typedef struct roster_cand_s roster_cand_t;
 typedef struct roster_diff_s roster_diff_t;
 typedef struct roster_mark_s roster_mark_t;
+typedef struct roster_far_s roster_far_t;
 
 /* Reusable working memory shared by all viewers of one sim. */
 typedef struct roster_scratch_s {
@@ -82,7 +118,10 @@ typedef struct roster_scratch_s {
     buf_t frag;           /* added/updated objects, built once, copied per channel */
     roster_entry_t *next; /* capacity max; swapped with a roster's array */
     roster_diff_t *diff;
-    roster_mark_t *mark; /* per entity slot */
+    roster_mark_t *mark;    /* per entity slot */
+    roster_centry_t *cnext; /* capacity max: compact; swapped with a view's array */
+    uint8_t *ckind;         /* capacity max: compact, per candidate */
+    roster_far_t *cfar;     /* capacity max: compact, far moves by priority */
     size_t mark_cap;
     uint32_t stamp;
     int max;
@@ -117,6 +156,37 @@ int roster_update(roster_t *r, roster_scratch_t *s, const zent_t *ents, size_t n
 int roster_update_grid(roster_t *r, roster_scratch_t *s, const zent_t *ents, const int64_t *pids,
                        size_t n_slots, int32_t viewer, const grid_t *g, double x, double y,
                        double z, int hostiles, int full, uint64_t ts, buf_t *out);
+
+/* Compact clients: the nearest ROSTER_COMPACT_NEAR_FT get every change
+ * (0.1 ft) at every update; farther ones share what is left of
+ * ROSTER_COMPACT_BYTES_PER_S (everything a frame holds counts), the most
+ * displaced relative to their distance first. A far entity displaced by
+ * less than ROSTER_COMPACT_FAR_ERR of its distance (2 %: finer than the
+ * JSON roster's 5 % range / 5 degree bearing) is sent only in a frame
+ * with nothing else in it, so a view at rest converges exactly. */
+#define ROSTER_COMPACT_NEAR_FT     20.0
+#define ROSTER_COMPACT_FAR_ERR     0.02
+#define ROSTER_COMPACT_BYTES_PER_S 6000
+#define ROSTER_COMPACT_IDS         1024 /* id table entries (at least 2 max) */
+
+/* max = roster_max_entities; bytes_per_s and rate_hz set the far budget
+ * (bytes_per_s / rate_hz per update, at most one second's saved). */
+void roster_compact_init(roster_compact_t *r, int max, int bytes_per_s, double rate_hz);
+void roster_compact_free(roster_compact_t *r);
+
+/* roster_update / roster_update_grid for a compact client: appends one
+ * compact frame (COMPACT_FULL with full=1: the client forgets its table
+ * and view; else COMPACT_DELTA) to `out` and returns 1, or returns 0 and
+ * appends nothing when nothing changed that the budget lets through.
+ * (x, y, z) is the viewer's position (sent as SELF). */
+int roster_compact_update(roster_compact_t *r, roster_scratch_t *s, const zent_t *ents,
+                          size_t n_slots, int32_t viewer, const grid_hit_t *hits, size_t n_hits,
+                          double x, double y, double z, int hostiles, int full, uint64_t ts,
+                          buf_t *out);
+int roster_compact_update_grid(roster_compact_t *r, roster_scratch_t *s, const zent_t *ents,
+                               const int64_t *pids, size_t n_slots, int32_t viewer, const grid_t *g,
+                               double x, double y, double z, int hostiles, int full, uint64_t ts,
+                               buf_t *out);
 
 /* Appends v/10 as a JSON number (12.3, -4, 0.5). */
 void roster_put_tenths(buf_t *b, int64_t v);

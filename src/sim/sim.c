@@ -69,12 +69,7 @@ static void send_error(zsim_t *sim, zplayer_t *p, const char *code, const char *
 {
     buf_t *b = &sim->tmp;
     buf_reset(b);
-    buf_puts(b, "{\"code\":");
-    buf_json_str(b, code);
-    buf_puts(b, ",\"message\":");
-    buf_json_str(b, message);
-    buf_puts(b, ",\"severity\":");
-    buf_json_str(b, severity);
+    msg_error_fields(b, code, message, severity);
     if (strcmp(code, "MOVE_REJECTED") == 0) {
         buf_puts(b, ",\"position\":{\"x\":");
         buf_json_num(b, p->ch.x);
@@ -197,13 +192,22 @@ static void touch_victim(zsim_t *sim, int32_t slot, int64_t pid)
     if (p) grid_touch(&sim->grid, p->ch.x, p->ch.z);
 }
 
-/* Sends the player's roster: full, or a delta if anything changed. */
+/* Sends the player's roster: full, or a delta if anything changed. A
+ * compact client's goes as the bus kinds roster_compact (full) and
+ * roster_compact_delta, which its gateway sends as binary frames. */
 static void push_roster(zsim_t *sim, zplayer_t *p, int full)
 {
     const zent_t *e = &sim->ents[p->ent];
     sim->hits.n = 0;
     grid_query(&sim->grid, e->x, e->y, e->z, ROSTER_QUERY_RANGE, &sim->hits);
     buf_reset(&sim->out);
+    if (p->compact) {
+        if (roster_compact_update(p->compact, &sim->scratch, sim->ents, sim->n_slots, p->ent,
+                                  sim->hits.v, sim->hits.n, e->x, e->y, e->z, hostiles_near(sim, e),
+                                  full, sim->ts, &sim->out))
+            send_buf(sim, p->ref, full ? "roster_compact" : "roster_compact_delta", &sim->out);
+        return;
+    }
     if (roster_update(&p->roster, &sim->scratch, sim->ents, sim->n_slots, p->ent, sim->hits.v,
                       sim->hits.n, hostiles_near(sim, e), full, sim->ts, &sim->out))
         send_buf(sim, p->ref, full ? "proximity_roster" : "proximity_roster_delta", &sim->out);
@@ -291,6 +295,8 @@ int zsim_add_npcs(zsim_t *sim, const npcdef_t *defs, int n)
 static void player_destroy(zplayer_t *p)
 {
     roster_free(&p->roster);
+    if (p->compact) roster_compact_free(p->compact);
+    free(p->compact);
     free(p);
 }
 
@@ -518,6 +524,15 @@ int zsim_player_set_client(zsim_t *sim, uint64_t ref, unsigned flags)
     /* set right after zsim_player_enter, before any neighbour's roster lists it */
     sim->ents[p->ent].machine = (flags & MSG_CLIENT_MACHINE) != 0;
     p->wants_positions = (flags & MSG_CLIENT_POSITIONS) != 0;
+    if ((flags & MSG_CLIENT_COMPACT) && !p->compact) {
+        /* zsim_player_enter sent the entry roster as JSON; from here on
+         * the client is compact, starting with a full frame */
+        p->compact = wod_malloc(sizeof(*p->compact));
+        roster_compact_init(p->compact, sim->cfg.roster_max_entities, ROSTER_COMPACT_BYTES_PER_S,
+                            1000.0 / p->send_interval_ms);
+        sim->ts = clock_wall_ms();
+        push_roster(sim, p, 1);
+    }
     return 0;
 }
 
@@ -1235,19 +1250,25 @@ static void roster_job(void *ctx, int worker, size_t begin, size_t end)
         if (i + 1 < end) {
             const zplayer_t *q = sim->due[i + 1];
             __builtin_prefetch(&sim->ents[q->ent]);
-            __builtin_prefetch(q->roster.e);
+            __builtin_prefetch(q->compact ? (const void *)q->compact : (const void *)q->roster.e);
         }
         const zent_t *e = &sim->ents[p->ent];
         size_t off = wk->out.len;
-        if (!roster_update_grid(&p->roster, &wk->scratch, sim->ents, sim->pids, sim->n_slots,
-                                p->ent, &sim->grid, e->x, e->y, e->z, hostiles_near(sim, e), 0,
-                                sim->ts, &wk->out))
-            continue;
+        int sent =
+            p->compact
+                ? roster_compact_update_grid(p->compact, &wk->scratch, sim->ents, sim->pids,
+                                             sim->n_slots, p->ent, &sim->grid, e->x, e->y, e->z,
+                                             hostiles_near(sim, e), 0, sim->ts, &wk->out)
+                : roster_update_grid(&p->roster, &wk->scratch, sim->ents, sim->pids, sim->n_slots,
+                                     p->ent, &sim->grid, e->x, e->y, e->z, hostiles_near(sim, e), 0,
+                                     sim->ts, &wk->out);
+        if (!sent) continue;
         if (wk->n_recs == wk->recs_cap) {
             wk->recs_cap = wk->recs_cap ? wk->recs_cap * 2 : 256;
             wk->recs = wod_realloc(wk->recs, wk->recs_cap * sizeof(*wk->recs));
         }
-        wk->recs[wk->n_recs++] = (struct zrec_s){p->ref, off, wk->out.len - off};
+        wk->recs[wk->n_recs++] =
+            (struct zrec_s){p->ref, off, wk->out.len - off, p->compact != NULL};
     }
 }
 
@@ -1302,7 +1323,8 @@ void zsim_tick(zsim_t *sim, double now_ms)
     /* 4. absolute positions of what moved in each player's view, at its own rate */
     for (size_t i = 0; i < sim->n_players; i++) {
         zplayer_t *p = sim->players[i];
-        if (!p->wants_positions || sim->time_ms + 1e-6 < p->next_state_ms) continue;
+        /* a compact client's frames carry positions */
+        if (!p->wants_positions || p->compact || sim->time_ms + 1e-6 < p->next_state_ms) continue;
         const zent_t *e = &sim->ents[p->ent];
         if (!grid_changed_since(&sim->grid, e->x, e->z, ZSIM_SEE_RANGE, p->state_epoch)) continue;
         p->state_epoch = sim->grid.epoch;
@@ -1316,7 +1338,9 @@ void zsim_tick(zsim_t *sim, double now_ms)
         zplayer_t *p = sim->players[i];
         if (sim->time_ms + 1e-6 < p->next_send_ms) continue;
         const zent_t *e = &sim->ents[p->ent];
-        if (!grid_changed_since(&sim->grid, e->x, e->z, ROSTER_QUERY_RANGE, p->roster_epoch))
+        /* far moves a compact client's budget held back are sent later */
+        if (!grid_changed_since(&sim->grid, e->x, e->z, ROSTER_QUERY_RANGE, p->roster_epoch) &&
+            !(p->compact && p->compact->pending))
             continue;
         p->roster_epoch = epoch;
         p->next_send_ms = sim->time_ms + p->send_interval_ms;
@@ -1329,7 +1353,9 @@ void zsim_tick(zsim_t *sim, double now_ms)
         zwork_t *wk = &sim->work[w];
         for (size_t i = 0; i < wk->n_recs; i++)
             if (sim->hooks.send)
-                sim->hooks.send(sim->hooks.ud, wk->recs[i].ref, "proximity_roster_delta",
+                sim->hooks.send(sim->hooks.ud, wk->recs[i].ref,
+                                wk->recs[i].compact ? "roster_compact_delta"
+                                                    : "proximity_roster_delta",
                                 wk->out.data + wk->recs[i].off, wk->recs[i].len);
         wk->n_recs = 0;
         buf_reset(&wk->out);

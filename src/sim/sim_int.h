@@ -52,6 +52,8 @@ typedef struct zplayer_s {
     int is_due;              /* roster recomputed in this tick's roster pass */
     roster_t roster;         /* what the client was last told */
     UT_hash_handle hh;       /* sim->by_ref */
+    /* a compact client's view and ids (then `roster` is unused) */
+    roster_compact_t *compact;
     /* the game (game.c, cmd.c) */
     combat_state_t fight;
     int weapon_bonus;               /* equipped weapon's attack_bonus */
@@ -74,6 +76,7 @@ typedef struct zwork_s {
     struct zrec_s {
         uint64_t ref;
         size_t off, len;
+        int compact; /* a compact frame, not JSON */
     } * recs;
     size_t n_recs, recs_cap;
     char pad[64]; /* no cache line shared with the next worker's fields */

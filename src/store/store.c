@@ -23,9 +23,9 @@ int store_open(const char *url, store_t **out)
     else
         s = store_pg_open(url);
     if (!s) return STORE_ERR;
-    if (s->ops->migrate(s) != STORE_OK) {
+    if (store_migrate(s) != STORE_OK) {
         log_error("store", "migrations failed for %s", s->kind);
-        s->ops->close(s);
+        store_close(s);
         return STORE_ERR;
     }
     *out = s;

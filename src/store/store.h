@@ -65,6 +65,69 @@ struct store_s {
     const char *kind; /* "sqlite" or "postgres" */
 };
 
+/* Calls through the ops table, one per operation (see store_ops_t). */
+static inline int store_migrate(store_t *s)
+{
+    return s->ops->migrate(s);
+}
+static inline int store_zones_load(store_t *s, zonedef_t **out, int *n)
+{
+    return s->ops->zones_load(s, out, n);
+}
+static inline int store_npcs_load(store_t *s, npcdef_t **out, int *n)
+{
+    return s->ops->npcs_load(s, out, n);
+}
+static inline int store_account_create(store_t *s, const char *username, const char *pwhash,
+                                       const char *display_name, int64_t *id)
+{
+    return s->ops->account_create(s, username, pwhash, display_name, id);
+}
+static inline int store_account_find(store_t *s, const char *username, int64_t *id, char *pwhash,
+                                     size_t cap)
+{
+    return s->ops->account_find(s, username, id, pwhash, cap);
+}
+static inline int store_token_put(store_t *s, const char *selector, const char *verifier_hash,
+                                  int64_t account_id, int64_t expires_ms)
+{
+    return s->ops->token_put(s, selector, verifier_hash, account_id, expires_ms);
+}
+static inline int store_token_get(store_t *s, const char *selector, int64_t now_ms,
+                                  int64_t *account_id, char verifier_hash[STORE_HASH_HEX + 1])
+{
+    return s->ops->token_get(s, selector, now_ms, account_id, verifier_hash);
+}
+static inline int store_characters_list(store_t *s, int64_t account_id, character_t *out, int max,
+                                        int *n)
+{
+    return s->ops->characters_list(s, account_id, out, max, n);
+}
+static inline int store_character_create(store_t *s, character_t *c)
+{
+    return s->ops->character_create(s, c);
+}
+static inline int store_character_get(store_t *s, int64_t id, character_t *out)
+{
+    return s->ops->character_get(s, id, out);
+}
+static inline int store_characters_save(store_t *s, const character_t *c, int n)
+{
+    return s->ops->characters_save(s, c, n);
+}
+static inline int store_snapshot_put(store_t *s, const char *zone_id, const char *data, size_t len)
+{
+    return s->ops->snapshot_put(s, zone_id, data, len);
+}
+static inline int store_snapshot_get(store_t *s, const char *zone_id, char **data, size_t *len)
+{
+    return s->ops->snapshot_get(s, zone_id, data, len);
+}
+static inline void store_close(store_t *s)
+{
+    s->ops->close(s);
+}
+
 /* Opens the store named by `url` (sqlite:PATH or postgres://...). */
 int store_open(const char *url, store_t **out);
 store_t *store_sqlite_open(const char *path);

@@ -40,7 +40,7 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
 static void copy_text(sqlite3_stmt *st, int col, char *out, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(out, cap, "%s", t ? (const char *)t : "");
+    (void)snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
 static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
@@ -70,7 +70,7 @@ static int sq_migrate(store_t *s)
     for (int i = 0; m[i]; i++) {
         if (i < applied) continue;
         char sql[128];
-        snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES (%d)", i + 1);
+        (void)snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES (%d)", i + 1);
         if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(db, m[i], NULL, NULL, &err) != SQLITE_OK ||
             sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK ||
@@ -566,7 +566,7 @@ static const store_ops_t sqlite_ops = {
 static void make_parent_dir(const char *path)
 {
     char dir[512];
-    snprintf(dir, sizeof(dir), "%s", path);
+    (void)snprintf(dir, sizeof(dir), "%s", path);
     char *slash = strrchr(dir, '/');
     if (!slash || slash == dir) return;
     *slash = '\0';

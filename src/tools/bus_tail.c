@@ -3,6 +3,7 @@
  * operator can watch the binary bus (docs/OPERATIONS.md). */
 #include "bus_tail.h"
 #include "../bus/bus.h"
+#include "../bus/channel.h"
 #include "../bus/envelope.h"
 #include "../core/clock.h"
 
@@ -10,6 +11,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+static const char *const msg_class_names[ENV_MSG_CLASS_MAX] = {"other", "roster_delta",  "roster",
+                                                               "chat",  "compact_delta", "compact"};
 
 static void print_record(const char *channel, const env_rec_t *r)
 {
@@ -51,6 +55,13 @@ static void print_record(const char *channel, const env_rec_t *r)
         printf(" to=%s", r->u.whisper.target); /* fall through */
     case ENV_DELIVER:
     case ENV_BROADCAST:
+        if (r->kind == ENV_DELIVER) printf(" class=%s", msg_class_names[r->msg_class]);
+        if (r->msg_class == ENV_MSG_COMPACT || r->msg_class == ENV_MSG_COMPACT_DELTA) {
+            /* binary (src/proto/compact.h): not for a terminal */
+            printf(" type=%.*s payload=<%zu bytes, compact>", (int)r->type_len, r->type,
+                   r->payload_len);
+            break;
+        }
         printf(" type=%.*s payload=%.*s", (int)r->type_len, r->type,
                (int)(r->payload_len > 200 ? 200 : r->payload_len), r->payload);
         break;
@@ -68,19 +79,19 @@ static void on_msg(void *ud, const char *channel, const char *data, size_t len)
     int rc;
     if (env_reader_init(&rd, data, len) < 0) {
         printf("%s not an envelope (%zu bytes)\n", channel, len);
-        fflush(stdout);
+        (void)fflush(stdout); /* best effort: a reader that left stops nothing */
         return;
     }
     while ((rc = env_next(&rd, &r)) == 1)
         print_record(channel, &r);
     if (rc < 0) printf("%s malformed record\n", channel);
-    fflush(stdout);
+    (void)fflush(stdout); /* best effort: a reader that left stops nothing */
 }
 
 static void on_state(void *ud, int up)
 {
     (void)ud;
-    fprintf(stderr, "bus-tail: %s\n", up ? "subscribed" : "connection lost, retrying");
+    (void)fprintf(stderr, "bus-tail: %s\n", up ? "subscribed" : "connection lost, retrying");
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -94,16 +105,17 @@ int bus_tail_main(const config_t *cfg, const zonedef_t *zones, int n_zones, int 
     uv_loop_t *loop = uv_default_loop();
     bus_t *bus = bus_redis_new(loop, cfg->redis_url, on_msg, on_state, NULL);
     if (!bus) return 1;
+    /* A fresh Redis bus refuses a subscription only once closing: the
+     * results below cannot be errors. */
     if (argc > 0) {
         for (int i = 0; i < argc; i++)
-            bus_subscribe(bus, argv[i]);
+            (void)bus_subscribe(bus, argv[i]);
     } else {
-        char ch[96];
-        for (int i = 0; i < n_zones; i++) {
-            snprintf(ch, sizeof(ch), "zone:%s:input", zones[i].id);
-            bus_subscribe(bus, ch);
-        }
-        bus_subscribe(bus, "gateway:output");
+        char ch[BUS_CHANNEL_MAX];
+        for (int i = 0; i < n_zones; i++)
+            if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, zones[i].id) >= 0)
+                (void)bus_subscribe(bus, ch);
+        (void)bus_subscribe(bus, BUS_CHANNEL_GATEWAYS);
     }
     uv_signal_t sig_int, sig_term;
     uv_signal_init(loop, &sig_int);

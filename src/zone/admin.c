@@ -1,11 +1,10 @@
 /* admin.c - the zone server's side of the admin console's live map: an
  * ADMIN_QUERY record on zone:{id}:input is answered with one
  * ADMIN_SNAPSHOT record (every entity with its position, JSON) on the
- * asking gateway's output channel. See docs/OPERATIONS.md "Admin console". */
+ * asking gateway's output channel (server.c sends it). See
+ * docs/OPERATIONS.md "Admin console". */
 #include "zs.h"
 #include "../core/clock.h"
-
-#include <string.h>
 
 typedef struct admin_walk_s {
     zs_t *zs;
@@ -43,31 +42,21 @@ static void put_entity(void *ud, const zsim_entity_view_t *e)
     buf_putc(b, '}');
 }
 
-void zs__admin_query(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
+void zs__admin_snapshot(zs_t *zs, zs_zone_t *z, buf_t *b)
 {
     const zonedef_t *d = zsim_def(z->sim);
-    buf_t b;
-    buf_init(&b);
-    buf_puts(&b, "{\"zoneId\":");
-    buf_json_str(&b, z->id);
-    buf_puts(&b, ",\"name\":");
-    buf_json_str(&b, d->name);
-    buf_puts(&b, ",\"serverId\":");
-    buf_json_str(&b, zs->cfg.server_id);
-    buf_printf(&b, ",\"timestamp\":%llu,\"size\":{\"x\":", (unsigned long long)clock_wall_ms());
-    buf_json_num(&b, d->size_x);
-    buf_puts(&b, ",\"z\":");
-    buf_json_num(&b, d->size_z);
-    buf_puts(&b, "},\"entities\":[");
-    admin_walk_t w = {zs, &b, 0};
+    buf_puts(b, "{\"zoneId\":");
+    buf_json_str(b, z->id);
+    buf_puts(b, ",\"name\":");
+    buf_json_str(b, d->name);
+    buf_puts(b, ",\"serverId\":");
+    buf_json_str(b, zs->cfg.server_id);
+    buf_printf(b, ",\"timestamp\":%llu,\"size\":{\"x\":", (unsigned long long)clock_wall_ms());
+    buf_json_num(b, d->size_x);
+    buf_puts(b, ",\"z\":");
+    buf_json_num(b, d->size_z);
+    buf_puts(b, "},\"entities\":[");
+    admin_walk_t w = {zs, b, 0};
     zsim_each_entity(z->sim, put_entity, &w);
-    buf_puts(&b, "]}");
-    env_rec_t out;
-    memset(&out, 0, sizeof(out));
-    out.kind = ENV_ADMIN_SNAPSHOT;
-    snprintf(out.u.route.zone, sizeof(out.u.route.zone), "%s", z->id);
-    out.payload = b.data;
-    out.payload_len = b.len;
-    env_put(&zs__out_for(zs, r->client.gateway, z)->frame, &out);
-    buf_free(&b);
+    buf_puts(b, "]}");
 }

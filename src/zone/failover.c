@@ -1,6 +1,6 @@
 /* failover.c - what keeps a zone alive when its server is not: snapshots,
- * the standby's orphan scan and takeover, and reaping the players of dead
- * gateways.
+ * and the standby's orphan scan and takeover (failover.h). Reaping the
+ * players of dead gateways is the server's (server.c).
  *
  * A snapshot is a JSON object {zone, savedAt, players: {characterId:
  * state}} written every SAVE_INTERVAL_MS and at shutdown. A standby
@@ -18,18 +18,14 @@
  * is not counted, and what was counted before it is forgotten. Only one
  * read is out at a time, so replies queued behind a stall cannot arrive as
  * a burst of verdicts. */
-#include "zs.h"
+#include "failover.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
 
 #include <string.h>
 
-#define SCAN_EVERY_MS 1000
-/* Fresh heartbeat reads in a row (REGISTRY_HEARTBEAT_EVERY_MS apart) that
- * must miss a gateway before its players go: 10 s of a reachable Redis
- * without a heartbeat the gateway refreshes every 5 s. */
-#define GHOST_SCANS       3
+#define SCAN_EVERY_MS     1000
 #define SNAPSHOT_MAX_CHAR 100000
 
 typedef struct snap_job_s {
@@ -37,12 +33,12 @@ typedef struct snap_job_s {
     buf_t data;
 } snap_job_t;
 
-static void snapshot_build(zs_zone_t *z, buf_t *out)
+static void snapshot_build(const char *zone, zsim_t *sim, buf_t *out)
 {
     static character_t all[SNAPSHOT_MAX_CHAR];
-    size_t n = zsim_collect_all(z->sim, all, SNAPSHOT_MAX_CHAR);
+    size_t n = zsim_collect_all(sim, all, SNAPSHOT_MAX_CHAR);
     buf_puts(out, "{\"zone\":");
-    buf_json_str(out, z->id);
+    buf_json_str(out, zone);
     buf_printf(out, ",\"savedAt\":%llu,\"players\":{", (unsigned long long)clock_wall_ms());
     for (size_t i = 0; i < n; i++) {
         if (i) buf_putc(out, ',');
@@ -55,7 +51,7 @@ static void snapshot_build(zs_zone_t *z, buf_t *out)
 static void snap_work(store_t *s, void *arg)
 {
     snap_job_t *j = arg;
-    if (s->ops->snapshot_put(s, j->zone, j->data.data, j->data.len) != STORE_OK)
+    if (store_snapshot_put(s, j->zone, j->data.data, j->data.len) != STORE_OK)
         log_error(j->zone, "snapshot write failed");
 }
 
@@ -66,29 +62,24 @@ static void snap_done(void *arg)
     free(j);
 }
 
-void zs__snapshot_all(zs_t *zs, int sync)
+void zs_failover_snapshot(zs_failover_t *fo, const char *zone, zsim_t *sim, int sync)
 {
-    zs_zone_t *z, *tmp;
-    HASH_ITER(hh, zs->zones, z, tmp)
-    {
-        if (z->fenced) continue; /* maybe stale: never overwrite the new owner's snapshot */
-        snap_job_t *j = wod_calloc(1, sizeof(*j));
-        snprintf(j->zone, sizeof(j->zone), "%s", z->id);
-        buf_init(&j->data);
-        snapshot_build(z, &j->data);
-        if (sync) {
-            snap_work(zs->store, j);
-            snap_done(j);
-        } else if (store_async(zs->store, zs->loop, snap_work, snap_done, j) < 0) {
-            snap_done(j);
-        }
+    snap_job_t *j = wod_calloc(1, sizeof(*j));
+    (void)snprintf(j->zone, sizeof(j->zone), "%s", zone);
+    buf_init(&j->data);
+    snapshot_build(zone, sim, &j->data);
+    if (sync) {
+        snap_work(fo->store, j);
+        snap_done(j);
+    } else if (store_async(fo->store, fo->loop, snap_work, snap_done, j) < 0) {
+        snap_done(j);
     }
 }
 
 /* ---- takeover ----------------------------------------------------------- */
 
 typedef struct restore_job_s {
-    zs_t *zs;
+    zs_failover_t *fo;
     char zone[ZONE_ID_MAX + 1];
     uint64_t epoch;
     char *data;
@@ -99,7 +90,7 @@ typedef struct restore_job_s {
 static void restore_work(store_t *s, void *arg)
 {
     restore_job_t *j = arg;
-    j->rc = s->ops->snapshot_get(s, j->zone, &j->data, &j->len);
+    j->rc = store_snapshot_get(s, j->zone, &j->data, &j->len);
 }
 
 static void restore_done(void *arg)
@@ -115,25 +106,25 @@ static void restore_done(void *arg)
     }
     log_info(j->zone, "taking over with %zu players from the snapshot",
              players ? json_object_size(players) : 0);
-    zs__zone_open(j->zs, j->zone, players, j->epoch);
+    j->fo->hooks.take(j->fo->hooks.ud, j->zone, players, j->epoch);
     free(j->data);
     free(j);
 }
 
 static void on_takeover(void *ud, const char *zone, int won, const char *owner, uint64_t epoch)
 {
-    zs_t *zs = ud;
+    zs_failover_t *fo = ud;
     if (!won) {
         if (owner) log_info(zone, "another server took the zone over: %s", owner);
         return;
     }
     restore_job_t *j = wod_calloc(1, sizeof(*j));
-    j->zs = zs;
+    j->fo = fo;
     j->epoch = epoch;
-    snprintf(j->zone, sizeof(j->zone), "%s", zone);
-    if (store_async(zs->store, zs->loop, restore_work, restore_done, j) < 0) {
+    (void)snprintf(j->zone, sizeof(j->zone), "%s", zone);
+    if (store_async(fo->store, fo->loop, restore_work, restore_done, j) < 0) {
         free(j);
-        zs__zone_open(zs, zone, NULL, epoch);
+        fo->hooks.take(fo->hooks.ud, zone, NULL, epoch);
     }
 }
 
@@ -141,106 +132,92 @@ static void on_takeover(void *ud, const char *zone, int won, const char *owner, 
 
 static void on_scan_servers(void *ud, json_t *servers)
 {
-    zs_t *zs = ud;
-    zs__check_pause(zs);
-    zs->scan_inflight = 0;
-    double took = clock_mono_ms() - zs->scan_asked_ms;
-    if (servers && (took > ZS_FRESH_READ_MS || zs->pauses != zs->scan_pauses)) {
+    zs_failover_t *fo = ud;
+    unsigned pauses = fo->hooks.pauses(fo->hooks.ud, 1);
+    fo->scan_inflight = 0;
+    double took = clock_mono_ms() - fo->scan_asked_ms;
+    if (servers && (took > ZS_FRESH_READ_MS || pauses != fo->scan_pauses)) {
         log_info("zone", "orphan scan took %.0f ms: not used as liveness evidence", took);
-        json_object_clear(zs->suspects);
+        json_object_clear(fo->suspects);
         return;
     }
-    if (!servers || !zs->scan_zones) return;
+    if (!servers || !fo->scan_zones) return;
     json_t *suspects = json_object();
-    for (int i = 0; i < zs->n_world; i++) {
-        const char *zone = zs->world[i].id;
-        json_t *owner = json_object_get(zs->scan_zones, zone);
+    for (int i = 0; i < fo->n_world; i++) {
+        const char *zone = fo->world[i].id;
+        json_t *owner = json_object_get(fo->scan_zones, zone);
         const char *o = json_string_value(owner);
         if (o && json_object_get(servers, o)) {
-            json_object_set_new(zs->seen_assigned, zone, json_true());
+            json_object_set_new(fo->seen_assigned, zone, json_true());
             continue; /* alive */
         }
-        if (zs__zone_find(zs, zone)) continue;
-        if (!o && !json_object_get(zs->seen_assigned, zone)) continue; /* never hosted */
+        if (fo->hooks.hosts(fo->hooks.ud, zone)) continue;
+        if (!o && !json_object_get(fo->seen_assigned, zone)) continue; /* never hosted */
         const char *dead = o ? o : "";
         /* Two scans in a row, so a server that just claimed and has not yet
          * written its first heartbeat is not mistaken for a dead one. */
-        json_t *prev = json_object_get(zs->suspects, zone);
+        json_t *prev = json_object_get(fo->suspects, zone);
         if (prev && strcmp(json_string_value(prev), dead) == 0) {
             log_warn(zone, "owner %s is gone: taking the zone over", o ? o : "(released)");
-            zs->registry->ops->takeover_zone(zs->registry, zone, dead, on_takeover, zs);
+            registry_takeover_zone(fo->registry, zone, dead, on_takeover, fo);
         }
         json_object_set_new(suspects, zone, json_string(dead));
     }
-    json_decref(zs->suspects);
-    zs->suspects = suspects;
+    json_decref(fo->suspects);
+    fo->suspects = suspects;
 }
 
 static void on_scan_zones(void *ud, json_t *zones)
 {
-    zs_t *zs = ud;
+    zs_failover_t *fo = ud;
     if (!zones) {
-        zs->scan_inflight = 0;
+        fo->scan_inflight = 0;
         return;
     }
-    json_decref(zs->scan_zones);
-    zs->scan_zones = json_deep_copy(zones);
-    if (zs->registry->ops->list_servers(zs->registry, on_scan_servers, zs) < 0)
-        zs->scan_inflight = 0;
+    json_decref(fo->scan_zones);
+    fo->scan_zones = json_deep_copy(zones);
+    if (registry_list_servers(fo->registry, on_scan_servers, fo) < 0) fo->scan_inflight = 0;
 }
 
 static void on_scan_timer(uv_timer_t *t)
 {
-    zs_t *zs = container_of(t, zs_t, scan_timer);
-    if (zs->scan_inflight) return; /* the last scan is still waiting for Redis */
-    zs->scan_inflight = 1;
-    zs->scan_asked_ms = clock_mono_ms();
-    zs->scan_pauses = zs->pauses;
-    if (zs->registry->ops->list_zones(zs->registry, on_scan_zones, zs) < 0) zs->scan_inflight = 0;
+    zs_failover_t *fo = container_of(t, zs_failover_t, scan_timer);
+    if (fo->scan_inflight) return; /* the last scan is still waiting for Redis */
+    fo->scan_inflight = 1;
+    fo->scan_asked_ms = clock_mono_ms();
+    fo->scan_pauses = fo->hooks.pauses(fo->hooks.ud, 0);
+    if (registry_list_zones(fo->registry, on_scan_zones, fo) < 0) fo->scan_inflight = 0;
 }
 
-void zs__failover_start(zs_t *zs)
+void zs_failover_init(zs_failover_t *fo, uv_loop_t *loop, store_t *store, registry_t *registry,
+                      const zonedef_t *world, int n_world, const zs_failover_hooks_t *hooks)
 {
-    zs->seen_assigned = json_object();
-    zs->suspects = json_object();
-    zs->gateway_misses = json_object();
-    uv_timer_init(zs->loop, &zs->scan_timer);
-    if (zs->role_all || !(zs->cfg.zone_standby || zs->cfg.n_assigned_zones == 0)) return;
+    memset(fo, 0, sizeof(*fo));
+    fo->loop = loop;
+    fo->store = store;
+    fo->registry = registry;
+    fo->world = world;
+    fo->n_world = n_world;
+    fo->hooks = *hooks;
+    fo->seen_assigned = json_object();
+    fo->suspects = json_object();
+    uv_timer_init(loop, &fo->scan_timer);
+}
+
+void zs_failover_scan_start(zs_failover_t *fo)
+{
     log_info("zone", "watching for orphaned zones");
-    uv_timer_start(&zs->scan_timer, on_scan_timer, SCAN_EVERY_MS, SCAN_EVERY_MS);
+    uv_timer_start(&fo->scan_timer, on_scan_timer, SCAN_EVERY_MS, SCAN_EVERY_MS);
 }
 
-/* ---- ghosts -------------------------------------------------------------- */
-
-void zs__reap_ghosts(zs_t *zs, json_t *servers)
+void zs_failover_scan_stop(zs_failover_t *fo)
 {
-    if (zs->role_all) return;
-    if (!servers) { /* no evidence either way: start counting again */
-        json_object_clear(zs->gateway_misses);
-        return;
-    }
-    json_t *misses = json_object();
-    zs_player_t *p, *tmp;
-    HASH_ITER(hh_ref, zs->by_ref, p, tmp)
-    {
-        const char *gw = p->client.gateway;
-        if (json_object_get(servers, gw)) continue;
-        json_int_t n = json_integer_value(json_object_get(zs->gateway_misses, gw));
-        if (!json_object_get(misses, gw)) json_object_set_new(misses, gw, json_integer(n + 1));
-        if (n + 1 < GHOST_SCANS) continue;
-        log_warn(p->zone->id,
-                 "character %lld leaves: gateway %s has had no heartbeat for %d fresh reads",
-                 (long long)p->character_id, gw, GHOST_SCANS);
-        zs__player_remove(zs, p, 1); /* kept: if the gateway speaks again, it re-enters */
-    }
-    json_decref(zs->gateway_misses);
-    zs->gateway_misses = misses;
+    uv_timer_stop(&fo->scan_timer);
 }
 
-void zs__failover_free(zs_t *zs)
+void zs_failover_free(zs_failover_t *fo)
 {
-    json_decref(zs->scan_zones);
-    json_decref(zs->suspects);
-    json_decref(zs->seen_assigned);
-    json_decref(zs->gateway_misses);
+    json_decref(fo->scan_zones);
+    json_decref(fo->suspects);
+    json_decref(fo->seen_assigned);
 }

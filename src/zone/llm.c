@@ -45,8 +45,8 @@ llm_t *llm_new(uv_loop_t *loop, const config_t *cfg, llm_reply_fn fn, void *ud)
     llm_t *l = wod_calloc(1, sizeof(*l));
     char url[300];
     size_t n = strlen(cfg->llm_base_url);
-    snprintf(url, sizeof(url), "%s%schat/completions", cfg->llm_base_url,
-             n && cfg->llm_base_url[n - 1] == '/' ? "" : "/");
+    (void)snprintf(url, sizeof(url), "%s%schat/completions", cfg->llm_base_url,
+                   n && cfg->llm_base_url[n - 1] == '/' ? "" : "/");
     if (httpc_parse_url(url, &l->url) < 0) {
         log_error("llm", "LLM_BASE_URL %s is not an http:// URL; LLM NPCs are off",
                   cfg->llm_base_url);
@@ -54,8 +54,9 @@ llm_t *llm_new(uv_loop_t *loop, const config_t *cfg, llm_reply_fn fn, void *ud)
         return NULL;
     }
     if (cfg->llm_api_key[0])
-        snprintf(l->headers, sizeof(l->headers), "Authorization: Bearer %s\r\n", cfg->llm_api_key);
-    snprintf(l->model, sizeof(l->model), "%s", cfg->llm_model);
+        (void)snprintf(l->headers, sizeof(l->headers), "Authorization: Bearer %s\r\n",
+                       cfg->llm_api_key);
+    (void)snprintf(l->model, sizeof(l->model), "%s", cfg->llm_model);
     l->loop = loop;
     l->timeout_ms = cfg->llm_timeout_ms;
     l->cooldown_ms = cfg->llm_cooldown_ms;
@@ -92,7 +93,7 @@ static llm_cool_t *cool_slot(llm_t *l, const char *zone_id, int npc_index)
         if (!oldest || c->until_ms < oldest->until_ms) oldest = c;
     }
     llm_cool_t *c = l->n_cool < LLM_MAX_NPCS ? &l->cool[l->n_cool++] : oldest;
-    snprintf(c->zone_id, sizeof(c->zone_id), "%s", zone_id);
+    (void)snprintf(c->zone_id, sizeof(c->zone_id), "%s", zone_id);
     c->npc_index = npc_index;
     c->until_ms = 0;
     return c;
@@ -127,12 +128,12 @@ int llm_ask(llm_t *l, const char *zone_id, int npc_index, const char *npc_name,
     if (now < c->until_ms || l->tokens < 1) return -1;
 
     char system[1024], user[700];
-    snprintf(system, sizeof(system),
-             "You are %s, a character in a dark, modern-gothic role-playing world. %s "
-             "Stay in character. Answer the player in one or two short sentences as "
-             "\"SAY: <words>\", or reply NONE to stay silent.",
-             npc_name, npc_description);
-    snprintf(user, sizeof(user), "%s [say]: %s\nWhat do you say?", speaker, text);
+    (void)snprintf(system, sizeof(system),
+                   "You are %s, a character in a dark, modern-gothic role-playing world. %s "
+                   "Stay in character. Answer the player in one or two short sentences as "
+                   "\"SAY: <words>\", or reply NONE to stay silent.",
+                   npc_name, npc_description);
+    (void)snprintf(user, sizeof(user), "%s [say]: %s\nWhat do you say?", speaker, text);
     json_t *req = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:i, s:f}", "model", l->model,
                             "messages", "role", "system", "content", system, "role", "user",
                             "content", user, "max_tokens", 150, "temperature", 0.8);
@@ -141,7 +142,7 @@ int llm_ask(llm_t *l, const char *zone_id, int npc_index, const char *npc_name,
     if (!body) return -1;
     llm_job_t *j = wod_calloc(1, sizeof(*j));
     j->l = l;
-    snprintf(j->zone_id, sizeof(j->zone_id), "%s", zone_id);
+    (void)snprintf(j->zone_id, sizeof(j->zone_id), "%s", zone_id);
     j->npc_index = npc_index;
     int rc =
         httpc_post(l->loop, &l->url, l->headers, body, strlen(body), l->timeout_ms, on_done, j);

@@ -1,10 +1,12 @@
-/* zs.h - zone server internals shared by server.c and failover.c.
+/* zs.h - zone server internals shared by server.c and admin.c.
  * Not included outside src/zone/. */
 #ifndef WOD_ZS_H
 #define WOD_ZS_H
 
+#include "failover.h"
 #include "server.h"
 #include "../sim/sim.h"
+#include "../bus/batch.h"
 #include "../bus/envelope.h"
 
 #include <uthash.h>
@@ -15,12 +17,13 @@
 /* A loop that went this long without running was paused (SIGSTOP, VM
  * pause, swap): a standby may have taken our zones meanwhile. Far below the
  * 15 s heartbeat TTL, far above any tick. */
-#define ZS_PAUSE_MS 3000
-/* A registry read slower than this went through a stalled Redis (or a
- * stalled us): what it shows about heartbeats is not evidence. */
-#define ZS_FRESH_READ_MS  1000
-#define ZS_FENCE_RETRY_MS 500               /* claim check retry while the registry is down */
-#define ZS_BACKLOG_MAX    (8 * 1024 * 1024) /* input held per zone during a claim check */
+#define ZS_PAUSE_MS       3000
+#define ZS_FENCE_RETRY_MS 500 /* claim check retry while the registry is down */
+#define ZS_BACKLOG_MAX    ((size_t)8 * 1024 * 1024) /* input held per zone during a claim check */
+/* Fresh heartbeat reads in a row (REGISTRY_HEARTBEAT_EVERY_MS apart) that
+ * must miss a gateway before its players go: 10 s of a reachable Redis
+ * without a heartbeat the gateway refreshes every 5 s. */
+#define ZS_GHOST_SCANS 3
 
 /* One bus input frame held while the zone's claim is being checked. */
 typedef struct zs_frame_s {
@@ -62,12 +65,10 @@ typedef struct zs_player_s {
     UT_hash_handle hh_char;
 } zs_player_t;
 
+/* Output for one gateway (destination = gateway id). */
 typedef struct zs_out_s {
-    char gateway[ENV_GW_MAX + 1];
-    buf_t frame;
+    bus_batch_t b;              /* first: bus_batch_get allocates the whole struct */
     char zone[ZONE_ID_MAX + 1]; /* zone of the frame's last EPOCH record */
-    int records;
-    UT_hash_handle hh;
 } zs_out_t;
 
 struct zs_s {
@@ -85,7 +86,7 @@ struct zs_s {
     int role_all;
     zs_zone_t *zones;
     zs_player_t *by_ref, *by_char;
-    zs_out_t *outs;
+    bus_batch_t *outs; /* zs_out_t per gateway */
     uint64_t next_ref;
     uv_timer_t tick_timer, save_timer, hb_timer;
     double step_ms, next_tick;
@@ -93,16 +94,9 @@ struct zs_s {
     int bus_up;
     double started_ms;
     double next_location_refresh_ms; /* mono ms: rewrite player:location keys (TTL) */
-    /* failover (failover.c) */
-    uv_timer_t scan_timer;  /* standby: looks for orphaned zones every second */
-    json_t *scan_zones;     /* last registry views */
-    json_t *suspects;       /* zoneId -> dead owner seen on the previous scan */
-    json_t *seen_assigned;  /* zoneId -> true: zones that had an owner once */
-    json_t *gateway_misses; /* gatewayId -> fresh heartbeat reads without it */
-    int scan_inflight;      /* one orphan scan at a time ... */
-    double scan_asked_ms;   /* ... started then ... */
-    unsigned scan_pauses;   /* ... when zs->pauses was this */
-    int servers_inflight;   /* the same for the ghost check's heartbeat read */
+    zs_failover_t failover;          /* snapshots, the standby's orphan scan (failover.c) */
+    json_t *gateway_misses;          /* gatewayId -> fresh heartbeat reads without it */
+    int servers_inflight;            /* one ghost check's heartbeat read at a time ... */
     double servers_asked_ms;
     unsigned servers_pauses;
     /* fencing */
@@ -131,21 +125,11 @@ void zs__save_async(zs_t *zs, const character_t *chars, int n);
 void zs__heartbeat(zs_t *zs);
 /* The output frame for a gateway, counting one more record from zone z
  * (an EPOCH record is written first when the frame's zone changes). */
-zs_out_t *zs__out_for(zs_t *zs, const char *gateway, const zs_zone_t *z);
+buf_t *zs__out_for(zs_t *zs, const char *gateway, const zs_zone_t *z);
 /* Checks the loop clock: after a pause, fences every zone. Returns 1 then. */
 int zs__check_pause(zs_t *zs);
-/* admin.c: answers an ADMIN_QUERY for zone z. */
-void zs__admin_query(zs_t *zs, zs_zone_t *z, const env_rec_t *r);
-
-/* failover.c */
-/* Writes a snapshot of every zone (async, or blocking when sync=1). */
-void zs__snapshot_all(zs_t *zs, int sync);
-/* Starts the orphan scan (standby and unassigned servers). */
-void zs__failover_start(zs_t *zs);
-/* Removes players whose gateway stopped sending heartbeats. servers is a
- * fresh heartbeat read (ZS_FRESH_READ_MS, no pause), or NULL: no evidence,
- * and the misses counted so far are forgotten. */
-void zs__reap_ghosts(zs_t *zs, json_t *servers);
-void zs__failover_free(zs_t *zs);
+/* admin.c: the payload of the ADMIN_SNAPSHOT answering an ADMIN_QUERY for
+ * zone z (every entity with its position, JSON), appended to out. */
+void zs__admin_snapshot(zs_t *zs, zs_zone_t *z, buf_t *out);
 
 #endif

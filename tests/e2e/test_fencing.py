@@ -19,7 +19,7 @@ from cluster import Services, role
 from conftest import enter_world, http_get, unique
 
 ZONE = "zone-crossroads"
-ENV_DELIVER, ENV_EPOCH = 8, 17  # src/bus/envelope.h
+ENV_VERSION, ENV_DELIVER, ENV_EPOCH = 2, 8, 17  # src/bus/envelope.h
 
 
 def run(coro):
@@ -52,15 +52,16 @@ def stale_frame(zone, epoch):
     """An envelope as a deposed owner would send it: EPOCH + one DELIVER."""
     z = zone.encode()
     payload = b'{"eventType":"zone_recovered","zoneId":"%s"}' % z
-    return (b"W\x01" + bytes([ENV_EPOCH]) + struct.pack("<H", len(z)) + z
+    return (b"W" + bytes([ENV_VERSION, ENV_EPOCH]) + struct.pack("<H", len(z)) + z
             + struct.pack("<Q", epoch) + bytes([ENV_DELIVER]) + struct.pack("<Q", 1)
+            + bytes([0])  # message class: other
             + struct.pack("<H", 5) + b"event" + struct.pack("<I", len(payload)) + payload)
 
 
 async def say_once(speaker, listener, text, timeout=15):
     """One chat line, sent once; the listener must hear it."""
     await speaker.send("chat", {"channel": "say", "message": text})
-    return await listener.expect("chat", timeout=timeout,
+    return await listener.expect("communication", timeout=timeout,
                                  pred=lambda p: p["content"] == text)
 
 
@@ -70,7 +71,7 @@ async def hear(speaker, listener, text, timeout=40):
     while time.time() < deadline:
         await speaker.send("chat", {"channel": "say", "message": text})
         try:
-            return await listener.expect("chat", timeout=1,
+            return await listener.expect("communication", timeout=1,
                                          pred=lambda p: p["content"] == text)
         except (AssertionError, asyncio.TimeoutError):
             pass
@@ -78,7 +79,7 @@ async def hear(speaker, listener, text, timeout=40):
 
 
 def contents(client):
-    return [m["payload"]["content"] for m in client.inbox if m["type"] == "chat"]
+    return [m["payload"]["content"] for m in client.inbox if m["type"] == "communication"]
 
 
 def events(client, kind):

@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc, n = 0;
         while ((rc = env_next(&r, &rec)) == 1) {
             wod_assert(rec.kind > 0 && rec.kind < ENV_KIND_MAX);
+            if (rec.kind == ENV_DELIVER) wod_assert(rec.msg_class < ENV_MSG_CLASS_MAX);
             if (rec.type) wod_assert(rec.type >= frame && rec.type + rec.type_len <= frame + size);
             if (rec.payload)
                 wod_assert(rec.payload >= frame && rec.payload + rec.payload_len <= frame + size);

@@ -297,6 +297,7 @@ static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
         break;
     case ENV_DELIVER:
         assert_int_equal(got->client.conn, want->client.conn);
+        assert_int_equal(got->msg_class, env_msg_class(want->type, want->type_len));
         assert_span(got->type, got->type_len, want->type, want->type_len);
         assert_span(got->payload, got->payload_len, want->payload, want->payload_len);
         break;
@@ -509,6 +510,50 @@ static void test_corrupt_records(void **state)
     assert_int_equal(decode_one(dl, sizeof(dl), &rec), -1);
 }
 
+/* The class byte of DELIVER follows from the type; the gateway reads only it. */
+static void test_deliver_class(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type;
+        env_msg_class_t cls;
+    } cases[] = {
+        {"proximity_roster_delta", ENV_MSG_ROSTER_DELTA},
+        {"proximity_roster", ENV_MSG_ROSTER},
+        {"chat", ENV_MSG_CHAT},
+        {"event", ENV_MSG_OTHER},
+        {"proximity_roster_deltas", ENV_MSG_OTHER}, /* a prefix is not a match */
+        {"cha", ENV_MSG_OTHER},
+        {"", ENV_MSG_OTHER},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(env_msg_class(cases[i].type, strlen(cases[i].type)), cases[i].cls);
+        buf_t b;
+        buf_init(&b);
+        env_begin(&b);
+        env_put_deliver(&b, 5, cases[i].type, "{}", 2);
+        env_reader_t r;
+        env_rec_t rec;
+        assert_int_equal(env_reader_init(&r, b.data, b.len), 0);
+        assert_int_equal(env_next(&r, &rec), 1);
+        assert_int_equal(rec.kind, ENV_DELIVER);
+        assert_int_equal(rec.msg_class, cases[i].cls);
+        /* the byte right after the connection id */
+        assert_int_equal((uint8_t)b.data[2 + 1 + 8], cases[i].cls);
+        buf_free(&b);
+    }
+    /* A class beyond the known ones is a malformed record. */
+    const uint8_t bad[] = {ENV_DELIVER, 5, 0,   0, 0, 0, 0, 0,   0,  ENV_MSG_CLASS_MAX,
+                           1,           0, 'x', 2, 0, 0, 0, '{', '}'};
+    env_rec_t rec;
+    assert_int_equal(decode_one(bad, sizeof(bad), &rec), -1);
+    uint8_t ok[sizeof(bad)];
+    memcpy(ok, bad, sizeof(bad));
+    ok[9] = ENV_MSG_CHAT;
+    assert_int_equal(decode_one(ok, sizeof(ok), &rec), 1);
+    assert_int_equal(rec.msg_class, ENV_MSG_CHAT);
+}
+
 static void test_kind_names(void **state)
 {
     (void)state;
@@ -530,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_empty_frame_and_bad_headers),
         cmocka_unit_test(test_truncated_frames),
         cmocka_unit_test(test_corrupt_records),
+        cmocka_unit_test(test_deliver_class),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

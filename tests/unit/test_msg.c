@@ -152,6 +152,23 @@ static void test_handshake_caps_and_refresh(void **state)
                      -1);
     assert_int_equal(decode("{\"type\":\"proximity_refresh\",\"payload\":{}}", &m, &code), 0);
     assert_int_equal(m.type, MSG_PROXIMITY_REFRESH);
+    /* ours: capabilities.encoding "compact" (anything else is JSON; not a string: refused) */
+    assert_int_equal(decode("{\"type\":\"handshake\",\"payload\":{\"protocolVersion\":\"1.0.0\","
+                            "\"capabilities\":{\"encoding\":\"compact\"}}}",
+                            &m, &code),
+                     0);
+    assert_int_equal(m.u.handshake.compact, 1);
+    assert_true(msg_client_flags(&m.u.handshake) & MSG_CLIENT_COMPACT);
+    assert_int_equal(decode("{\"type\":\"handshake\",\"payload\":{\"protocolVersion\":\"1.0.0\","
+                            "\"capabilities\":{\"encoding\":\"msgpack\"}}}",
+                            &m, &code),
+                     0);
+    assert_int_equal(m.u.handshake.compact, 0);
+    assert_false(msg_client_flags(&m.u.handshake) & MSG_CLIENT_COMPACT);
+    assert_int_equal(decode("{\"type\":\"handshake\",\"payload\":{\"protocolVersion\":\"1.0.0\","
+                            "\"capabilities\":{\"encoding\":1}}}",
+                            &m, &code),
+                     -1);
 }
 
 static void test_chat_limits(void **state)

@@ -31,6 +31,7 @@ typedef struct bench_opts_s {
     const char *zone;   /* --zone: informational */
     int json;           /* --json: last stdout line is a JSON summary */
     int auth_only;      /* --auth-only: stop after auth_success (idle connections) */
+    int compact;        /* --encoding compact: capabilities.encoding "compact" */
     int quiet;          /* --quiet: no live progress line */
     int per_source;     /* --per-source: connections per source address */
     int n_sources;      /* source addresses in use (1 = let the kernel pick) */
@@ -54,6 +55,8 @@ typedef struct bench_stats_s {
     uint64_t cross_failed;  /* border steps without a state_update */
     uint64_t rosters;       /* proximity_roster(_delta) received */
     uint64_t server_errors; /* `error` messages received */
+    uint64_t compact_bad;   /* compact frames that did not decode */
+    uint64_t compact_recs;  /* compact records decoded */
     hist_t chat;            /* chat sent -> heard by another bot, us (measured window) */
     hist_t move;            /* move sent -> next own roster delta, us */
     hist_t ping;            /* ping sent -> pong, us */

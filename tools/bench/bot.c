@@ -5,7 +5,10 @@
  * (once per bot) is reassembled and parsed with jansson; `chat`
  * is scanned for the bench's own content marker. Everything else is
  * counted and dropped, so one bench process can keep up with the tens of
- * thousands of roster deltas per second a crowd produces.
+ * thousands of roster deltas per second a crowd produces. With
+ * --encoding compact, rosters are binary frames (src/proto/compact.h):
+ * each is reassembled and decoded into the bot's view, so a frame the
+ * format does not allow is counted.
  *
  * The socket is wsc.c's (payload bytes are never copied or walked unless
  * the frame is one of those); outgoing frames are written at once.
@@ -18,6 +21,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/str.h"
+#include "proto/compact.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -43,7 +47,8 @@ typedef enum {
     RX_ERROR,
     RX_AUTH_ERROR,
     RX_AUTH_SUCCESS,
-    RX_STATE_UPDATE
+    RX_STATE_UPDATE,
+    RX_COMPACT
 } rx_kind_t;
 
 struct bot_s {
@@ -57,7 +62,8 @@ struct bot_s {
     int travelling;    /* walking to (tx, tz), over a border */
     int crossing;      /* border step sent, waiting for state_update */
     rx_kind_t rx_kind; /* kind of the message being received */
-    buf_t rx;          /* world_entry / state_update reassembly */
+    buf_t rx;          /* world_entry / state_update / compact frame reassembly */
+    compact_view_t view; /* --encoding compact: what the frames said */
     char zone[40];     /* id of the zone we are in */
     double sx, sz;     /* its size */
     double x, z;       /* where the server has us (we only send legal moves) */
@@ -121,8 +127,8 @@ static void send_login(bot_t *bot)
                     "{\"type\":\"handshake\",\"payload\":{\"protocolVersion\":\"1.0.0\","
                     "\"clientType\":\"text\",\"clientVersion\":\"wod-bench\",\"capabilities\":{"
                     "\"graphics\":false,\"audio\":false,\"input\":[\"keyboard\"],"
-                    "\"maxUpdateRate\":%g}}}",
-                    b->opt.update_rate);
+                    "\"maxUpdateRate\":%g%s}}}",
+                    b->opt.update_rate, b->opt.compact ? ",\"encoding\":\"compact\"" : "");
     send_frame(bot, f, (size_t)n);
     n = str_fmt(f, sizeof(f),
                 "{\"type\":\"auth\",\"payload\":{\"method\":\"guest\",\"guestName\":\"B%s%u\"}}",
@@ -349,8 +355,9 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- what a bot hears ---------------------------------------------------- */
 
-static rx_kind_t classify(const char *in, size_t len)
+static rx_kind_t classify(const char *in, size_t len, int compact)
 {
+    if (compact && len && (in[0] == COMPACT_FULL || in[0] == COMPACT_DELTA)) return RX_COMPACT;
     static const char pre[] = "{\"type\":\"";
     const size_t n = sizeof(pre) - 1;
     if (len < n + 4 || memcmp(in, pre, n) != 0) return RX_OTHER;
@@ -488,11 +495,14 @@ static void on_data(wsc_t *ws, const char *in, size_t len, int first, int final)
     bench_t *b = bot->b;
     uint64_t now = bench_now_us();
     if (first) {
-        bot->rx_kind = classify(in, len);
+        bot->rx_kind = classify(in, len, b->opt.compact);
         switch (bot->rx_kind) {
         case RX_COMMUNICATION:
             heard_chat(bot, in, len, now);
             break;
+        case RX_COMPACT:
+            buf_reset(&bot->rx); /* a roster: counted below too */
+            /* fall through */
         case RX_ROSTER:
             b->st.rosters++;
             if (bot->move_sent_us) {
@@ -518,11 +528,20 @@ static void on_data(wsc_t *ws, const char *in, size_t len, int first, int final)
             break;
         }
     }
-    if ((bot->rx_kind == RX_WORLD_ENTRY || bot->rx_kind == RX_STATE_UPDATE) &&
+    if ((bot->rx_kind == RX_WORLD_ENTRY || bot->rx_kind == RX_STATE_UPDATE ||
+         bot->rx_kind == RX_COMPACT) &&
         bot->rx.len + len < WORLD_ENTRY_LIMIT)
         buf_append(&bot->rx, in, len);
     if (!final) return;
     b->st.msgs_recv++;
+    if (bot->rx_kind == RX_COMPACT) {
+        uint64_t recs = bot->view.records;
+        if (compact_view_apply(&bot->view, (const uint8_t *)bot->rx.data, bot->rx.len, NULL, 0) <
+            0)
+            b->st.compact_bad++;
+        b->st.compact_recs += bot->view.records - recs;
+        return;
+    }
     if (bot->rx_kind == RX_WORLD_ENTRY && bot->state == BOT_OPEN) {
         entered_world(bot);
     } else if (bot->rx_kind == RX_STATE_UPDATE && bot->state == BOT_IN_WORLD) {
@@ -588,6 +607,7 @@ bot_t *bots_new(bench_t *b, int n)
         bots[i].id = (uint32_t)i;
         bots[i].rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)(i + 1) * 0xBF58476D1CE4E5B9ull);
         buf_init(&bots[i].rx);
+        compact_view_init(&bots[i].view);
         uv_timer_init(b->loop, &bots[i].timer);
     }
     return bots;
@@ -640,8 +660,10 @@ void bots_close_handles(bot_t *bots, int n, void (*done)(void))
 
 void bots_free(bot_t *bots, int n)
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         buf_free(&bots[i].rx);
+        compact_view_free(&bots[i].view);
+    }
     free(bots);
 }
 

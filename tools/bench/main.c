@@ -114,6 +114,8 @@ static void usage(FILE *f)
                "  --step FT          length of one roaming move (2)\n"
                "  --update-rate HZ   capabilities.maxUpdateRate the bots announce (2, a text\n"
                "                     client's; 20 = every tick)\n"
+               "  --encoding E       json (default) or compact: the bots ask for the compact\n"
+               "                     roster encoding and decode every frame\n"
                "  --zone ID          informational: bots spawn where the server puts them\n"
                "  --sources N        spread connections over N source addresses 127.0.0.1..N\n"
                "                     (default: one per 25000 clients)\n"
@@ -179,6 +181,7 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
         O_ZONE,
         O_SOURCES,
         O_JSON,
+        O_ENCODING,
         O_QUIET,
         O_AUTH_ONLY,
         O_HELP
@@ -201,6 +204,7 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
         {"json", no_argument, 0, O_JSON},
         {"quiet", no_argument, 0, O_QUIET},
         {"auth-only", no_argument, 0, O_AUTH_ONLY},
+        {"encoding", required_argument, 0, O_ENCODING},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
@@ -263,6 +267,14 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
             break;
         case O_JSON:
             o->json = 1;
+            break;
+        case O_ENCODING:
+            if (strcmp(optarg, "compact") == 0) {
+                o->compact = 1;
+            } else if (strcmp(optarg, "json") != 0) {
+                fprintf(stderr, "wod-bench: --encoding must be json or compact\n");
+                rc = -1;
+            }
             break;
         case O_QUIET:
             o->quiet = 1;
@@ -405,6 +417,9 @@ static void report(void)
         printf("  %-22s %llu (%llu border steps without state_update)\n", "border crossings",
                (unsigned long long)crossings, (unsigned long long)cross_failed);
     printf("  %-22s %llu\n", "server errors", (unsigned long long)errors);
+    if (o->compact)
+        printf("  %-22s %llu records decoded, %llu frames that did not decode\n", "compact",
+               (unsigned long long)g.st.compact_recs, (unsigned long long)g.st.compact_bad);
     printf("  %-22s %.0f%% of one core (%.1f%% per 1,000 bots)\n", "bench CPU", cpu, cpu_per_1000);
     printf("  %-22s %9s %9s %9s %9s %10s\n", "latency (ms)", "p50", "p90", "p99", "max", "samples");
     table_hist("chat sent -> heard", &g.st.chat);
@@ -430,14 +445,16 @@ static void report(void)
                "\"chats_sent\":%llu,\"chats_heard\":%llu,\"server_errors\":%llu,"
                "\"shouts_sent\":%llu,\"shouts_heard\":%llu,\"crossings\":%llu,"
                "\"cross_failed\":%llu,\"update_rate\":%g,\"recv_bytes_per_bot_s\":%.1f,"
-               "\"bench_cpu_pct\":%.1f,\"bench_cpu_pct_per_1000_bots\":%.2f}\n",
+               "\"bench_cpu_pct\":%.1f,\"bench_cpu_pct_per_1000_bots\":%.2f,"
+               "\"encoding\":\"%s\",\"compact_bad_frames\":%llu}\n",
                o->clients, (unsigned long long)final_entered, g.settle_s, win,
                (unsigned long long)(win_end.sent - win_start.sent),
                (unsigned long long)(win_end.recv - win_start.recv), mb_s, rost_s,
                (unsigned long long)chats_sent, (unsigned long long)chats_heard,
                (unsigned long long)errors, (unsigned long long)shouts_sent,
                (unsigned long long)shouts_heard, (unsigned long long)crossings,
-               (unsigned long long)cross_failed, o->update_rate, bytes_bot_s, cpu, cpu_per_1000);
+               (unsigned long long)cross_failed, o->update_rate, bytes_bot_s, cpu, cpu_per_1000,
+               o->compact ? "compact" : "json", (unsigned long long)g.st.compact_bad);
     }
     fflush(stdout);
 }

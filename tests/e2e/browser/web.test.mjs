@@ -56,6 +56,8 @@ test('two browser players, the admin console, screenshots', async () => {
   const bruno = await enterAsGuest('Bruno');
   const annaId = await entityId(anna), brunoId = await entityId(bruno);
   assert.notEqual(annaId, brunoId);
+  // the web client asked for the compact roster encoding and got it
+  assert.equal(await anna.evaluate(() => window.__wod.encoding()), 'compact');
 
   // each sees the other
   await waitFor(anna, (id) => window.__wod.entities().some((e) => e.id === id), brunoId, 'Anna sees Bruno');
