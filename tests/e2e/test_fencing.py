@@ -61,7 +61,7 @@ def stale_frame(zone, epoch):
 async def say_once(speaker, listener, text, timeout=15):
     """One chat line, sent once; the listener must hear it."""
     await speaker.send("chat", {"channel": "say", "message": text})
-    return await listener.expect("communication", timeout=timeout,
+    return await listener.expect("chat", timeout=timeout,
                                  pred=lambda p: p["content"] == text)
 
 
@@ -71,7 +71,7 @@ async def hear(speaker, listener, text, timeout=40):
     while time.time() < deadline:
         await speaker.send("chat", {"channel": "say", "message": text})
         try:
-            return await listener.expect("communication", timeout=1,
+            return await listener.expect("chat", timeout=1,
                                          pred=lambda p: p["content"] == text)
         except (AssertionError, asyncio.TimeoutError):
             pass
@@ -79,7 +79,7 @@ async def hear(speaker, listener, text, timeout=40):
 
 
 def contents(client):
-    return [m["payload"]["content"] for m in client.inbox if m["type"] == "communication"]
+    return [m["payload"]["content"] for m in client.inbox if m["type"] == "chat"]
 
 
 def events(client, kind):
