@@ -176,7 +176,13 @@ int main(int argc, char **argv)
         gw_attach_bus(app.gw, app.gw_bus);
     }
     if (app.role != ROLE_GATEWAY) {
-        zs_options_t zo = {&app.cfg, app.store, app.registry, zones, n_zones, app.role == ROLE_ALL};
+        static gamedata_t data; /* large: not on the stack */
+        if (app.store->ops->gamedata_load(app.store, &data) != STORE_OK) {
+            log_error("main", "cannot load abilities and items from the database");
+            return 1;
+        }
+        zs_options_t zo = {&app.cfg, app.store, app.registry, zones, n_zones, app.role == ROLE_ALL,
+                           &data};
         app.zs = zs_new(app.loop, &zo);
         app.zs_bus =
             app.hub ? bus_local_new(app.hub, zs_bus_msg, zs_bus_state, app.zs)

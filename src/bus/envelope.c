@@ -42,6 +42,14 @@ static void put_character(buf_t *b, const character_t *c)
     for (int i = 0; i < 9; i++)
         buf_put_u32(b, (uint32_t)v[i]);
     buf_put_u64(b, (uint64_t)c->last_played);
+    buf_put_u8(b, (uint8_t)(c->is_alive != 0));
+    int n = c->n_items < 0 ? 0 : c->n_items > CHAR_INV_MAX ? CHAR_INV_MAX : c->n_items;
+    buf_put_u8(b, (uint8_t)n);
+    for (int i = 0; i < n; i++) {
+        put_str(b, c->items[i].item_id);
+        buf_put_u32(b, (uint32_t)c->items[i].quantity);
+        buf_put_u8(b, (uint8_t)(c->items[i].equipped != 0));
+    }
 }
 
 void env_begin(buf_t *b)
@@ -182,6 +190,11 @@ void env_put(buf_t *b, const env_rec_t *r)
         buf_put_u64(b, (uint64_t)r->character_id);
         put_str(b, r->u.route.zone);
         break;
+    case ENV_COMMAND:
+        put_client(b, &r->client);
+        buf_put_u64(b, (uint64_t)r->character_id);
+        put_str(b, r->u.command.text);
+        break;
     case ENV_WHISPER:
         put_str(b, r->u.whisper.target);
         /* fall through */
@@ -254,6 +267,13 @@ static void get_client(env_reader_t *r, env_client_t *c)
     c->conn = get_uint(r, 8);
 }
 
+static int get_enum(env_reader_t *r, int max)
+{
+    int v = (int)get_uint(r, 1);
+    if (v > max) r->p = NULL;
+    return v;
+}
+
 static void get_character(env_reader_t *r, character_t *c)
 {
     memset(c, 0, sizeof(*c));
@@ -273,13 +293,14 @@ static void get_character(env_reader_t *r, character_t *c)
     for (int i = 0; i < 9; i++)
         *v[i] = (int)(int32_t)get_uint(r, 4);
     c->last_played = (int64_t)get_uint(r, 8);
-}
-
-static int get_enum(env_reader_t *r, int max)
-{
-    int v = (int)get_uint(r, 1);
-    if (v > max) r->p = NULL;
-    return v;
+    c->is_alive = get_enum(r, 1);
+    c->n_items = get_enum(r, CHAR_INV_MAX);
+    for (int i = 0; i < c->n_items && r->p; i++) {
+        get_str(r, c->items[i].item_id, sizeof(c->items[i].item_id));
+        c->items[i].quantity = (int)(int32_t)get_uint(r, 4);
+        c->items[i].equipped = get_enum(r, 1);
+        if (c->items[i].quantity < 1) r->p = NULL; /* an empty stack is never sent */
+    }
 }
 
 int env_reader_init(env_reader_t *r, const char *data, size_t len)
@@ -412,6 +433,11 @@ int env_next(env_reader_t *r, env_rec_t *rec)
         rec->character_id = (int64_t)get_uint(r, 8);
         get_str(r, rec->u.route.zone, sizeof(rec->u.route.zone));
         break;
+    case ENV_COMMAND:
+        get_client(r, &rec->client);
+        rec->character_id = (int64_t)get_uint(r, 8);
+        get_str(r, rec->u.command.text, sizeof(rec->u.command.text));
+        break;
     case ENV_WHISPER:
         get_str(r, rec->u.whisper.target, sizeof(rec->u.whisper.target));
         /* fall through */
@@ -431,6 +457,6 @@ const char *env_kind_name(env_kind_t k)
     static const char *const names[] = {
         "?",           "ENTER",          "LEAVE",      "MOVE",  "CHAT",      "INTERACT", "COMBAT",
         "SHOUT",       "DELIVER",        "ROUTE",      "KICK",  "BROADCAST", "WHISPER",  "RESYNC",
-        "ADMIN_QUERY", "ADMIN_SNAPSHOT", "ADMIN_KICK", "EPOCH", "UNKNOWN"};
+        "ADMIN_QUERY", "ADMIN_SNAPSHOT", "ADMIN_KICK", "EPOCH", "UNKNOWN",   "COMMAND"};
     return (k > 0 && k < ENV_KIND_MAX) ? names[k] : "?";
 }

@@ -49,6 +49,8 @@ typedef enum {
     ENV_EPOCH,   /* the records after it, up to the next EPOCH, come from the owner
                   * of a zone at this fencing epoch; older epochs are dropped */
     ENV_UNKNOWN, /* input named a player this zone does not host: re-enter it */
+    /* gateway -> zone:{id}:input */
+    ENV_COMMAND, /* a slash command line, raw (the zone parses it: src/sim/cmd.c) */
     ENV_KIND_MAX
 } env_kind_t;
 
@@ -84,9 +86,9 @@ typedef struct env_client_s {
 /* One decoded record. Pointers (type, payload) point into the frame. */
 typedef struct env_rec_s {
     env_kind_t kind;
-    env_client_t client;  /* ENTER..COMBAT, KICK(conn only), DELIVER(conn), ROUTE(conn),
+    env_client_t client;  /* ENTER..COMBAT, COMMAND, KICK(conn only), DELIVER(conn), ROUTE(conn),
                            * ADMIN_QUERY (gateway only), UNKNOWN (conn) */
-    int64_t character_id; /* LEAVE..COMBAT, ROUTE, UNKNOWN */
+    int64_t character_id; /* LEAVE..COMBAT, COMMAND, ROUTE, UNKNOWN */
     union {
         struct {
             character_t ch;
@@ -99,6 +101,7 @@ typedef struct env_rec_s {
         msg_interact_t interact;
         msg_combat_t combat;
         msg_shout_t shout;
+        msg_command_t command;
         struct {
             char zone[ZONE_ID_MAX + 1];
         } route; /* ROUTE; UNKNOWN: the zone that does not know the player */

@@ -198,6 +198,8 @@ int config_load(config_t *cfg, const char *env_path, char *err, size_t n)
     if (get_int("MOB_RESPAWN_MS", 120000, 100, 86400000, &cfg->mob_respawn_ms, err, n) < 0)
         return -1;
     if (get_int("RNG_SEED", 1, 0, 2147483647, &cfg->rng_seed, err, n) < 0) return -1;
+    if (get_int("RESPAWN_DELAY_MS", 10000, 0, 3600000, &cfg->respawn_delay_ms, err, n) < 0)
+        return -1;
     if (get_str("LLM_BASE_URL", "", cfg->llm_base_url, sizeof(cfg->llm_base_url), err, n) < 0 ||
         get_str("LLM_MODEL", "local-model", cfg->llm_model, sizeof(cfg->llm_model), err, n) < 0 ||
         get_str("LLM_API_KEY", "", cfg->llm_api_key, sizeof(cfg->llm_api_key), err, n) < 0)

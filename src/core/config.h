@@ -59,6 +59,7 @@ typedef struct config_s {
     /* NPCs and their AI (docs/GAME.md) */
     int mob_respawn_ms;     /* MOB_RESPAWN_MS: default delay before a killed mob respawns */
     int rng_seed;           /* RNG_SEED: seeds each zone's game RNG (with the zone id) */
+    int respawn_delay_ms;   /* RESPAWN_DELAY_MS: a dead player rises after this */
     char llm_base_url[256]; /* LLM_BASE_URL: OpenAI-compatible http:// endpoint; "" = off */
     char llm_model[128];    /* LLM_MODEL */
     char llm_api_key[256];  /* LLM_API_KEY: sent as a Bearer token if set */

@@ -53,6 +53,14 @@ void character_init(character_t *c, int64_t account_id, const char *name, const 
     c->hp = d.max_hp;
     c->stamina = d.max_stamina;
     c->mana = d.max_mana;
+    c->is_alive = 1;
+    /* the reference's seeded kit (GAME-REFERENCE.md 7); item rows in 003_game.sql */
+    snprintf(c->items[0].item_id, sizeof(c->items[0].item_id), "rusty_sword");
+    c->items[0].quantity = 1;
+    c->items[0].equipped = 1;
+    snprintf(c->items[1].item_id, sizeof(c->items[1].item_id), "health_potion");
+    c->items[1].quantity = 5;
+    c->n_items = 2;
 }
 
 int character_name_check(const char *name, const char **reason)
@@ -98,7 +106,7 @@ void character_json(buf_t *b, const character_t *c, const char *current_speed, d
     buf_printf(b,
                ",\"level\":%d,\"experience\":%lld,\"abilityPoints\":0,\"isAlive\":%s,"
                "\"position\":{\"x\":",
-               c->level, (long long)c->experience, c->hp > 0 ? "true" : "false");
+               c->level, (long long)c->experience, c->is_alive ? "true" : "false");
     buf_json_num(b, c->x);
     buf_puts(b, ",\"y\":");
     buf_json_num(b, c->y);
@@ -198,6 +206,7 @@ static const field_t fields[] = {
     FLD("stamina", F_INT, stamina),
     FLD("mana", F_INT, mana),
     FLD("lastPlayed", F_I64, last_played),
+    FLD("isAlive", F_INT, is_alive),
 };
 
 void character_state_json(buf_t *b, const character_t *c)
@@ -230,7 +239,15 @@ void character_state_json(buf_t *b, const character_t *c)
             break;
         }
     }
-    buf_putc(b, '}');
+    buf_puts(b, ",\"items\":[");
+    for (int i = 0; i < c->n_items && i < CHAR_INV_MAX; i++) {
+        if (i) buf_putc(b, ',');
+        buf_puts(b, "{\"itemId\":");
+        buf_json_str(b, c->items[i].item_id);
+        buf_printf(b, ",\"quantity\":%d,\"equipped\":%d}", c->items[i].quantity,
+                   c->items[i].equipped);
+    }
+    buf_puts(b, "]}");
 }
 
 int character_state_parse(const void *obj, character_t *c)
@@ -258,6 +275,19 @@ int character_state_parse(const void *obj, character_t *c)
             else
                 memcpy(base + f->off, &i32, sizeof(i32));
         }
+    }
+    json_t *items = json_object_get(o, "items");
+    if (!json_is_array(items) || json_array_size(items) > CHAR_INV_MAX) return -1;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i), *id = json_object_get(it, "itemId");
+        json_t *q = json_object_get(it, "quantity"), *eq = json_object_get(it, "equipped");
+        if (!json_is_string(id) || json_string_length(id) > CHAR_ITEM_MAX || !json_is_integer(q) ||
+            json_integer_value(q) < 1 || !json_is_integer(eq))
+            return -1;
+        inv_slot_t *s = &c->items[c->n_items++];
+        memcpy(s->item_id, json_string_value(id), json_string_length(id) + 1);
+        s->quantity = (int)json_integer_value(q);
+        s->equipped = json_integer_value(eq) != 0;
     }
     return 0;
 }

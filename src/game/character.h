@@ -14,6 +14,15 @@
 #define CHAR_NAME_MAX 20
 #define CHAR_DESC_MAX 255
 #define ZONE_ID_MAX   47
+#define CHAR_INV_MAX  16 /* inventory slots */
+#define CHAR_ITEM_MAX 31 /* bytes of an item id */
+
+/* One inventory slot: a stack of one item (gamedata.h item_def_t). */
+typedef struct inv_slot_s {
+    char item_id[CHAR_ITEM_MAX + 1];
+    int quantity; /* >= 1 while the slot is in use */
+    int equipped; /* weapons: worn in the main hand */
+} inv_slot_t;
 
 typedef struct character_s {
     int64_t id;
@@ -28,6 +37,9 @@ typedef struct character_s {
     int strength, vitality, dexterity, agility, intelligence, wisdom;
     int hp, stamina, mana; /* current values */
     int64_t last_played;   /* wall ms */
+    int is_alive;          /* 0 after death until the respawn */
+    int n_items;           /* used slots of items[], packed from 0 */
+    inv_slot_t items[CHAR_INV_MAX];
 } character_t;
 
 /* Derived stats, unrounded, with the reference's names (GAME-REFERENCE.md
@@ -52,8 +64,9 @@ typedef struct character_derived_s {
  * tests/unit/test_auth.c. */
 void character_derive(const character_t *c, character_derived_t *d);
 
-/* Fills a level-1 character with default stats, full pools, at the given
- * zone's spawn point. id is left 0 (the store assigns it). */
+/* Fills a level-1 character with default stats, full pools, alive, with
+ * the starting kit (a Rusty Sword, equipped, and 5 Health Potions), at
+ * the given zone's spawn point. id is left 0 (the store assigns it). */
 void character_init(character_t *c, int64_t account_id, const char *name, const char *description,
                     const char *zone_id, double x, double y, double z);
 

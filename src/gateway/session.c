@@ -76,6 +76,11 @@ static void handle_world(gw_conn_t *c, msg_t *m)
                           "warning");
             return;
         }
+        if (m->u.chat.message[0] == '/') { /* a slash command typed into chat */
+            r.kind = ENV_COMMAND;
+            snprintf(r.u.command.text, sizeof(r.u.command.text), "%s", m->u.chat.message);
+            break;
+        }
         if (m->u.chat.channel == CHAT_PARTY) {
             gw_conn_error(c, "NOT_IN_PARTY", "You are not in a party.", "info");
             return;
@@ -94,6 +99,10 @@ static void handle_world(gw_conn_t *c, msg_t *m)
     case MSG_COMBAT_ACTION:
         r.kind = ENV_COMBAT;
         r.u.combat = m->u.combat;
+        break;
+    case MSG_COMMAND:
+        r.kind = ENV_COMMAND;
+        r.u.command = m->u.command;
         break;
     case MSG_PROXIMITY_REFRESH:
         r.kind = ENV_RESYNC; /* names this player: a full roster for it alone */

@@ -380,9 +380,24 @@ static int dec_combat(ctx_t *c, json_t *p, msg_combat_t *m)
     return get_str(c, p, "targetId", 1, m->target_id, sizeof(m->target_id));
 }
 
+/* `command`: payload "/look" or {"command": "/look"} (GAME-REFERENCE.md 3). */
+static int dec_command(ctx_t *c, json_t *p, msg_command_t *m)
+{
+    json_t *v = json_is_string(p) ? p : json_object_get(p, "command");
+    if (!v || json_is_null(v)) return fail(c, "EMPTY_COMMAND", "missing field '%s'", "command");
+    if (!json_is_string(v))
+        return fail(c, "EMPTY_COMMAND", "field '%s' must be a string", "command");
+    if (json_string_length(v) >= sizeof(m->text))
+        return fail(c, "COMMAND_TOO_LONG", "commands are limited to %s characters", "500");
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return fail(c, MSG_ERR_PAYLOAD, "field '%s' contains a NUL character", "command");
+    memcpy(m->text, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
 static const char *const type_names[] = {
-    "",         "handshake",     "auth", "character_create", "character_select",  "move", "chat",
-    "interact", "combat_action", "ping", "disconnect",       "proximity_refresh", NULL};
+    "",         "handshake",     "auth", "character_create", "character_select",  "move",    "chat",
+    "interact", "combat_action", "ping", "disconnect",       "proximity_refresh", "command", NULL};
 
 int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code, char *err,
                size_t errlen)
@@ -393,6 +408,8 @@ int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code,
     if (t <= 0) return fail(&c, MSG_ERR_TYPE, "unknown message type '%.40s'", type);
     out->type = (msg_type_t)t;
     if (payload && json_is_null(payload)) payload = NULL;
+    if (out->type == MSG_COMMAND && payload && json_is_string(payload))
+        return dec_command(&c, payload, &out->u.command);
     if (payload && !json_is_object(payload))
         return fail(&c, MSG_ERR_PAYLOAD, "payload of '%s' must be an object", type);
     json_t *empty = NULL;
@@ -435,6 +452,9 @@ int msg_decode(const char *type, json_t *payload, msg_t *out, const char **code,
             rc = get_str(&c, payload, "reason", 0, out->u.disconnect.reason,
                          sizeof(out->u.disconnect.reason));
             strip_controls(out->u.disconnect.reason);
+            break;
+        case MSG_COMMAND:
+            rc = dec_command(&c, payload, &out->u.command);
             break;
         }
     }

@@ -33,6 +33,7 @@ typedef enum {
     MSG_PING,
     MSG_DISCONNECT,
     MSG_PROXIMITY_REFRESH, /* ask for a full proximity_roster again */
+    MSG_COMMAND,
 } msg_type_t;
 
 typedef enum { CLIENT_TEXT, CLIENT_2D, CLIENT_3D, CLIENT_VR } client_kind_t;
@@ -124,6 +125,13 @@ typedef struct {
     char target_id[64];
 } msg_combat_t;
 
+/* A slash command line as typed ("/attack Rabid Dog"). The zone parses
+ * it (src/sim/cmd.c); the decoder only bounds its size. */
+#define MSG_COMMAND_MAX 500 /* characters; longer lines get a command_response error */
+typedef struct {
+    char text[MSG_COMMAND_MAX * 4 + 1]; /* UTF-8; byte-bounded here, counted by the zone */
+} msg_command_t;
+
 typedef struct {
     double timestamp;
 } msg_ping_t;
@@ -146,6 +154,7 @@ typedef struct msg_s {
         msg_combat_t combat;
         msg_ping_t ping;
         msg_disconnect_t disconnect;
+        msg_command_t command;
     } u;
 } msg_t;
 

@@ -24,16 +24,10 @@
  * Chat: the sender is among the recipients of its own say/shout/emote/
  * cfh (distance 0), which doubles as the client's echo. A call for help
  * is heard within its range in danger or not, as the original's was. */
-#include "sim.h"
+#include "sim_int.h"
 #include "../core/alloc.h"
 #include "../core/clock.h"
 #include "../core/log.h"
-#include "ai.h"
-#include "entity.h"
-#include "grid.h"
-#include "npc.h"
-#include "pool.h"
-#include "roster.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -43,8 +37,6 @@
 
 #define ZSIM_CELL_FT        50.0 /* grid cell side */
 #define ZSIM_ENTRY_ENTITIES 256  /* world_entry.entities lists at most the nearest N */
-#define ZSIM_SEE_RANGE      150.0
-#define ZSIM_INTERACT_RANGE 20.0 /* talk/attack/trade/use: say range */
 /* A step without `method` (the original clients: 10 ft every 2 s at
  * walk) may cover POS_MOVE_TOLERANCE x the named speed x the time since
  * the last accepted step, that time taken as at least POS_MOVE_MIN_S (two
@@ -58,106 +50,12 @@
 #define STATS_WINDOW_S     60
 #define ROSTER_CHUNK       32 /* viewers per pool work item */
 
-#define ZSIM_COMBAT_EVENT_FT 45.72  /* NPC strikes are told to players this close to the NPC */
-#define ZSIM_NPC_REPLY_MS    2000.0 /* an NPC answers a /say at most this often */
+#define ZSIM_NPC_REPLY_MS 2000.0 /* an NPC answers a /say at most this often */
 
 static const double gait_mult[] = {
     [SPEED_STOP] = 0.0, [SPEED_WALK] = 1.0, [SPEED_JOG] = 2.0, [SPEED_RUN] = 3.5};
 static const char *const speed_name[] = {
     [SPEED_STOP] = "stop", [SPEED_WALK] = "walk", [SPEED_JOG] = "jog", [SPEED_RUN] = "run"};
-
-/* A player's movement: none, walking a heading (until stopped or for a
- * distance), to a point, or towards an entity. */
-typedef enum { MV_NONE, MV_HEADING, MV_DISTANCE, MV_POINT, MV_TARGET } move_kind_t;
-
-typedef struct zplayer_s {
-    uint64_t ref;
-    int32_t ent; /* entity slot */
-    size_t idx;  /* position in sim->players */
-    character_t ch;
-    character_derived_t d;
-    move_speed_t gait;
-    double speed_fps;        /* current speed, ft/s */
-    move_kind_t move;        /* what the current movement is */
-    double move_left_ft;     /* MV_DISTANCE: feet still to go */
-    double tx, tz;           /* MV_POINT: where to (y is kept) */
-    int64_t target_pid;      /* MV_TARGET: whom to approach */
-    double range_ft;         /* MV_TARGET: stop within this range */
-    double next_state_ms;    /* sim time the next state_update may go out */
-    uint64_t state_seq;      /* sim->move_seq at its last state_update */
-    uint32_t state_epoch;    /* grid epoch of its last state_update check */
-    int wants_positions;     /* a graphical client: state_update positions */
-    double last_pos_move_ms; /* sim time of the last accepted position move */
-    double send_interval_ms; /* 1000 / min(tick rate, maxUpdateRate) */
-    double next_send_ms;     /* sim time the next roster delta may go out */
-    uint32_t roster_epoch;   /* grid epoch the roster was computed at */
-    int persist_dirty;       /* position/heading/zone/hp changed since collect */
-    int crossing;            /* index into sim->world when queued to cross, else -1 */
-    int is_due;              /* roster recomputed in this tick's roster pass */
-    roster_t roster;         /* what the client was last told */
-    UT_hash_handle hh;       /* sim->by_ref */
-
-    /* a compact client's view and ids (then `roster` is unused) */
-    roster_compact_t *compact;
-} zplayer_t;
-
-/* Per-thread state of the parallel roster pass; payloads are collected
- * here and sent by the loop thread once the pass is over. */
-typedef struct zwork_s {
-    roster_scratch_t scratch;
-    buf_t out; /* concatenated payloads */
-    struct zrec_s {
-        uint64_t ref;
-        size_t off, len;
-        int compact; /* a compact frame, not JSON */
-    } * recs;
-    size_t n_recs, recs_cap;
-    char pad[64]; /* no cache line shared with the next worker's fields */
-} zwork_t;
-
-struct zsim_s {
-    zonedef_t def;
-    zonedef_t *world; /* owned copy */
-    int n_world;
-    int *adjacent; /* indices into world of zones sharing an edge with def */
-    int n_adjacent;
-    zsim_config_t cfg;
-    zsim_hooks_t hooks;
-    double dt;      /* seconds per tick */
-    double time_ms; /* sim time */
-    uint64_t ticks;
-    uint64_t ts; /* wall ms for protocol timestamps, refreshed per call */
-
-    grid_t grid;
-    zent_t *ents;  /* slots; pid 0 = free */
-    int64_t *pids; /* pids[slot] == ents[slot].pid: compact, for the roster pass */
-    size_t n_slots, slots_cap;
-    int32_t *free_slots;
-    size_t n_free;
-
-    zplayer_t **players; /* dense, order irrelevant */
-    size_t n_players, players_cap;
-    zplayer_t *by_ref; /* uthash on ref */
-
-    znpc_t *npcs;
-    npcdef_t *npc_defs; /* owned copies, npcs[i].def points here */
-    int n_npcs;
-    uint64_t rng; /* the zone's game RNG (ai_rand), seeded from RNG_SEED and the zone id */
-    uint32_t speak_seq;
-    uint64_t move_seq; /* counts entity placements (zent_t.moved_seq) */
-
-    roster_scratch_t scratch; /* rosters outside the tick (entry) */
-    grid_hits_t hits;
-    buf_t out, tmp;
-    zpool_t *pool;
-    zwork_t *work;   /* one per pool thread */
-    zplayer_t **due; /* viewers whose roster is recomputed this tick */
-    zplayer_t **crossers;
-    size_t n_crossers;
-
-    float *tick_ms; /* ring of the last STATS_WINDOW_S seconds */
-    size_t ring_len, ring_pos, ring_n;
-};
 
 /* ---------- helpers ---------- */
 
@@ -192,6 +90,22 @@ static zplayer_t *find(const zsim_t *sim, uint64_t ref)
     zplayer_t *p = NULL;
     HASH_FIND(hh, sim->by_ref, &ref, sizeof(ref), p);
     return p;
+}
+
+void zsim__send(zsim_t *sim, uint64_t ref, const char *type, const buf_t *b)
+{
+    send_buf(sim, ref, type, b);
+}
+
+void zsim__error(zsim_t *sim, zplayer_t *p, const char *code, const char *message,
+                 const char *severity)
+{
+    send_error(sim, p, code, message, severity);
+}
+
+zplayer_t *zsim__find(const zsim_t *sim, uint64_t ref)
+{
+    return find(sim, ref);
 }
 
 static double clampd(double v, double lo, double hi)
@@ -248,15 +162,17 @@ static double normalize_heading(double h)
     return h < 0 ? h + 360.0 : h;
 }
 
-/* NPCs aggroed on an entity (dangerState). NPCs are few per zone, so a
- * scan beats bookkeeping (and keeps the roster pass from touching every
- * neighbour's entity record). Whoever changes an aggro touches the
+/* NPCs aggroed on an entity, plus one if it is a player in combat
+ * (dangerState: docs/GAME.md). NPCs are few per zone, so a scan beats
+ * bookkeeping (and keeps the roster pass from touching every neighbour's
+ * entity record). Whoever changes an aggro or a combat state touches the
  * victim's grid cell so its roster is recomputed. */
 static int hostiles_near(const zsim_t *sim, const zent_t *e)
 {
     int n = 0;
     for (int i = 0; i < sim->n_npcs; i++)
         n += sim->npcs[i].target_pid == e->pid && sim->npcs[i].alive;
+    if (e->kind == ZENT_PLAYER) n += ((const zplayer_t *)e->owner)->fight.in_combat != 0;
     return n;
 }
 
@@ -321,6 +237,8 @@ zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
     roster_scratch_init(&sim->scratch, sim->cfg.roster_max_entities);
     buf_init(&sim->out);
     buf_init(&sim->tmp);
+    buf_init(&sim->gbuf);
+    buf_init(&sim->cbuf);
     sim->pool = zpool_new(sim->cfg.roster_threads);
     sim->work = wod_calloc((size_t)zpool_threads(sim->pool), sizeof(*sim->work));
     for (int i = 0; i < zpool_threads(sim->pool); i++) {
@@ -331,7 +249,9 @@ zsim_t *zsim_new(const zonedef_t *def, const zonedef_t *world, int n_world,
     sim->tick_ms = wod_calloc(sim->ring_len, sizeof(float));
     sim->ts = clock_wall_ms();
     if (sim->cfg.mob_respawn_ms <= 0) sim->cfg.mob_respawn_ms = 120000;
-    sim->rng = ai_seed(sim->cfg.rng_seed, def->id);
+    combat_rng_seed(&sim->rng, ai_seed(sim->cfg.rng_seed, def->id));
+    if (sim->cfg.respawn_delay_ms <= 0) sim->cfg.respawn_delay_ms = ZSIM_RESPAWN_DEFAULT_MS;
+    sim->data = cfg->data;
     return sim;
 }
 
@@ -344,6 +264,7 @@ int zsim_add_npcs(zsim_t *sim, const npcdef_t *defs, int n)
     if (!mine) return 0;
     sim->npc_defs = wod_calloc((size_t)mine, sizeof(*sim->npc_defs));
     sim->npcs = wod_calloc((size_t)mine, sizeof(*sim->npcs));
+    sim->npc_fight = wod_calloc((size_t)mine, sizeof(*sim->npc_fight));
     for (int i = 0; i < n; i++) {
         if (strcmp(defs[i].zone_id, sim->def.id) != 0) continue;
         npcdef_t *d = &sim->npc_defs[sim->n_npcs];
@@ -396,6 +317,7 @@ void zsim_free(zsim_t *sim)
     free(sim->work);
     zpool_free(sim->pool);
     free(sim->npcs);
+    free(sim->npc_fight);
     free(sim->npc_defs);
     free(sim->ents);
     free(sim->pids);
@@ -408,6 +330,9 @@ void zsim_free(zsim_t *sim)
     roster_scratch_free(&sim->scratch);
     buf_free(&sim->out);
     buf_free(&sim->tmp);
+    buf_free(&sim->gbuf);
+    buf_free(&sim->cbuf);
+    grid_hits_free(&sim->ghits);
     free(sim);
 }
 
@@ -524,6 +449,7 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
     p->ch.y = isfinite(p->ch.y) ? clampd(p->ch.y, 0, sim->def.size_y) : sim->def.spawn_y;
     p->ch.heading = normalize_heading(p->ch.heading);
     character_derive(&p->ch, &p->d);
+    zsim__game_enter(sim, p);
     p->gait = SPEED_STOP;
     p->last_pos_move_ms = sim->time_ms;
     double rate = max_update_rate;
@@ -714,6 +640,10 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
+    if (!p->ch.is_alive) { /* the dead lie still until they rise (docs/GAME.md) */
+        send_error(sim, p, "DEAD", "You are dead and cannot move until you rise again.", "warning");
+        return -1;
+    }
     move_speed_t g = m->has_speed ? m->speed : SPEED_WALK;
     if (g < SPEED_STOP || g > SPEED_RUN) g = SPEED_WALK;
     if (m->method == MOVE_POSITION) {
@@ -1068,8 +998,9 @@ static int32_t target_slot(zsim_t *sim, const char *target_id)
     int64_t pid;
     if (zent_id_parse(target_id, &pid) < 0) return -1;
     if (pid < 0) {
+        if (pid < -(int64_t)sim->n_npcs) return -1; /* also "npc-99999999999999999999" */
         int i = (int)(-pid) - 1;
-        if (i >= sim->n_npcs || !sim->npcs[i].alive) return -1;
+        if (!sim->npcs[i].alive) return -1;
         return sim->npcs[i].ent;
     }
     uint64_t ref = zsim_find_character(sim, pid);
@@ -1084,6 +1015,47 @@ static double slot_distance(zsim_t *sim, int32_t a, int32_t b)
     return sqrt(dx * dx + dy * dy + dz * dz);
 }
 
+void zsim__ent_place(zsim_t *sim, int32_t slot, double x, double y, double z)
+{
+    ent_place(sim, slot, x, y, z);
+}
+
+void zsim__ent_unplace(zsim_t *sim, int32_t slot)
+{
+    ent_unplace(sim, slot);
+}
+
+int zsim__hostiles_near(const zsim_t *sim, const zent_t *e)
+{
+    return hostiles_near(sim, e);
+}
+
+int32_t zsim__target_slot(zsim_t *sim, const char *target_id)
+{
+    return target_slot(sim, target_id);
+}
+
+double zsim__slot_distance(zsim_t *sim, int32_t a, int32_t b)
+{
+    return slot_distance(sim, a, b);
+}
+
+void zsim__touch_victim(zsim_t *sim, int32_t slot, int64_t pid)
+{
+    touch_victim(sim, slot, pid);
+}
+
+/* The ability a combat_action names; basic_attack if none or unknown
+ * (the reference's fallback). */
+static const ability_def_t *ability_named(const zsim_t *sim, const char *id)
+{
+    const ability_def_t *ab = id && id[0] ? gamedata_ability(zsim__data(sim), id) : NULL;
+    return ab ? ab : gamedata_ability(zsim__data(sim), "basic_attack");
+}
+
+/* Attacks through the game's one path (game.c) once the target is
+ * something that may be attacked at all: mobs, not players or
+ * townsfolk. */
 static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
 {
     const zent_t *t = &sim->ents[slot];
@@ -1097,34 +1069,9 @@ static int attack(zsim_t *sim, zplayer_t *p, int32_t slot, const char *ability)
         send_error(sim, p, "INVALID_TARGET", msg, "warning");
         return -1;
     }
-    if (slot_distance(sim, p->ent, slot) > ZSIM_INTERACT_RANGE) {
-        send_error(sim, p, "OUT_OF_RANGE", "Target is too far away", "warning");
-        return -1;
-    }
-    znpc_t *n = t->owner;
-    int64_t pid = t->pid;
-    int damage = (int)p->d.attack_rating; /* the reference: attackRating = 10 + strength*2 */
-    if (damage < 1) damage = 1;
-    int64_t victim = n->target_pid;
-    int32_t victim_slot = n->target_slot;
-    int killed = npc_damage(n, damage, sim->time_ms);
-    if (killed)
-        touch_victim(sim, victim_slot, victim); /* no longer aggroed on anyone */
-    else if (ai_provoke(n, p->ch.id, p->ent, sim->time_ms))
-        grid_touch(&sim->grid, p->ch.x, p->ch.z); /* it turns on the attacker: danger */
-    char narrative[160], extra[256];
-    snprintf(narrative, sizeof(narrative), "You hit %s for %d damage.", n->def->name, damage);
-    snprintf(extra, sizeof(extra),
-             ",\"attackerId\":\"char-%lld\",\"ability\":\"%.32s\",\"damage\":%d,"
-             "\"targetHp\":%d,\"targetMaxHp\":%d,\"animation\":\"attack\"",
-             (long long)p->ch.id, ability, damage, n->hp, n->max_hp);
-    send_event(sim, p, "combat_hit", pid, narrative, extra);
-    if (killed) {
-        snprintf(narrative, sizeof(narrative), "%s falls and lies still.", n->def->name);
-        send_event(sim, p, "death", pid, narrative, NULL);
-        ent_unplace(sim, slot); /* others see it leave; respawns later */
-    }
-    return 0;
+    const ability_def_t *ab = ability_named(sim, ability);
+    if (!ab) return -1;
+    return zsim__player_ability(sim, p, ab, t->idstr, 0, NULL) == COMBAT_OK ? 0 : -1;
 }
 
 /* The slot of `target_id` if it names something other than the player;
@@ -1155,7 +1102,7 @@ int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m)
     if (slot < 0) return -1;
     const zent_t *t = &sim->ents[slot];
     double d = slot_distance(sim, p->ent, slot);
-    if (m->action == ACT_ATTACK) return attack(sim, p, slot, "attack");
+    if (m->action == ACT_ATTACK) return attack(sim, p, slot, "basic_attack");
     if (d > (m->action == ACT_EXAMINE ? ZSIM_SEE_RANGE : ZSIM_INTERACT_RANGE)) {
         send_error(sim, p, "OUT_OF_RANGE", "Target is too far away", "warning");
         return -1;
@@ -1204,36 +1151,30 @@ int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m)
     zplayer_t *p = find(sim, ref);
     if (!p) return -1;
     sim->ts = clock_wall_ms();
+    const ability_def_t *ab = ability_named(sim, m->ability_id);
+    if (ab && ab->target == TARGET_ALLY) /* heals: oneself or another player */
+        return zsim__player_ability(sim, p, ab, m->target_id, 0, NULL) == COMBAT_OK ? 0 : -1;
     int32_t slot = other_target(sim, p, m->target_id);
     if (slot < 0) return -1;
-    return attack(sim, p, slot, m->ability_id[0] ? m->ability_id : "attack");
+    return attack(sim, p, slot, m->ability_id);
+}
+
+int zsim_player_command(zsim_t *sim, uint64_t ref, const char *text)
+{
+    zplayer_t *p = find(sim, ref);
+    if (!p) return -1;
+    sim->ts = clock_wall_ms();
+    zsim__command(sim, p, text);
+    return 0;
 }
 
 /* ---------- tick ---------- */
 
-/* The one place an NPC hurts a player. Today a flat hit of its
- * attackRating; the combat engine (ATB, hit tables) replaces this body.
- * The event reaches players within ZSIM_COMBAT_EVENT_FT of the NPC. */
+/* The one place an NPC hurts a player: its AI decided to strike (ai.c),
+ * the combat engine rolls it by the players' rules (game.c). */
 static void npc_strike(zsim_t *sim, znpc_t *n, zplayer_t *target)
 {
-    int damage = npc_attack_rating(n);
-    target->ch.hp = target->ch.hp > damage ? target->ch.hp - damage : 0;
-    target->persist_dirty = 1;
-    const zent_t *e = &sim->ents[n->ent];
-    char narrative[160], extra[320];
-    snprintf(narrative, sizeof(narrative), "%s hits %s for %d damage.", n->def->name,
-             target->ch.name, damage);
-    snprintf(extra, sizeof(extra),
-             ",\"attackerId\":\"%s\",\"abilityId\":\"basic_attack\",\"outcome\":\"hit\","
-             "\"amount\":%d,\"damage\":%d,\"targetHp\":%d,\"targetMaxHp\":%d",
-             e->idstr, damage, damage, target->ch.hp, target->d.max_hp);
-    int64_t tpid = sim->ents[target->ent].pid;
-    sim->hits.n = 0;
-    grid_query(&sim->grid, e->x, e->y, e->z, ZSIM_COMBAT_EVENT_FT, &sim->hits);
-    for (size_t i = 0; i < sim->hits.n; i++) {
-        const zent_t *h = &sim->ents[sim->hits.v[i].id];
-        if (h->kind == ZENT_PLAYER) send_event(sim, h->owner, "combat_hit", tpid, narrative, extra);
-    }
+    combat_strike(sim, n->index, sim->ents[target->ent].pid, "basic_attack", 1);
 }
 
 /* What NPC n sees this tick (ai.h): its target, or the nearest living
@@ -1274,6 +1215,7 @@ static void tick_npcs(zsim_t *sim)
         if (!n->alive) {
             if (npc_respawn_due(n, sim->time_ms)) {
                 npc_respawn(n);
+                memset(&sim->npc_fight[i], 0, sizeof(sim->npc_fight[i]));
                 ent_place(sim, n->ent, n->x, n->y, n->z);
             }
             continue;
@@ -1282,7 +1224,7 @@ static void tick_npcs(zsim_t *sim)
         ai_out_t out;
         zplayer_t *t = npc_view(sim, n, &v);
         int32_t old_slot = n->target_slot;
-        ai_step(n, &v, sim->def.size_x, sim->def.size_z, sim->dt, sim->time_ms, &sim->rng, &out);
+        ai_step(n, &v, sim->def.size_x, sim->def.size_z, sim->dt, sim->time_ms, &sim->rng.s, &out);
         if (out.moved) ent_place(sim, n->ent, n->x, n->y, n->z);
         if (out.aggro_changed) { /* the victims' dangerState changed */
             if (out.dropped) touch_victim(sim, old_slot, out.dropped);
@@ -1372,8 +1314,9 @@ void zsim_tick(zsim_t *sim, double now_ms)
         if (p->speed_fps <= 0 || p->move == MV_NONE) continue;
         if (step_player(sim, p)) sim->crossers[sim->n_crossers++] = p;
     }
-    /* 2. NPCs */
+    /* 2. NPCs, then the game: gauges, auto-attacks, regeneration, respawns */
     tick_npcs(sim);
+    zsim__game_tick(sim);
     /* 3. borders */
     for (size_t i = 0; i < sim->n_crossers; i++)
         cross(sim, sim->crossers[i]);

@@ -11,6 +11,7 @@
 #define WOD_SIM_SIM_H
 
 #include "../game/character.h"
+#include "../game/gamedata.h"
 #include "../game/npcdef.h"
 #include "../game/zonedef.h"
 #include "../proto/msg.h"
@@ -31,6 +32,10 @@ typedef struct zsim_hooks_s {
     void (*crossed)(void *ud, uint64_t ref, const character_t *state, const char *to_zone);
     /* A shout from this zone reaches into adjacent zone `to_zone`. */
     void (*shout_out)(void *ud, const char *to_zone, const msg_shout_t *s);
+    /* /tell to a character that is not in this zone: deliver `type` +
+     * payload to whoever plays `target_name`, wherever it is (may be NULL). */
+    void (*tell)(void *ud, const char *target_name, const char *type, const char *payload,
+                 size_t len);
     /* A player's say names talking NPC npc-<npc_index> nearby. Return 1
      * to voice it yourself later (zsim_npc_say), 0 for its scripted line
      * now. NULL = always scripted. */
@@ -38,15 +43,21 @@ typedef struct zsim_hooks_s {
                          const char *npc_description, const char *speaker, const char *text);
 } zsim_hooks_t;
 
+#define ZSIM_RESPAWN_DEFAULT_MS 10000
+
 typedef struct zsim_config_s {
     int tick_rate;           /* ticks per second */
     int roster_max_entities; /* nearest N listed per roster channel */
     int disable_npcs;        /* 1: spawn no NPCs (tests, benches); 0 = normal */
     int roster_threads;      /* threads computing rosters during a tick, the caller's
                                 included (0 or 1: the caller's only) */
+    const gamedata_t *data;  /* abilities/items/loot, borrowed for the sim's life;
+                                NULL = a built-in basic_attack and the starting items */
     int mob_respawn_ms;      /* a killed mob's respawn delay unless its row sets one
                                 (0 = 120000) */
-    int rng_seed;            /* RNG_SEED: with the zone id, seeds the zone's game RNG */
+    int rng_seed;            /* RNG_SEED: with the zone id, seeds the zone's game RNG
+                                (NPC AI, combat rolls, loot) */
+    int respawn_delay_ms;    /* RESPAWN_DELAY_MS: dead players rise after this (0 = default) */
 } zsim_config_t;
 
 typedef struct zsim_tick_stats_s {
@@ -92,6 +103,9 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m);
 int zsim_player_chat(zsim_t *sim, uint64_t ref, const msg_chat_t *m); /* say/shout/emote/cfh */
 int zsim_player_interact(zsim_t *sim, uint64_t ref, const msg_interact_t *m);
 int zsim_player_combat(zsim_t *sim, uint64_t ref, const msg_combat_t *m);
+/* A slash command line (`command` message or chat starting with '/'):
+ * parsed and run by cmd.c; always answered with command_response. */
+int zsim_player_command(zsim_t *sim, uint64_t ref, const char *text);
 /* A shout from a neighbouring zone, heard by players in range. */
 void zsim_remote_shout(zsim_t *sim, const msg_shout_t *s);
 

@@ -10,6 +10,7 @@
 
 #include "../core/buf.h"
 #include "../game/character.h"
+#include "../game/gamedata.h"
 #include "../game/npcdef.h"
 #include "../game/zonedef.h"
 
@@ -31,6 +32,8 @@ typedef struct store_s store_t;
 typedef struct store_ops_s {
     /* Applies pending migrations (schema + seed zones). */
     int (*migrate)(store_t *s);
+    /* Abilities, items and loot (migrations/003_game.sql) into *out. */
+    int (*gamedata_load)(store_t *s, gamedata_t *out);
     /* *out is malloc'd (caller frees), *n zones. */
     int (*zones_load)(store_t *s, zonedef_t **out, int *n);
     /* Every NPC spawn of every zone with its definition, waypoints and
@@ -45,11 +48,12 @@ typedef struct store_ops_s {
     /* Returns the stored verifier hash; the caller compares in constant time. */
     int (*token_get)(store_t *s, const char *selector, int64_t now_ms, int64_t *account_id,
                      char verifier_hash[STORE_HASH_HEX + 1]);
+    /* Characters come with their inventory (items, n_items) and is_alive. */
     int (*characters_list)(store_t *s, int64_t account_id, character_t *out, int max, int *n);
-    /* Inserts c and sets c->id. STORE_ERR_EXISTS when the name is taken. */
+    /* Inserts c (and its inventory) and sets c->id. STORE_ERR_EXISTS when the name is taken. */
     int (*character_create)(store_t *s, character_t *c);
     int (*character_get)(store_t *s, int64_t id, character_t *out);
-    /* Saves the changing fields of n characters in one transaction. */
+    /* Saves the changing fields of n characters, inventories included, in one transaction. */
     int (*characters_save)(store_t *s, const character_t *c, int n);
     /* Zone snapshot for failover: opaque text (JSON), or NOTFOUND. */
     int (*snapshot_put)(store_t *s, const char *zone_id, const char *data, size_t len);

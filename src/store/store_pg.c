@@ -411,6 +411,88 @@ static int pg_zones_load(store_t *s, zonedef_t **out, int *n)
     return run_read(s, do_zones_load, &a, zones_empty);
 }
 
+/* ---- game data */
+
+static int enum_col(PGresult *r, int row, int col, int (*parse)(const char *))
+{
+    int v = parse(PQgetvalue(r, row, col));
+    return v < 0 ? 0 : v;
+}
+
+static int do_gamedata_load(PGconn *c, void *arg)
+{
+    gamedata_t *g = arg;
+    memset(g, 0, sizeof(*g));
+    PGresult *r = exec(c,
+                       "SELECT id, name, description, target, range_ft, atb_cost, stamina_cost, "
+                       "mana_cost, health_cost, cooldown_s, damage_type, amount, scaling_stat, "
+                       "scaling, builds_charge, builds_amount, consumes_charge, consumes_amount, "
+                       "area_ft FROM abilities ORDER BY id",
+                       0, NULL);
+    if (check(c, r, PGRES_TUPLES_OK, "abilities", 1) != STORE_OK) return STORE_ERR;
+    for (int i = 0; i < PQntuples(r) && g->n_abilities < GD_MAX_ABILITIES; i++) {
+        ability_def_t *a = &g->abilities[g->n_abilities++];
+        copy_col(r, i, 0, a->id, sizeof(a->id));
+        copy_col(r, i, 1, a->name, sizeof(a->name));
+        copy_col(r, i, 2, a->description, sizeof(a->description));
+        a->target = strcmp(PQgetvalue(r, i, 3), "ally") == 0 ? TARGET_ALLY : TARGET_ENEMY;
+        a->range_ft = col_f64(r, i, 4);
+        a->atb_cost = (int)col_i64(r, i, 5);
+        a->stamina_cost = (int)col_i64(r, i, 6);
+        a->mana_cost = (int)col_i64(r, i, 7);
+        a->health_cost = (int)col_i64(r, i, 8);
+        a->cooldown_s = col_f64(r, i, 9);
+        a->damage_type = enum_col(r, i, 10, gamedata_damage_parse);
+        a->amount = col_f64(r, i, 11);
+        a->scaling_stat = enum_col(r, i, 12, gamedata_stat_parse);
+        a->scaling = col_f64(r, i, 13);
+        copy_col(r, i, 14, a->builds_charge, sizeof(a->builds_charge));
+        a->builds_amount = (int)col_i64(r, i, 15);
+        copy_col(r, i, 16, a->consumes_charge, sizeof(a->consumes_charge));
+        a->consumes_amount = (int)col_i64(r, i, 17);
+        a->area_ft = col_f64(r, i, 18);
+    }
+    PQclear(r);
+    r = exec(c,
+             "SELECT id, name, description, kind, attack_bonus, resource, value, cooldown_s, "
+             "stack_max FROM items ORDER BY id",
+             0, NULL);
+    if (check(c, r, PGRES_TUPLES_OK, "items", 1) != STORE_OK) return STORE_ERR;
+    for (int i = 0; i < PQntuples(r) && g->n_items < GD_MAX_ITEMS; i++) {
+        item_def_t *it = &g->items[g->n_items++];
+        copy_col(r, i, 0, it->id, sizeof(it->id));
+        copy_col(r, i, 1, it->name, sizeof(it->name));
+        copy_col(r, i, 2, it->description, sizeof(it->description));
+        it->kind = enum_col(r, i, 3, gamedata_item_kind_parse);
+        it->attack_bonus = (int)col_i64(r, i, 4);
+        it->resource = enum_col(r, i, 5, gamedata_resource_parse);
+        it->value = (int)col_i64(r, i, 6);
+        it->cooldown_s = col_f64(r, i, 7);
+        it->stack_max = (int)col_i64(r, i, 8);
+    }
+    PQclear(r);
+    r = exec(c,
+             "SELECT source, item_id, chance_pct, qty_min, qty_max FROM loot "
+             "ORDER BY source, item_id",
+             0, NULL);
+    if (check(c, r, PGRES_TUPLES_OK, "loot", 1) != STORE_OK) return STORE_ERR;
+    for (int i = 0; i < PQntuples(r) && g->n_loot < GD_MAX_LOOT; i++) {
+        loot_def_t *l = &g->loot[g->n_loot++];
+        copy_col(r, i, 0, l->source, sizeof(l->source));
+        copy_col(r, i, 1, l->item_id, sizeof(l->item_id));
+        l->chance_pct = col_f64(r, i, 2);
+        l->qty_min = (int)col_i64(r, i, 3);
+        l->qty_max = (int)col_i64(r, i, 4);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+static int pg_gamedata_load(store_t *s, gamedata_t *out)
+{
+    return run(s, do_gamedata_load, out);
+}
+
 typedef struct {
     npcdef_t **out;
     int *n;
@@ -582,7 +664,7 @@ static int pg_token_get(store_t *s, const char *selector, int64_t now_ms, int64_
 
 #define CHAR_COLS                                                                                  \
     "id, account_id, name, description, level, experience, zone_id, x, y, z, heading, strength, "  \
-    "vitality, dexterity, agility, intelligence, wisdom, hp, stamina, mana, last_played"
+    "vitality, dexterity, agility, intelligence, wisdom, hp, stamina, mana, last_played, is_alive"
 
 static void read_character(PGresult *r, int row, character_t *c)
 {
@@ -603,6 +685,81 @@ static void read_character(PGresult *r, int row, character_t *c)
     for (int i = 0; i < 9; i++)
         *stats[i] = (int)col_i64(r, row, 11 + i);
     c->last_played = col_i64(r, row, 20);
+    c->is_alive = col_i64(r, row, 21) != 0;
+}
+
+/* Appends v to a PostgreSQL array literal, quoted (zone ids are text). */
+static void array_str(buf_t *b, const char *v)
+{
+    buf_putc(b, '"');
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\') buf_putc(b, '\\');
+        buf_putc(b, *v);
+    }
+    buf_putc(b, '"');
+}
+
+/* Fills c->items from character_items. */
+static int read_items(PGconn *c, character_t *ch)
+{
+    num_t id;
+    const char *vals[] = {i64s(&id, ch->id)};
+    PGresult *r = exec(c,
+                       "SELECT item_id, quantity, equipped FROM character_items "
+                       "WHERE character_id = $1::bigint ORDER BY slot",
+                       1, vals);
+    if (check(c, r, PGRES_TUPLES_OK, "read_items", 1) != STORE_OK) return STORE_ERR;
+    ch->n_items = 0;
+    for (int i = 0; i < PQntuples(r) && ch->n_items < CHAR_INV_MAX; i++) {
+        inv_slot_t *s = &ch->items[ch->n_items];
+        copy_col(r, i, 0, s->item_id, sizeof(s->item_id));
+        s->quantity = (int)col_i64(r, i, 1);
+        s->equipped = col_i64(r, i, 2) != 0;
+        if (s->quantity > 0) ch->n_items++;
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+/* Replaces the inventory rows of n characters (inside the caller's
+ * transaction): one DELETE and one INSERT from arrays. */
+static int write_items(PGconn *c, const character_t *cs, int n)
+{
+    buf_t ids, cid, slot, item, qty, eq;
+    buf_t *all[] = {&ids, &cid, &slot, &item, &qty, &eq};
+    for (int k = 0; k < 6; k++) {
+        buf_init(all[k]);
+        buf_putc(all[k], '{');
+    }
+    int rows = 0;
+    for (int i = 0; i < n; i++) {
+        buf_printf(&ids, "%s%" PRId64, i ? "," : "", cs[i].id);
+        for (int k = 0; k < cs[i].n_items && k < CHAR_INV_MAX; k++) {
+            const char *sep = rows++ ? "," : "";
+            buf_printf(&cid, "%s%" PRId64, sep, cs[i].id);
+            buf_printf(&slot, "%s%d", sep, k);
+            buf_puts(&item, sep);
+            array_str(&item, cs[i].items[k].item_id);
+            buf_printf(&qty, "%s%d", sep, cs[i].items[k].quantity);
+            buf_printf(&eq, "%s%d", sep, cs[i].items[k].equipped != 0);
+        }
+    }
+    for (int k = 0; k < 6; k++)
+        buf_putc(all[k], '}');
+    const char *v1[] = {ids.data};
+    int rc = command(c, "DELETE FROM character_items WHERE character_id = ANY($1::bigint[])", 1, v1,
+                     "write_items");
+    const char *v2[] = {cid.data, slot.data, item.data, qty.data, eq.data};
+    if (rc == STORE_OK && rows)
+        rc =
+            command(c,
+                    "INSERT INTO character_items (character_id, slot, item_id, quantity, equipped) "
+                    "SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::int[], "
+                    "$5::int[])",
+                    5, v2, "write_items");
+    for (int k = 0; k < 6; k++)
+        buf_free(all[k]);
+    return rc;
 }
 
 typedef struct {
@@ -625,6 +782,8 @@ static int do_characters_list(PGconn *c, void *arg)
     for (int i = 0; i < rows && cnt < a->max; i++)
         read_character(r, i, &a->out[cnt++]);
     PQclear(r);
+    for (int i = 0; i < cnt; i++)
+        if (read_items(c, &a->out[i]) != STORE_OK) return STORE_ERR;
     *a->n = cnt;
     return STORE_OK;
 }
@@ -649,7 +808,7 @@ static int do_character_create(PGconn *c, void *arg)
     character_t *ch = arg;
     char key[CHAR_NAME_MAX + 1];
     lower(ch->name, key, sizeof(key));
-    num_t n[17];
+    num_t n[18];
     const char *vals[] = {i64s(&n[0], ch->account_id),
                           ch->name,
                           key,
@@ -670,21 +829,22 @@ static int do_character_create(PGconn *c, void *arg)
                           i64s(&n[13], ch->hp),
                           i64s(&n[14], ch->stamina),
                           i64s(&n[15], ch->mana),
-                          i64s(&n[16], ch->last_played)};
+                          i64s(&n[16], ch->last_played),
+                          i64s(&n[17], ch->is_alive != 0)};
     PGresult *r = exec(c,
                        "INSERT INTO characters (account_id, name, name_key, description, level, "
                        "experience, zone_id, x, y, z, heading, strength, vitality, dexterity, "
-                       "agility, intelligence, wisdom, hp, stamina, mana, last_played) VALUES "
-                       "($1::bigint, $2, $3, $4, $5::int, $6::bigint, $7, $8::float8, "
+                       "agility, intelligence, wisdom, hp, stamina, mana, last_played, is_alive) "
+                       "VALUES ($1::bigint, $2, $3, $4, $5::int, $6::bigint, $7, $8::float8, "
                        "$9::float8, $10::float8, $11::float8, $12::int, $13::int, $14::int, "
-                       "$15::int, $16::int, $17::int, $18::int, $19::int, $20::int, $21::bigint) "
-                       "RETURNING id",
-                       21, vals);
+                       "$15::int, $16::int, $17::int, $18::int, $19::int, $20::int, $21::bigint, "
+                       "$22::int) RETURNING id",
+                       22, vals);
     int rc = check(c, r, PGRES_TUPLES_OK, "character_create", 1);
     if (rc != STORE_OK) return rc;
     ch->id = col_i64(r, 0, 0);
     PQclear(r);
-    return STORE_OK;
+    return write_items(c, ch, 1);
 }
 
 static int pg_character_create(store_t *s, character_t *c)
@@ -705,7 +865,7 @@ static int do_character_get(PGconn *c, void *arg)
     else
         read_character(r, 0, a->out);
     PQclear(r);
-    return rc;
+    return rc == STORE_OK ? read_items(c, a->out) : rc;
 }
 
 static int pg_character_get(store_t *s, int64_t id, character_t *out)
@@ -719,24 +879,13 @@ typedef struct {
     int n;
 } save_args_t;
 
-/* Appends v to a PostgreSQL array literal, quoted (zone ids are text). */
-static void array_str(buf_t *b, const char *v)
-{
-    buf_putc(b, '"');
-    for (; *v; v++) {
-        if (*v == '"' || *v == '\\') buf_putc(b, '\\');
-        buf_putc(b, *v);
-    }
-    buf_putc(b, '"');
-}
-
 /* One UPDATE per PG_SAVE_BATCH characters: the columns travel as arrays
  * and unnest() turns them back into rows, so saving a busy zone is a few
  * round trips instead of one per player. */
 static int do_characters_save(PGconn *c, void *arg)
 {
     save_args_t *a = arg;
-    enum { ID, ZONE, X, Y, Z, HEADING, LEVEL, XP, HP, STAMINA, MANA, PLAYED, NCOL };
+    enum { ID, ZONE, X, Y, Z, HEADING, LEVEL, XP, HP, STAMINA, MANA, PLAYED, ALIVE, NCOL };
     buf_t cols[NCOL];
     for (int k = 0; k < NCOL; k++)
         buf_init(&cols[k]);
@@ -763,6 +912,7 @@ static int do_characters_save(PGconn *c, void *arg)
             buf_printf(&cols[STAMINA], "%s%d", sep, ch->stamina);
             buf_printf(&cols[MANA], "%s%d", sep, ch->mana);
             buf_printf(&cols[PLAYED], "%s%" PRId64, sep, ch->last_played);
+            buf_printf(&cols[ALIVE], "%s%d", sep, ch->is_alive != 0);
         }
         const char *vals[NCOL];
         for (int k = 0; k < NCOL; k++) {
@@ -772,13 +922,15 @@ static int do_characters_save(PGconn *c, void *arg)
         rc = command(c,
                      "UPDATE characters AS c SET zone_id = v.zone_id, x = v.x, y = v.y, "
                      "z = v.z, heading = v.heading, level = v.level, experience = v.experience, "
-                     "hp = v.hp, stamina = v.stamina, mana = v.mana, last_played = v.last_played "
+                     "hp = v.hp, stamina = v.stamina, mana = v.mana, last_played = v.last_played, "
+                     "is_alive = v.is_alive "
                      "FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::float8[], "
                      "$5::float8[], $6::float8[], $7::int[], $8::bigint[], $9::int[], "
-                     "$10::int[], $11::int[], $12::bigint[]) AS v(id, zone_id, x, y, z, "
-                     "heading, level, experience, hp, stamina, mana, last_played) "
+                     "$10::int[], $11::int[], $12::bigint[], $13::int[]) AS v(id, zone_id, x, y, "
+                     "z, heading, level, experience, hp, stamina, mana, last_played, is_alive) "
                      "WHERE c.id = v.id",
                      NCOL, vals, "characters_save");
+        if (rc == STORE_OK) rc = write_items(c, a->cs + start, end - start);
     }
     if (rc == STORE_OK) rc = command(c, "COMMIT", 0, NULL, "commit");
     if (rc != STORE_OK) {
@@ -926,6 +1078,7 @@ static void pg_close(store_t *st)
 
 static const store_ops_t pg_ops = {
     .migrate = pg_migrate,
+    .gamedata_load = pg_gamedata_load,
     .zones_load = pg_zones_load,
     .npcs_load = pg_npcs_load,
     .account_create = pg_account_create,

@@ -43,6 +43,15 @@ static void copy_text(sqlite3_stmt *st, int col, char *out, size_t cap)
     (void)snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
+static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT) return STORE_ERR_EXISTS;
+    if (rc != SQLITE_DONE) return db_error(db, what);
+    return STORE_OK;
+}
+
 static int sq_migrate(store_t *s)
 {
     sqlite3 *db = DB(s);
@@ -73,6 +82,81 @@ static int sq_migrate(store_t *s)
         }
         log_info("store", "applied migration %d", i + 1);
     }
+    return STORE_OK;
+}
+
+static int text_enum(sqlite3_stmt *st, int col, int (*parse)(const char *))
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int v = parse(t ? (const char *)t : "");
+    return v < 0 ? 0 : v;
+}
+
+static int sq_gamedata_load(store_t *s, gamedata_t *g)
+{
+    sqlite3 *db = DB(s);
+    memset(g, 0, sizeof(*g));
+    sqlite3_stmt *st = prepare(
+        db, "SELECT id, name, description, target, range_ft, atb_cost, stamina_cost, mana_cost, "
+            "health_cost, cooldown_s, damage_type, amount, scaling_stat, scaling, builds_charge, "
+            "builds_amount, consumes_charge, consumes_amount, area_ft FROM abilities ORDER BY id");
+    if (!st) return STORE_ERR;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && g->n_abilities < GD_MAX_ABILITIES) {
+        ability_def_t *a = &g->abilities[g->n_abilities++];
+        copy_text(st, 0, a->id, sizeof(a->id));
+        copy_text(st, 1, a->name, sizeof(a->name));
+        copy_text(st, 2, a->description, sizeof(a->description));
+        const unsigned char *t = sqlite3_column_text(st, 3);
+        a->target = t && strcmp((const char *)t, "ally") == 0 ? TARGET_ALLY : TARGET_ENEMY;
+        a->range_ft = sqlite3_column_double(st, 4);
+        a->atb_cost = sqlite3_column_int(st, 5);
+        a->stamina_cost = sqlite3_column_int(st, 6);
+        a->mana_cost = sqlite3_column_int(st, 7);
+        a->health_cost = sqlite3_column_int(st, 8);
+        a->cooldown_s = sqlite3_column_double(st, 9);
+        a->damage_type = text_enum(st, 10, gamedata_damage_parse);
+        a->amount = sqlite3_column_double(st, 11);
+        a->scaling_stat = text_enum(st, 12, gamedata_stat_parse);
+        a->scaling = sqlite3_column_double(st, 13);
+        copy_text(st, 14, a->builds_charge, sizeof(a->builds_charge));
+        a->builds_amount = sqlite3_column_int(st, 15);
+        copy_text(st, 16, a->consumes_charge, sizeof(a->consumes_charge));
+        a->consumes_amount = sqlite3_column_int(st, 17);
+        a->area_ft = sqlite3_column_double(st, 18);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_error(db, "abilities");
+    st = prepare(db, "SELECT id, name, description, kind, attack_bonus, resource, value, "
+                     "cooldown_s, stack_max FROM items ORDER BY id");
+    if (!st) return STORE_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && g->n_items < GD_MAX_ITEMS) {
+        item_def_t *it = &g->items[g->n_items++];
+        copy_text(st, 0, it->id, sizeof(it->id));
+        copy_text(st, 1, it->name, sizeof(it->name));
+        copy_text(st, 2, it->description, sizeof(it->description));
+        it->kind = text_enum(st, 3, gamedata_item_kind_parse);
+        it->attack_bonus = sqlite3_column_int(st, 4);
+        it->resource = text_enum(st, 5, gamedata_resource_parse);
+        it->value = sqlite3_column_int(st, 6);
+        it->cooldown_s = sqlite3_column_double(st, 7);
+        it->stack_max = sqlite3_column_int(st, 8);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_error(db, "items");
+    st = prepare(db, "SELECT source, item_id, chance_pct, qty_min, qty_max FROM loot "
+                     "ORDER BY source, item_id");
+    if (!st) return STORE_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && g->n_loot < GD_MAX_LOOT) {
+        loot_def_t *l = &g->loot[g->n_loot++];
+        copy_text(st, 0, l->source, sizeof(l->source));
+        copy_text(st, 1, l->item_id, sizeof(l->item_id));
+        l->chance_pct = sqlite3_column_double(st, 2);
+        l->qty_min = sqlite3_column_int(st, 3);
+        l->qty_max = sqlite3_column_int(st, 4);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_error(db, "loot");
     return STORE_OK;
 }
 
@@ -168,15 +252,6 @@ fail:
     return db_error(db, "npcs_load");
 }
 
-static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_CONSTRAINT) return STORE_ERR_EXISTS;
-    if (rc != SQLITE_DONE) return db_error(db, what);
-    return STORE_OK;
-}
-
 static int sq_account_create(store_t *s, const char *username, const char *pwhash,
                              const char *display_name, int64_t *id)
 {
@@ -247,7 +322,7 @@ static int sq_token_get(store_t *s, const char *selector, int64_t now_ms, int64_
 
 #define CHAR_COLS                                                                                  \
     "id, account_id, name, description, level, experience, zone_id, x, y, z, heading, strength, "  \
-    "vitality, dexterity, agility, intelligence, wisdom, hp, stamina, mana, last_played"
+    "vitality, dexterity, agility, intelligence, wisdom, hp, stamina, mana, last_played, is_alive"
 
 static void read_character(sqlite3_stmt *st, character_t *c)
 {
@@ -268,6 +343,48 @@ static void read_character(sqlite3_stmt *st, character_t *c)
     for (int i = 0; i < 9; i++)
         *stats[i] = sqlite3_column_int(st, 11 + i);
     c->last_played = sqlite3_column_int64(st, 20);
+    c->is_alive = sqlite3_column_int(st, 21) != 0;
+}
+
+/* Fills c->items from character_items. */
+static int read_items(sqlite3 *db, character_t *c)
+{
+    sqlite3_stmt *st = prepare(db, "SELECT item_id, quantity, equipped FROM character_items "
+                                   "WHERE character_id = ? ORDER BY slot");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_int64(st, 1, c->id);
+    int rc;
+    c->n_items = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (c->n_items == CHAR_INV_MAX) continue;
+        inv_slot_t *s = &c->items[c->n_items];
+        copy_text(st, 0, s->item_id, sizeof(s->item_id));
+        s->quantity = sqlite3_column_int(st, 1);
+        s->equipped = sqlite3_column_int(st, 2) != 0;
+        if (s->quantity > 0) c->n_items++;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_error(db, "read_items");
+}
+
+/* Replaces a character's inventory rows (inside the caller's transaction). */
+static int write_items(sqlite3 *db, const character_t *c)
+{
+    sqlite3_stmt *st = prepare(db, "DELETE FROM character_items WHERE character_id = ?");
+    if (!st) return STORE_ERR;
+    sqlite3_bind_int64(st, 1, c->id);
+    int rc = step_done(db, st, "write_items");
+    for (int i = 0; rc == STORE_OK && i < c->n_items && i < CHAR_INV_MAX; i++) {
+        st = prepare(db, "INSERT INTO character_items VALUES (?, ?, ?, ?, ?)");
+        if (!st) return STORE_ERR;
+        sqlite3_bind_int64(st, 1, c->id);
+        sqlite3_bind_int(st, 2, i);
+        sqlite3_bind_text(st, 3, c->items[i].item_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 4, c->items[i].quantity);
+        sqlite3_bind_int(st, 5, c->items[i].equipped != 0);
+        rc = step_done(db, st, "write_items");
+    }
+    return rc;
 }
 
 static int sq_characters_list(store_t *s, int64_t account_id, character_t *out, int max, int *n)
@@ -281,6 +398,8 @@ static int sq_characters_list(store_t *s, int64_t account_id, character_t *out, 
         if (cnt < max) read_character(st, &out[cnt++]);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return db_error(DB(s), "characters_list");
+    for (int i = 0; i < cnt; i++)
+        if (read_items(DB(s), &out[i]) != STORE_OK) return STORE_ERR;
     *n = cnt;
     return STORE_OK;
 }
@@ -299,8 +418,8 @@ static int sq_character_create(store_t *s, character_t *c)
     sqlite3_stmt *st = prepare(
         db, "INSERT INTO characters (account_id, name, name_key, description, level, experience, "
             "zone_id, x, y, z, heading, strength, vitality, dexterity, agility, intelligence, "
-            "wisdom, hp, stamina, mana, last_played) VALUES "
-            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
+            "wisdom, hp, stamina, mana, last_played, is_alive) VALUES "
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
     if (!st) return STORE_ERR;
     char key[CHAR_NAME_MAX + 1];
     lower(c->name, key, sizeof(key));
@@ -319,12 +438,13 @@ static int sq_character_create(store_t *s, character_t *c)
     for (int i = 0; i < 9; i++)
         sqlite3_bind_int(st, 12 + i, v[i]);
     sqlite3_bind_int64(st, 21, c->last_played);
+    sqlite3_bind_int(st, 22, c->is_alive != 0);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) c->id = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT) return STORE_ERR_EXISTS;
     if (rc != SQLITE_ROW) return db_error(db, "character_create");
-    return STORE_OK;
+    return write_items(db, c);
 }
 
 static int sq_character_get(store_t *s, int64_t id, character_t *out)
@@ -340,7 +460,7 @@ static int sq_character_get(store_t *s, int64_t id, character_t *out)
         ret = db_error(DB(s), "character_get");
     }
     sqlite3_finalize(st);
-    return ret;
+    return ret == STORE_OK ? read_items(DB(s), out) : ret;
 }
 
 static int characters_save_locked(sqlite3 *db, const character_t *cs, int n)
@@ -349,7 +469,7 @@ static int characters_save_locked(sqlite3 *db, const character_t *cs, int n)
         return db_error(db, "begin");
     sqlite3_stmt *st = prepare(db, "UPDATE characters SET zone_id=?, x=?, y=?, z=?, heading=?, "
                                    "level=?, experience=?, hp=?, stamina=?, mana=?, "
-                                   "last_played=? WHERE id=?");
+                                   "last_played=?, is_alive=? WHERE id=?");
     int ret = st ? STORE_OK : STORE_ERR;
     for (int i = 0; st && i < n; i++) {
         const character_t *c = &cs[i];
@@ -365,11 +485,13 @@ static int characters_save_locked(sqlite3 *db, const character_t *cs, int n)
         sqlite3_bind_int(st, 9, c->stamina);
         sqlite3_bind_int(st, 10, c->mana);
         sqlite3_bind_int64(st, 11, c->last_played);
-        sqlite3_bind_int64(st, 12, c->id);
+        sqlite3_bind_int(st, 12, c->is_alive != 0);
+        sqlite3_bind_int64(st, 13, c->id);
         if (sqlite3_step(st) != SQLITE_DONE) {
             ret = db_error(db, "characters_save");
             break;
         }
+        if ((ret = write_items(db, c)) != STORE_OK) break;
     }
     sqlite3_finalize(st);
     if (sqlite3_exec(db, ret == STORE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
@@ -424,6 +546,7 @@ static void sq_close(store_t *s)
 
 static const store_ops_t sqlite_ops = {
     .migrate = sq_migrate,
+    .gamedata_load = sq_gamedata_load,
     .zones_load = sq_zones_load,
     .npcs_load = sq_npcs_load,
     .account_create = sq_account_create,

@@ -38,6 +38,9 @@ static void print_record(const char *channel, const env_rec_t *r)
     case ENV_SHOUT:
         printf(" from=%s text=\"%s\"", r->u.shout.sender_name, r->u.shout.content);
         break;
+    case ENV_COMMAND:
+        printf(" text=\"%s\"", r->u.command.text);
+        break;
     case ENV_ROUTE:
     case ENV_UNKNOWN:
         printf(" zone=%s", r->u.route.zone);

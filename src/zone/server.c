@@ -339,6 +339,12 @@ static void handle_record(zs_t *zs, zs_zone_t *z, const env_rec_t *r)
         else
             unknown_player(zs, z, r);
         break;
+    case ENV_COMMAND:
+        if ((p = commander(zs, r)))
+            zsim_player_command(p->zone->sim, p->ref, r->u.command.text);
+        else
+            unknown_player(zs, z, r);
+        break;
     case ENV_SHOUT:
         zsim_remote_shout(z->sim, &r->u.shout);
         break;
@@ -660,6 +666,28 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     zs__player_drop(zs, p);
 }
 
+/* /tell to someone not in the sender's zone: every gateway delivers it
+ * to whoever plays that character (as the gateway's own whisper does). */
+static void hook_tell(void *ud, const char *target_name, const char *type, const char *payload,
+                      size_t len)
+{
+    zs_t *zs = ud;
+    env_rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_WHISPER;
+    snprintf(r.u.whisper.target, sizeof(r.u.whisper.target), "%s", target_name);
+    r.type = type;
+    r.type_len = strlen(type);
+    r.payload = payload;
+    r.payload_len = len;
+    buf_t f;
+    buf_init(&f);
+    env_begin(&f);
+    env_put(&f, &r);
+    if (zs->bus) bus_publish(zs->bus, "gateway:output", f.data, f.len);
+    buf_free(&f);
+}
+
 static void hook_shout(void *ud, const char *to_zone, const msg_shout_t *s)
 {
     zs_t *zs = ud;
@@ -861,9 +889,11 @@ zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore, uint64_t e
                          .roster_max_entities = zs->cfg.roster_max_entities,
                          .disable_npcs = !zs->cfg.npcs,
                          .roster_threads = zs->cfg.roster_threads,
+                         .data = zs->data,
                          .mob_respawn_ms = zs->cfg.mob_respawn_ms,
-                         .rng_seed = zs->cfg.rng_seed};
-    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout, hook_npc_addressed};
+                         .rng_seed = zs->cfg.rng_seed,
+                         .respawn_delay_ms = zs->cfg.respawn_delay_ms};
+    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout, hook_tell, hook_npc_addressed};
     z = wod_calloc(1, sizeof(*z));
     (void)snprintf(z->id, sizeof(z->id), "%s", zone);
     z->zs = zs;
@@ -924,6 +954,10 @@ zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt)
     zs->world = wod_malloc(sizeof(zonedef_t) * (size_t)(opt->n_zones ? opt->n_zones : 1));
     memcpy(zs->world, opt->zones, sizeof(zonedef_t) * (size_t)opt->n_zones);
     zs->role_all = opt->role_all;
+    if (opt->data) {
+        zs->data = wod_malloc(sizeof(*zs->data));
+        *zs->data = *opt->data;
+    }
     zs->llm = llm_new(loop, &zs->cfg, on_llm_reply, zs);
     /* Once, before the loop runs (like the zones): zones opened later
      * take their NPCs from this copy without touching the store. */
@@ -1032,6 +1066,7 @@ static void handle_closed(uv_handle_t *h)
     HASH_ITER(hh_ref, zs->by_ref, p, tp) zs__player_drop(zs, p);
     bus_batch_free_all(&zs->outs);
     free(zs->world);
+    free(zs->data);
     free(zs->npcs);
     llm_free(zs->llm);
     free(zs);

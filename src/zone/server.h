@@ -8,6 +8,7 @@
 #include "../bus/bus.h"
 #include "../core/buf.h"
 #include "../core/config.h"
+#include "../game/gamedata.h"
 #include "../game/zonedef.h"
 #include "../registry/registry.h"
 #include "../store/store.h"
@@ -22,7 +23,8 @@ typedef struct zs_options_s {
     registry_t *registry;   /* borrowed */
     const zonedef_t *zones; /* the whole world; copied */
     int n_zones;
-    int role_all; /* heartbeat says type "all" and refreshes every second */
+    int role_all;           /* heartbeat says type "all" and refreshes every second */
+    const gamedata_t *data; /* abilities/items/loot from the store; copied; may be NULL */
 } zs_options_t;
 
 zs_t *zs_new(uv_loop_t *loop, const zs_options_t *opt);

@@ -79,7 +79,8 @@ struct zs_s {
     bus_t *bus;
     zonedef_t *world;
     int n_world;
-    npcdef_t *npcs; /* every zone's NPC spawns, loaded at start-up */
+    gamedata_t *data; /* abilities, items, loot (owned copy; NULL = the sim's built-in) */
+    npcdef_t *npcs;   /* every zone's NPC spawns, loaded at start-up */
     int n_npcs;
     struct llm_s *llm; /* LLM-voiced NPCs, NULL = off */
     int role_all;

@@ -104,6 +104,10 @@ static void test_state_roundtrip(void **state)
     c.id = 7;
     c.heading = 123.456;
     c.experience = 1234567890123LL;
+    c.is_alive = 0;
+    c.items[2] = c.items[1];
+    c.items[2].quantity = 20;
+    c.n_items = 3;
     buf_t b;
     buf_init(&b);
     character_state_json(&b, &c);
@@ -111,6 +115,9 @@ static void test_state_roundtrip(void **state)
     assert_non_null(j);
     assert_int_equal(character_state_parse(j, &back), 0);
     assert_memory_equal(&c, &back, sizeof(c));
+    json_t *items = json_object_get(j, "items");
+    json_object_set_new(json_array_get(items, 1), "quantity", json_integer(0)); /* empty stack */
+    assert_int_equal(character_state_parse(j, &back), -1);
     json_object_set_new(j, "x", json_string("nope"));
     assert_int_equal(character_state_parse(j, &back), -1);
     json_decref(j);

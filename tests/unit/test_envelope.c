@@ -115,6 +115,13 @@ static void build_sample(sample_t *s)
     snprintf(r.u.shout.content, sizeof(r.u.shout.content), "Over here!");
     add(s, &r);
 
+    memset(&r, 0, sizeof(r));
+    r.kind = ENV_COMMAND;
+    client(&r, "gateway-1", 5);
+    r.character_id = 13;
+    snprintf(r.u.command.text, sizeof(r.u.command.text), "/cast \"Arcane Bolt\" Rabid Dog");
+    add(s, &r);
+
     static const char payload[] = {'{', '"', 'a', '"', ':', '1', '}'};
     memset(&r, 0, sizeof(r));
     r.kind = ENV_DELIVER;
@@ -227,6 +234,13 @@ static void assert_character_equal(const character_t *a, const character_t *b)
     assert_int_equal(a->stamina, b->stamina);
     assert_int_equal(a->mana, b->mana);
     assert_int_equal(a->last_played, b->last_played);
+    assert_int_equal(a->is_alive, b->is_alive);
+    assert_int_equal(a->n_items, b->n_items);
+    for (int i = 0; i < a->n_items; i++) {
+        assert_string_equal(a->items[i].item_id, b->items[i].item_id);
+        assert_int_equal(a->items[i].quantity, b->items[i].quantity);
+        assert_int_equal(a->items[i].equipped, b->items[i].equipped);
+    }
 }
 
 static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
@@ -247,6 +261,7 @@ static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
     case ENV_CHAT:
     case ENV_INTERACT:
     case ENV_COMBAT:
+    case ENV_COMMAND:
         assert_string_equal(got->client.gateway, want->client.gateway);
         assert_int_equal(got->client.conn, want->client.conn);
         assert_int_equal(got->character_id, want->character_id);
@@ -267,6 +282,8 @@ static void assert_rec_equal(const env_rec_t *want, const env_rec_t *got)
         } else if (want->kind == ENV_COMBAT) {
             assert_string_equal(got->u.combat.ability_id, want->u.combat.ability_id);
             assert_string_equal(got->u.combat.target_id, want->u.combat.target_id);
+        } else if (want->kind == ENV_COMMAND) {
+            assert_string_equal(got->u.command.text, want->u.command.text);
         }
         break;
     case ENV_SHOUT:
@@ -544,6 +561,8 @@ static void test_kind_names(void **state)
     assert_string_equal(env_kind_name(ENV_WHISPER), "WHISPER");
     assert_string_equal(env_kind_name(ENV_EPOCH), "EPOCH");
     assert_string_equal(env_kind_name(ENV_UNKNOWN), "UNKNOWN");
+    assert_string_equal(env_kind_name(ENV_COMMAND), "COMMAND");
+    assert_int_equal(ENV_COMMAND, 19); /* docs/PROTOCOL.md's record table */
     assert_string_equal(env_kind_name((env_kind_t)0), "?");
     assert_string_equal(env_kind_name(ENV_KIND_MAX), "?");
 }

@@ -221,6 +221,34 @@ static void test_auth_and_select(void **state)
         -1);
 }
 
+static void test_command(void **state)
+{
+    (void)state;
+    static msg_t m;
+    const char *code;
+    assert_int_equal(decode("{\"type\":\"command\",\"payload\":\"/look\"}", &m, &code), 0);
+    assert_int_equal(m.type, MSG_COMMAND);
+    assert_string_equal(m.u.command.text, "/look");
+    assert_int_equal(
+        decode("{\"type\":\"command\",\"payload\":{\"command\":\"/say hi\"}}", &m, &code), 0);
+    assert_string_equal(m.u.command.text, "/say hi");
+    /* nested {type, payload}, missing or non-string: empty_command */
+    assert_int_equal(
+        decode("{\"type\":\"command\",\"payload\":{\"command\":{\"type\":\"x\"}}}", &m, &code), -1);
+    assert_string_equal(code, "EMPTY_COMMAND");
+    assert_int_equal(decode("{\"type\":\"command\"}", &m, &code), -1);
+    assert_string_equal(code, "EMPTY_COMMAND");
+    assert_int_equal(decode("{\"type\":\"command\",\"payload\":7}", &m, &code), -1);
+    /* longer than the buffer: refused at the edge (500 characters are counted by the zone) */
+    static char big[2200];
+    strcpy(big, "{\"type\":\"command\",\"payload\":\"/say ");
+    size_t n = strlen(big);
+    memset(big + n, 'x', 2050);
+    strcpy(big + n + 2050, "\"}");
+    assert_int_equal(decode(big, &m, &code), -1);
+    assert_string_equal(code, "COMMAND_TOO_LONG");
+}
+
 /* The pong echoes the client's timestamp: any finite double must give a
  * short, valid JSON object whose length is what the buffer holds (the old
  * snprintf reply to 1e308 sent ~320 bytes past a 96-byte buffer). */
@@ -303,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_handshake_caps_and_refresh),
         cmocka_unit_test(test_chat_limits),
         cmocka_unit_test(test_auth_and_select),
+        cmocka_unit_test(test_command),
         cmocka_unit_test(test_pong_payload),
         cmocka_unit_test(test_control_chars),
     };

@@ -44,6 +44,19 @@ static void test_migrate(void **state)
     assert_int_equal(s->ops->migrate(s), STORE_OK); /* idempotent */
 }
 
+static void test_gamedata_load(void **state)
+{
+    static gamedata_t g;
+    assert_int_equal(S(state)->ops->gamedata_load(S(state), &g), STORE_OK);
+    const ability_def_t *b = gamedata_ability(&g, "basic_attack");
+    assert_non_null(b);
+    assert_int_equal(b->atb_cost, 100);
+    assert_true(b->scaling == 0.4); /* doubles, not float4 */
+    assert_true(g.n_abilities >= 6);
+    assert_non_null(gamedata_item(&g, "health_potion"));
+    assert_true(g.n_loot >= 1);
+}
+
 static void test_zones_load(void **state)
 {
     store_t *s = S(state);
@@ -192,6 +205,14 @@ static void test_characters(void **state)
     assert_int_equal(got.hp, c.hp);
     assert_int_equal(got.strength, c.strength);
     assert_true(got.x == 100 && got.y == 0 && got.z == 100);
+    /* alive, with the starting kit */
+    assert_int_equal(got.is_alive, 1);
+    assert_int_equal(got.n_items, 2);
+    assert_string_equal(got.items[0].item_id, "rusty_sword");
+    assert_int_equal(got.items[0].equipped, 1);
+    assert_string_equal(got.items[1].item_id, "health_potion");
+    assert_int_equal(got.items[1].quantity, 5);
+    assert_int_equal(list[0].n_items, 2); /* the list carries inventories too */
     assert_int_equal(s->ops->character_get(s, 999999, &got), STORE_ERR_NOTFOUND);
     fx->char_id = c.id;
 }
@@ -215,7 +236,13 @@ static void test_characters_save(void **state)
     cs[0].hp = 42;
     cs[0].experience = 1234567890123LL;
     cs[0].last_played = 1700000000123LL;
+    cs[0].is_alive = 0;
+    cs[0].items[1].quantity = 3; /* two potions drunk, a tooth looted */
+    snprintf(cs[0].items[2].item_id, sizeof(cs[0].items[2].item_id), "rat_tail");
+    cs[0].items[2].quantity = 2;
+    cs[0].n_items = 3;
     cs[1].x = 7;
+    cs[1].n_items = 0; /* an empty bag stays empty */
     assert_int_equal(s->ops->characters_save(s, cs, 2), STORE_OK);
 
     character_t got;
@@ -227,8 +254,14 @@ static void test_characters_save(void **state)
     assert_int_equal(got.experience, 1234567890123LL);
     assert_int_equal(got.last_played, 1700000000123LL);
     assert_string_equal(got.name, "Mira Vale"); /* not a saved field, unchanged */
+    assert_int_equal(got.is_alive, 0);
+    assert_int_equal(got.n_items, 3);
+    assert_int_equal(got.items[1].quantity, 3);
+    assert_string_equal(got.items[2].item_id, "rat_tail");
+    assert_int_equal(got.items[2].quantity, 2);
     assert_int_equal(s->ops->character_get(s, cs[1].id, &got), STORE_OK);
     assert_true(got.x == 7);
+    assert_int_equal(got.n_items, 0);
     assert_int_equal(s->ops->characters_save(s, cs, 0), STORE_OK);
 }
 
@@ -339,6 +372,7 @@ static void test_concurrent_saves(void **state)
 
 #define STORE_TESTS                                                                                \
     cmocka_unit_test(test_migrate), cmocka_unit_test(test_zones_load),                             \
+        cmocka_unit_test(test_gamedata_load), cmocka_unit_test(test_npcs_load),                    \
         cmocka_unit_test(test_npcs_load), cmocka_unit_test(test_accounts),                         \
         cmocka_unit_test(test_tokens), cmocka_unit_test(test_characters),                          \
         cmocka_unit_test(test_characters_save), cmocka_unit_test(test_snapshots),                  \
