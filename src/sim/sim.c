@@ -37,11 +37,12 @@
 
 #define ZSIM_CELL_FT        50.0 /* grid cell side */
 #define ZSIM_ENTRY_ENTITIES 256  /* world_entry.entities lists at most the nearest N */
-/* A step without `method` (the original clients: 10 ft every 2 s at
- * walk) may cover POS_MOVE_TOLERANCE x the named speed x the time since
- * the last accepted step, that time taken as at least POS_MOVE_MIN_S (two
- * steps may arrive in one tick) and at most POS_MOVE_MAX_S, plus
- * POS_MOVE_SLACK_FT. */
+/* Steps without `method` (the original clients: 10 ft every 2 s at walk)
+ * spend a budget of travel time: it grows with sim time, up to
+ * POS_MOVE_MAX_S banked (POS_MOVE_MIN_S on entry), and a step of d ft at
+ * the named speed costs d / (POS_MOVE_TOLERANCE x speed) of it; a step may
+ * overdraw it by POS_MOVE_SLACK_FT. Many small steps so cover no more than
+ * one long walk would: the distance over any span is bounded by the time. */
 #define POS_MOVE_MIN_S     2.0
 #define POS_MOVE_MAX_S     10.0
 #define POS_MOVE_TOLERANCE 1.5
@@ -452,6 +453,7 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
     zsim__game_enter(sim, p);
     p->gait = SPEED_STOP;
     p->last_pos_move_ms = sim->time_ms;
+    p->step_credit_s = POS_MOVE_MIN_S;
     double rate = max_update_rate;
     if (!(rate > 0) || rate > sim->cfg.tick_rate) rate = sim->cfg.tick_rate;
     p->send_interval_ms = 1000.0 / rate;
@@ -652,10 +654,11 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
         double dx = m->x - p->ch.x, dz = m->z - p->ch.z;
         double dist = sqrt(dx * dx + dz * dz);
         double elapsed = (sim->time_ms - p->last_pos_move_ms) / 1000.0;
-        double fps = gait_mult[g == SPEED_STOP ? SPEED_WALK : g] * p->d.base_speed;
-        double allowed =
-            POS_MOVE_TOLERANCE * fps * clampd(elapsed, POS_MOVE_MIN_S, POS_MOVE_MAX_S) +
-            POS_MOVE_SLACK_FT;
+        double fps =
+            POS_MOVE_TOLERANCE * gait_mult[g == SPEED_STOP ? SPEED_WALK : g] * p->d.base_speed;
+        p->step_credit_s = fmin(p->step_credit_s + fmax(elapsed, 0), POS_MOVE_MAX_S);
+        p->last_pos_move_ms = sim->time_ms;
+        double allowed = fps * fmax(p->step_credit_s, 0) + POS_MOVE_SLACK_FT;
         if (!isfinite(dist) || !isfinite(m->y) || dist > allowed) {
             char msg[128];
             snprintf(msg, sizeof(msg), "Moved %.1f ft but could cover at most %.1f ft",
@@ -663,7 +666,7 @@ int zsim_player_move(zsim_t *sim, uint64_t ref, const msg_move_t *m)
             send_error(sim, p, "MOVE_REJECTED", msg, "warning");
             return -1;
         }
-        p->last_pos_move_ms = sim->time_ms;
+        p->step_credit_s -= dist / fps;
         end_move(sim, p, "command", 1);
         if (dist > 0.01) p->ch.heading = normalize_heading(atan2(dx, dz) * 180.0 / M_PI);
         if (place_player(sim, p, m->x, m->y, m->z)) cross(sim, p);

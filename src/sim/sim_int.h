@@ -43,7 +43,8 @@ typedef struct zplayer_s {
     uint64_t state_seq;      /* sim->move_seq at its last state_update */
     uint32_t state_epoch;    /* grid epoch of its last state_update check */
     int wants_positions;     /* a graphical client: state_update positions */
-    double last_pos_move_ms; /* sim time of the last accepted position move */
+    double last_pos_move_ms; /* sim time step_credit_s was last brought up to date */
+    double step_credit_s;    /* travel time steps without `method` may still spend */
     double send_interval_ms; /* 1000 / min(tick rate, maxUpdateRate) */
     double next_send_ms;     /* sim time the next roster delta may go out */
     uint32_t roster_epoch;   /* grid epoch the roster was computed at */

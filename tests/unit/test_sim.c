@@ -358,13 +358,26 @@ static void test_position_move_checked(void **state)
     m.z = 70;
     m.x = 100 + run * 4.4;
     assert_int_equal(zsim_player_move(sim, 1, &m), 0);
-    /* but right away again not (2 s count at least: 3 s of running is too far) */
-    m.x += run * 3.1;
+    /* the budget banked: 2 s on entry + 9 s since, less 3 x 10 ft at walk and
+     * 4.4 s of running at 1.5 x: what is left is under 7.5 s of running */
+    double left = 2 + 9 - 3 * 10 / (1.5 * walk) - 4.4 / 1.5;
+    m.x += run * 7.5;
+    assert_true(1.5 * run * left + 2 < run * 7.5);
     assert_int_equal(zsim_player_move(sim, 1, &m), -1);
     /* at walk, what run allowed is refused */
     m.speed = SPEED_WALK;
-    m.x = zsim_player(sim, 1)->x + walk * 3.5;
+    m.x = zsim_player(sim, 1)->x + 1.5 * walk * left + 3;
     assert_int_equal(zsim_player_move(sim, 1, &m), -1);
+    /* many small steps at once cover no more than one long one would:
+     * 200 steps of 5 ft west in one tick, of which only the budget is taken */
+    double x0 = zsim_player(sim, 1)->x;
+    int taken = 0;
+    for (int i = 0; i < 200; i++) {
+        m.x = zsim_player(sim, 1)->x - 5;
+        taken += zsim_player_move(sim, 1, &m) == 0;
+    }
+    assert_true(taken > 0);
+    assert_true(x0 - zsim_player(sim, 1)->x <= 1.5 * walk * left + 2 + 1e-6);
     zsim_free(sim);
 }
 
