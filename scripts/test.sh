@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command (`make test`): installs what is missing, checks the
-# layering, builds with -Werror and runs the unit tests, then builds with
+# The test command (`make test`): installs what is missing, builds with
+# -Werror and runs the unit tests and `make lint` (layering, clang-tidy), then builds with
 # ASan+UBSan and runs the unit tests and every end-to-end test (pytest,
 # node, browser) once, then a short smoke run of every libFuzzer target.
 # Redis and PostgreSQL are started on loopback in a throwaway directory and
@@ -69,14 +69,13 @@ node_and_browser() {
      WOD_TEST_OUTPUT="$ROOT/$dir/test-output/browser" node --test)
 }
 
-echo "=== layering check"
-bash scripts/check-layers.sh
-
 # The release build (-Werror) runs the unit tests and the e2e checks that
 # only mean something without sanitizers (RSS bounds, the load tool's own
 # figures); every e2e test then runs once under ASan+UBSan, which keeps
 # the whole run within CI's time budget on two cores.
 build_and_unit build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "=== lint (layering check, clang-tidy)"
+BUILD=build bash scripts/lint.sh
 e2e build tests/e2e/test_hostile_io.py tests/e2e/test_bench_smoke.py
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}

@@ -397,7 +397,7 @@ static int upgrade_writable(gw_conn_t *c, struct lws *wsi)
     if (c->wsi == wsi) return gw_conn_on_writable(c);
     if (wsi != c->poll_probe || !c->poll_probe_pong) return 0;
     unsigned char frame[LWS_PRE + 6];
-    memcpy(frame + LWS_PRE, "3probe", 6);
+    memcpy(frame + LWS_PRE, "3probe", 6); // NOLINT(bugprone-not-null-terminated-result): a frame
     c->poll_probe_pong = 0;
     return lws_write(wsi, frame + LWS_PRE, 6, LWS_WRITE_TEXT) < 6 ? -1 : 0;
 }

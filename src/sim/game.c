@@ -94,7 +94,8 @@ static int fighter_of(zsim_t *sim, int32_t slot, fighter_t *f)
 
 static int alive(const fighter_t *f)
 {
-    return f->p ? f->p->ch.is_alive && f->p->ch.hp > 0 : f->n->alive;
+    if (f->p) return f->p->ch.is_alive && f->p->ch.hp > 0;
+    return f->n && f->n->alive;
 }
 
 static const char *fname(const fighter_t *f)

@@ -153,7 +153,7 @@ void grid_query(const grid_t *g, double x, double y, double z, double r, grid_hi
     int z0 = cell_z(g, z - r), z1 = cell_z(g, z + r);
     float fx = (float)x, fy = (float)y, fz = (float)z, r2 = (float)(r * r);
     for (int cz = z0; cz <= z1; cz++) {
-        const grid_cell_t *row = &g->cells[cz * g->nx];
+        const grid_cell_t *row = &g->cells[(size_t)cz * (size_t)g->nx];
         int x0, x1;
         row_cols(g, x, z, r, cz, &x0, &x1);
         for (int cx = x0; cx <= x1; cx++) {
@@ -190,7 +190,7 @@ int grid_changed_since(const grid_t *g, double x, double z, double r, uint32_t e
     int x0 = cell_x(g, x - r), x1 = cell_x(g, x + r);
     int z0 = cell_z(g, z - r), z1 = cell_z(g, z + r);
     for (int cz = z0; cz <= z1; cz++) {
-        const grid_cell_t *row = &g->cells[cz * g->nx];
+        const grid_cell_t *row = &g->cells[(size_t)cz * (size_t)g->nx];
         for (int cx = x0; cx <= x1; cx++)
             if (row[cx].stamp > epoch) return 1;
     }

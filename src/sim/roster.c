@@ -198,10 +198,10 @@ static inline void put_id_raw(buf_t *b, int64_t pid)
     char *p = room(b, ZENT_ID_MAX + 2);
     size_t n;
     if (pid > 0) {
-        memcpy(p, "\"char-", 6);
+        memcpy(p, "\"char-", 6); // NOLINT(bugprone-not-null-terminated-result): JSON bytes
         n = 6 + fmt_u64(p + 6, (uint64_t)pid);
     } else {
-        memcpy(p, "\"npc-", 5);
+        memcpy(p, "\"npc-", 5); // NOLINT(bugprone-not-null-terminated-result): JSON bytes
         n = 5 + fmt_u64(p + 5, (uint64_t)0 - (uint64_t)pid);
     }
     p[n] = '"';
@@ -763,6 +763,8 @@ static void near_from_grid(roster_scratch_t *s, size_t n_slots, int32_t viewer, 
             acc_touch = acc_cfh;
 #endif
     for (int row = 0; row <= z1 - z0; row++) {
+        /* the loop above filled every row of z0..z1 */
+        // NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign)
         uint32_t i = span[row][0], end = span[row][1];
 #ifdef __SSE2__
         /* four at a time; a row's last group may read up to 3 items past

@@ -474,8 +474,12 @@ int zsim_player_enter(zsim_t *sim, uint64_t ref, const character_t *ch, double m
 
     if (sim->n_players == sim->players_cap) {
         sim->players_cap = sim->players_cap ? sim->players_cap * 2 : 16;
+        /* arrays of zplayer_t pointers */
+        // NOLINTNEXTLINE(bugprone-sizeof-expression)
         sim->players = wod_realloc(sim->players, sim->players_cap * sizeof(*sim->players));
+        // NOLINTNEXTLINE(bugprone-sizeof-expression)
         sim->crossers = wod_realloc(sim->crossers, sim->players_cap * sizeof(*sim->crossers));
+        // NOLINTNEXTLINE(bugprone-sizeof-expression)
         sim->due = wod_realloc(sim->due, sim->players_cap * sizeof(*sim->due));
     }
     p->idx = sim->n_players;

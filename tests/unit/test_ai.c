@@ -263,7 +263,7 @@ static void test_patrol_loop(void **state)
     memcpy(d.patrol, wp, sizeof(wp));
     world_t w;
     world_init(&w, &d);
-    int order[8], n_order = 0, last = w.n.waypoint;
+    int order[8] = {0}, n_order = 0, last = w.n.waypoint;
     for (int i = 0; i < TICKS(45) && n_order < 8; i++) {
         tick(&w);
         assert_int_equal(w.n.state, AI_PATROL);

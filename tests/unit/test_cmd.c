@@ -187,6 +187,7 @@ static int setup(void **state)
     if (rc == STORE_OK) rc = s->ops->npcs_load(s, &cast, &n_cast);
     for (int i = 0; i < n; i++)
         if (strcmp(zs[i].id, "zone-crossroads") == 0) zone = zs[i];
+    if (!zs) return -1; /* the store loaded no zones */
     n_world = n < 32 ? n : 32;
     memcpy(world, zs, sizeof(zonedef_t) * (size_t)n_world);
     free(zs);

@@ -421,7 +421,9 @@ static void test_walk_to_point(void **state)
     int saw = 0;
     for (size_t i = 0; i < json_array_size(upd); i++) {
         json_t *u = json_array_get(upd, i);
-        if (strcmp(json_string_value(json_object_get(u, "id")), "char-1")) continue;
+        const char *id = json_string_value(json_object_get(u, "id"));
+        assert_non_null(id);
+        if (strcmp(id, "char-1") != 0) continue;
         saw = 1;
         assert_string_equal(json_string_value(json_object_get(u, "name")), "Alice");
         assert_string_equal(json_string_value(json_object_get(u, "type")), "player");
@@ -1079,7 +1081,7 @@ static void test_threads_same_output(void **state)
         assert_int_equal(b1[i], b2[i]);
         total += m1[i];
     }
-    assert_true(total > N * 10);
+    assert_true(total > (size_t)N * 10);
 }
 
 int main(void)

@@ -497,8 +497,8 @@ static int split(const char *body, const char **pkts, size_t *lens)
 static void test_polling_payload(void **state)
 {
     (void)state;
-    const char *pkts[4];
-    size_t lens[4];
+    const char *pkts[4] = {0};
+    size_t lens[4] = {0};
     assert_int_equal(split("40", pkts, lens), 1);
     assert_int_equal(lens[0], 2);
     assert_int_equal(split("3\x1e"
