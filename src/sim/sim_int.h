@@ -128,6 +128,8 @@ struct zsim_s {
     zplayer_t **due; /* viewers whose roster is recomputed this tick */
     zplayer_t **crossers;
     size_t n_crossers;
+    uint32_t *threats; /* per slot: living NPCs targeting its player (count_threats) */
+    size_t threats_cap;
 
     float *tick_ms; /* ring of the last STATS_WINDOW_S seconds */
     size_t ring_len, ring_pos, ring_n;
