@@ -70,7 +70,8 @@ static int threads = 1;           /* BENCH_THREADS=n: zsim_config_t.roster_threa
 static int compact;               /* BENCH_COMPACT=1: compact clients */
 static int env_npcs, env_fights;  /* BENCH_NPCS / BENCH_FIGHTS for the players given */
 
-#define FIGHT_GAP_FT 4.0 /* a fighter and its mob: within basic_attack's range */
+#define FIGHT_GAP_FT   4.0    /* a fighter and its mob: within basic_attack's range */
+#define FIGHT_START_MS 3000.0 /* fights begin over the first 3 s, all before the window */
 
 static double frand(void)
 {
@@ -83,7 +84,8 @@ static double frand(void)
 typedef struct {
     double next_turn_ms;
     int hotspot;
-    int mob; /* fighters: the npc index of their mob; 0 = a walker */
+    int mob;          /* fighters: the npc index of their mob; 0 = a walker */
+    double engage_ms; /* fighters: first /attack (fights start at scattered times) */
 } bot_t;
 
 static int cmp_double(const void *a, const void *b)
@@ -160,10 +162,10 @@ static npcdef_t *make_npcs(int n_npcs, int n_fights)
 
 /* Fighters whose mob is alive and who are not auto-attacking it (at the
  * start, or after it died and respawned) attack it again. */
-static void engage(zsim_t *sim, const bot_t *bots, int n_players)
+static void engage(zsim_t *sim, const bot_t *bots, int n_players, double now_ms)
 {
     for (int i = 1; i <= n_players; i++) {
-        if (!bots[i].mob) continue;
+        if (!bots[i].mob || now_ms < bots[i].engage_ms) continue;
         const zplayer_t *p = zsim__find(sim, (uint64_t)i);
         if (!p || p->fight.auto_target || !p->ch.is_alive || !sim->npcs[bots[i].mob - 1].alive)
             continue;
@@ -229,6 +231,7 @@ static void run(int n_players, int n_npcs, int n_fights, double seconds)
             m->x = x + sin(a) * FIGHT_GAP_FT;
             m->z = z + cos(a) * FIGHT_GAP_FT;
             bots[i].next_turn_ms = 1e300; /* stands and fights */
+            bots[i].engage_ms = frand() * FIGHT_START_MS;
         }
         character_init(&c, i, name, "A bench bot.", def.id, x, 0, z);
         c.id = i;
@@ -247,10 +250,11 @@ static void run(int n_players, int n_npcs, int n_fights, double seconds)
     int ticks = (int)(seconds * TICK_RATE);
     double *ms = malloc((size_t)ticks * sizeof(double));
     double now = 0, fighting = 0;
-    for (int t = -WARMUP_TICKS; t < ticks; t++) {
+    int warmup = WARMUP_TICKS + (n_fights > 0 ? (int)(FIGHT_START_MS * TICK_RATE / 1000) : 0);
+    for (int t = -warmup; t < ticks; t++) {
         for (int i = 1; i <= n_players; i++)
             if (now >= bots[i].next_turn_ms) steer(sim, (uint64_t)i, &bots[i], now);
-        if (n_fights > 0) engage(sim, bots, n_players);
+        if (n_fights > 0) engage(sim, bots, n_players, now);
         if (t == 0) memset(&cnt, 0, sizeof(cnt));
         double a = clock_mono_ms();
         zsim_tick(sim, now);
