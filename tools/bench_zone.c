@@ -17,8 +17,8 @@
  * f hostile mobs each stand 4 ft from a fighter (a player that does not
  * walk) who types "/attack npc-k" and again whenever its mob has respawned,
  * so both sides fight by the real rules (ATB, auto-attacks, AI) all along:
- * the mobs die in ~10 s and respawn after 1.5 s, the fighters are sturdy
- * enough not to die. The other NPCs are a third each: hostile mobs that
+ * a killed mob respawns after 1.5 s, the fighters are sturdy enough not
+ * to die. The other NPCs are a third each: hostile mobs that
  * stroll and aggro walkers passing within 25 ft (leash 60 ft), friendly
  * wanderers and friendly patrollers walking a 100 ft square.
  *
