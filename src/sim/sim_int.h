@@ -1,7 +1,8 @@
 /* sim_int.h - the zone simulation's internals, shared by the files of
  * src/sim/ that make up one zone: sim.c (entities, movement, rosters,
  * chat), game.c (combat, items, life and death) and cmd.c (slash
- * commands). Not included outside src/sim/. */
+ * commands). Not included outside src/sim/, but by tools/bench_zone.c,
+ * which only reads (who is in combat) to play its clients. */
 #ifndef WOD_SIM_INT_H
 #define WOD_SIM_INT_H
 
