@@ -160,6 +160,7 @@ int main(int argc, char **argv)
                      ? announce_main(&app.cfg, zones, n_zones, argc - 2, argv + 2)
                      : bus_tail_main(&app.cfg, zones, n_zones, argc - 2, argv + 2);
         free(zones);
+        store_close(app.store);
         return rc;
     }
     app.loop = uv_default_loop();
