@@ -7,6 +7,7 @@
  * Configuration comes from the environment and ./.env (docs in
  * .env.example). SIGINT/SIGTERM stop gracefully: clients are told,
  * characters saved, zone claims released, exit code 0. */
+#include "tools/announce.h"
 #include "tools/bus_tail.h"
 #include "core/alloc.h"
 #include "core/config.h"
@@ -26,7 +27,7 @@
 #define SHUTDOWN_GRACE_MS 300  /* lets goodbye frames and LEAVE records go out */
 #define SHUTDOWN_LIMIT_MS 5000 /* exit even if a handle refuses to close */
 
-typedef enum { ROLE_ALL, ROLE_GATEWAY, ROLE_ZONE, ROLE_BUS_TAIL } role_t;
+typedef enum { ROLE_ALL, ROLE_GATEWAY, ROLE_ZONE, ROLE_BUS_TAIL, ROLE_ANNOUNCE } role_t;
 
 typedef struct app_s {
     uv_loop_t *loop;
@@ -51,6 +52,7 @@ static void usage(FILE *f)
                "  gateway  client connections + HTTP API over Redis (REDIS_URL)\n"
                "  zone     game logic for ASSIGNED_ZONES over Redis\n"
                "  bus-tail [CHANNEL...]  print bus traffic on REDIS_URL as text\n"
+               "  announce ZONE TEXT     an admin announcement to ZONE's players over REDIS_URL\n"
                "Configuration: environment variables and ./.env; see .env.example.\n");
 }
 
@@ -121,7 +123,10 @@ int main(int argc, char **argv)
         app.role = ROLE_ZONE;
     else if (!strcmp(role, "bus-tail"))
         app.role = ROLE_BUS_TAIL;
-    else {
+    else if (!strcmp(role, "announce")) {
+        app.role = ROLE_ANNOUNCE;
+        if (announce_check_args(argc - 2, argv + 2)) return 2;
+    } else {
         fprintf(stderr, "wod-server: unknown role '%s'\n", role);
         usage(stderr);
         return 2;
@@ -131,7 +136,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "wod-server: config error: %s\n", err);
         return 2;
     }
-    log_setup((log_level_t)app.cfg.log_level, app.cfg.log_json, app.cfg.server_id);
+    /* announce answers in one line: no per-retry connection warnings */
+    log_setup(app.role == ROLE_ANNOUNCE ? LOG_ERROR : (log_level_t)app.cfg.log_level,
+              app.cfg.log_json, app.cfg.server_id);
     signal(SIGPIPE, SIG_IGN);
     if (auth_init() < 0) {
         log_error("main", "libsodium failed to initialise");
@@ -148,9 +155,12 @@ int main(int argc, char **argv)
         log_error("main", "no zones in the database");
         return 1;
     }
-    if (app.role == ROLE_BUS_TAIL) {
-        int rc = bus_tail_main(&app.cfg, zones, n_zones, argc - 2, argv + 2);
+    if (app.role == ROLE_BUS_TAIL || app.role == ROLE_ANNOUNCE) {
+        int rc = app.role == ROLE_ANNOUNCE
+                     ? announce_main(&app.cfg, zones, n_zones, argc - 2, argv + 2)
+                     : bus_tail_main(&app.cfg, zones, n_zones, argc - 2, argv + 2);
         free(zones);
+        store_close(app.store);
         return rc;
     }
     app.loop = uv_default_loop();

@@ -18,6 +18,7 @@
  * the gateway holding the named character closes it with the reason. */
 #include "gw.h"
 #include "static.h"
+#include "../bus/announce.h"
 #include "../bus/channel.h"
 #include "../bus/envelope.h"
 #include "../core/alloc.h"
@@ -382,17 +383,8 @@ static json_t *players_json(gw_t *gw, const char *q)
 
 static void publish_announcement(gw_t *gw, const char *zone, const char *message)
 {
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:I}", "eventType", "announcement", "message", message,
-                           "zoneId", zone, "timestamp", (json_int_t)clock_wall_ms());
-    char *payload = json_dumps(ev, JSON_COMPACT);
-    json_decref(ev);
     env_rec_t r;
-    memset(&r, 0, sizeof(r));
-    r.kind = ENV_BROADCAST;
-    r.type = "event";
-    r.type_len = 5;
-    r.payload = payload;
-    r.payload_len = strlen(payload);
+    char *payload = bus_announcement(&r, zone, message);
     char ch[BUS_CHANNEL_MAX];
     if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_BROADCAST, zone) < 0 ||
         bus_publish_record(gw->bus, ch, &r) < 0)
@@ -428,7 +420,7 @@ static void handle_post(gw_t *gw, struct lws *wsi, const char *path, json_t *bod
     }
     if (strcmp(path, "/api/admin/announce") == 0) {
         const char *zone = field(body, "zoneId", ZONE_ID_MAX);
-        const char *msg = field(body, "message", ADMIN_MSG_MAX);
+        const char *msg = field(body, "message", BUS_ANNOUNCE_MAX);
         if (!zone || !zone_def(gw, zone) || !msg) {
             reply_error(wsi, reply, 400, "need zoneId (a known zone) and message (1-500)", path);
             return;

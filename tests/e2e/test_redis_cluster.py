@@ -1,9 +1,12 @@
 """Issue 15: Redis Cluster. Two gateways and two zone servers on a 3+3
 Redis Cluster started by the test (REDIS_URL=redis+cluster://...): the
 zones hash to different shards; players on both gateways cross a border
-between servers, shout across it, whisper across gateways; then the
-master owning zone-forest's input channel is SIGKILLed, its replica is
-promoted, and play in zone-forest resumes on the same WebSockets."""
+between servers, shout across it, whisper across gateways; `wod-server
+announce` reaches a zone's players on both gateways; then the master
+owning zone-forest's input channel is SIGKILLed, its replica is promoted,
+and play in zone-forest resumes on the same WebSockets; last the zone
+server of zone-forest is SIGKILLed and a standby (ZONE_STANDBY=1) takes
+its zones over, players on the same sockets."""
 import asyncio
 import json
 import os
@@ -19,7 +22,8 @@ import redis
 from redis.cluster import RedisCluster
 
 from cluster import SERVICES
-from conftest import Server, enter_world, free_port, http_get, unique
+from conftest import BIN, Server, enter_world, free_port, http_get, unique
+from test_failover import hear
 
 NODE_TIMEOUT_MS = 2000
 
@@ -113,9 +117,11 @@ def cluster():
         procs.append(g1)
         g2 = role(svc, "gateway", "gateway-2")
         procs.append(g2)
+        svc.procs, svc.killed = procs, []  # a test may add servers and kill some
         yield svc, z1, z2, g1, g2
-        codes = [p.stop() for p in (g1, g2, z1, z2)]
-        assert codes == [0, 0, 0, 0], [p.logs() for p in (g1, g2, z1, z2)]
+        alive = [p for p in procs if p not in svc.killed]
+        codes = [p.stop() for p in alive]
+        assert codes == [0] * len(alive), [p.logs() for p in alive]
     finally:
         for p in procs:
             p.stop()
@@ -152,11 +158,59 @@ def test_zones_on_different_shards_with_tagged_keys(cluster):
     assert counts[1] >= 1, counts
 
 
+def announce(svc, zone, text):
+    """`wod-server announce` against the cluster: (exit code, stdout + stderr)."""
+    env = dict(os.environ, REDIS_URL=svc.redis_url, DATABASE_URL=svc.pg_url)
+    out = subprocess.run([BIN, "announce", zone, text], env=env, cwd=svc.dir,
+                         capture_output=True, text=True, timeout=60)
+    return out.returncode, out.stdout + out.stderr
+
+
+def is_announcement(text):
+    return lambda p: p.get("eventType") == "announcement" and p.get("message") == text
+
+
 async def walk_to_forest(c):
     await c.send("move", {"method": "compass", "compass": "N", "speed": "run"})
     upd = await c.expect("state_update", timeout=15, pred=lambda p: "zone" in p)
     assert upd["zone"]["id"] == "zone-forest"
     await c.send("move", {"method": "heading", "heading": 0, "speed": "stop"})
+
+
+def test_announce_command_reaches_zone_players_on_both_gateways(cluster):
+    svc, z1, z2, g1, g2 = cluster
+
+    async def go():
+        a = await enter_world(g1, unique("Ann"))  # crossroads, gateway-1
+        b = await enter_world(g2, unique("Ben"))  # crossroads, gateway-2
+        f = await enter_world(g2, unique("For"))  # walks to the forest
+        await walk_to_forest(f)
+        await asyncio.sleep(0.3)
+        text = unique("Maintenance in five minutes ")
+        code, out = announce(svc, "zone-crossroads", text)
+        assert code == 0, out
+        for c in (a, b):
+            ev = await c.expect("event", timeout=10, pred=is_announcement(text))
+            assert ev["zoneId"] == "zone-crossroads"
+        # forest's players hear forest's announcement, never crossroads'
+        forest = unique("Forest closes ")
+        code, out = announce(svc, "zone-forest", forest)
+        assert code == 0, out
+        await f.expect("event", timeout=10, pred=is_announcement(forest))
+        await f.drain(0.5)
+        await a.drain(0.5)
+        def got(c, t):
+            return [m for m in c.inbox if m["type"] == "event" and is_announcement(t)(m["payload"])]
+        assert not got(f, text)
+        assert not got(a, forest)
+        for c in (a, b, f):
+            await c.close()
+    run(go())
+    # usage and config errors: one line, exit 2, nothing published
+    code, out = announce(svc, "zone-nowhere", "hi")
+    assert code == 2 and "unknown zone" in out, out
+    code, out = announce(svc, "zone-forest", "")
+    assert code == 2 and len(out.strip().splitlines()) == 1, out
 
 
 def test_border_shout_whisper_then_master_failover(cluster):
@@ -216,5 +270,35 @@ def test_border_shout_whisper_then_master_failover(cluster):
         await shouter.send("chat", {"channel": "say", "message": "still"})
         await shouter.expect("chat", pred=lambda p: p["content"] == "still")
         for c in (runner, walker, shouter):
+            await c.close()
+    run(go())
+
+
+def test_standby_takes_over_a_killed_zone_server(cluster):
+    svc, z1, z2, g1, g2 = cluster
+    z3 = role(svc, "zone", "zone-3", ZONE_STANDBY=1)
+    svc.procs.append(z3)
+
+    async def go():
+        anna = await enter_world(g1, unique("Anna"))
+        bram = await enter_world(g2, unique("Bram"))
+        await walk_to_forest(anna)
+        await walk_to_forest(bram)
+        await hear(anna, bram, "hello before")
+        await asyncio.sleep(2.5)  # the standby has scanned and seen zone-2 host its zones
+        svc.killed.append(z2)
+        z2.stop(sig=signal.SIGKILL)
+        for c in (anna, bram):
+            ev = await c.expect("event", timeout=30,
+                                pred=lambda p: p["eventType"] == "zone_recovering")
+            assert ev["zoneId"] == "zone-forest"
+        for c in (anna, bram):
+            await c.expect("event", timeout=30, pred=lambda p: p["eventType"] == "zone_recovered")
+        assert wait_for(lambda: svc.rc.get("zone:assignment:{zone-forest}") == "zone-3", 15)
+        assert wait_for(lambda: svc.rc.get("zone:assignment:{zone-city}") == "zone-3", 30)
+        heard = await hear(anna, bram, "hello after takeover")
+        assert heard["senderName"] == anna.entry["character"]["name"]
+        await hear(bram, anna, "and back")
+        for c in (anna, bram):
             await c.close()
     run(go())
