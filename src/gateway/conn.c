@@ -11,8 +11,6 @@
 #include "../core/log.h"
 
 #include <malloc.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
