@@ -11,11 +11,11 @@
 #include "../core/log.h"
 
 #include <malloc.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 gw_conn_t *gw_conn_new(gw_t *gw, struct lws *wsi, const gw_framing_t *framing)
 {
@@ -57,13 +57,10 @@ static void conn_closed(uv_handle_t *h)
 static void drop_queue(gw_conn_t *c)
 {
     for (int lane = 0; lane < OUT_LANES; lane++) {
-        for (out_msg_t *m = c->out[lane].head, *n; m; m = n) {
-            n = m->next;
-            free(m);
-        }
-        memset(&c->out[lane], 0, sizeof(c->out[lane]));
+        c->gw->freed_since_trim += c->out[lane].frames.cap;
+        buf_free(&c->out[lane].frames);
+        c->out[lane].head = c->out[lane].bytes = 0;
     }
-    c->gw->freed_since_trim += c->out_bytes;
     c->out_bytes = 0;
 }
 
@@ -128,12 +125,53 @@ void gw_conn_ws_kill(gw_conn_t *c, const char *why)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* Bytes of the header of the frame at p (RFC 6455 5.2; ours, unmasked). */
+static size_t frame_header_size(const unsigned char *p)
+{
+    size_t n = p[1] & 0x7f;
+    return n == 127 ? 10 : n == 126 ? 4 : 2;
+}
+
+/* Bytes of the frame whose header is at p, header included. */
+static size_t frame_size(const unsigned char *p)
+{
+    size_t n = p[1] & 0x7f;
+    if (n == 126) return 4 + ((size_t)p[2] << 8 | p[3]);
+    if (n == 127) {
+        uint64_t len = 0;
+        for (int i = 2; i < 10; i++)
+            len = len << 8 | p[i];
+        return 10 + (size_t)len;
+    }
+    return 2 + n;
+}
+
+/* Notes c for gw_conn_flush, unless lws is to call back when the socket
+ * takes more (writing before that would only meet EAGAIN). */
+static void mark_dirty(gw_conn_t *c)
+{
+    gw_t *gw = c->gw;
+    if (c->out_dirty || c->out_waiting) return;
+    if (gw->n_dirty == gw->cap_dirty) {
+        gw->cap_dirty = gw->cap_dirty ? gw->cap_dirty * 2 : 256;
+        gw->dirty = wod_realloc(gw->dirty, gw->cap_dirty * sizeof(*gw->dirty));
+    }
+    gw->dirty[gw->n_dirty++] = c->id;
+    c->out_dirty = 1;
+}
+
+/* Queued frames go out in gw_conn_flush; a closing connection's rest and
+ * its close frame go from the writable callback. */
 void gw_conn_ws_wake(gw_conn_t *c)
 {
+    if (!c->closing) {
+        mark_dirty(c);
+        return;
+    }
     lws_callback_on_writable(c->wsi);
     /* A socket that never becomes writable (a peer that stopped reading)
      * must not hold a closing connection: lws kills it after the grace. */
-    if (c->closing) lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, GW_CLOSE_FLUSH_S);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, GW_CLOSE_FLUSH_S);
 }
 
 int gw_conn_ws_writable(gw_conn_t *c, struct lws *wsi)
@@ -148,28 +186,46 @@ void gw_conn_ws_abandon(gw_conn_t *c, struct lws *wsi)
     (void)wsi;
 }
 
+/* Frames the message in place at the end of its lane: one final frame,
+ * text or binary, unmasked as a server's (RFC 6455 5.2). We frame here
+ * rather than through lws_write, which writes one frame per call (one
+ * send each), so that all a client is due in a loop turn leaves in one
+ * writev (docs/ARCHITECTURE.md, "One writev per client per loop turn").
+ * A polling session's messages are framed too (gw_conn_take strips the
+ * headers): its queue is ready for the WebSocket it may upgrade to. */
 static void enqueue_frame(gw_conn_t *c, int lane, const char *data, size_t len, int binary)
 {
     if (c->closing) return;
+    unsigned char h[10];
+    size_t hn = 0;
+    /* FIN, opcode 2 (binary) or 1 (text) */
+    h[hn++] = (unsigned char)(0x80 | (binary ? 0x2 : 0x1));
+    if (len < 126) {
+        h[hn++] = (unsigned char)len;
+    } else if (len <= 0xffff) {
+        h[hn++] = 126;
+        h[hn++] = (unsigned char)(len >> 8);
+        h[hn++] = (unsigned char)len;
+    } else {
+        h[hn++] = 127;
+        for (int i = 7; i >= 0; i--)
+            h[hn++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
     /* A client that does not read cannot make us hold unbounded memory. */
-    if (c->out_bytes + len > (size_t)c->gw->cfg.send_queue_bytes) {
+    if (c->out_bytes + hn + len > (size_t)c->gw->cfg.send_queue_bytes) {
         cut_slow(c, "send queue full");
         return;
     }
     out_queue_t *q = &c->out[lane];
-    out_msg_t *m = wod_malloc(sizeof(*m) + LWS_PRE + len);
-    m->next = NULL;
-    m->len = len;
-    m->binary = binary;
-    memcpy(m->data + LWS_PRE, data, len);
-    if (q->tail)
-        q->tail->next = m;
-    else
-        q->head = m;
-    q->tail = m;
-    q->bytes += len;
+    if (!q->frames.len) {
+        buf_reserve(&q->frames, LWS_PRE + hn + len);
+        q->frames.len = q->head = LWS_PRE;
+    }
+    buf_append(&q->frames, h, hn);
+    buf_append(&q->frames, data, len);
+    q->bytes += hn + len;
     if (!c->out_bytes) c->last_progress_ms = clock_mono_ms();
-    c->out_bytes += len;
+    c->out_bytes += hn + len;
     c->gw->msgs_out++;
     c->framing->wake(c);
 }
@@ -247,49 +303,122 @@ static int send_close(gw_conn_t *c)
     return 0;
 }
 
-static int several_queued(const gw_conn_t *c)
+/* Drops the n bytes (whole frames) at the front of lane q, sent or taken. */
+static void lane_advance(gw_conn_t *c, out_queue_t *q, size_t n)
 {
-    const out_msg_t *hi = c->out[OUT_HIGH].head, *lo = c->out[OUT_LOW].head;
-    return (hi && (hi->next || lo)) || (lo && lo->next);
+    unsigned char *d = (unsigned char *)q->frames.data;
+    c->out_bytes -= n;
+    q->bytes -= n;
+    q->head += n;
+    if (!q->bytes) {
+        q->frames.len = q->head = LWS_PRE;
+    } else if (q->head - LWS_PRE >= q->bytes) {
+        /* what is left fits in what has gone: cheap to move to the front */
+        memmove(d + LWS_PRE, d + q->head, q->bytes);
+        q->head = LWS_PRE;
+        q->frames.len = LWS_PRE + q->bytes;
+    }
 }
 
-/* Writes queued frames, high lane first, while the socket takes them
- * (lws_send_pipe_choked), asking for another callback when some are left.
- * Returns -1 to have lws close the connection at once. */
-int gw_conn_on_writable(gw_conn_t *c)
+/* Takes n written bytes off the front of lane q. A frame the socket took
+ * only part of is handed whole to lws (its remainder, LWS_WRITE_RAW:
+ * lws keeps what the socket refuses and sends it first when writable),
+ * so that lws's own frames (pongs) never land inside one of ours and the
+ * lanes hold whole frames only. Returns -1 if lws failed. */
+static int lane_consume(gw_conn_t *c, out_queue_t *q, size_t n)
 {
-    if (c->close_sent) return 0;
-    /* Corked, the frames written below leave in as few TCP segments as
-     * possible instead of one each: in a crowd most of the cost of a
-     * message is the kernel's per-segment work, not ours. */
-    int fd = lws_get_socket_fd(c->wsi), on = 1, off = 0;
-    int corked = several_queued(c) && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
-    int wrote = 0;
+    unsigned char *d = (unsigned char *)q->frames.data;
+    size_t pos = q->head, end = q->head + n;
+    int rc = 0;
+    while (pos < end) {
+        size_t size = frame_size(d + pos);
+        if (pos + size > end) {
+            /* LWS_PRE bytes before d + end are ours (already sent) */
+            if (lws_write(c->wsi, d + end, pos + size - end, LWS_WRITE_RAW) <
+                (int)(pos + size - end))
+                rc = -1;
+        }
+        pos += size;
+    }
+    lane_advance(c, q, pos - q->head);
+    return rc;
+}
+
+/* Writes both lanes, high first, with one writev straight to the socket;
+ * asks lws for a writable callback if some are left. Returns -1 if the
+ * socket failed (the connection is done). */
+static int conn_write(gw_conn_t *c)
+{
+    if (!c->out_bytes) return 0;
+    /* bytes lws holds (a partial frame, a pong) must go first */
+    if (lws_partial_buffered(c->wsi)) goto wait;
+    struct iovec iov[OUT_LANES];
+    int n_iov = 0;
     for (int lane = 0; lane < OUT_LANES; lane++) {
         out_queue_t *q = &c->out[lane];
-        out_msg_t *m;
-        while ((m = q->head)) {
-            int n = lws_write(c->wsi, m->data + LWS_PRE, m->len,
-                              m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-            if (n < (int)m->len) return -1;
-            wrote = 1;
-            q->head = m->next;
-            if (!q->head) q->tail = NULL;
-            q->bytes -= m->len;
-            c->out_bytes -= m->len;
-            free(m);
-            if (lws_send_pipe_choked(c->wsi)) goto choked;
-        }
+        if (!q->bytes) continue;
+        iov[n_iov].iov_base = q->frames.data + q->head;
+        iov[n_iov++].iov_len = q->bytes;
     }
-choked:
-    if (corked) setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
-    if (wrote) c->last_progress_ms = clock_mono_ms();
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n_iov};
+    ssize_t n = sendmsg(lws_get_socket_fd(c->wsi), &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) goto wait;
+        log_info(gw_conn_subject(c), "send: %s", strerror(errno));
+        return -1;
+    }
+    size_t left = (size_t)n;
+    for (int lane = 0; lane < OUT_LANES && left; lane++) {
+        out_queue_t *q = &c->out[lane];
+        size_t take = left < q->bytes ? left : q->bytes;
+        if (take && lane_consume(c, q, take) < 0) return -1;
+        left -= take;
+    }
+    if (n > 0) c->last_progress_ms = clock_mono_ms();
+    if (!c->out_bytes) return 0;
+wait:
+    c->out_waiting = 1;
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* After a write: the session hears of a draining queue; a closing
+ * connection whose queue is out gets its close frame. */
+static void conn_written(gw_conn_t *c)
+{
     if (c->gw->conn_drained) c->gw->conn_drained(c);
-    if (c->out_bytes) {
-        lws_callback_on_writable(c->wsi);
-        return 0;
+    if (c->closing && !c->out_bytes) lws_callback_on_writable(c->wsi);
+}
+
+void gw_conn_flush(gw_t *gw)
+{
+    /* conn_drained may queue more (a resync): the list can grow meanwhile */
+    for (size_t i = 0; i < gw->n_dirty; i++) {
+        gw_conn_t *c = gw_conn_find(gw, gw->dirty[i]);
+        if (!c) continue;
+        c->out_dirty = 0;
+        if (!c->wsi || c->close_sent || c->out_waiting) continue;
+        gw_limits_progress(c->wsi, c); /* auth_success, sent from a store job */
+        if (conn_write(c) < 0) {
+            /* the peer is gone: lws finds out on its next read or kills it */
+            drop_queue(c);
+            c->closing = c->close_sent = 1;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            continue;
+        }
+        conn_written(c);
     }
-    if (c->closing) return send_close(c);
+    gw->n_dirty = 0;
+}
+
+/* Writes what is queued the same way; -1 has lws close the connection. */
+int gw_conn_on_writable(gw_conn_t *c)
+{
+    c->out_waiting = 0;
+    if (c->close_sent) return 0;
+    if (conn_write(c) < 0) return -1;
+    if (c->gw->conn_drained) c->gw->conn_drained(c);
+    if (c->closing && !c->out_bytes) return send_close(c);
     return 0;
 }
 
@@ -298,17 +427,14 @@ int gw_conn_take(gw_conn_t *c, buf_t *out, char sep, size_t cap)
     int n = 0;
     for (int lane = 0; lane < OUT_LANES; lane++) {
         out_queue_t *q = &c->out[lane];
-        out_msg_t *m;
-        while ((m = q->head)) {
-            if (n && out->len + 1 + m->len > cap) goto full;
+        while (q->bytes) {
+            const unsigned char *f = (const unsigned char *)q->frames.data + q->head;
+            size_t hn = frame_header_size(f), size = frame_size(f);
+            if (n && out->len + 1 + size - hn > cap) goto full;
             if (out->len) buf_putc(out, sep);
-            buf_append(out, (const char *)m->data + LWS_PRE, m->len);
+            buf_append(out, f + hn, size - hn);
             n++;
-            q->head = m->next;
-            if (!q->head) q->tail = NULL;
-            q->bytes -= m->len;
-            c->out_bytes -= m->len;
-            free(m);
+            lane_advance(c, q, size);
         }
     }
 full:
@@ -322,9 +448,11 @@ void gw_conn_sweep(gw_t *gw)
     double now = clock_mono_ms();
     for (uint32_t i = 0; i < gw->n_slots; i++) {
         gw_conn_t *c = gw->slots[i];
-        if (c && !c->close_sent && c->out_bytes &&
-            now - c->last_progress_ms > gw->cfg.send_stall_ms)
+        if (!c) continue;
+        if (!c->close_sent && c->out_bytes && now - c->last_progress_ms > gw->cfg.send_stall_ms)
             cut_slow(c, "no write progress");
+        else if (!c->out_bytes && (c->out[OUT_HIGH].frames.cap || c->out[OUT_LOW].frames.cap))
+            drop_queue(c); /* a quiet client keeps no buffers (idle clients are most) */
     }
     /* Queues are many small blocks: after a burst of slow clients glibc
      * keeps the freed pages unless asked. The trim waits two sweeps so

@@ -29,21 +29,19 @@
 #define GW_KEEPALIVE_INTVL_S 10
 #define GW_KEEPALIVE_CNT     5
 
-typedef struct out_msg_s {
-    struct out_msg_s *next;
-    size_t len;
-    int binary;           /* a binary frame (compact rosters), else text */
-    unsigned char data[]; /* LWS_PRE headroom + len bytes */
-} out_msg_t;
-
 /* Two send lanes per client: roster deltas go in the low one and are
  * written only when the high one (chat, events, pongs, everything else) is
  * empty, so a crowd's roster traffic never delays a chat line. */
 enum { OUT_HIGH, OUT_LOW, OUT_LANES };
 
+/* One lane: whole WebSocket frames (header and payload, as they go on the
+ * wire) in one byte buffer, unsent from `head` on. The buffer starts
+ * LWS_PRE bytes in, so that any frame in it can be handed to lws_write.
+ * A polling session queues the same frames (gw_conn_take strips them). */
 typedef struct out_queue_s {
-    out_msg_t *head, *tail;
-    size_t bytes;
+    buf_t frames;
+    size_t head;
+    size_t bytes; /* unsent: frames.len - head */
 } out_queue_t;
 
 typedef struct gw_conn_s {
@@ -84,7 +82,9 @@ typedef struct gw_conn_s {
     int auth_fails;
     buf_t rx; /* fragments of the message being received */
     out_queue_t out[OUT_LANES];
-    size_t out_bytes;        /* both lanes */
+    size_t out_bytes;        /* both lanes, frame headers included */
+    int out_dirty;           /* in gw->dirty: written before the loop sleeps */
+    int out_waiting;         /* the socket was full: lws calls back when writable */
     gw_roster_flow_t roster; /* dropped deltas, asked resync (session_rules.h) */
     int closing;             /* close after the queue drains */
     int close_code;
@@ -138,8 +138,10 @@ struct gw_s {
     /* batched input per zone */
     bus_batch_t *batches;               /* gw_zone_batch_t per zone (route.c) */
     void (*conn_drained)(gw_conn_t *c); /* conn.c reports a draining send queue */
-    gw_zone_state_t *zone_states;       /* recovery.c */
-    gw_limits_t *limits;                /* limits.c */
+    uint64_t *dirty;                    /* conn ids with frames queued this loop turn */
+    size_t n_dirty, cap_dirty;
+    gw_zone_state_t *zone_states; /* recovery.c */
+    gw_limits_t *limits;          /* limits.c */
     /* registry cache for the HTTP API */
     json_t *servers_cache, *zones_cache;
     json_t *assigned_seen; /* zoneId -> [owner, wall ms first seen] (/api/zones assignedAt) */
@@ -191,11 +193,19 @@ void gw_conn_error(gw_conn_t *c, const char *code, const char *message, const ch
  * 1001). A socket that does not become writable within GW_CLOSE_FLUSH_S
  * is killed. Idempotent. */
 void gw_conn_close(gw_conn_t *c, int code, const char *reason);
-/* Moves queued frames (high lane first) into out, joined by sep, while out
- * stays within cap bytes (at least one frame); calls gw->conn_drained.
- * Returns the number of frames taken. For a transport without a socket. */
+/* Moves the payloads of queued frames (high lane first, headers stripped)
+ * into out, joined by sep, while out stays within cap bytes (at least one
+ * frame); calls gw->conn_drained. Returns the number of frames taken. For
+ * a transport without a socket. */
 int gw_conn_take(gw_conn_t *c, buf_t *out, char sep, size_t cap);
-/* Writes what is queued; calls gw->conn_drained as the queue drains. */
+/* The send path (conn.c): a message is framed into its lane's buffer and
+ * the connection noted; gw_conn_flush, once per loop turn, writes each
+ * noted connection's lanes with one writev straight to its socket. Only a
+ * socket that does not take everything asks lws for a writable callback
+ * (gw_conn_on_writable), which writes the rest the same way. */
+void gw_conn_flush(gw_t *gw);
+/* LWS_CALLBACK_SERVER_WRITEABLE: writes what is queued; calls
+ * gw->conn_drained as the queue drains. */
 int gw_conn_on_writable(gw_conn_t *c);
 /* Once a second: cuts clients whose queue made no progress for
  * GATEWAY_SEND_STALL_MS, returns freed queue memory to the system. */

@@ -192,7 +192,9 @@ static void on_timer(uv_timer_t *t)
 
 static void on_prepare(uv_prepare_t *p)
 {
-    gw_route_flush(container_of(p, gw_t, flush));
+    gw_t *gw = container_of(p, gw_t, flush);
+    gw_route_flush(gw);
+    gw_conn_flush(gw);
 }
 
 static int env_int(const char *name, int def)
@@ -357,6 +359,7 @@ void gw_free(gw_t *gw)
     gw_admin_free(gw);
     gw_route_free(gw);
     free(gw->slots);
+    free(gw->dirty);
     free(gw->gens);
     free(gw->free_slots);
     free(gw->zones);

@@ -193,9 +193,9 @@ def frame(type_, payload):
     return ws_frame(json.dumps({"type": type_, "payload": payload}))
 
 
-def slow_client(port, name):
-    """Enters the world over a raw socket with a tiny receive buffer, then
-    never reads again."""
+def raw_login(port, name):
+    """A raw socket with a tiny receive buffer, upgraded, that has sent
+    handshake, auth and character_create."""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
     s.connect(("127.0.0.1", port))
@@ -212,6 +212,13 @@ def slow_client(port, name):
     s.sendall(frame("handshake", {"protocolVersion": "1.0.0", "clientType": "text"}) +
               frame("auth", {"method": "guest", "guestName": name}) +
               frame("character_create", {"name": name}))
+    return s
+
+
+def slow_client(port, name):
+    """Enters the world over a raw socket with a tiny receive buffer, then
+    never reads again."""
+    s = raw_login(port, name)
     seen = b""
     while b"world_entry" not in seen:
         chunk = s.recv(65536)
@@ -331,3 +338,71 @@ def test_accepted_sockets_have_tcp_keepalive(server):
         assert "timer:(keepalive" in out, out
         await c.close()
     run(go())
+
+
+def read_frames(sock, want, timeout, rest):
+    """Server frames from sock until want(frames) or timeout: (opcode,
+    payload) pairs; asserts each is a final, unmasked frame. rest[0]
+    carries the bytes of a frame not complete yet from call to call."""
+    sock.settimeout(timeout)
+    buf, frames = rest[0], []
+    deadline = time.monotonic() + timeout
+    while not want(frames) and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        assert chunk, "server closed"
+        buf += chunk
+        while len(buf) >= 2:
+            b0, b1 = buf[0], buf[1]
+            n, at = b1 & 0x7f, 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, at = struct.unpack("!H", buf[2:4])[0], 4
+            elif n == 127:
+                if len(buf) < 10:
+                    break
+                n, at = struct.unpack("!Q", buf[2:10])[0], 10
+            if len(buf) < at + n:
+                break
+            assert b0 & 0x80 and not b1 & 0x80, f"bad frame header {b0:#x} {b1:#x}"
+            frames.append((b0 & 0x0f, buf[at:at + n]))
+            buf = buf[at + n:]
+    rest[0] = buf
+    return frames
+
+
+def test_backed_up_client_gets_whole_frames_and_pongs():
+    """Issue 16: frames are written straight to the socket, several per
+    write, and one the socket takes only part of is finished by lws. A
+    client that lets its socket fill (a few MB of pongs) while sending
+    WebSocket pings must still get every frame whole and in order, and
+    lws's pongs between them, not inside one."""
+    s = Server(env={"GATEWAY_SEND_QUEUE_BYTES": str(16 << 20),
+                    "GATEWAY_SEND_STALL_MS": "600000"}).start()
+    try:
+        k, rest = raw_login(s.port, unique("Backed")), [b""]
+        read_frames(k, lambda fr: any(b"world_entry" in p for _, p in fr), 15, rest)
+        rounds, per_round = 40, 1500
+        for r in range(rounds):
+            pings = b"".join(frame("ping", {"timestamp": r * per_round + i})
+                             for i in range(per_round))
+            ctl = b"r%d" % r
+            k.sendall(pings + struct.pack("!BB", 0x89, 0x80 | len(ctl)) + b"\0\0\0\0" + ctl)
+        time.sleep(1)  # the server's send buffer fills; the rest waits in our lanes
+        total = rounds * per_round
+
+        def done(frames):
+            return sum(1 for op, _ in frames if op == 1) >= total
+        frames = read_frames(k, done, 60, rest)
+        texts = [json.loads(p) for op, p in frames if op == 1]
+        pongs = [m["payload"]["clientTimestamp"] for m in texts if m["type"] == "pong"]
+        assert pongs == list(range(total)), "pongs missing or out of order"
+        # lws answers only some of the pings that come while it cannot
+        # write (RFC 6455 5.5.3 allows it; lws 4.1.6 stops after a few,
+        # with or without this change): those it sends are whole, in order
+        ctl_pongs = [int(p[1:]) for op, p in frames if op == 0xA]
+        assert ctl_pongs and ctl_pongs == sorted(set(ctl_pongs)), ctl_pongs
+        assert {op for op, _ in frames} <= {1, 0xA}
+        k.close()
+    finally:
+        assert s.stop() == 0
