@@ -55,7 +55,7 @@ build_and_unit() {
 e2e() {
   local dir=$1; shift
   echo "=== end-to-end tests ($dir: ${*:-all})"
-  WOD_SERVER_BIN="$ROOT/$dir/wod-server" $PY -m pytest -q -p no:cacheprovider "${@:-tests/e2e}"
+  WOD_SERVER_BIN="$ROOT/$dir/wod-server" $PY -m pytest -q -p no:cacheprovider --durations=12 "${@:-tests/e2e}"
 }
 
 node_and_browser() {
