@@ -15,6 +15,7 @@
 #include "bus/envelope.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/str.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -100,28 +101,16 @@ static void run_for(uv_loop_t *loop, double ms)
 /* All of s as a number, or -1 with a message (atof/atoi took "x" as 0). */
 static int parse_double(const char *what, const char *s, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE) {
-        fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    if (str_to_double(s, out) == 0) return 0;
+    fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
+    return -1;
 }
 
 static int parse_int(const char *what, const char *s, int *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno == ERANGE || v < INT_MIN || v > INT_MAX) {
-        fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
+    if (str_to_int(s, out) == 0) return 0;
+    fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
+    return -1;
 }
 
 int main(int argc, char **argv)

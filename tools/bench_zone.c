@@ -28,6 +28,7 @@
  * players together: what the zone hands its gateways every tick), the
  * NPCs and the players in combat (mean over the measured ticks). */
 #include "core/clock.h"
+#include "core/str.h"
 #include "sim/sim.h"
 /* read-only peeks (who is in combat, is a fighter's mob back): the bench
  * plays the clients, it needs what their screens would show */
@@ -221,7 +222,7 @@ static void run(int n_players, int n_npcs, int n_fights, double seconds)
             x = frand() * ZONE_FT;
             z = frand() * ZONE_FT;
         }
-        int fighter = n_players - i < n_fights; /* the last n_fights players */
+        int fighter = npcs && n_players - i < n_fights; /* the last n_fights players */
         if (fighter) {
             x = 60 + fmod(x, ZONE_FT - 120); /* its mob is inside the zone too */
             z = 60 + fmod(z, ZONE_FT - 120);
@@ -281,28 +282,16 @@ static void run(int n_players, int n_npcs, int n_fights, double seconds)
 /* All of s as a number, or -1 with a message (atof/atoi took "x" as 0). */
 static int parse_double(const char *what, const char *s, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE) {
-        fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    if (str_to_double(s, out) == 0) return 0;
+    fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
+    return -1;
 }
 
 static int parse_int(const char *what, const char *s, int *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno == ERANGE || v < INT_MIN || v > INT_MAX) {
-        fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
+    if (str_to_int(s, out) == 0) return 0;
+    fprintf(stderr, "%s: bad %s '%s'\n", PROG, what, s);
+    return -1;
 }
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "dotenv.h"
 #include "log.h"
+#include "str.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,15 +23,13 @@ static int get_int(const char *name, int def, int min, int max, int *out, char *
         *out = def;
         return 0;
     }
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || *end || x < min || x > max) {
+    int x;
+    if (str_to_int(v, &x) < 0 || x < min || x > max) {
         snprintf(err, n, "%s=\"%s\" is invalid: expected an integer from %d to %d", name, v, min,
                  max);
         return -1;
     }
-    *out = (int)x;
+    *out = x;
     return 0;
 }
 

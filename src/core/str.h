@@ -17,4 +17,10 @@
 int str_fmt(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int str_vfmt(char *dst, size_t cap, const char *fmt, va_list ap);
 
+/* All of s as a base-10 int / a double: 0, or -1 (out untouched) if s is
+ * empty, has anything after the number, or is out of range (atoi/atof
+ * would have read "x" as 0 and "5s" as 5). */
+int str_to_int(const char *s, int *out);
+int str_to_double(const char *s, double *out);
+
 #endif
