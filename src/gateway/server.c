@@ -250,6 +250,13 @@ int gw_new(uv_loop_t *loop, const gw_options_t *opt, gw_t **out)
     info.ka_interval = GW_KEEPALIVE_INTVL_S;
     info.ka_probes = GW_KEEPALIVE_CNT;
     info.timeout_secs = 30;
+    /* No lws "validity" pings: lws arms a per-connection timer for them in
+     * one sorted list per thread, an O(connections) insert on every
+     * handshake and pong, which at 15,000 clients took two thirds of the
+     * gateway's core. Dead peers are found by TCP keepalive and the
+     * stalled-writer cut (conn.c); live clients ping us. */
+    static const lws_retry_bo_t no_validity_pings = {0};
+    info.retry_and_idle_policy = &no_validity_pings;
     /* Deadlines before authentication are limits.c's; lws's own header
      * table timeout (whole seconds) only backs ours up. */
     info.timeout_secs_ah_idle = (unsigned)gw->cfg.http_header_timeout_ms / 1000 + 2;

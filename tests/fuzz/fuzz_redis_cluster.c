@@ -9,6 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* hiredis 0.14's reader has no cap on an aggregate's declared length
+ * (maxelements came in 1.0): "*1111111111" callocs 8 GB before one
+ * element arrives. That is hiredis's allocator, not our parser, and a
+ * CLUSTER SLOTS reply never declares more than 16384 ranges, so larger
+ * headers are skipped rather than reported as out-of-memory. */
+static int declares_huge_aggregate(const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] != '*') continue;
+        size_t n = 0, j = i + 1;
+        while (j < size && data[j] >= '0' && data[j] <= '9' && n <= 1000000)
+            n = n * 10 + (size_t)(data[j++] - '0');
+        if (n > 65536) return 1;
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
@@ -21,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     redis_key_slot(s, size);
     free(s);
 
+    if (declares_huge_aggregate(data, size)) return 0;
     redisReader *r = redisReaderCreate();
     if (redisReaderFeed(r, (const char *)data, size) == REDIS_OK) {
         void *reply = NULL;
