@@ -25,8 +25,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-build}
-BIN=$ROOT/$BUILD/wod-server
-BENCH=$ROOT/$BUILD/wod-bench
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+BIN=$BUILD/wod-server
+BENCH=$BUILD/wod-bench
 MODE=play
 [ "${1:-}" = --idle ] && MODE=idle
 if [ "$MODE" = idle ]; then N=${WORLD_CLIENTS:-50000}; else N=${WORLD_CLIENTS:-4000}; fi
@@ -168,10 +169,10 @@ TCK=$(getconf CLK_TCK)
 {
     echo "mode=$MODE lb=$LB clients=$N procs=$PROCS window=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')"
     for p in "${SERVERS[@]}"; do
-        echo "proc ${NAME_OF[$p]} $(awk -v a="${C0[$p]}" -v b="${C1[$p]}" -v t="$TCK" -v s="$t0" -v e="$t1" 'BEGIN{printf "%.3f", (b-a)/t/(e-s)}') ${RSS0[$p]} ${RSS1[$p]}"
+        echo "proc ${NAME_OF[$p]} $(awk -v a="${C0[$p]}" -v b="${C1[$p]}" -v t="$TCK" -v s="$t0" -v e="$t1" 'BEGIN{if (b < a) print "ended"; else printf "%.3f", (b-a)/t/(e-s)}') ${RSS0[$p]} ${RSS1[$p]}"
     done
     for p in "${BPIDS[@]}"; do
-        echo "proc wod-bench-$p $(awk -v a="${C0[$p]}" -v b="${C1[$p]}" -v t="$TCK" -v s="$t0" -v e="$t1" 'BEGIN{printf "%.3f", (b-a)/t/(e-s)}') 0 ${RSS1[$p]}"
+        echo "proc wod-bench-$p $(awk -v a="${C0[$p]}" -v b="${C1[$p]}" -v t="$TCK" -v s="$t0" -v e="$t1" 'BEGIN{if (b < a) print "ended"; else printf "%.3f", (b-a)/t/(e-s)}') 0 ${RSS1[$p]}"
     done
     echo "redis $(awk -v a="$R0" -v b="$R1" -v s="$t0" -v e="$t1" 'BEGIN{printf "%.0f", (b-a)/(e-s)}') $INST"
 } >"$WORK/summary.txt"
@@ -219,6 +220,9 @@ for l in lines[1:]:
     kib = ""
     if name.startswith("gateway") and conn:
         kib = f"{(r1 - r0) / (conn / max(1, len(per_gw))):.1f}"
+    if cores == "ended":  # a bench that formed its crowd first also ends first
+        print(f"  {name:<14} ended before the window closed")
+        continue
     print(f"  {name:<14} {float(cores):5.2f}   {r0 / 1024:16.1f}   {r1 / 1024:19.1f}   {kib:>14}")
 redis = [l for l in lines if l.startswith("redis ")][0].split()
 print(f"  Redis: {int(redis[1]):,} commands/s over the window (instantaneous_ops_per_sec {redis[2]})")

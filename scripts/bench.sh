@@ -9,6 +9,8 @@
 #   4. distributed: gateway + 2 zone servers + Redis; client msgs/s vs Redis commands/s
 #   5. side by side at 2 Hz and 20 Hz on both sides: wod-server, the Node.js peer
 #      (bench/peer: Socket.IO + Redis adapter) and Colyseus 0.16 (bench/colyseus)
+#   6. world-sized: scripts/bench-world.sh (2 gateways, 2 zone servers, Redis, PostgreSQL)
+#   7. 50,000 idle clients over three gateways: scripts/bench-world.sh --idle
 #
 # Every process is started here, on 127.0.0.1, in a throwaway directory, and
 # stopped by PID at the end. Environment: BUILD (build dir, default build),
@@ -146,8 +148,7 @@ for n in sizes:
         break
 w(f"\nServer alive after each run: {', '.join(read(f'conn-{n}.alive').strip() or '?' for n in sizes)}.\n")
 w("50,000 clients need several gateways here (one process may hold at most RLIMIT_NOFILE "
-  "descriptors): `make bench-world-idle` runs three gateways behind haproxy with "
-  "`WORLD_CLIENTS` idle authenticated clients and prints RSS per client of each.\n")
+  "descriptors): section 7 holds them on three.\n")
 
 # ---- 2 -------------------------------------------------------------------------
 w("## 2. One zone at 20 Hz (`build/bench-zone`)\n")
@@ -362,6 +363,28 @@ for kind, _ in KINDS:
     for p in sorted(glob.glob(os.path.join(res, f"side-{kind}-*.cmd")))[:2]:
         w(f"- `{read(os.path.basename(p)).strip()}`")
 w("")
+# ---- 6, 7 ----------------------------------------------------------------------
+for key, title, text in (
+        ("world-play", "6. A world-sized run: 2 gateways, 2 zone servers, Redis, PostgreSQL",
+         "`make bench-world` (`scripts/bench-world.sh`), its output verbatim. Players are spread "
+         "over the three zones' servers (zone-1: zone-crossroads; zone-2: zone-forest, zone-city), "
+         "half on each gateway, by several wod-bench processes (each with `--sources`, so no process "
+         "or source address runs out of descriptors or ports); every bot walks, says something, "
+         "shouts now and then and crosses zone borders (`--travel`). CPU and RSS per process over "
+         "the measured window; Redis commands/s from `INFO stats`."),
+        ("world-idle", "7. 50,000 idle clients over three gateways",
+         "`make bench-world-idle` (`scripts/bench-world.sh --idle`), its output verbatim: three "
+         "gateways and two zone servers on one Redis and PostgreSQL, `WORLD_CLIENTS` authenticated "
+         "idle clients (handshake + guest login, a ping every 10 s). haproxy needs two descriptors "
+         "per client in one process, and every process here may hold at most RLIMIT_NOFILE "
+         f"{m.get('nofile_hard', '?')} descriptors, so past ~10,000 clients the bots connect to "
+         "the gateways directly, round robin (as DNS or an L4 balancer with several addresses "
+         "would); below that they go through haproxy.")):
+    w(f"## {title}\n")
+    w(text + "\n")
+    body = read(key + ".txt").strip()
+    w("```\n" + (body or "(not run)") + "\n```\n")
+
 # Hand-written sections after this marker (measurements bench.sh does not
 # run itself, with their own commands) are kept.
 KEEP = "<!-- Sections below are measured by hand (commands given); bench.sh keeps them. -->"
@@ -713,6 +736,20 @@ for rate in $SIDE_RATES; do
     fi
 done
 bash "$ROOT/scripts/services.sh" stop "$WORK/services" >/dev/null 2>&1 || true
+fi
+
+# ---------------------------------------------------------------------------
+log "6. world-sized run (bench-world.sh)"
+if want 6; then
+    [ "$QUICK" = 1 ] && export WORLD_CLIENTS=${WORLD_CLIENTS:-1000}
+    WORLD_RAMP=${WORLD_RAMP:-40} bash "$ROOT/scripts/bench-world.sh" >"$RES/world-play.txt" 2>"$RES/world-play.err" ||
+        tail -n 20 "$RES/world-play.err" >&2
+fi
+log "7. 50,000 idle clients over three gateways (bench-world.sh --idle)"
+if want 7; then
+    [ "$QUICK" = 1 ] && export WORLD_CLIENTS=5000
+    WORLD_RAMP=${WORLD_RAMP:-60} bash "$ROOT/scripts/bench-world.sh" --idle >"$RES/world-idle.txt" 2>"$RES/world-idle.err" ||
+        tail -n 20 "$RES/world-idle.err" >&2
 fi
 
 # ---------------------------------------------------------------------------

@@ -88,5 +88,5 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 echo "=== fuzz smoke (${FUZZ_SECONDS}s per target)"
 CC=clang cmake -S . -B build-fuzz -DWOD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j "$JOBS"
-bash scripts/fuzz.sh build-fuzz "$FUZZ_SECONDS"
+FUZZ_SEED=${FUZZ_SEED:-1} bash scripts/fuzz.sh build-fuzz "$FUZZ_SECONDS"
 echo "all tests passed"

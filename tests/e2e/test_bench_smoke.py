@@ -181,3 +181,43 @@ def test_node_peer_honours_max_update_rate(tmp_path):
             srv.kill()
             srv.wait()
         subprocess.run(["bash", SERVICES, "stop", str(svc)], capture_output=True, timeout=60)
+
+
+WORLD = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "bench-world.sh")
+
+
+def run_world(mode_args, env):
+    e = dict(os.environ, BUILD=os.path.dirname(os.path.abspath(BIN)), WORLD_RAMP="3",
+             WORLD_DURATION="6", WORLD_PROCS="2", **env)
+    r = subprocess.run(["bash", WORLD] + mode_args, capture_output=True, text=True,
+                       timeout=300, env=e)
+    assert r.returncode == 0, f"bench-world.sh exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r.stdout
+
+
+def gateway_rows(out):
+    return [l.split() for l in out.splitlines() if l.strip().startswith("gateway-")]
+
+
+@pytest.mark.skipif(not os.path.exists(BENCH), reason=f"{BENCH} not built")
+def test_bench_world_smoke_two_gateways_two_zone_servers():
+    out = run_world([], {"WORLD_CLIENTS": "200",
+                         "WORLD_ARGS": "--travel 2 --shout-hz 0.5 --spread 0"})
+    assert "connected 200, failed 0" in out, out
+    assert len(gateway_rows(out)) == 2, out
+    crossings = int(out.split("border crossings ")[1].split()[0].replace(",", ""))
+    heard = int(out.split("shouts heard ")[1].split()[0].replace(",", ""))
+    assert crossings > 0 and heard > 0, out
+    assert "Redis: " in out and "commands/s" in out, out
+
+
+@pytest.mark.skipif(not os.path.exists(BENCH) or not shutil.which("haproxy"),
+                    reason="wod-bench or haproxy missing")
+def test_bench_world_idle_smoke_through_haproxy():
+    out = run_world(["--idle"], {"WORLD_CLIENTS": "300"})
+    assert "through haproxy" in out, out
+    assert "connected 300, failed 0" in out, out
+    rows = gateway_rows(out)
+    assert len(rows) == 3, out
+    # haproxy's leastconn spreads them: every gateway holds some clients
+    assert all(float(r[3]) > float(r[2]) for r in rows), out
