@@ -42,7 +42,8 @@ bench: build
 	bash scripts/bench.sh
 
 # 2 gateways + 2 zone servers + Redis + PostgreSQL, players crossing borders and
-# shouting; -idle: 3 gateways behind haproxy holding idle authenticated clients.
+# shouting; -idle: 3 gateways holding 50,000 idle authenticated clients (through
+# haproxy while one process can hold two descriptors per client).
 bench-world: build
 	bash scripts/bench-world.sh
 

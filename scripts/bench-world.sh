@@ -7,7 +7,12 @@
 #     process or source address runs out of descriptors or ports), half on each
 #     gateway, crossing zone borders (--travel) and shouting (--shout-hz).
 #     Prints connected, chat/shout p99, move->roster p99, per-process CPU and
-#     RSS over the measured window, and Redis ops/s (INFO stats).
+#     RSS over the measured window, and Redis ops/s (INFO stats). The bots are
+#     compact clients (the web client's encoding) and shout once in ~8 min:
+#     4,000 JSON bots in three small zones (~16 KB per roster, 2 a second
+#     each, and every shout heard by the whole zone) pushed the gateways'
+#     subscriptions past Redis's 32 MB pubsub output-buffer limit on this
+#     2-core machine, and Redis cut them (docs/OPERATIONS.md).
 #   idle (`--idle`): 3 gateways + 2 zone servers, WORLD_CLIENTS authenticated
 #     idle clients (--auth-only); prints RSS per client of each gateway
 #     (target: 50,000 clients, <= 16 KiB each). The clients go through haproxy
@@ -17,7 +22,7 @@
 #     DNS or an L4 balancer with several addresses would spread them
 #     (WORLD_LB=haproxy|direct overrides the choice).
 #
-# Env: BUILD (build), WORLD_CLIENTS (play 4000, idle 50000), WORLD_PROCS (4;
+# Env: BUILD (build), WORLD_CLIENTS (play 2500, idle 50000), WORLD_PROCS (4;
 # idle: at least enough for 18,000 clients each, a multiple of the gateways),
 # WORLD_RAMP (20), WORLD_DURATION (30), WORLD_ARGS (extra wod-bench arguments).
 # Every process is started here on 127.0.0.1 and stopped by PID at the end.
@@ -30,7 +35,7 @@ BIN=$BUILD/wod-server
 BENCH=$BUILD/wod-bench
 MODE=play
 [ "${1:-}" = --idle ] && MODE=idle
-if [ "$MODE" = idle ]; then N=${WORLD_CLIENTS:-50000}; else N=${WORLD_CLIENTS:-4000}; fi
+if [ "$MODE" = idle ]; then N=${WORLD_CLIENTS:-50000}; else N=${WORLD_CLIENTS:-2500}; fi
 PROCS=${WORLD_PROCS:-4}
 FDMAX=$(ulimit -Hn)
 LB=direct
@@ -137,7 +142,7 @@ for k in $(seq 0 $((PROCS - 1))); do
         args=(--clients "$n" --ramp "$RAMP" --duration "$DURATION" --auth-only --ping-hz 0.1)
     else
         args=(--clients "$n" --ramp "$RAMP" --duration "$DURATION" --move-hz 1 --chat-hz 0.1
-            --shout-hz 0.02 --travel 30 --spread 150)
+            --shout-hz 0.002 --travel 30 --spread 150 --encoding compact)
     fi
     # shellcheck disable=SC2206
     args+=(--sources "$src" ${WORLD_ARGS:-})

@@ -17,7 +17,8 @@
 # BENCH_OUT (default docs/PERFORMANCE.md), BENCH_QUICK=1 (smaller runs, for
 # trying the script), BENCH_KEEP=1 (keep the work directory), BENCH_ONLY="1 3 5"
 # (run only these sections), BENCH_SIDE_RATES, BENCH_WOD_SIZES, BENCH_PEER_SIZES,
-# BENCH_COLY_SIZES, BENCH_SIDE_ARGS (section 5's sizes and load arguments).
+# BENCH_COLY_SIZES, BENCH_SIDE_ARGS, BENCH_SIDE_KINDS (section 5: sizes, load
+# arguments, and which of wod wodc peer coly colynv run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -108,7 +109,7 @@ for k, label in [("cpu", "CPU"), ("cores", "cores"), ("mem_gib", "memory (GiB)")
                  ("date", "run at (UTC)")]:
     w(f"| {label} | {m.get(k, '?')} |")
 w("")
-w("Reproduce: `make bench` (≈ 35 minutes). Single scenarios: start `build/wod-server all` with "
+w("Reproduce: `make bench` (≈ 50 minutes). Single scenarios: start `build/wod-server all` with "
   "`GATEWAY_PORT=PORT DATABASE_URL=sqlite:/tmp/x/wod.db NPCS=0 BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn` "
   "and run the `wod-bench` command shown with each table (`--json` is added by the script). "
   "wod-bench's measured window opens after the ramp, once every bot has entered the world and "
@@ -239,10 +240,46 @@ w("\nB/s per player: bytes on the wire (WebSocket frames, headers included) each
   "wod-bench reads frames with its own minimal WebSocket client (`tools/bench/wsc.c`): it looks "
   "at the first bytes of each message and skips the rest, so its CPU grows with messages, not "
   "with bytes.\n")
+# bytes per player: JSON (the rows above) beside compact clients, same crowd
+rows = []
+for n in e2e:
+    if n == max(e2e):
+        rows.append(("JSON", 2, f"e2e-{n}"))
+for p in sorted(glob.glob(os.path.join(res, "hot-*.out"))):
+    rows.append(("JSON", 20, os.path.basename(p)[:-4]))
+for rate in (2, 20):
+    for p in sorted(glob.glob(os.path.join(res, f"compact-{rate}-*.out"))):
+        rows.append(("compact", rate, os.path.basename(p)[:-4]))
+if any(r[0] == "compact" for r in rows):
+    w("Bytes per player, JSON and compact clients (issue 16; target: ≤ 10 KB/s per player for compact "
+      "clients in this 2,000-player crowd at 20 Hz, with the same nearest-64 view, and server CPU per "
+      "player lower than JSON's). Rosters/s = roster messages the bots received per second; a client "
+      "more than 128 KiB behind gets no deltas until it drains (docs/PROTOCOL.md, \"Slow clients\"), "
+      "so a row that does not keep up receives fewer:\n")
+    w("| encoding | update rate | players | B/s per player | rosters/s | server cores | cores per 1,000 rosters/s | chat p50 / p99 (ms) | frames not decoded | target |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for enc, rate, name in rows:
+        d = summary(name)
+        if not d:
+            w(f"| {enc} | {rate} Hz | | run failed | | | | | | |")
+            continue
+        try:
+            cores = float(read(f"{name}.cores").strip())
+        except ValueError:
+            cores = None
+        rps = d.get("rosters_per_s") or 0
+        bpp = d.get("recv_bytes_per_bot_s")
+        tgt = ""
+        if enc == "compact" and rate == 20:
+            tgt = "met" if bpp is not None and bpp <= 10000 else "**missed**"
+        w(f"| {enc} | {rate} Hz | {d['clients_connected']:,} | {f(bpp, 0)} | {f(rps, 0)} | {f(cores, 3)} | "
+          f"{f(cores / rps * 1000 if cores and rps else None, 3)} | {f(lat(d, 'latency_ms', 'p50'))} / "
+          f"{f(lat(d, 'latency_ms', 'p99'))} | {d.get('compact_bad_frames', 0) if enc == 'compact' else '-'} | {tgt} |")
+    w("")
 w("Commands:\n")
 for n in e2e:
     w(f"- `{cmd(f'e2e-{n}')}`")
-for p in sorted(glob.glob(os.path.join(res, "hot-*.out"))):
+for p in sorted(glob.glob(os.path.join(res, "hot-*.out"))) + sorted(glob.glob(os.path.join(res, "compact-*.out"))):
     w(f"- `{cmd(os.path.basename(p)[:-4])}`")
 w("")
 for n in e2e:
@@ -250,7 +287,8 @@ for n in e2e:
     tick = None
     try:
         j = json.loads(info)
-        tick = j.get("tickMs") or ((j.get("zones") or {}).get("zone-crossroads") or {}).get("tickMs")
+        zd = j.get("zoneDetails") if isinstance(j.get("zoneDetails"), dict) else {}
+        tick = j.get("tickMs") or (zd.get("zone-crossroads") or {}).get("tickMs")
     except ValueError:
         pass
     w(f"- {n:,} players: server {read(f'e2e-{n}.alive').strip() or '?'} after the run; "
@@ -313,7 +351,10 @@ w("Every server below runs the same scenario, driven the same way: bots walk to 
   "Node.js peer that is node plus its Redis. RSS per player = (server RSS at the end of the "
   "window − RSS before the bots) ÷ players. B/s per player = bytes on the wire each bot received "
   "per second. The load tool's own CPU is given with each row (wod-bench for wod-server and the "
-  "Node.js peer, `bench/colyseus/driver.mjs` with colyseus.js for Colyseus).\n")
+  "Node.js peer, `bench/colyseus/driver.mjs` with colyseus.js for Colyseus). *compact clients*: "
+  "the same bots asking for wod-server's binary roster encoding in the handshake "
+  "(`--encoding compact`, docs/PROTOCOL.md), the closest match to Colyseus's binary patches; "
+  "the JSON rows are what the original's clients get.\n")
 w("- **node peer** (`bench/peer/server.js`): the original's shape: Socket.IO + "
   "`@socket.io/redis-adapter`, Redis pub/sub between its gateway and zone halves (one PUBLISH "
   "per outgoing message), full rosters recomputed over every entity each send; wod-bench drives "
@@ -328,8 +369,8 @@ w("- **node peer** (`bench/peer/server.js`): the original's shape: Socket.IO + "
   "character creation (a player is a room join with a name), no roster channels (ranges, "
   "bearings, counts, bounded lists: a client receives raw positions and must derive them), "
   "no persistence, no Redis (one process), no ping (its driver reports no ping latency).\n")
-KINDS = [("wod", "wod-server"), ("peer", "node peer"), ("coly", "Colyseus, views on"),
-         ("colynv", "Colyseus, views off")]
+KINDS = [("wod", "wod-server"), ("wodc", "wod-server, compact clients"), ("peer", "node peer"),
+         ("coly", "Colyseus, views on"), ("colynv", "Colyseus, views off")]
 side = {}
 for p in glob.glob(os.path.join(res, "side-*.out")):
     m5 = re.match(r"side-([a-z]+)-(\d+)hz-(\d+)\.out$", os.path.basename(p))
@@ -374,13 +415,14 @@ for rate in sorted(side):
     desc = [f"{label}: " + (f"{best[k][0]:,} players at {best[k][1]:.2f} cores = **{best[k][2]:,.0f} players/core**"
                             if k in best else "no run within the limit") for k, label in KINDS]
     w(f"At equal latency (chat p99 ≤ 100 ms, no failures), {rate} Hz, the largest run of each: " + "; ".join(desc) + ".")
-    for k, label, target in (("peer", "the node peer", 10), ("coly", "Colyseus with views", 5), ("colynv", "Colyseus without views", None)):
-        if "wod" in best and k in best:
-            ratio = best["wod"][2] / best[k][2]
-            t = f" (target ≥ {target}×: {'met' if ratio >= target else '**missed**'})" if target else ""
-            w(f"- wod-server vs {label}: **{ratio:.1f}×** players per core{t}.")
-        else:
-            w(f"- wod-server vs {label}: no ratio (one side has no run within the limit).")
+    for ours, olabel in (("wod", "wod-server (JSON clients)"), ("wodc", "wod-server (compact clients)")):
+        for k, label, target in (("peer", "the node peer", 10), ("coly", "Colyseus with views", 5), ("colynv", "Colyseus without views", None)):
+            if ours in best and k in best:
+                ratio = best[ours][2] / best[k][2]
+                t = f" (target ≥ {target}×: {'met' if ratio >= target else '**missed**'})" if target else ""
+                w(f"- {olabel} vs {label}: **{ratio:.1f}×** players per core{t}.")
+            elif ours in side[rate] and k in side[rate]:
+                w(f"- {olabel} vs {label}: no ratio (one side has no run within the limit).")
     w("")
 w("Players per core is read at the largest run that met the latency, so a server that met it "
   "with cores to spare is not credited for the spare; the ratio is a lower bound for the faster "
@@ -396,7 +438,8 @@ for key, title, text in (
          "over the three zones' servers (zone-1: zone-crossroads; zone-2: zone-forest, zone-city), "
          "half on each gateway, by several wod-bench processes (each with `--sources`, so no process "
          "or source address runs out of descriptors or ports); every bot walks, says something, "
-         "shouts now and then and crosses zone borders (`--travel`). CPU and RSS per process over "
+         "shouts now and then and crosses zone borders (`--travel`); the bots are compact clients (why: "
+         "the header of `scripts/bench-world.sh`). CPU and RSS per process over "
          "the measured window; Redis commands/s from `INFO stats`."),
         ("world-idle", "7. 50,000 idle clients over three gateways",
          "`make bench-world-idle` (`scripts/bench-world.sh --idle`), its output verbatim: three "
@@ -634,6 +677,15 @@ bench_bg "hot-$HOT_N" "$SRV_PORT" --clients "$HOT_N" --ramp 10 --duration 20 --m
 measure_cpu "hot-$HOT_N" "$SRV_PID"
 stop_pid "$SRV_PID"
 tail -n 1 "$RES/hot-$HOT_N.out" >&2 || true
+# The same crowd with compact clients (docs/PROTOCOL.md, "Compact encoding"), 2 Hz and 20 Hz.
+for rate in 2 20; do
+    start_all "compact-$rate-$HOT_N"
+    bench_bg "compact-$rate-$HOT_N" "$SRV_PORT" --clients "$HOT_N" --ramp 10 --duration 20 --move-hz 2 \
+        --chat-hz 0.2 --update-rate "$rate" --encoding compact
+    measure_cpu "compact-$rate-$HOT_N" "$SRV_PID"
+    stop_pid "$SRV_PID"
+    tail -n 1 "$RES/compact-$rate-$HOT_N.out" >&2 || true
+done
 fi
 
 # ---------------------------------------------------------------------------
@@ -714,7 +766,7 @@ side_run() {
     port=$(free_port)
     mkdir -p "$WORK/$name"
     case $kind in
-    wod)
+    wod | wodc)
         start_all "$name"
         sp=$SRV_PID port=$SRV_PORT pids=$SRV_PID
         ;;
@@ -745,7 +797,9 @@ side_run() {
             --update-rate "$rate" --json) >"$RES/$name.out" 2>"$RES/$name.err" &
         BENCH_PID=$!
     else
-        bench_bg "$name" "$port" --clients "$n" "${SIDE_ARGS[@]}" --update-rate "$rate"
+        # shellcheck disable=SC2046
+        bench_bg "$name" "$port" --clients "$n" "${SIDE_ARGS[@]}" --update-rate "$rate" \
+            $([ "$kind" = wodc ] && echo --encoding compact)
     fi
     # CPU over the window; RSS sampled just before the window closes
     (wait_window "$name" && sleep "$(awk -v a="${SIDE_ARGS[*]}" 'BEGIN{n=split(a,x," ");for(i=1;i<n;i++)if(x[i]=="--duration")print x[i+1]-1}')" &&
@@ -759,13 +813,17 @@ side_run() {
     tail -n 1 "$RES/$name.out" >&2 || true
 }
 
+SIDE_KINDS=${BENCH_SIDE_KINDS:-"wod wodc peer coly colynv"}
 for rate in $SIDE_RATES; do
-    for n in $WOD_SIZES; do side_run wod "$rate" "$n"; done
-    if ((have_node)); then
-        for n in $PEER_SIZES; do side_run peer "$rate" "$n"; done
-        for n in $COLY_SIZES; do side_run coly "$rate" "$n"; done
-        for n in $COLY_SIZES; do side_run colynv "$rate" "$n"; done
-    fi
+    for kind in $SIDE_KINDS; do
+        case $kind in
+        wod | wodc) sizes=$WOD_SIZES ;;
+        peer) sizes=$PEER_SIZES ;;
+        *) sizes=$COLY_SIZES ;;
+        esac
+        [ "$kind" = wod ] || [ "$kind" = wodc ] || ((have_node)) || continue
+        for n in $sizes; do side_run "$kind" "$rate" "$n"; done
+    done
 done
 bash "$ROOT/scripts/services.sh" stop "$WORK/services" >/dev/null 2>&1 || true
 fi

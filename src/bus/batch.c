@@ -31,9 +31,10 @@ void bus_batch_flush(bus_batch_t *table, bus_t *bus,
     {
         if (!b->records) continue;
         char ch[BUS_CHANNEL_MAX];
-        if (channel(ch, sizeof(ch), b->dest) < 0 ||
-            (bus && bus_publish(bus, ch, b->frame.data, b->frame.len) < 0))
-            log_warn(who, "bus down: dropped %d records for %s", b->records, b->dest);
+        int rc = channel(ch, sizeof(ch), b->dest);
+        if (rc >= 0 && bus) rc = bus_publish(bus, ch, b->frame.data, b->frame.len);
+        if (rc < 0)
+            log_warn(who, "%s: dropped %d records for %s", bus_why(rc), b->records, b->dest);
         b->records = 0;
     }
 }

@@ -11,6 +11,7 @@
 
 #include "../core/buf.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -47,6 +48,12 @@ struct bus_s {
 static inline int bus_publish(bus_t *b, const char *channel, const char *data, size_t len)
 {
     return b->ops->publish(b, channel, data, len);
+}
+/* What a failed publish means, for logs: -ENOBUFS is the bus's own
+ * backpressure (the connection to Redis is behind), anything else is down. */
+static inline const char *bus_why(int rc)
+{
+    return rc == -ENOBUFS ? "bus congested" : "bus down";
 }
 static inline int bus_subscribe(bus_t *b, const char *channel)
 {

@@ -659,9 +659,11 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     r.u.enter.max_update_rate = p->max_update_rate;
     r.u.enter.client_flags = p->client_flags;
     char ch[BUS_CHANNEL_MAX];
-    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone) < 0 ||
-        bus_publish_record(zs->bus, ch, &r) < 0)
-        log_error("zone", "handover of %lld to %s failed: bus down", (long long)state->id, to_zone);
+    int rc = bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone);
+    if (rc >= 0) rc = bus_publish_record(zs->bus, ch, &r);
+    if (rc < 0)
+        log_error("zone", "handover of %lld to %s failed: %s", (long long)state->id, to_zone,
+                  bus_why(rc));
     route_record(zs, p, to_zone);
     zs__player_drop(zs, p);
 }
@@ -702,9 +704,9 @@ static void hook_shout(void *ud, const char *to_zone, const msg_shout_t *s)
     r.u.shout = *s;
     char ch[BUS_CHANNEL_MAX];
     /* A shout is chat: lost with the bus like any other line, not retried. */
-    if (bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone) < 0 ||
-        bus_publish_record(zs->bus, ch, &r) < 0)
-        log_warn("zone", "shout to %s lost: bus down", to_zone);
+    int rc = bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone);
+    if (rc >= 0) rc = bus_publish_record(zs->bus, ch, &r);
+    if (rc < 0) log_warn("zone", "shout to %s lost: %s", to_zone, bus_why(rc));
 }
 
 /* ---- tick and heartbeat ---------------------------------------------- */
