@@ -838,7 +838,7 @@ fi
 log "7. 50,000 idle clients over three gateways (bench-world.sh --idle)"
 if want 7; then
     [ "$QUICK" = 1 ] && export WORLD_CLIENTS=5000
-    WORLD_RAMP=${WORLD_RAMP:-60} bash "$ROOT/scripts/bench-world.sh" --idle >"$RES/world-idle.txt" 2>"$RES/world-idle.err" ||
+    WORLD_RAMP=${WORLD_RAMP:-120} bash "$ROOT/scripts/bench-world.sh" --idle >"$RES/world-idle.txt" 2>"$RES/world-idle.err" ||
         tail -n 20 "$RES/world-idle.err" >&2
 fi
 
