@@ -29,6 +29,9 @@ typedef struct bus_ops_s {
     int (*unsubscribe)(bus_t *b, const char *channel);
     /* Copies data; returns 0 or a negative error (not connected). */
     int (*publish)(bus_t *b, const char *channel, const char *data, size_t len);
+    /* Would a publish on channel be taken now? 0 or publish's error.
+     * NULL: always (the in-process bus). */
+    int (*ready)(bus_t *b, const char *channel);
     /* Stops delivery, closes connections, frees b once handles are closed. */
     void (*close)(bus_t *b);
 } bus_ops_t;
@@ -48,6 +51,12 @@ struct bus_s {
 static inline int bus_publish(bus_t *b, const char *channel, const char *data, size_t len)
 {
     return b->ops->publish(b, channel, data, len);
+}
+/* For a sender that must not lose a record (a player walking into a
+ * zone on another server): ask first, and hold off while it would fail. */
+static inline int bus_ready(bus_t *b, const char *channel)
+{
+    return b->ops->ready ? b->ops->ready(b, channel) : 0;
 }
 /* What a failed publish means, for logs: -ENOBUFS is the bus's own
  * backpressure (the connection to Redis is behind), anything else is down. */

@@ -151,7 +151,8 @@ static void l_close(bus_t *b)
     free_bus(lb);
 }
 
-static const bus_ops_t local_ops = {l_subscribe, l_unsubscribe, l_publish, l_close};
+static const bus_ops_t local_ops = {
+    .subscribe = l_subscribe, .unsubscribe = l_unsubscribe, .publish = l_publish, .close = l_close};
 
 bus_hub_t *bus_hub_new(uv_loop_t *loop)
 {

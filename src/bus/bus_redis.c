@@ -145,16 +145,23 @@ static void on_publish_reply(redisAsyncContext *ac, void *r, void *priv)
         log_warn("bus", "PUBLISH failed: %s", reply->str);
 }
 
+static int rb_ready(bus_t *b, const char *channel)
+{
+    redis_bus_t *rb = (redis_bus_t *)b;
+    (void)channel;
+    /* Not while (re)connecting either: the owner counts the loss now and
+     * resyncs on on_state(1), rather than frames piling up unbounded. */
+    if (!redis_conn_ctx(&rb->pub) || !rb->pub.ready) return -ENOTCONN;
+    return redis_conn_congested(&rb->pub) ? -ENOBUFS : 0;
+}
+
 static int rb_publish(bus_t *b, const char *channel, const char *data, size_t len)
 {
     redis_bus_t *rb = (redis_bus_t *)b;
-    redisAsyncContext *ac = redis_conn_ctx(&rb->pub);
-    /* Not while (re)connecting either: the owner counts the loss now and
-     * resyncs on on_state(1), rather than frames piling up unbounded. */
-    if (!ac || !rb->pub.ready) return -ENOTCONN;
-    if (redis_conn_congested(&rb->pub)) return -ENOBUFS;
-    if (redisAsyncCommand(ac, on_publish_reply, NULL, "PUBLISH %b %b", channel, strlen(channel),
-                          data, len) != REDIS_OK)
+    int rc = rb_ready(b, channel);
+    if (rc < 0) return rc;
+    if (redisAsyncCommand(redis_conn_ctx(&rb->pub), on_publish_reply, NULL, "PUBLISH %b %b",
+                          channel, strlen(channel), data, len) != REDIS_OK)
         return -ENOTCONN;
     b->stats.published++;
     b->stats.bytes_out += len;
@@ -190,6 +197,7 @@ static const bus_ops_t redis_ops = {
     .subscribe = rb_subscribe,
     .unsubscribe = rb_unsubscribe,
     .publish = rb_publish,
+    .ready = rb_ready,
     .close = rb_close,
 };
 
@@ -257,6 +265,14 @@ static int cb_unsubscribe(bus_t *b, const char *channel)
     return redis_cluster_sunsubscribe(cb->cl, cname);
 }
 
+static int cb_ready(bus_t *b, const char *channel)
+{
+    cluster_bus_t *cb = (cluster_bus_t *)b;
+    char cname[320];
+    if (bus_channel_cluster_name(channel, cname, sizeof(cname)) < 0) return -EINVAL;
+    return redis_cluster_ready(cb->cl, cname, strlen(cname));
+}
+
 static int cb_publish(bus_t *b, const char *channel, const char *data, size_t len)
 {
     cluster_bus_t *cb = (cluster_bus_t *)b;
@@ -297,6 +313,7 @@ static const bus_ops_t cluster_ops = {
     .subscribe = cb_subscribe,
     .unsubscribe = cb_unsubscribe,
     .publish = cb_publish,
+    .ready = cb_ready,
     .close = cb_close,
 };
 

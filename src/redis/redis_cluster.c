@@ -495,13 +495,20 @@ static void on_spublish_reply(redisAsyncContext *ac, void *r, void *priv)
     refresh(cl);
 }
 
-int redis_cluster_spublish(redis_cluster_t *cl, const char *channel, size_t chlen, const char *data,
-                           size_t len)
+int redis_cluster_ready(redis_cluster_t *cl, const char *channel, size_t chlen)
 {
     if (cl->closing || !cl->have_map) return -ENOTCONN;
     node_t *n = cl->slots[redis_key_slot(channel, chlen)];
     if (!n || !conn_ready(&n->cmd, n->cmd_state)) return -ENOTCONN;
-    if (redis_conn_congested(&n->cmd)) return -ENOBUFS;
+    return redis_conn_congested(&n->cmd) ? -ENOBUFS : 0;
+}
+
+int redis_cluster_spublish(redis_cluster_t *cl, const char *channel, size_t chlen, const char *data,
+                           size_t len)
+{
+    int rc = redis_cluster_ready(cl, channel, chlen);
+    if (rc < 0) return rc;
+    node_t *n = cl->slots[redis_key_slot(channel, chlen)];
     if (redisAsyncCommand(redis_conn_ctx(&n->cmd), on_spublish_reply, cl, "SPUBLISH %b %b", channel,
                           chlen, data, len) != REDIS_OK)
         return -ENOTCONN;

@@ -116,6 +116,9 @@ int redis_cluster_masters(const redis_cluster_t *cl);
 int redis_cluster_command_master(redis_cluster_t *cl, int i, redisCallbackFn *cb, void *priv,
                                  int argc, const char **argv, const size_t *argvlen);
 
+/* Would SPUBLISH on channel be taken now? 0, -ENOTCONN or -ENOBUFS. */
+int redis_cluster_ready(redis_cluster_t *cl, const char *channel, size_t chlen);
+
 /* SPUBLISH channel data on the channel's master: fire and forget, like
  * PUBLISH (a MOVED answer refreshes the slot map; pub/sub is lossy and
  * on_state tells the owner to resync). 0, -ENOTCONN or -ENOBUFS. */

@@ -559,15 +559,16 @@ uint64_t zsim_find_character(const zsim_t *sim, int64_t character_id)
 /* ---------- movement and borders ---------- */
 
 /* Moves a player to a zone-local point. Outside the zone's box the point
- * either lies in another zone (the player is queued to cross: returns 1)
- * or is clamped to the box. */
+ * either lies in another zone the player may enter now (queued to cross:
+ * returns 1) or is clamped to the box. */
 static int place_player(zsim_t *sim, zplayer_t *p, double x, double y, double z)
 {
     const zonedef_t *d = &sim->def;
     y = clampd(y, 0, d->size_y);
     if (x < 0 || x > d->size_x || z < 0 || z > d->size_z) {
         int w = zonedef_find_world(sim->world, sim->n_world, d->origin_x + x, d->origin_z + z);
-        if (w >= 0 && strcmp(sim->world[w].id, d->id) != 0) {
+        if (w >= 0 && strcmp(sim->world[w].id, d->id) != 0 &&
+            (!sim->hooks.can_cross || sim->hooks.can_cross(sim->hooks.ud, sim->world[w].id))) {
             p->ch.x = x; /* kept for the conversion into the target zone */
             p->ch.y = y;
             p->ch.z = z;

@@ -30,6 +30,10 @@ typedef struct zsim_hooks_s {
      * removed it. `state` has zone_id = to_zone and zone-local position
      * in the new zone. The caller hands it to that zone. */
     void (*crossed)(void *ud, uint64_t ref, const character_t *state, const char *to_zone);
+    /* May a player walk into to_zone now? 0 keeps them at the border (the
+     * handover could not be sent; they try again with their next step).
+     * NULL = always. */
+    int (*can_cross)(void *ud, const char *to_zone);
     /* A shout from this zone reaches into adjacent zone `to_zone`. */
     void (*shout_out)(void *ud, const char *to_zone, const msg_shout_t *s);
     /* /tell to a character that is not in this zone: deliver `type` +

@@ -607,8 +607,11 @@ void zs_metrics(zs_t *zs, buf_t *b)
                "# HELP wod_zone_pauses_total Process stalls detected (loop clock jumps).\n"
                "# TYPE wod_zone_pauses_total counter\nwod_zone_pauses_total %u\n"
                "# TYPE wod_zone_backlog_frames_dropped_total counter\n"
-               "wod_zone_backlog_frames_dropped_total %llu\n",
-               zs->zones_lost, zs->pauses, zs->backlog_frames_dropped);
+               "wod_zone_backlog_frames_dropped_total %llu\n"
+               "# HELP wod_zone_crossings_held_total Steps over a border refused: the bus would "
+               "not take the handover.\n"
+               "# TYPE wod_zone_crossings_held_total counter\nwod_zone_crossings_held_total %llu\n",
+               zs->zones_lost, zs->pauses, zs->backlog_frames_dropped, zs->crossings_held);
     if (zs->bus) bus_stats_prometheus(zs->bus, "zone", b);
     store_metrics_prometheus(zs->store, "zone", b);
     buf_printf(b,
@@ -631,6 +634,35 @@ static void hook_send(void *ud, uint64_t ref, const char *type, const char *payl
                     len);
 }
 
+/* One record on another zone's input channel; 0 or the bus's error. */
+static int publish_input(zs_t *zs, const char *to_zone, const env_rec_t *r)
+{
+    char ch[BUS_CHANNEL_MAX];
+    int rc = bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone);
+    return rc < 0 ? rc : bus_publish_record(zs->bus, ch, r);
+}
+
+/* A handover is a single record: lost, the player would be nowhere. So
+ * while the bus would refuse it (congested or down) nobody steps over;
+ * they stand at the border and cross with a later step. */
+static int hook_can_cross(void *ud, const char *to_zone)
+{
+    zs_t *zs = ud;
+    if (zs__zone_find(zs, to_zone)) return 1;
+    char ch[BUS_CHANNEL_MAX];
+    int rc = bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone);
+    if (rc >= 0) rc = bus_ready(zs->bus, ch);
+    if (rc >= 0) return 1;
+    zs->crossings_held++;
+    double now = clock_mono_ms();
+    if (now - zs->crossings_held_logged_ms >= 5000) {
+        zs->crossings_held_logged_ms = now;
+        log_warn("zone", "players held at the border to %s: %s (%llu steps held so far)", to_zone,
+                 bus_why(rc), zs->crossings_held);
+    }
+    return 0;
+}
+
 static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const char *to_zone)
 {
     zs_t *zs = ud;
@@ -649,7 +681,8 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
             return;
         }
     }
-    /* Another server hosts it: hand the player over through the bus. */
+    /* Another server hosts it: hand the player over through the bus
+     * (hook_can_cross let them step over only if the bus would take it). */
     env_rec_t r;
     memset(&r, 0, sizeof(r));
     r.kind = ENV_ENTER;
@@ -658,9 +691,7 @@ static void hook_crossed(void *ud, uint64_t ref, const character_t *state, const
     r.u.enter.entry = 0;
     r.u.enter.max_update_rate = p->max_update_rate;
     r.u.enter.client_flags = p->client_flags;
-    char ch[BUS_CHANNEL_MAX];
-    int rc = bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone);
-    if (rc >= 0) rc = bus_publish_record(zs->bus, ch, &r);
+    int rc = publish_input(zs, to_zone, &r);
     if (rc < 0)
         log_error("zone", "handover of %lld to %s failed: %s", (long long)state->id, to_zone,
                   bus_why(rc));
@@ -702,10 +733,8 @@ static void hook_shout(void *ud, const char *to_zone, const msg_shout_t *s)
     memset(&r, 0, sizeof(r));
     r.kind = ENV_SHOUT;
     r.u.shout = *s;
-    char ch[BUS_CHANNEL_MAX];
     /* A shout is chat: lost with the bus like any other line, not retried. */
-    int rc = bus_channel_zone(ch, sizeof(ch), BUS_ZONE_INPUT, to_zone);
-    if (rc >= 0) rc = bus_publish_record(zs->bus, ch, &r);
+    int rc = publish_input(zs, to_zone, &r);
     if (rc < 0) log_warn("zone", "shout to %s lost: %s", to_zone, bus_why(rc));
 }
 
@@ -895,7 +924,13 @@ zs_zone_t *zs__zone_open(zs_t *zs, const char *zone, json_t *restore, uint64_t e
                          .mob_respawn_ms = zs->cfg.mob_respawn_ms,
                          .rng_seed = zs->cfg.rng_seed,
                          .respawn_delay_ms = zs->cfg.respawn_delay_ms};
-    zsim_hooks_t hooks = {zs, hook_send, hook_crossed, hook_shout, hook_tell, hook_npc_addressed};
+    zsim_hooks_t hooks = {.ud = zs,
+                          .send = hook_send,
+                          .crossed = hook_crossed,
+                          .can_cross = hook_can_cross,
+                          .shout_out = hook_shout,
+                          .tell = hook_tell,
+                          .npc_addressed = hook_npc_addressed};
     z = wod_calloc(1, sizeof(*z));
     (void)snprintf(z->id, sizeof(z->id), "%s", zone);
     z->zs = zs;

@@ -106,6 +106,8 @@ struct zs_s {
     /* metrics */
     unsigned long long ticks, records_in, bad_frames, saves;
     unsigned long long zones_lost, backlog_frames_dropped;
+    unsigned long long crossings_held; /* steps into a zone the bus could not reach */
+    double crossings_held_logged_ms;
     double save_ms_total;
     unsigned long long tick_hist[ZS_TICK_BUCKETS + 1]; /* per bucket, last = +Inf */
     double tick_ms_sum;

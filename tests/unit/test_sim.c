@@ -69,6 +69,17 @@ static void on_crossed(void *ud, uint64_t ref, const character_t *st, const char
     snprintf(c->to, sizeof(c->to), "%s", to);
 }
 
+static int border_open = 1; /* what on_can_cross answers */
+static int n_can_cross;
+
+static int on_can_cross(void *ud, const char *to)
+{
+    (void)ud;
+    (void)to;
+    n_can_cross++;
+    return border_open;
+}
+
 static void on_shout(void *ud, const char *to, const msg_shout_t *s)
 {
     (void)ud;
@@ -178,6 +189,8 @@ static int setup(void **state)
     zone(&world[2], "zone-city", "The City", 200, 0, 1000, 200, 1000, 500, 500);
     clear_caps();
     n_crossed = 0;
+    border_open = 1;
+    n_can_cross = 0;
     n_shouts_out = 0;
     shout_target = NULL;
     return 0;
@@ -230,8 +243,11 @@ static zsim_t *new_sim(int zone_index, int npcs)
                          .roster_threads = roster_threads,
                          .mob_respawn_ms = 2000,
                          .rng_seed = 1};
-    zsim_hooks_t hooks = {
-        .ud = NULL, .send = on_send, .crossed = on_crossed, .shout_out = on_shout};
+    zsim_hooks_t hooks = {.ud = NULL,
+                          .send = on_send,
+                          .crossed = on_crossed,
+                          .can_cross = on_can_cross,
+                          .shout_out = on_shout};
     zsim_t *sim = zsim_new(&world[zone_index], world, 3, &cfg, &hooks);
     make_cast();
     assert_int_equal(zsim_add_npcs(sim, cast, 3), npcs && zone_index == 0 ? 2 : 0);
@@ -624,6 +640,30 @@ static void test_cross_north_border(void **state)
     assert_true(fabs(zsim_player(forest, 1)->z - crossed[0].st.z) < 1e-9);
     zsim_free(cross);
     zsim_free(forest);
+}
+
+/* While the host cannot hand her over (bus congested or down) a walker
+ * stays in her zone at the border, then crosses once it can. */
+static void test_cross_held_at_border(void **state)
+{
+    (void)state;
+    zsim_t *cross = new_sim(0, 0);
+    enter(cross, 1, "Alice", 100, 195, 0);
+    move_heading(cross, 1, 0, 1, SPEED_RUN);
+    border_open = 0;
+    for (int i = 0; i < 40; i++)
+        zsim_tick(cross, 0);
+    assert_int_equal(n_crossed, 0);
+    assert_true(n_can_cross > 0);
+    assert_non_null(zsim_player(cross, 1));
+    assert_true(fabs(zsim_player(cross, 1)->z - 200) < 1e-9); /* on the border, clamped */
+    border_open = 1;
+    for (int i = 0; i < 40 && n_crossed == 0; i++)
+        zsim_tick(cross, 0);
+    assert_int_equal(n_crossed, 1);
+    assert_string_equal(crossed[0].to, "zone-forest");
+    assert_null(zsim_player(cross, 1));
+    zsim_free(cross);
 }
 
 static void test_world_entry_and_roster(void **state)
@@ -1096,6 +1136,7 @@ int main(void)
         cmocka_unit_test_setup(test_shout_range, setup),
         cmocka_unit_test_setup(test_shout_into_neighbour, setup),
         cmocka_unit_test_setup(test_cross_north_border, setup),
+        cmocka_unit_test_setup(test_cross_held_at_border, setup),
         cmocka_unit_test_setup(test_world_entry_and_roster, setup),
         cmocka_unit_test_setup(test_idle_player_gets_nothing, setup),
         cmocka_unit_test_setup(test_leaving_player_removed, setup),
