@@ -17,6 +17,7 @@
 #include "../core/str.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 #include <uthash.h>
 
@@ -787,8 +788,12 @@ static void on_tick(uv_timer_t *t)
     }
     if (now >= zs->next_tick) zs->next_tick = now + zs->step_ms; /* too far behind: skip */
     flush(zs);
-    double wait = zs->next_tick - clock_mono_ms();
-    uv_timer_start(&zs->tick_timer, on_tick, wait > 0 ? (uint64_t)wait : 0, 0);
+    /* At least 1 ms, rounded up: libuv 1.44 runs a timer restarted with 0
+     * again inside the same pass, without polling, so rounding down made
+     * the loop spin here, reading the clock, for up to 1 ms a tick (and a
+     * server behind would never read its sockets). */
+    double wait = ceil(zs->next_tick - clock_mono_ms());
+    uv_timer_start(&zs->tick_timer, on_tick, wait > 1 ? (uint64_t)wait : 1, 0);
 }
 
 void zs__heartbeat(zs_t *zs)
