@@ -201,28 +201,33 @@ w("Target: p99 ≤ 1 tick + 5 ms = 55 ms at 20 Hz with 1,000 players (chat laten
   "sent → heard by another bot; move → roster: a position move sent → the mover's next "
   "`proximity_roster_delta`, an approximation since deltas also flow when others move). "
   "The 2,000-player row is the acceptance run of issue 7 (chat p99 < 100 ms).\n")
-w("| players | connected | failed | chat p50 | chat p99 | move→roster p50 | move→roster p99 | ping p99 | msgs/s out / in | B/s per player | server cores | server peak RSS (MiB) | target |")
-w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+w("| players | update rate | connected | failed | chat p50 | chat p99 | move→roster p50 | move→roster p99 | ping p99 | msgs/s out / in | B/s per player | server cores | server peak RSS (MiB) | target |")
+w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 e2e = sorted(int(os.path.basename(p)[4:-4]) for p in glob.glob(os.path.join(res, "e2e-*.out")))
 for n in e2e:
     d = summary(f"e2e-{n}")
     if not d:
-        w(f"| {n:,} | run failed | | | | | | | | | | | |")
+        w(f"| {n:,} | | run failed | | | | | | | | | | | |")
         continue
     c99, m99 = lat(d, "latency_ms", "p99"), lat(d, "move_roster_ms", "p99")
+    rate = d.get("update_rate", 2)
     limit = 55 if n <= 1000 else 100
-    ok = c99 is not None and c99 <= limit and (n > 1000 or (m99 is not None and m99 <= 55)) \
+    # move -> roster waits for the bot's next update: judged only at 20 Hz
+    ok = c99 is not None and c99 <= limit and (rate < 20 or (m99 is not None and m99 <= 55)) \
         and d["clients_failed"] == 0
     hwm = read(f"e2e-{n}.hwm").strip()
-    w(f"| {n:,} | {d['clients_connected']:,} | {d['clients_failed']:,} | "
+    w(f"| {n:,} | {rate:g} Hz | {d['clients_connected']:,} | {d['clients_failed']:,} | "
       f"{f(lat(d, 'latency_ms', 'p50'))} | {f(c99)} | {f(lat(d, 'move_roster_ms', 'p50'))} | "
       f"{f(m99)} | {f(lat(d, 'ping_ms', 'p99'))} | "
       f"{d['msgs_sent_per_s']:,.0f} / {d['msgs_recv_per_s']:,.0f} | {f(d.get('recv_bytes_per_bot_s'), 0)} | "
       f"{read(f'e2e-{n}.cores').strip() or '-'} | "
       f"{int(hwm)/1024 if hwm else 0:.0f} | {'met' if ok else '**missed**'} (≤ {limit} ms) |")
-w("\nLatencies in ms. The bots are text clients announcing `maxUpdateRate` 2 (wod-bench's default). "
-  "With every bot asking for 20 roster updates a second instead (the same crowd: every bot "
-  "within 150 ft of nearly every other in the 200 × 200 ft starting zone):\n")
+w("\nLatencies in ms. The bots are text clients announcing `maxUpdateRate` (the update rate "
+  "column): 20 for the 1,000-player row, whose target is at 20 Hz; wod-bench's default 2 for "
+  "the 2,000-player row (at 2 Hz the move → roster time is up to the 500 ms between two updates, "
+  "so only chat is judged). With every one of 2,000 bots asking for 20 roster updates a second "
+  "(the same crowd: every bot within 150 ft of nearly every other in the 200 × 200 ft starting "
+  "zone):\n")
 w("| players | update rate | chat p50 | chat p99 | ping p99 | MB/s to clients | B/s per player | server cores | bench CPU |")
 w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for p in sorted(glob.glob(os.path.join(res, "hot-*.out"))):
@@ -670,7 +675,11 @@ E2E_SIZES="1000 2000"
 [ "$QUICK" = 1 ] && E2E_SIZES="300 600"
 for n in $E2E_SIZES; do
     start_all "e2e-$n"
-    bench_bg "e2e-$n" "$SRV_PORT" --clients "$n" --ramp 10 --duration 20 --move-hz 2 --chat-hz 0.2
+    # the first size is the 20 Hz target's (bots ask for every tick); the second, issue 7's, at 2 Hz
+    rate=2
+    [ "$n" = "${E2E_SIZES%% *}" ] && rate=20
+    bench_bg "e2e-$n" "$SRV_PORT" --clients "$n" --ramp 10 --duration 20 --move-hz 2 --chat-hz 0.2 \
+        --update-rate "$rate"
     measure_cpu "e2e-$n" "$SRV_PID"
     curl -sf "http://127.0.0.1:$SRV_PORT/api/info" >"$RES/e2e-$n.info" 2>/dev/null || echo '{}' >"$RES/e2e-$n.info"
     kill -0 "$SRV_PID" 2>/dev/null && echo up >"$RES/e2e-$n.alive" || echo down >"$RES/e2e-$n.alive"
