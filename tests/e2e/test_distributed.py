@@ -183,3 +183,36 @@ def test_redis_cuts_subscribers(cluster):
         await a.close()
         await b.close()
     run(go())
+
+
+def crossings_held(z):
+    _, body = http_get(z.port, "/metrics")
+    for line in body.splitlines():
+        if line.startswith("wod_zone_crossings_held_total "):
+            return int(line.split()[1])
+    raise AssertionError("no wod_zone_crossings_held_total in /metrics")
+
+
+def test_border_holds_while_redis_is_down(cluster):
+    """A player who reaches a border into another server's zone while the bus
+    is down stays in her zone (the handover would be lost) and crosses once
+    Redis is back."""
+    svc, z1, z2, g1, g2 = cluster
+
+    async def go():
+        runner = await enter_world(g1, unique("Hold"))
+        held0 = crossings_held(z1)
+        await runner.send("move", {"method": "compass", "compass": "N", "speed": "run"})
+        await asyncio.sleep(0.5)  # the move reaches zone-1 before Redis goes
+        outage = asyncio.create_task(asyncio.to_thread(svc.restart_redis, down_seconds=12.0))
+        # she runs north from the spawn and meets the border while Redis is down
+        assert await asyncio.to_thread(wait_for, lambda: crossings_held(z1) > held0, 12), \
+            "nobody was held at the border while Redis was down"
+        _, body = http_get(z1.port, "/metrics")
+        assert 'wod_zone_players{zone="zone-crossroads"}' in body
+        await outage
+        upd = await runner.expect("state_update", timeout=30, pred=lambda p: "zone" in p)
+        assert upd["zone"]["id"] == "zone-forest"
+        assert "held at the border to zone-forest" in z1.logs()
+        await runner.close()
+    run(go())
